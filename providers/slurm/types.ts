@@ -76,6 +76,8 @@ export interface SlurmJobInputs extends JobSpec {
     waitFor: WaitFor;
     /** Bound on waiting for `waitFor`, in seconds. */
     waitTimeoutSeconds: number;
+    /** First pause between scheduler queries while waiting, in seconds; it grows 1.5x per query up to 120 s. */
+    waitPollSeconds: number;
     /** Signal sent before scancel on delete (e.g. "TERM"); "" sends none. */
     cancelSignal: string;
     /** Seconds between the signal and the final scancel. */
