@@ -34,7 +34,7 @@ const HOST_KEY_WITH_TYPE = /^(ssh-[a-z0-9-]+|ecdsa-sha2-nistp[0-9]+) [A-Za-z0-9+
 const HOST_KEY_BARE = /^[A-Za-z0-9+/]+={0,2}$/;
 const WAIT_FOR = ["submitted", "running", "completed"];
 
-/** The sbatch option behind each structured job field; with `script` they must live in the script instead. */
+/** The sbatch option behind each job field ("" = none); with `script` they must live in the script instead. */
 const SBATCH_OPTION_OF: Readonly<Record<string, string>> = {
     jobName: "--job-name",
     partition: "--partition",
@@ -52,6 +52,7 @@ const SBATCH_OPTION_OF: Readonly<Record<string, string>> = {
     output: "--output",
     error: "--error",
     workdir: "--chdir",
+    environment: "",
     dependency: "--dependency",
     extraArgs: "",
 };
@@ -166,8 +167,9 @@ function checkNoJobFieldsWithScript(fail: Fail, inputs: Partial<SlurmJobInputs>)
         if (!isKnown(value)) {
             continue;
         }
-        const line = option === "" ? "one #SBATCH line per argument" : `an #SBATCH line (#SBATCH ${option}=...)`;
-        fail(property, `${is(property, value)}: conflicts with script, which carries its own options; put it in the script as ${line}, or drop script and use command`);
+        // render.ts uses a script as is, so anything here would be silently dropped.
+        const where = property === "environment" ? "export lines (export NAME=value)" : option === "" ? "one #SBATCH line per argument" : `an #SBATCH line (#SBATCH ${option}=...)`;
+        fail(property, `${is(property, value)}: conflicts with script, which is used as is; put it in the script as ${where}, or drop script and use command`);
     }
 }
 

@@ -76,6 +76,7 @@ const failureCases: FailureCase[] = [
     { name: "time with script", inputs: scriptJob({ time: "1:00:00" }), property: "time", reason: "drop script and use command" },
     { name: "nodes with script", inputs: scriptJob({ nodes: 1 }), property: "nodes", reason: "#SBATCH --nodes=" },
     { name: "workdir with script", inputs: scriptJob({ workdir: "/blue/x" }), property: "workdir", reason: "#SBATCH --chdir=" },
+    { name: "environment with script", inputs: scriptJob({ environment: { RIVA_URI: "riva:50051" } }), property: "environment", reason: "export NAME=value" },
     { name: "extraArgs with script", inputs: scriptJob({ extraArgs: ["--exclusive"] }), property: "extraArgs", reason: "one #SBATCH line per argument" },
     // time and memory
     { name: "time abc", inputs: job({ time: "abc" }), property: "time", reason: '"abc": is not a Slurm time limit' },
@@ -169,7 +170,6 @@ describe("validateJobInputs: valid inputs", () => {
     it.each([
         { name: "the reference HiPerGator job", inputs: job({}) },
         { name: "the reference job as a whole script", inputs: scriptJob({}) },
-        { name: "script with environment (exported at the top of the body)", inputs: scriptJob({ environment: { RIVA_URI: "riva:50051" } }) },
         { name: "every optional job field", inputs: job({ account: "ufl", qos: "ufl-b", constraint: "a100&el9", dependency: "afterok:123", error: "err_%j.log", workdir: "/blue/x", ntasks: 1, gpus: "a100:4", environment: { A_1: "x y", _B: "" }, extraArgs: ["--exclusive", "--signal=B:TERM@120"], adoptJobId: "1234" }) },
         { name: "a partition list", inputs: job({ partition: "hpg-ai,hpg-default" }) },
         { name: "gres without GPUs asked elsewhere", inputs: job({ gpusPerTask: undefined, gres: "gpu:a100:2" }) },
