@@ -1,0 +1,219 @@
+// The dev stack: the SPARC images (built through Podman's Docker API, or prebuilt) run in one Podman pod.
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import * as command from "@pulumi/command";
+import type { DevConfig } from "./config";
+import {
+    containerRmArgv,
+    containerRunArgv,
+    devContainerSpecs,
+    podCreateArgv,
+    podRmArgv,
+    render,
+    type ServiceName,
+} from "./podman";
+
+const projectRoot = path.resolve(__dirname, "..", "..");
+/** Scripts the commands run with the program's own node (plain JS, Node builtins only). */
+export const devScripts = {
+    preflight: path.join(projectRoot, "scripts", "podman", "preflight.js"),
+    waitReady: path.join(projectRoot, "scripts", "podman", "wait-ready.js"),
+};
+export const dockerfiles = {
+    mas: path.join(projectRoot, "dockerfiles", "Dockerfile.mas"),
+    signaling: path.join(projectRoot, "dockerfiles", "Dockerfile.signaling"),
+    unity: path.join(projectRoot, "dockerfiles", "Dockerfile.unity-server"),
+};
+
+export interface SkippedService {
+    service: ServiceName;
+    reason: string;
+}
+
+type BuiltService = "mas" | "signaling" | "unity";
+
+/** Which optional services are left out, and the key that turns each on. */
+export function skippedServices(cfg: DevConfig): SkippedService[] {
+    const skipped: SkippedService[] = [];
+    if (!cfg.unityEnabled) {
+        skipped.push({
+            service: "unity",
+            reason: cfg.imageSource === "build"
+                ? "unityBuildDir is empty; set it to a directory containing Build/LinuxServer/SPARC-P.x86_64 to run the Unity server"
+                : "unityImage is not set; set it to a prebuilt Unity server image reference to run the Unity server",
+        });
+    }
+    if (!cfg.rivaEnabled) {
+        skipped.push({ service: "riva", reason: "rivaEnabled is false; set it to true (needs an NVIDIA GPU and NGC access) to run Riva" });
+    }
+    return skipped;
+}
+
+export class DevStack extends pulumi.ComponentResource {
+    /** MAS API as seen from the host. */
+    declare readonly masUrl: pulumi.Output<string>;
+    /** Signaling WebSocket endpoint as seen from the host. */
+    declare readonly signalingUrl: pulumi.Output<string>;
+    declare readonly podName: pulumi.Output<string>;
+    /** Container id per service that runs (mas, signaling, and riva/unity when enabled). */
+    declare readonly containerIds: pulumi.Output<Record<string, string>>;
+    /** Image reference run per service: the built image's digest or the prebuilt reference. */
+    declare readonly imageIds: pulumi.Output<Record<string, string>>;
+    declare readonly skipped: pulumi.Output<SkippedService[]>;
+
+    constructor(name: string, args: DevConfig, opts?: pulumi.ComponentResourceOptions) {
+        super("sparc:dev:DevStack", name, {}, opts);
+        const cfg = args;
+        const skipped = skippedServices(cfg);
+        for (const s of skipped) {
+            pulumi.log.info(`${s.service} skipped: ${s.reason}`, this);
+        }
+
+        const range = `${cfg.webrtcPortRange.first}-${cfg.webrtcPortRange.last}`;
+        const preflightArgv = [
+            process.execPath, devScripts.preflight,
+            "--pod", cfg.podName,
+            ...(cfg.imageSource === "build" ? ["--docker-host", cfg.dockerHost] : []),
+            "--port", `masPort=${cfg.masPort}/tcp`,
+            "--port", `signalingPort=${cfg.signalingPort}/tcp`,
+            "--port", `turnPort=${cfg.turnPort}/udp`,
+            "--port", `webrtcPortRange=${range}/udp`,
+        ];
+        // A command (not a config-load check): it runs on `up` only, so previews work on machines
+        // without Podman, and it is re-run when what it checks changes.
+        const preflight = new command.local.Command(`${name}-preflight`, {
+            create: render(preflightArgv),
+            triggers: [render(preflightArgv)],
+        }, { parent: this });
+
+        const images = this.images(name, cfg, preflight);
+
+        const podSpec = {
+            podName: cfg.podName,
+            masPort: cfg.masPort,
+            signalingPort: cfg.signalingPort,
+            turnPort: cfg.turnPort,
+            webrtcPortRange: cfg.webrtcPortRange,
+        };
+        const podCreate = render(podCreateArgv(podSpec));
+        // Fixed podman names: a replacement must delete the old pod first.
+        const pod = new command.local.Command(`${name}-pod`, {
+            create: podCreate,
+            delete: render(podRmArgv(cfg.podName, cfg.containerStopTimeoutSeconds)),
+            triggers: [podCreate],
+        }, { parent: this, dependsOn: [preflight], deleteBeforeReplace: true });
+
+        const plan = {
+            podName: cfg.podName,
+            containerNamePrefix: cfg.containerNamePrefix,
+            publicHost: cfg.publicHost,
+            gpuDeviceArgs: cfg.gpuDeviceArgs,
+            unityArgs: cfg.unityArgs,
+            rivaEnabled: cfg.rivaEnabled,
+            unityEnabled: cfg.unityEnabled,
+        };
+        // Plan with placeholders to decide which containers exist (plain values), then
+        // render each run command once its image reference is known.
+        const planned = devContainerSpecs(plan, { mas: "", signaling: "", riva: "", unity: "" });
+        const containers: Partial<Record<ServiceName, command.local.Command>> = {};
+        for (const spec of planned) {
+            const image = images[spec.service];
+            if (image === undefined) {
+                throw new pulumi.ResourceError(`no image for ${spec.service}`, this);
+            }
+            const create = image.apply((ref) => render(containerRunArgv({ ...spec, image: ref })));
+            const after = spec.service === "unity" && containers.signaling ? [pod, containers.signaling] : [pod];
+            containers[spec.service] = new command.local.Command(`${name}-${spec.service}`, {
+                create,
+                delete: render(containerRmArgv(spec.name, cfg.containerStopTimeoutSeconds)),
+                // New image, new pod or a changed run line: replace the container.
+                triggers: [image, pod.stdout, create],
+            }, { parent: this, dependsOn: after, deleteBeforeReplace: true });
+        }
+
+        const masName = planned.find((s) => s.service === "mas")?.name ?? "";
+        const signalingName = planned.find((s) => s.service === "signaling")?.name ?? "";
+        const readyArgv = [
+            process.execPath, devScripts.waitReady,
+            "--timeout", String(cfg.readinessTimeoutSeconds),
+            "--http", `http://127.0.0.1:${cfg.masPort}/health`,
+            "--websocket", `ws://127.0.0.1:${cfg.signalingPort}/`,
+            "--logs", masName,
+            "--logs", signalingName,
+        ];
+        const running = Object.values(containers);
+        new command.local.Command(`${name}-ready`, {
+            create: render(readyArgv),
+            triggers: running.map((c) => c.stdout),
+        }, {
+            parent: this,
+            dependsOn: running,
+            customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 60}s` },
+        });
+
+        this.masUrl = pulumi.output(`http://${cfg.publicHost}:${cfg.masPort}`);
+        this.signalingUrl = pulumi.output(`ws://${cfg.publicHost}:${cfg.signalingPort}`);
+        this.podName = pulumi.output(cfg.podName);
+        this.containerIds = pulumi.all(Object.fromEntries(
+            Object.entries(containers).map(([service, c]) => [service, c.stdout.apply((s) => s.trim())]),
+        ));
+        this.imageIds = pulumi.all(images) as pulumi.Output<Record<string, string>>;
+        this.skipped = pulumi.output(skipped);
+
+        this.registerOutputs({
+            masUrl: this.masUrl,
+            signalingUrl: this.signalingUrl,
+            podName: this.podName,
+            containerIds: this.containerIds,
+            imageIds: this.imageIds,
+            skipped: this.skipped,
+        });
+    }
+
+    /** One image reference per service that runs: built (by digest) or prebuilt (as configured). */
+    private images(name: string, cfg: DevConfig, preflight: command.local.Command): Partial<Record<ServiceName, pulumi.Output<string>>> {
+        const refs: Partial<Record<ServiceName, pulumi.Output<string>>> = {};
+        if (cfg.rivaEnabled) {
+            refs.riva = pulumi.output(cfg.rivaImage);
+        }
+        const wanted: BuiltService[] = cfg.unityEnabled ? ["mas", "signaling", "unity"] : ["mas", "signaling"];
+        if (cfg.imageSource === "prebuilt") {
+            const prebuilt: Record<BuiltService, string> = { mas: cfg.masImage, signaling: cfg.signalingImage, unity: cfg.unityImage };
+            for (const service of wanted) {
+                refs[service] = pulumi.output(prebuilt[service]);
+            }
+            return refs;
+        }
+
+        const provider = new docker.Provider(`${name}-docker`, { host: cfg.dockerHost }, { parent: this });
+        const builds: Record<BuiltService, { image: string; context: string; dockerfile: string; args: Record<string, string> }> = {
+            mas: { image: cfg.masImage, context: cfg.masContext, dockerfile: dockerfiles.mas, args: { PYTHON_IMAGE: cfg.pythonBaseImage } },
+            signaling: { image: cfg.signalingImage, context: cfg.signalingContext, dockerfile: dockerfiles.signaling, args: { NODE_IMAGE: cfg.nodeBaseImage } },
+            unity: { image: cfg.unityImage, context: cfg.unityBuildDir, dockerfile: dockerfiles.unity, args: { UNITY_BASE_IMAGE: cfg.unityBaseImage } },
+        };
+        for (const service of wanted) {
+            const b = builds[service];
+            const image = new docker.Image(`${name}-${service}-image`, {
+                imageName: builtImageName(cfg.registry, b.image),
+                build: {
+                    context: b.context,
+                    dockerfile: b.dockerfile,
+                    // Podman's Docker API has no BuildKit session endpoint.
+                    builderVersion: "BuilderV1",
+                    args: b.args,
+                },
+                skipPush: cfg.registry === "",
+                ...(cfg.registry === "" ? {} : { registry: { server: cfg.registry } }),
+            }, { parent: this, provider, dependsOn: [preflight] });
+            // Without a push this is the local image id, so a rebuild changes it even under the same tag.
+            refs[service] = image.repoDigest;
+        }
+        return refs;
+    }
+}
+
+/** Local images get Podman's "localhost/" prefix so that no registry is searched; pushed ones the registry's. */
+export function builtImageName(registry: string, image: string): string {
+    return registry === "" ? `localhost/${image}` : `${registry}/${image}`;
+}

@@ -1,0 +1,18 @@
+// Public surface of the dev stack (local Podman pod).
+export { loadDevConfig, devConfigDefaults, unityPlayerPath, imageSources } from "./config";
+export type { DevConfig, ImageSource, PortRange } from "./config";
+export { DevStack, skippedServices, builtImageName, devScripts, dockerfiles } from "./devStack";
+export type { SkippedService } from "./devStack";
+export {
+    containerPorts,
+    referenceContainerNames,
+    podPortArgs,
+    podCreateArgv,
+    podRmArgv,
+    containerRunArgv,
+    containerRmArgv,
+    containerLogsArgv,
+    devContainerSpecs,
+    render,
+} from "./podman";
+export type { PodSpec, ContainerSpec, DevContainerPlan, ServiceImages, ServiceName } from "./podman";

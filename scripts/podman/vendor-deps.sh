@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# vendor-deps.sh - fetch the MAS wheels and the signaling npm packages on the HOST
+# into each build context's vendor/ directory, for builders whose containers
+# cannot reach PyPI / the npm registry (air-gapped HPC builders; or, as on the
+# project's CI machines, egress through a TLS-intercepting proxy whose CA the
+# base images do not trust: pip "CERTIFICATE_VERIFY_FAILED", npm
+# "SELF_SIGNED_CERT_IN_CHAIN"). The Dockerfiles install offline from vendor/
+# when it is filled, and from the index otherwise.
+#
+# usage: vendor-deps.sh [--mas DIR] [--signaling DIR]
+#   (defaults: samples/mas and samples/signaling next to this script's project)
+# Env: SPARC_PY_PLATFORM (manylinux2014_x86_64), SPARC_PY_VERSION (3.11): the
+#      target image's platform and Python, not the host's.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MAS=$ROOT/samples/mas
+SIGNALING=$ROOT/samples/signaling
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --mas) MAS=$2; shift 2 ;;
+    --signaling) SIGNALING=$2; shift 2 ;;
+    *) echo "usage: $0 [--mas DIR] [--signaling DIR]" >&2; exit 2 ;;
+  esac
+done
+log() { printf '[vendor-deps %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+if [ -n "$MAS" ]; then
+  mkdir -p "$MAS/vendor"
+  python3 -m pip download -q --disable-pip-version-check --only-binary=:all: \
+    --platform "${SPARC_PY_PLATFORM:-manylinux2014_x86_64}" --python-version "${SPARC_PY_VERSION:-3.11}" \
+    --implementation cp -r "$MAS/requirements.txt" -d "$MAS/vendor"
+  log "MAS: $(ls "$MAS"/vendor/*.whl | wc -l) wheels in $MAS/vendor"
+fi
+if [ -n "$SIGNALING" ]; then
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  cp "$SIGNALING/package.json" "$SIGNALING/package-lock.json" "$tmp/"
+  mkdir -p "$SIGNALING/vendor"
+  (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --silent --cache "$SIGNALING/vendor/npm-cache")
+  rm -rf "$SIGNALING/vendor/npm-cache/_logs" "$SIGNALING/vendor/npm-cache/_update-notifier-last-checked"
+  log "signaling: npm cache in $SIGNALING/vendor/npm-cache ($(du -sh "$SIGNALING/vendor/npm-cache" | cut -f1))"
+fi
