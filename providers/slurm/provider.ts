@@ -95,16 +95,21 @@ export async function queryJobs(inputs: SlurmJobInputs, ids: readonly string[]):
     for (const status of parseSqueue(squeue.stdout)) {
         found.set(status.jobId, status);
     }
-    const missing = ids.filter((id) => !found.has(id));
+    // squeue knows no exit code: ask accounting for ended jobs too (same single sacct call).
+    const missing = ids.filter((id) => !found.has(id) || isTerminalState(found.get(id)?.state ?? ""));
     if (missing.length > 0) {
         const sacct = await runRemote(inputs.connection, ["sacct", "-n", "-P", "-X", "-j", missing.join(","), "-o", SACCT_FIELDS]);
         if (sacct.code !== 0) {
             throw new SlurmCommandError(`job ${missing.join(",")} is not in the queue, and the accounting query failed`, sacct);
         }
         for (const status of parseSacct(sacct.stdout)) {
-            if (missing.includes(status.jobId)) {
-                found.set(status.jobId, status);
+            const fromQueue = found.get(status.jobId);
+            if (!missing.includes(status.jobId)) {
+                continue;
             }
+            // sacct lags slurmctld: keep squeue's state, take only the exit code from accounting.
+            found.set(status.jobId, fromQueue === undefined ? status
+                : { ...fromQueue, exitCode: status.exitCode });
         }
     }
     return found;
@@ -285,8 +290,10 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         const goalMissed = inputs.waitFor === "running" ? status?.state !== "RUNNING"
             : inputs.waitFor === "completed" ? status?.state !== "COMPLETED" : false;
         if (goalMissed) {
+            const ended = status !== undefined && isTerminalState(status.state);
             throw initFailure(
-                `job ${jobId} did not reach ${inputs.waitFor.toUpperCase()} within ${inputs.waitTimeoutSeconds} s: ` +
+                `job ${jobId} did not reach ${inputs.waitFor.toUpperCase()}` +
+                `${ended ? "" : ` within waitTimeoutSeconds (${inputs.waitTimeoutSeconds} s)`}: ` +
                 `state ${status?.state ?? "unknown"}${status?.reason ? `, reason ${status.reason}` : ""}` +
                 `${status?.exitCode ? `, exit code ${status.exitCode}` : ""}. Log: ${paths.stdoutPath || "(none)"}`,
                 jobId, { ...(inputs as unknown as Record<string, unknown>), ...outs });

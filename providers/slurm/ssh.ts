@@ -45,7 +45,7 @@ interface PoolEntry {
 interface PoolState {
     entries: Map<string, PoolEntry>;
     stats: SshStats;
-    /** Parallel channels per connection: below OpenSSH's MaxSessions (10). */
+    /** Parallel channels per connection: well below OpenSSH's MaxSessions (10), which counts closing channels too. */
     maxChannels: number;
     idleSeconds: number;
 }
@@ -56,7 +56,7 @@ export function sshPool(): PoolState {
     g.__sparcSlurmSsh ??= {
         entries: new Map(),
         stats: { handshakes: 0, commands: {} },
-        maxChannels: 8,
+        maxChannels: 4,
         idleSeconds: 30,
     };
     return g.__sparcSlurmSsh;
@@ -243,6 +243,28 @@ function releaseChannel(entry: PoolEntry): void {
  * SshConnectError (did not run) or AmbiguousRemoteError (may have run).
  */
 export async function runRemote(conn: SshConnection, argv: readonly string[], options: RunOptions = {}): Promise<RemoteResult> {
+    // A refused channel means the command never started, so trying again is safe.
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await runOnce(conn, argv, options);
+        } catch (err) {
+            if (!(err instanceof ChannelRefusedError) || attempt >= 5) {
+                throw err;
+            }
+            await new Promise((r) => setTimeout(r, 250 * attempt));
+        }
+    }
+}
+
+/** The server refused to open a channel (e.g. sshd's MaxSessions); nothing ran. */
+export class ChannelRefusedError extends SshConnectError {
+    constructor(message: string) {
+        super(message, true);
+        this.name = "ChannelRefusedError";
+    }
+}
+
+async function runOnce(conn: SshConnection, argv: readonly string[], options: RunOptions): Promise<RemoteResult> {
     const command = shJoin(argv);
     const entry = entryFor(conn);
     await acquireChannel(entry);
@@ -274,7 +296,7 @@ export async function runRemote(conn: SshConnection, argv: readonly string[], op
             client.exec(command, (err, stream) => {
                 if (err) {
                     // The channel was refused before the command started.
-                    fail(new SshConnectError(`cannot open an SSH channel on ${entry.key}: ${err.message}`, true));
+                    fail(new ChannelRefusedError(`cannot open an SSH channel on ${entry.key}: ${err.message}`));
                     return;
                 }
                 channel = stream;

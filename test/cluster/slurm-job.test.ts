@@ -1,0 +1,275 @@
+// The SlurmJob provider against the real single-node Slurm cluster (test/cluster/setup.sh),
+// over ssh2 to the real sshd on 127.0.0.1:2222. Expectations come from the measured
+// outputs in shared/notes/slurm-test-cluster.md.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import { slurmJobProvider, slurmStats } from "../../providers/slurm/provider";
+import { closeAllConnections, runRemote, sshPool } from "../../providers/slurm/ssh";
+import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
+import {
+    FaultProxy, USER_KEY_PATH, jobInputs, jobsWithTag, onCluster, requireClusterOrSkip, restartCluster,
+    squeueState, stopSlurmctld, testConnection, waitUntil,
+} from "../support/cluster";
+
+const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
+const available = requireClusterOrSkip();
+const privateKeyText = available ? fs.readFileSync(USER_KEY_PATH, "utf8") : "unused";
+
+async function create(inputs: SlurmJobInputs): Promise<SlurmJobOutputs> {
+    const checked = await provider.check({} as SlurmJobInputs, inputs);
+    expect(checked.failures).toEqual([]);
+    return (await provider.create(checked.inputs as SlurmJobInputs)).outs as SlurmJobOutputs;
+}
+
+/** Every job a test submits is cancelled at the end, whatever happened. */
+const submitted: string[] = [];
+function track(outs: SlurmJobOutputs): SlurmJobOutputs {
+    submitted.push(outs.jobId);
+    return outs;
+}
+
+function noUndefined(value: unknown, path = "outs"): void {
+    if (value === undefined) {
+        throw new Error(`${path} is undefined`);
+    }
+    if (value !== null && typeof value === "object") {
+        for (const [k, v] of Object.entries(value)) {
+            noUndefined(v, `${path}.${k}`);
+        }
+    }
+}
+
+describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
+    // Long cases start first and are checked at the end, so the suite waits for them once.
+    let timeoutJob: SlurmJobOutputs;
+    let purgedJob: SlurmJobOutputs;
+
+    beforeAll(async () => {
+        timeoutJob = track(await create(jobInputs({
+            jobName: "times-out", time: "1", command: "sleep 300", output: "/dev/null",
+        }, "timeout")));
+        purgedJob = track(await create(jobInputs({
+            jobName: "purged", command: "true", output: "/dev/null", waitFor: "completed",
+        }, "purged")));
+    });
+
+    afterAll(() => {
+        if (submitted.length > 0) {
+            onCluster(`scancel ${submitted.map(Number).join(" ")}`);
+        }
+        closeAllConnections();
+    });
+
+    it("submits a pending job (held with --begin) and reports its reason", async () => {
+        const outs = track(await create(jobInputs({ jobName: "held", command: "true", extraArgs: ["--begin=now+1hour"] })));
+        expect(outs.jobId).toMatch(/^[0-9]+$/);
+        expect(outs.state).toBe("PENDING");
+        expect(outs.reason).toBe("BeginTime");
+        expect(squeueState(outs.jobId)).toBe("PENDING");
+        noUndefined(outs);
+        await provider.delete(outs.jobId, outs);
+        expect(squeueState(outs.jobId)).toBe("CANCELLED");
+    });
+
+    it("waits for RUNNING, reads it back, and cancels it with signal then scancel", async () => {
+        const started = Date.now();
+        const outs = track(await create(jobInputs({
+            jobName: "service", waitFor: "running", cancelGraceSeconds: 20,
+            // The service stops cleanly on TERM, as uvicorn does.
+            command: "trap 'echo got-TERM; exit 0' TERM; echo up; while true; do sleep 1; done",
+            output: "/tmp/sparc-test-%j.out",
+        })));
+        console.log(`submit -> RUNNING through the provider: ${Date.now() - started} ms`);
+        expect(outs.state).toBe("RUNNING");
+        expect(outs.nodeList).toBe("localhost");
+        expect(outs.stdoutPath).toBe(`/tmp/sparc-test-${outs.jobId}.out`);
+        expect(outs.startTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+        const read = await provider.read(outs.jobId, outs);
+        expect(read.id).toBe(outs.jobId);
+        expect(read.props?.state).toBe("RUNNING");
+        await provider.delete(outs.jobId, outs);
+        expect(["CANCELLED", "COMPLETED"]).toContain(squeueState(outs.jobId));
+        expect(onCluster(`cat /tmp/sparc-test-${outs.jobId}.out`).stdout).toContain("got-TERM");
+    });
+
+    it("waits for COMPLETED and records exit code 0:0", async () => {
+        const outs = track(await create(jobInputs({ command: "echo done", output: "/dev/null", waitFor: "completed" })));
+        expect(outs.state).toBe("COMPLETED");
+        expect(outs.exitCode).toBe("0:0");
+        const d = await provider.diff(outs.jobId, outs, { ...outs });
+        expect(d.replaces).toEqual([]);
+        expect(d.changes).toBe(false);
+    });
+
+    it("reports a job that fails with exit 3 as an init failure that keeps the job id", async () => {
+        const inputs = jobInputs({ command: "exit 3", output: "/dev/null", waitFor: "completed" });
+        const err = await provider.create(inputs).then(() => undefined, (e: unknown) => e as Error & { id?: string; properties?: SlurmJobOutputs });
+        expect(err).toBeDefined();
+        expect(err?.message).toMatch(/^job \d+ did not reach COMPLETED: state FAILED, reason NonZeroExitCode, exit code 3:0\. Log: \/dev\/null$/);
+        expect(err?.id).toMatch(/^[0-9]+$/);
+        expect(err?.properties?.state).toBe("FAILED");
+        expect(err?.properties?.exitCode).toBe("3:0");
+    });
+
+    it("sees a job cancelled out of band on refresh, and plans its replacement", async () => {
+        const outs = track(await create(jobInputs({ command: "sleep 300", output: "/dev/null", waitFor: "running" })));
+        expect(onCluster(`scancel ${Number(outs.jobId)}`).code).toBe(0);
+        const read = await waitUntil("CANCELLED on read", 30, async () => {
+            const r = await provider.read(outs.jobId, outs);
+            return r.props?.state === "CANCELLED" ? r : undefined;
+        });
+        const d = await provider.diff(outs.jobId, read.props as SlurmJobOutputs, outs);
+        expect(d.replaces).toEqual(["state"]);
+        expect(d.deleteBeforeReplace).toBe(true);
+        // waitFor "completed" means the job is meant to end: no replacement then.
+        const finished = { ...(read.props as SlurmJobOutputs), waitFor: "completed" as const };
+        expect((await provider.diff(outs.jobId, finished, finished)).replaces).toEqual([]);
+        // delete of an ended job is a no-op, and so is a second delete.
+        await provider.delete(outs.jobId, read.props as SlurmJobOutputs);
+        await provider.delete(outs.jobId, read.props as SlurmJobOutputs);
+    });
+
+    it("rejects bad submissions with the command, exit code and Slurm's words, never the key", async () => {
+        const cases: [Partial<SlurmJobInputs>, RegExp][] = [
+            [{ partition: "nosuchpart" }, /exited 1: sbatch: error: invalid partition specified: nosuchpart\nsbatch: error: Batch job submission failed: Invalid partition name specified/],
+            [{ mem: "100G" }, /exited 1: sbatch: error: Memory specification can not be satisfied/],
+            [{ partition: "debug", time: "14-00:00:00" }, /exited 1: sbatch: error: Batch job submission failed: Requested time limit is invalid/],
+            [{ partition: "gpu", gres: "gpu:3" }, /Requested node configuration is not available/],
+        ];
+        for (const [fields, expected] of cases) {
+            const err = await create(jobInputs({ command: "true", output: "/dev/null", ...fields })).then(() => undefined, (e: Error) => e);
+            expect(err?.name).toBe("SlurmCommandError");
+            expect(err?.message).toMatch(/^sbatch rejected the job: `sbatch --parsable '?--comment=pulumi:/);
+            expect(err?.message).toMatch(expected);
+            expect(err?.message).not.toContain(privateKeyText.split("\n")[1]);
+        }
+        // A bad time is caught before anything reaches the cluster.
+        const bad = await provider.check({} as SlurmJobInputs, jobInputs({ command: "true", time: "abc" }));
+        expect(bad.failures?.[0]?.property).toBe("time");
+    });
+
+    it("runs on a GPU partition with --gres and sees the GPU", async () => {
+        const outs = track(await create(jobInputs({
+            partition: "gpu", gres: "gpu:fake:1", time: "14-00:00:00", waitFor: "completed",
+            command: "echo CUDA=$CUDA_VISIBLE_DEVICES", output: "/tmp/sparc-gpu-%j.out",
+        })));
+        expect(outs.state).toBe("COMPLETED");
+        expect(onCluster(`cat /tmp/sparc-gpu-${outs.jobId}.out`).stdout.trim()).toBe("CUDA=0");
+    });
+
+    it("passes hostile strings in every field through to Slurm literally, and runs none of them", async () => {
+        const marker = `/tmp/sparc-pwned-${process.pid}`;
+        const hostile = `a'b"c $(touch ${marker}-1) \`touch ${marker}-2\`; touch ${marker}-3 && é日本 🚀 #x \\`;
+        const outs = track(await create(jobInputs({
+            jobName: hostile,
+            environment: { HOSTILE: hostile },
+            command: "printf '%s' \"$HOSTILE\"",
+            output: `/tmp/sparc-hostile-%j-${process.pid}.out`,
+            waitFor: "completed",
+        })));
+        expect(outs.state).toBe("COMPLETED");
+        const name = onCluster(`squeue -h -t all -j ${Number(outs.jobId)} -o %j`).stdout.replace(/\n$/, "");
+        expect(name).toBe(hostile);
+        expect(onCluster(`cat /tmp/sparc-hostile-${outs.jobId}-${process.pid}.out`).stdout).toBe(hostile);
+        expect(onCluster(`ls ${marker}-* 2>/dev/null | wc -l`).stdout.trim()).toBe("0");
+        // Newlines would add script lines: refused at check time.
+        const nl = await provider.check({} as SlurmJobInputs, jobInputs({ command: "true", jobName: "a\n#SBATCH --wrap=x" }));
+        expect(nl.failures?.map((f) => f.property)).toContain("jobName");
+    });
+
+    it("adopts the live job of an interrupted earlier run instead of submitting a second one", async () => {
+        const inputs = jobInputs({ command: "sleep 300", output: "/dev/null" });
+        const first = track(await create(inputs));
+        const second = track(await create(inputs));
+        expect(second.jobId).toBe(first.jobId);
+        expect(jobsWithTag(inputs.ownerTag)).toEqual([first.jobId]);
+        await provider.delete(first.jobId, first);
+    });
+
+    it("submits exactly one job when the connection is cut while sbatch's reply is in flight", async () => {
+        const proxy = new FaultProxy();
+        const port = await proxy.listen();
+        try {
+            const inputs = jobInputs({ command: "sleep 300", output: "/dev/null", connection: testConnection({ port }) });
+            // Log in through the proxy first (the pool keeps the connection), then hold everything
+            // the server sends for 2 s, so the job exists on the cluster before its id reaches us.
+            expect((await runRemote(inputs.connection, ["true"])).code).toBe(0);
+            proxy.downstreamDelayMs = 2000;
+            const creating = provider.create((await provider.check({} as SlurmJobInputs, inputs)).inputs as SlurmJobInputs);
+            creating.catch(() => undefined); // awaited below; keeps an early failure from being "unhandled"
+            const jobId = await waitUntil("the job to appear in squeue", 60, () => jobsWithTag(inputs.ownerTag)[0], 100);
+            proxy.downstreamDelayMs = 0;
+            proxy.cutAll();
+            const outs = track((await creating).outs as SlurmJobOutputs);
+            expect(outs.jobId).toBe(jobId);
+            expect(jobsWithTag(inputs.ownerTag)).toEqual([jobId]);
+            expect(proxy.connections).toBeGreaterThanOrEqual(2);
+            await provider.delete(outs.jobId, outs);
+        } finally {
+            await proxy.close();
+            closeAllConnections();
+        }
+    });
+
+    it("refuses a server whose host key does not match, and says how to fix it", async () => {
+        const other = fs.readFileSync(USER_KEY_PATH + ".pub", "utf8");
+        const inputs = jobInputs({ command: "true", connection: testConnection({ hostKey: other, dialAttempts: 1 }) });
+        const err = await provider.create(inputs).then(() => undefined, (e: Error) => e);
+        expect(err?.message).toMatch(/host key does not match connection.hostKey/);
+        expect(err?.message).not.toContain(privateKeyText.split("\n")[1]);
+    });
+
+    it("keeps the job in state with a clear error when slurmctld is down during a read", async () => {
+        const outs = track(await create(jobInputs({ command: "sleep 300", output: "/dev/null" })));
+        stopSlurmctld();
+        try {
+            const err = await provider.read(outs.jobId, outs).then(() => undefined, (e: Error) => e);
+            expect(err?.name).toBe("SlurmCommandError");
+            expect(err?.message).toMatch(/reading the job from slurmctld failed: `squeue .*` exited 1: .*(Unable to contact slurm controller|Socket timed out)/s);
+        } finally {
+            restartCluster();
+        }
+        const back = await provider.read(outs.jobId, outs);
+        expect(back.id).toBe(outs.jobId);
+        await provider.delete(outs.jobId, outs);
+    });
+
+    it("shares one SSH connection across many concurrent operations", async () => {
+        closeAllConnections();
+        const before = slurmStats().handshakes;
+        const jobs = await Promise.all(Array.from({ length: 6 }, (_, i) =>
+            create(jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, `pool${i}`))));
+        jobs.forEach(track);
+        const squeueBefore = slurmStats().commands.squeue ?? 0;
+        const reads = await Promise.all(jobs.map((j) => provider.read(j.jobId, j)));
+        expect(reads.every((r, i) => r.id === jobs[i].jobId && r.props?.state === "PENDING")).toBe(true);
+        expect(slurmStats().handshakes - before).toBe(1);
+        // Six concurrent refreshes cost one squeue.
+        expect((slurmStats().commands.squeue ?? 0) - squeueBefore).toBe(1);
+        await Promise.all(jobs.map((j) => provider.delete(j.jobId, j)));
+        expect(sshPool().entries.size).toBe(1);
+    });
+
+    it("finds a purged job in accounting, and a job unknown to both is gone", async () => {
+        expect(purgedJob.state).toBe("COMPLETED");
+        // MinJobAge=10: slurmctld forgets the job 10-14 s after it ends.
+        await waitUntil("slurmctld to purge the job", 60, () =>
+            onCluster(`squeue -h -t all -j ${Number(purgedJob.jobId)}`).code === 1 ? true : undefined, 1000);
+        const read = await provider.read(purgedJob.jobId, purgedJob);
+        expect(read.id).toBe(purgedJob.jobId);
+        expect(read.props?.state).toBe("COMPLETED");
+        expect(read.props?.exitCode).toBe("0:0");
+        const gone = await provider.read("999999", { ...purgedJob, jobId: "999999" });
+        expect(gone.id).toBe("");
+    }, 120_000);
+
+    it("records a job that hit its time limit as TIMEOUT", async () => {
+        // Slurm enforces limits coarsely: measured 75 s for a 1-minute limit.
+        const read = await waitUntil("TIMEOUT", 200, async () => {
+            const r = await provider.read(timeoutJob.jobId, timeoutJob);
+            return r.props?.state === "TIMEOUT" ? r : undefined;
+        }, 5000);
+        expect(read.props?.state).toBe("TIMEOUT");
+        expect((await provider.diff(timeoutJob.jobId, read.props as SlurmJobOutputs, timeoutJob)).replaces).toEqual(["state"]);
+    }, 240_000);
+});
