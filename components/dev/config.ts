@@ -99,31 +99,45 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
     const fix = (key: string, value: unknown, what: string, howToFix: string) =>
         problems.push(`${keyName(config, key)} = ${JSON.stringify(value)}: ${what}. Fix: ${howToFix}`);
 
+    // The SDK's validation errors name the key and the value; add the fix and keep collecting.
+    const checked = <T>(_key: string, howToFix: string, fallback: T, read: () => T | undefined): T => {
+        try {
+            return read() ?? fallback;
+        } catch (err) {
+            problems.push(`${(err as Error).message}. Fix: ${howToFix}`);
+            return fallback;
+        }
+    };
     const port = (key: string, fallback: number): number => {
-        const value = config.getNumber(key, { min: 1, max: 65535 }) ?? fallback;
+        const value = checked(key, `pulumi config set ${key} <1-65535>`, fallback, () => config.getNumber(key, { min: 1, max: 65535 }));
         if (!Number.isInteger(value)) {
             fix(key, value, "not a whole port number", `pulumi config set ${key} <1-65535>`);
         }
         return value;
     };
     const stringList = (key: string, fallback: readonly string[]): string[] => {
-        const value = config.getObject<unknown>(key) ?? [...fallback];
+        const value = checked<unknown>(key, `give a JSON list of strings, e.g. ${JSON.stringify(fallback)}`, [...fallback], () => config.getObject<unknown>(key));
         if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
             fix(key, value, "must be a list of strings", `pulumi config set --path '${key}[0]' <arg> (or edit the stack YAML)`);
             return [...fallback];
         }
         return value;
     };
-    const image = (key: string, fallback: string): string => config.get(key, { pattern: imageRef }) ?? fallback;
+    const image = (key: string, fallback: string): string =>
+        checked(key, `pulumi config set ${key} <image reference, e.g. ${fallback}>`, fallback, () => config.get(key, { pattern: imageRef }));
 
-    const imageSource = config.get<ImageSource>("imageSource", { allowedValues: [...imageSources] }) ?? d.imageSource;
-    const registry = config.get("registry", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9._\-:/]*$/ }) ?? d.registry;
-    const dockerHost = config.get("dockerHost", { pattern: /^(unix|tcp|ssh|npipe):\/\/.+/ }) ?? d.dockerHost;
+    const imageSource = checked<ImageSource>("imageSource", "pulumi config set imageSource build (or prebuilt)", d.imageSource,
+        () => config.get<ImageSource>("imageSource", { allowedValues: [...imageSources] }));
+    const registry = checked("registry", "pulumi config set registry host[:port][/namespace] (or \"\" for local images)", d.registry,
+        () => config.get("registry", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9._\-:/]*$/ }));
+    const dockerHost = checked("dockerHost", "pulumi config set dockerHost unix:///run/podman/podman.sock", d.dockerHost,
+        () => config.get("dockerHost", { pattern: /^(unix|tcp|ssh|npipe):\/\/.+/ }));
 
     const masPort = port("masPort", d.masPort);
     const signalingPort = port("signalingPort", d.signalingPort);
     const turnPort = port("turnPort", d.turnPort);
-    const rangeText = config.get("webrtcPortRange", { pattern: /^\d{1,5}-\d{1,5}$/ }) ?? d.webrtcPortRange;
+    const rangeText = checked("webrtcPortRange", "pulumi config set webrtcPortRange 49152-49200", d.webrtcPortRange,
+        () => config.get("webrtcPortRange", { pattern: /^\d{1,5}-\d{1,5}$/ }));
     const [first, last] = rangeText.split("-").map(Number);
     if (!(first >= 1 && last <= 65535 && first <= last)) {
         fix("webrtcPortRange", rangeText, "needs FIRST-LAST with 1 <= FIRST <= LAST <= 65535", "pulumi config set webrtcPortRange 49152-49200");
@@ -136,8 +150,9 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
     }
 
     const resolveDir = (value: string) => (value === "" ? "" : path.resolve(baseDir, value));
-    const masContext = resolveDir(config.get("masContext", { minLength: 1 }) ?? d.masContext);
-    const signalingContext = resolveDir(config.get("signalingContext", { minLength: 1 }) ?? d.signalingContext);
+    const masContext = resolveDir(checked("masContext", "point masContext at the MAS sources, e.g. samples/mas", d.masContext, () => config.get("masContext", { minLength: 1 })));
+    const signalingContext = resolveDir(checked("signalingContext", "point signalingContext at the signaling sources, e.g. samples/signaling", d.signalingContext,
+        () => config.get("signalingContext", { minLength: 1 })));
     const unityBuildDir = resolveDir(config.get("unityBuildDir") ?? d.unityBuildDir);
 
     const requireFiles = (key: string, dir: string, files: string[], howToFix: string) => {
@@ -161,10 +176,13 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
         }
     }
 
-    const podName = config.get("podName", { pattern: podmanName }) ?? d.podName;
-    const containerNamePrefix = config.get("containerNamePrefix", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/ }) ?? d.containerNamePrefix;
-    const readinessTimeoutSeconds = config.getNumber("readinessTimeoutSeconds", { min: 1, max: 3600 }) ?? d.readinessTimeoutSeconds;
-    const containerStopTimeoutSeconds = config.getNumber("containerStopTimeoutSeconds", { min: 0, max: 600 }) ?? d.containerStopTimeoutSeconds;
+    const podName = checked("podName", "use letters, digits, _ . - (starting with a letter or digit)", d.podName, () => config.get("podName", { pattern: podmanName }));
+    const containerNamePrefix = checked("containerNamePrefix", "use letters, digits, _ . - (or \"\")", d.containerNamePrefix,
+        () => config.get("containerNamePrefix", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/ }));
+    const readinessTimeoutSeconds = checked("readinessTimeoutSeconds", "pulumi config set readinessTimeoutSeconds <1-3600>", d.readinessTimeoutSeconds,
+        () => config.getNumber("readinessTimeoutSeconds", { min: 1, max: 3600 }));
+    const containerStopTimeoutSeconds = checked("containerStopTimeoutSeconds", "pulumi config set containerStopTimeoutSeconds <0-600>", d.containerStopTimeoutSeconds,
+        () => config.getNumber("containerStopTimeoutSeconds", { min: 0, max: 600 }));
     for (const [key, value] of [["readinessTimeoutSeconds", readinessTimeoutSeconds], ["containerStopTimeoutSeconds", containerStopTimeoutSeconds]] as const) {
         if (!Number.isInteger(value)) {
             fix(key, value, "must be a whole number of seconds", `pulumi config set ${key} <seconds>`);
@@ -191,8 +209,8 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
         signalingPort,
         turnPort,
         webrtcPortRange: { first, last },
-        publicHost: config.get("publicHost", { pattern: /^[a-zA-Z0-9.:[\]-]+$/ }) ?? d.publicHost,
-        rivaEnabled: config.getBoolean("rivaEnabled") ?? d.rivaEnabled,
+        publicHost: checked("publicHost", "pulumi config set publicHost <host name or IP>", d.publicHost, () => config.get("publicHost", { pattern: /^[a-zA-Z0-9.:[\]-]+$/ })),
+        rivaEnabled: checked<boolean>("rivaEnabled", "pulumi config set rivaEnabled true|false", d.rivaEnabled, () => config.getBoolean("rivaEnabled")),
         rivaImage: image("rivaImage", d.rivaImage),
         gpuDeviceArgs: stringList("gpuDeviceArgs", d.gpuDeviceArgs),
         unityArgs: stringList("unityArgs", d.unityArgs),

@@ -61,6 +61,8 @@ export class DevStack extends pulumi.ComponentResource {
     /** Image reference run per service: the built image's digest or the prebuilt reference. */
     declare readonly imageIds: pulumi.Output<Record<string, string>>;
     declare readonly skipped: pulumi.Output<SkippedService[]>;
+    /** What the readiness check printed (which endpoints answered after how long). */
+    declare readonly readiness: pulumi.Output<string>;
 
     constructor(name: string, args: DevConfig, opts?: pulumi.ComponentResourceOptions) {
         super("sparc:dev:DevStack", name, {}, opts);
@@ -143,7 +145,7 @@ export class DevStack extends pulumi.ComponentResource {
             "--logs", signalingName,
         ];
         const running = Object.values(containers);
-        new command.local.Command(`${name}-ready`, {
+        const ready = new command.local.Command(`${name}-ready`, {
             create: render(readyArgv),
             triggers: running.map((c) => c.stdout),
         }, {
@@ -160,6 +162,7 @@ export class DevStack extends pulumi.ComponentResource {
         ));
         this.imageIds = pulumi.all(images) as pulumi.Output<Record<string, string>>;
         this.skipped = pulumi.output(skipped);
+        this.readiness = ready.stdout;
 
         this.registerOutputs({
             masUrl: this.masUrl,
@@ -168,6 +171,7 @@ export class DevStack extends pulumi.ComponentResource {
             containerIds: this.containerIds,
             imageIds: this.imageIds,
             skipped: this.skipped,
+            readiness: this.readiness,
         });
     }
 

@@ -1,0 +1,213 @@
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { DevConfig } from "../../components/dev/config";
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+}
+
+let registered: Registered[] = [];
+let dev: typeof import("../../components/dev");
+
+const val = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
+
+beforeAll(async () => {
+    await pulumi.runtime.setMocks({
+        newResource: (a) => {
+            registered.push({ type: a.type, name: a.name, inputs: a.inputs });
+            const extra: Record<string, unknown> = {};
+            if (a.type === "docker:index/image:Image") extra.repoDigest = `sha256:digest-of-${a.name}`;
+            if (a.type === "command:local:Command") extra.stdout = `${a.name}-container-id\n`;
+            return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
+        },
+        call: (a) => { throw new Error(`unexpected invoke ${a.token}`); },
+    }, "sparc-deploy", "dev", false);
+    dev = await import("../../components/dev");
+});
+beforeEach(() => { registered = []; });
+
+const root = path.resolve(__dirname, "..", "..");
+const baseConfig = (over: Partial<DevConfig> = {}): DevConfig => ({
+    imageSource: "build",
+    dockerHost: "unix:///run/podman/podman.sock",
+    registry: "",
+    masContext: path.join(root, "samples/mas"),
+    signalingContext: path.join(root, "samples/signaling"),
+    unityBuildDir: "",
+    unityEnabled: false,
+    masImage: "sparc/mas-server:latest",
+    signalingImage: "sparc/signaling-server:latest",
+    unityImage: "sparc/unity-server:latest",
+    pythonBaseImage: "python:3.11-slim",
+    nodeBaseImage: "node:20-alpine",
+    unityBaseImage: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04",
+    podName: "sparc-avatar",
+    containerNamePrefix: "",
+    masPort: 8000,
+    signalingPort: 8080,
+    turnPort: 3478,
+    webrtcPortRange: { first: 49152, last: 49200 },
+    publicHost: "localhost",
+    rivaEnabled: false,
+    rivaImage: "nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
+    gpuDeviceArgs: ["--device", "nvidia.com/gpu=all"],
+    unityArgs: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
+    readinessTimeoutSeconds: 120,
+    containerStopTimeoutSeconds: 5,
+    ...over,
+});
+
+/** Build the component and wait until every child is registered (outputs resolve after their resources). */
+async function deploy(cfg: DevConfig) {
+    const stack = new dev.DevStack("dev", cfg);
+    const outputs = {
+        masUrl: await val(stack.masUrl),
+        signalingUrl: await val(stack.signalingUrl),
+        podName: await val(stack.podName),
+        containerIds: await val(stack.containerIds),
+        imageIds: await val(stack.imageIds),
+        skipped: await val(stack.skipped),
+        readiness: await val(stack.readiness),
+    };
+    return { stack, outputs };
+}
+const byName = (name: string) => {
+    const r = registered.find((x) => x.name === name);
+    if (!r) throw new Error(`no resource ${name}; registered: ${registered.map((x) => x.name).join(", ")}`);
+    return r;
+};
+const node = process.execPath;
+const preflight = path.join(root, "scripts/podman/preflight.js");
+const waitReady = path.join(root, "scripts/podman/wait-ready.js");
+
+describe("DevStack, build source, defaults", () => {
+    it("registers exactly the provider, two images, preflight, pod, two containers and readiness", async () => {
+        await deploy(baseConfig());
+        expect(registered.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+            "command:local:Command dev-mas",
+            "command:local:Command dev-pod",
+            "command:local:Command dev-preflight",
+            "command:local:Command dev-ready",
+            "command:local:Command dev-signaling",
+            "docker:index/image:Image dev-mas-image",
+            "docker:index/image:Image dev-signaling-image",
+            "pulumi:providers:docker dev-docker",
+            "sparc:dev:DevStack dev",
+        ]);
+    });
+
+    it("builds through the Podman socket with the classic builder and no push", async () => {
+        await deploy(baseConfig());
+        expect(byName("dev-docker").inputs.host).toBe("unix:///run/podman/podman.sock");
+        expect(byName("dev-mas-image").inputs).toMatchObject({
+            imageName: "localhost/sparc/mas-server:latest",
+            skipPush: true,
+            build: {
+                context: path.join(root, "samples/mas"),
+                dockerfile: path.join(root, "dockerfiles/Dockerfile.mas"),
+                builderVersion: "BuilderV1",
+                args: { PYTHON_IMAGE: "python:3.11-slim" },
+            },
+        });
+        expect(byName("dev-mas-image").inputs.registry).toBeUndefined();
+        expect(byName("dev-signaling-image").inputs).toMatchObject({
+            imageName: "localhost/sparc/signaling-server:latest",
+            build: { context: path.join(root, "samples/signaling"), dockerfile: path.join(root, "dockerfiles/Dockerfile.signaling"), args: { NODE_IMAGE: "node:20-alpine" } },
+        });
+    });
+
+    it("runs the reference pod and containers by image digest, replaced on a new digest or pod", async () => {
+        const { outputs } = await deploy(baseConfig());
+        expect(byName("dev-preflight").inputs.create).toBe(
+            `${node} ${preflight} --pod sparc-avatar --docker-host unix:///run/podman/podman.sock --port masPort=8000/tcp --port signalingPort=8080/tcp --port turnPort=3478/udp --port webrtcPortRange=49152-49200/udp`);
+        expect(byName("dev-pod").inputs).toMatchObject({
+            create: "podman pod create --name sparc-avatar -p 8000:8000 -p 8080:8080 -p 3478:3478/udp -p 49152-49200:49152-49200/udp",
+            delete: "podman pod rm --force --ignore --time 5 sparc-avatar",
+        });
+        const masRun = "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure sha256:digest-of-dev-mas-image";
+        expect(byName("dev-mas").inputs).toEqual({
+            create: masRun,
+            delete: "podman rm --force --ignore --time 5 mas-server",
+            triggers: ["sha256:digest-of-dev-mas-image", "dev-pod-container-id\n", masRun],
+        });
+        expect(byName("dev-signaling").inputs.create).toBe(
+            "podman run --detach --pod sparc-avatar --name signaling-server --restart on-failure --env PUBLIC_HOST=localhost sha256:digest-of-dev-signaling-image");
+        expect(byName("dev-signaling").inputs.delete).toBe("podman rm --force --ignore --time 5 signaling-server");
+        expect(byName("dev-ready").inputs).toMatchObject({
+            create: `${node} ${waitReady} --timeout 120 --http http://127.0.0.1:8000/health --websocket ws://127.0.0.1:8080/ --logs mas-server --logs signaling-server`,
+            triggers: ["dev-mas-container-id\n", "dev-signaling-container-id\n"],
+        });
+        expect(outputs).toEqual({
+            masUrl: "http://localhost:8000",
+            signalingUrl: "ws://localhost:8080",
+            podName: "sparc-avatar",
+            containerIds: { mas: "dev-mas-container-id", signaling: "dev-signaling-container-id" },
+            imageIds: { mas: "sha256:digest-of-dev-mas-image", signaling: "sha256:digest-of-dev-signaling-image" },
+            skipped: [
+                { service: "unity", reason: expect.stringContaining("unityBuildDir is empty") },
+                { service: "riva", reason: expect.stringContaining("rivaEnabled is false") },
+            ],
+            readiness: "dev-ready-container-id\n",
+        });
+    });
+});
+
+describe("DevStack, optional services and sources", () => {
+    it("adds Unity (built from unityBuildDir, GPU, SIGNALING_URL) and Riva (GPU) when enabled", async () => {
+        const unityDir = path.join(root, "samples/unity-build-standin");
+        const { outputs } = await deploy(baseConfig({ unityBuildDir: unityDir, unityEnabled: true, rivaEnabled: true, containerNamePrefix: "x-" }));
+        expect(byName("dev-unity-image").inputs).toMatchObject({
+            imageName: "localhost/sparc/unity-server:latest",
+            build: { context: unityDir, dockerfile: path.join(root, "dockerfiles/Dockerfile.unity-server"), builderVersion: "BuilderV1", args: { UNITY_BASE_IMAGE: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04" } },
+        });
+        expect(byName("dev-unity").inputs.create).toBe(
+            "podman run --detach --pod sparc-avatar --name x-unity-server --restart on-failure --env SIGNALING_URL=ws://localhost:8080 --device nvidia.com/gpu=all sha256:digest-of-dev-unity-image -logFile /dev/stdout -batchmode -force-vulkan");
+        expect(byName("dev-riva").inputs.create).toBe(
+            "podman run --detach --pod sparc-avatar --name x-riva-server --restart on-failure --device nvidia.com/gpu=all nvcr.io/nvidia/riva/riva-speech:2.16.0-server");
+        expect(byName("dev-riva").inputs.triggers).toEqual([
+            "nvcr.io/nvidia/riva/riva-speech:2.16.0-server", "dev-pod-container-id\n",
+            "podman run --detach --pod sparc-avatar --name x-riva-server --restart on-failure --device nvidia.com/gpu=all nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
+        ]);
+        expect(registered.some((r) => r.name === "dev-riva-image")).toBe(false);
+        expect(byName("dev-ready").inputs.triggers).toEqual([
+            "dev-mas-container-id\n", "dev-riva-container-id\n", "dev-signaling-container-id\n", "dev-unity-container-id\n",
+        ]);
+        expect(outputs.skipped).toEqual([]);
+        expect(Object.keys(outputs.containerIds).sort()).toEqual(["mas", "riva", "signaling", "unity"]);
+    });
+
+    it("prebuilt: no docker provider or Image, containers run the given references", async () => {
+        const { outputs } = await deploy(baseConfig({
+            imageSource: "prebuilt",
+            masImage: "registry.example.org/sparc/mas-server:1.2",
+            signalingImage: "registry.example.org/sparc/signaling-server:1.2",
+            unityImage: "registry.example.org/sparc/unity-server:1.2",
+            unityEnabled: true,
+        }));
+        expect(registered.filter((r) => r.type.startsWith("docker:") || r.type === "pulumi:providers:docker")).toEqual([]);
+        expect(byName("dev-preflight").inputs.create).not.toContain("--docker-host");
+        expect(byName("dev-mas").inputs.create).toBe(
+            "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure registry.example.org/sparc/mas-server:1.2");
+        expect(outputs.imageIds).toEqual({
+            mas: "registry.example.org/sparc/mas-server:1.2",
+            signaling: "registry.example.org/sparc/signaling-server:1.2",
+            unity: "registry.example.org/sparc/unity-server:1.2",
+        });
+        expect(outputs.skipped).toEqual([{ service: "riva", reason: expect.stringContaining("rivaEnabled") }]);
+    });
+
+    it("registry set: images are pushed under the registry, ports follow the config", async () => {
+        await deploy(baseConfig({ registry: "registry.example.org/sparc", masPort: 18000, signalingPort: 18080, turnPort: 13478, webrtcPortRange: { first: 40000, last: 40010 }, containerStopTimeoutSeconds: 0 }));
+        expect(byName("dev-mas-image").inputs).toMatchObject({
+            imageName: "registry.example.org/sparc/sparc/mas-server:latest",
+            skipPush: false,
+            registry: { server: "registry.example.org/sparc" },
+        });
+        expect(byName("dev-pod").inputs.create).toBe("podman pod create --name sparc-avatar -p 18000:8000 -p 18080:8080 -p 13478:3478/udp -p 40000-40010:40000-40010/udp");
+        expect(byName("dev-pod").inputs.delete).toBe("podman pod rm --force --ignore --time 0 sparc-avatar");
+        expect(byName("dev-ready").inputs.create).toContain("--http http://127.0.0.1:18000/health --websocket ws://127.0.0.1:18080/");
+    });
+});
