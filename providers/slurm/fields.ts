@@ -97,8 +97,8 @@ export function diffJob(olds: Partial<SlurmJobOutputs>, news: SlurmJobInputs): J
             result[policy === "replace" ? "replaces" : policy].push(key);
         }
     }
-    const oldConn: Record<string, unknown> = { port: 22, ...(olds.connection ?? {}) };
-    const newConn: Record<string, unknown> = { port: 22, ...(news.connection ?? {}) };
+    const oldConn: Record<string, unknown> = { ...olds.connection, port: olds.connection?.port ?? 22 };
+    const newConn: Record<string, unknown> = { ...news.connection, port: news.connection?.port ?? 22 };
     for (const key of new Set([...Object.keys(oldConn), ...Object.keys(newConn)])) {
         if (canonical(oldConn[key]) !== canonical(newConn[key])) {
             const identity = (CONNECTION_IDENTITY as readonly string[]).includes(key);
