@@ -1,0 +1,281 @@
+// Runs the real Pulumi CLI (built by scripts/pulumi-engine/build.sh) against a
+// throwaway file:// backend, fully offline. Every call is an argv array: no shell.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const PINNED_CLI_VERSION = "3.274.1";
+
+export interface Engine {
+    /** Directory holding pulumi, pulumi-language-nodejs and pulumi-resource-pulumi-nodejs. */
+    binDir: string;
+    pulumi: string;
+}
+
+/** Where build.sh puts the binaries; same defaults as scripts/pulumi-engine/env.sh. */
+export function engineBinDir(env: NodeJS.ProcessEnv = process.env): string {
+    const cliVersion = (env.PULUMI_CLI_VERSION ?? PINNED_CLI_VERSION).replace(/^v/, "");
+    const cacheHome = env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache");
+    const engineDir = env.PULUMI_ENGINE_DIR ?? path.join(cacheHome, "sparc-deploy", `pulumi-${cliVersion}`);
+    return path.join(engineDir, "bin");
+}
+
+const ENGINE_BINARIES = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"] as const;
+
+/** The engine, or a sentence saying what is missing. */
+export function locateEngine(env: NodeJS.ProcessEnv = process.env): Engine | string {
+    const binDir = engineBinDir(env);
+    const missing = ENGINE_BINARIES.filter((name) => !isExecutable(path.join(binDir, name)));
+    if (missing.length > 0) {
+        return `Pulumi engine not built: ${missing.join(", ")} missing in ${binDir}; run scripts/pulumi-engine/build.sh`;
+    }
+    return { binDir, pulumi: path.join(binDir, "pulumi") };
+}
+
+/**
+ * Engine tests skip locally when the engine is absent, but must fail under CI=true:
+ * returns whether to skip, and warns once with the reason.
+ */
+export function shouldSkipEngineTests(env: NodeJS.ProcessEnv = process.env): boolean {
+    const engine = locateEngine(env);
+    if (typeof engine !== "string") {
+        return false;
+    }
+    if (env.CI === "true") {
+        return false; // requireEngine() then throws inside the suite
+    }
+    console.warn(`[e2e] skipping engine tests: ${engine}`);
+    return true;
+}
+
+export function requireEngine(env: NodeJS.ProcessEnv = process.env): Engine {
+    const engine = locateEngine(env);
+    if (typeof engine === "string") {
+        throw new Error(engine);
+    }
+    return engine;
+}
+
+function isExecutable(file: string): boolean {
+    try {
+        fs.accessSync(file, fs.constants.X_OK);
+        return fs.statSync(file).isFile();
+    } catch {
+        return false;
+    }
+}
+
+export interface RunResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+export class CommandFailedError extends Error {
+    constructor(
+        readonly argv: readonly string[],
+        readonly result: RunResult,
+    ) {
+        super(
+            `pulumi ${argv.join(" ")} exited ${result.code}\n--- stdout ---\n${tail(result.stdout)}\n--- stderr ---\n${tail(result.stderr)}`,
+        );
+    }
+}
+
+function tail(text: string, max = 6000): string {
+    return text.length > max ? `…${text.slice(-max)}` : text;
+}
+
+/** Counts from an update's change summary, e.g. { same: 4 } or { create: 3 }. */
+export type ChangeSummary = Partial<Record<"create" | "update" | "delete" | "replace" | "same" | string, number>>;
+
+export interface StackOptions {
+    /** Directory with Pulumi.yaml; the program runs in place (it may import repo sources). */
+    programDir: string;
+    stackName?: string;
+    /** Extra environment for every CLI call (the program and its providers inherit it). */
+    env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * One stack in a private temp dir: file:// backend, PULUMI_HOME and stack config file,
+ * so nothing is written to the program directory or ~/.pulumi.
+ */
+export class TestStack {
+    readonly stackName: string;
+    readonly programDir: string;
+    readonly tempDir: string;
+    readonly configFile: string;
+    private readonly env: NodeJS.ProcessEnv;
+
+    private constructor(
+        readonly engine: Engine,
+        options: StackOptions,
+    ) {
+        this.programDir = path.resolve(options.programDir);
+        this.stackName = options.stackName ?? "e2e";
+        this.tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-e2e-"));
+        const stateDir = path.join(this.tempDir, "state");
+        const homeDir = path.join(this.tempDir, "home");
+        fs.mkdirSync(stateDir);
+        fs.mkdirSync(homeDir);
+        this.configFile = path.join(this.tempDir, `Pulumi.${this.stackName}.yaml`);
+        this.env = {
+            ...process.env,
+            ...options.env,
+            // Bundled plugins (language host, dynamic-provider launcher) are found on PATH.
+            PATH: `${engine.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+            PULUMI_HOME: homeDir,
+            PULUMI_BACKEND_URL: `file://${stateDir}`,
+            PULUMI_CONFIG_PASSPHRASE: "sparc-e2e-passphrase",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
+            PULUMI_SKIP_CONFIRMATIONS: "true",
+            // The repo's `tsc` type-checks programs; the engine only needs to run them.
+            PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+            NO_COLOR: "1",
+        };
+    }
+
+    static async create(engine: Engine, options: StackOptions): Promise<TestStack> {
+        const stack = new TestStack(engine, options);
+        // `stack init` has no --config-file: it writes Pulumi.<stack>.yaml (the passphrase
+        // salt) into the program dir. Move it to the temp dir; later calls name it explicitly.
+        const written = path.join(stack.programDir, `Pulumi.${stack.stackName}.yaml`);
+        if (fs.existsSync(written)) {
+            throw new Error(`${written} already exists (left by an interrupted run?); remove it`);
+        }
+        await stack.pulumi(["stack", "init", stack.stackName, "--non-interactive"]);
+        fs.renameSync(written, stack.configFile);
+        return stack;
+    }
+
+    /** Runs `pulumi <argv>` in the program dir; rejects on a non-zero exit unless allowFailure. */
+    pulumi(argv: readonly string[], options: { allowFailure?: boolean } = {}): Promise<RunResult> {
+        return new Promise((resolve, reject) => {
+            const child = spawn(this.engine.pulumi, argv, {
+                cwd: this.programDir,
+                env: this.env,
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+            child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+            child.on("error", reject);
+            child.on("close", (code, signal) => {
+                const result = { code: code ?? (signal ? 128 : 1), stdout, stderr };
+                if (result.code !== 0 && !options.allowFailure) {
+                    reject(new CommandFailedError(argv, result));
+                } else {
+                    resolve(result);
+                }
+            });
+        });
+    }
+
+    private stackArgs(): string[] {
+        return ["--stack", this.stackName, "--non-interactive"];
+    }
+
+    private configArgs(): string[] {
+        return [...this.stackArgs(), "--config-file", this.configFile];
+    }
+
+    async setConfig(key: string, value: string, options: { secret?: boolean } = {}): Promise<void> {
+        // --path false: keys like "sparc-deploy:connection" are taken literally.
+        const secretFlag = options.secret ? ["--secret"] : ["--plaintext"];
+        await this.pulumi(["config", "set", key, value, ...secretFlag, ...this.configArgs()]);
+    }
+
+    /** `pulumi preview --json`: the change summary of the planned update. */
+    async preview(): Promise<ChangeSummary> {
+        const result = await this.pulumi(["preview", "--json", ...this.configArgs()]);
+        return parseJson<{ changeSummary?: ChangeSummary }>(result.stdout, "preview --json").changeSummary ?? {};
+    }
+
+    /** `pulumi up --yes --json`: the change summary of the update that ran. */
+    async up(): Promise<ChangeSummary> {
+        const result = await this.pulumi(["up", "--yes", "--skip-preview", "--json", ...this.configArgs()]);
+        return changeSummaryOfUpdate(result.stdout, "up --json");
+    }
+
+    async refresh(): Promise<ChangeSummary> {
+        const result = await this.pulumi(["refresh", "--yes", "--skip-preview", "--json", ...this.configArgs()]);
+        return changeSummaryOfUpdate(result.stdout, "refresh --json");
+    }
+
+    async destroy(): Promise<ChangeSummary> {
+        const result = await this.pulumi(["destroy", "--yes", "--skip-preview", "--json", ...this.configArgs()]);
+        return changeSummaryOfUpdate(result.stdout, "destroy --json");
+    }
+
+    /** `pulumi stack output --json`, secrets in clear text only when asked. */
+    async outputs(options: { showSecrets?: boolean } = {}): Promise<Record<string, unknown>> {
+        const secrets = options.showSecrets ? ["--show-secrets"] : [];
+        const result = await this.pulumi(["stack", "output", "--json", ...secrets, ...this.stackArgs()]);
+        return parseJson<Record<string, unknown>>(result.stdout, "stack output --json");
+    }
+
+    /** `pulumi stack export` as parsed JSON and as the raw text (to grep for leaks). */
+    async exportState(options: { showSecrets?: boolean } = {}): Promise<{ text: string; deployment: StackExport }> {
+        const secrets = [`--show-secrets=${options.showSecrets ? "true" : "false"}`];
+        const result = await this.pulumi(["stack", "export", ...secrets, ...this.stackArgs()]);
+        return { text: result.stdout, deployment: parseJson<StackExport>(result.stdout, "stack export") };
+    }
+
+    /** Removes the stack (if still there) and the temp dir. Call after destroy(). */
+    async dispose(): Promise<void> {
+        await this.pulumi(["stack", "rm", "--yes", "--force", ...this.stackArgs()], { allowFailure: true });
+        fs.rmSync(this.tempDir, { recursive: true, force: true });
+    }
+}
+
+export interface StackResource {
+    urn: string;
+    type: string;
+    id?: string;
+    custom?: boolean;
+    inputs?: Record<string, unknown>;
+    outputs?: Record<string, unknown>;
+}
+
+export interface StackExport {
+    version: number;
+    deployment: { resources?: StackResource[] };
+}
+
+function parseJson<T>(text: string, what: string): T {
+    try {
+        return JSON.parse(text) as T;
+    } catch (error) {
+        throw new Error(`cannot parse the JSON of \`pulumi ${what}\`: ${String(error)}\n${tail(text)}`);
+    }
+}
+
+/**
+ * `up/refresh/destroy --json --skip-preview` print engine events, one JSON object a
+ * line; the last `summaryEvent` holds the counts. (`preview --json` prints one document.)
+ */
+export function changeSummaryOfUpdate(stdout: string, what: string): ChangeSummary {
+    let summary: { resourceChanges?: ChangeSummary; result?: string; isPreview?: boolean } | undefined;
+    for (const line of stdout.split("\n")) {
+        if (line.includes('"summaryEvent"')) {
+            summary = parseJson<{ summaryEvent: NonNullable<typeof summary> }>(line, what).summaryEvent;
+        }
+    }
+    if (summary?.resourceChanges === undefined) {
+        throw new Error(`\`pulumi ${what}\` printed no summaryEvent:\n${tail(stdout)}`);
+    }
+    if (summary.isPreview || (summary.result !== undefined && summary.result !== "succeeded")) {
+        throw new Error(`\`pulumi ${what}\` summary says ${JSON.stringify(summary)}`);
+    }
+    return summary.resourceChanges;
+}
+
+/** Resources of a type in an exported deployment. */
+export function resourcesOfType(state: StackExport, type: string): StackResource[] {
+    return (state.deployment.resources ?? []).filter((r) => r.type === type);
+}
