@@ -275,6 +275,10 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
         return await new Promise<RemoteResult>((resolve, reject) => {
             let settled = false;
             let channel: ClientChannel | undefined;
+            // Declared before the closures that clear it: Pulumi's closure serializer
+            // cannot capture a variable that a closure references before its declaration.
+            let timer: NodeJS.Timeout | undefined;
+            let fail: (err: Error) => void = () => undefined;
             const finish = (fn: () => void) => {
                 if (!settled) {
                     settled = true;
@@ -283,12 +287,12 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                     fn();
                 }
             };
-            const fail = (err: Error) => finish(() => {
+            fail = (err: Error) => finish(() => {
                 channel?.close();
                 reject(err);
             });
             const timeoutSeconds = options.timeoutSeconds ?? 120;
-            const timer = setTimeout(
+            timer = setTimeout(
                 () => fail(new AmbiguousRemoteError(`\`${argv[0]}\` on ${entry.key} did not finish within ${timeoutSeconds} s`)),
                 timeoutSeconds * 1000,
             );
