@@ -153,13 +153,15 @@ export class TestStack {
     }
 
     /** Runs `pulumi <argv>` in the program dir; rejects on a non-zero exit unless allowFailure. */
-    pulumi(argv: readonly string[], options: { allowFailure?: boolean } = {}): Promise<RunResult> {
+    pulumi(argv: readonly string[], options: { allowFailure?: boolean; stdin?: string } = {}): Promise<RunResult> {
         return new Promise((resolve, reject) => {
             const child = spawn(this.engine.pulumi, argv, {
                 cwd: this.programDir,
                 env: this.env,
-                stdio: ["ignore", "pipe", "pipe"],
+                stdio: "pipe",
             });
+            // An empty stdin (EOF at once) for every command that does not take one.
+            child.stdin.end(options.stdin ?? "");
             let stdout = "";
             let stderr = "";
             child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -185,9 +187,10 @@ export class TestStack {
     }
 
     async setConfig(key: string, value: string, options: { secret?: boolean } = {}): Promise<void> {
-        // --path false: keys like "sparc-deploy:connection" are taken literally.
+        // The value goes through stdin: it may start with "-" (a PEM key) and must not
+        // show up in `ps` or in an error message.
         const secretFlag = options.secret ? ["--secret"] : ["--plaintext"];
-        await this.pulumi(["config", "set", key, value, ...secretFlag, ...this.configArgs()]);
+        await this.pulumi(["config", "set", key, ...secretFlag, ...this.configArgs()], { stdin: value });
     }
 
     /** `pulumi preview --json`: the change summary of the planned update. */

@@ -1,0 +1,27 @@
+// One long-running SlurmJob on the local test cluster, connection from stack config.
+import * as pulumi from "@pulumi/pulumi";
+import { SlurmJob } from "../../../../providers/slurm";
+
+const config = new pulumi.Config();
+
+const job = new SlurmJob("service", {
+    connection: {
+        host: config.require("host"),
+        port: config.requireNumber("port"),
+        user: config.require("user"),
+        privateKey: config.requireSecret("privateKey"),
+        hostKey: config.require("hostKey"),
+    },
+    jobName: config.get("jobName") ?? "sparc-e2e-service",
+    command: "sleep 3600",
+    time: "30",
+    output: "/dev/null",
+    waitFor: "running",
+    waitTimeoutSeconds: 120,
+    waitPollSeconds: 1,
+    cancelGraceSeconds: 0,
+});
+
+export const jobId = job.jobId;
+export const state = job.state;
+export const ownerTag = job.ownerTag;
