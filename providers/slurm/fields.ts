@@ -41,6 +41,7 @@ export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy
     cancelSignal: "state",
     cancelGraceSeconds: "state",
     deleteTimeoutSeconds: "state",
+    clusterChecks: "state",
 };
 
 /** Connection fields that name another cluster account: a change means another job. */

@@ -10,7 +10,10 @@ import type { JobStatus, SlurmJobInputs, SlurmJobOutputs } from "./types";
 import { renderBatchScript } from "./render";
 import { diffJob, scontrolUpdateArgv } from "./fields";
 import { AmbiguousRemoteError, runRemote, sshPool, type RemoteResult } from "./ssh";
-import { SACCT_FIELDS, SQUEUE_FORMAT, isTerminalState, parseSacct, parseSbatchParsable, parseSqueue } from "./parse";
+import {
+    SACCT_FIELDS, SINFO_FORMAT, SQUEUE_FORMAT, gpuTypesOf, isTerminalState, parseSacct, parseSbatchParsable, parseSinfo, parseSqueue,
+} from "./parse";
+import { formatSlurmTime, parseSlurmTime } from "./time";
 import { UNKNOWN, validateJobInputs } from "./validate";
 
 /** Defaults applied in check(), so that state always holds every setting. */
@@ -21,7 +24,50 @@ export const SLURM_JOB_DEFAULTS = {
     cancelSignal: "TERM",
     cancelGraceSeconds: 30,
     deleteTimeoutSeconds: 300,
+    clusterChecks: "up",
 } as const;
+
+/**
+ * Checks the job's partition, time limit and GPU type against what `sinfo` says the
+ * cluster offers (HiPerGator renames partitions and GPU types), before anything is
+ * submitted. Returns failures in check()'s shape, each listing what is on offer.
+ */
+export async function clusterFailures(inputs: SlurmJobInputs): Promise<{ property: string; reason: string }[]> {
+    if (inputs.script !== undefined) {
+        return [];
+    }
+    const sinfo = await runRemote(inputs.connection, ["sinfo", "-h", "-o", SINFO_FORMAT]);
+    if (sinfo.code !== 0) {
+        throw new SlurmCommandError("reading the cluster's partitions failed", sinfo);
+    }
+    const partitions = parseSinfo(sinfo.stdout);
+    const offered = partitions.map((p) => `${p.name}${p.isDefault ? " (default)" : ""} (MaxTime ${p.maxTimeSeconds === undefined ? "?" : formatSlurmTime(p.maxTimeSeconds)}` +
+        `${gpuTypesOf(partitions, p.name).length > 0 ? `, GPUs ${gpuTypesOf(partitions, p.name).join("/")}` : ""})`).join(", ");
+    const failures: { property: string; reason: string }[] = [];
+    const partition = partitions.find((p) => p.name === inputs.partition) ??
+        (inputs.partition === undefined ? partitions.find((p) => p.isDefault) : undefined);
+    if (partition === undefined) {
+        if (inputs.partition !== undefined) {
+            failures.push({ property: "partition", reason: `partition ${JSON.stringify(inputs.partition)} does not exist on ${inputs.connection.host}; it offers: ${offered}` });
+        }
+        return failures;
+    }
+    const asked = inputs.time === undefined ? undefined : parseSlurmTime(inputs.time);
+    if (asked !== undefined && partition.maxTimeSeconds !== undefined && asked > partition.maxTimeSeconds) {
+        failures.push({ property: "time", reason: `time ${JSON.stringify(inputs.time)} exceeds partition ${partition.name}'s MaxTime ` +
+            `${formatSlurmTime(partition.maxTimeSeconds)}; lower it or pick another partition. The cluster offers: ${offered}` });
+    }
+    const types = gpuTypesOf(partitions, partition.name);
+    for (const property of ["gpus", "gpusPerTask", "gres"] as const) {
+        const value = inputs[property];
+        const typed = value === undefined ? undefined : property === "gres" ? /^gpu:([A-Za-z][\w-]*):\d+$/.exec(value)?.[1] : /^([A-Za-z][\w-]*):\d+$/.exec(value)?.[1];
+        if (value !== undefined && (types.length === 0 || (typed !== undefined && !types.includes(typed)))) {
+            failures.push({ property, reason: `${property} ${JSON.stringify(value)} asks for ${typed === undefined ? "GPUs" : `GPU type ${typed}`}, ` +
+                `but partition ${partition.name} offers ${types.length === 0 ? "no GPUs" : `GPU types ${types.join(", ")}`}. The cluster offers: ${offered}` });
+        }
+    }
+    return failures;
+}
 
 /** Status fields that exist only in outputs. */
 const STATUS_DEFAULTS = {
@@ -247,7 +293,13 @@ async function submitExactlyOnce(inputs: SlurmJobInputs, script: string): Promis
 export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, SlurmJobOutputs> = {
     async check(_olds: SlurmJobInputs, news: SlurmJobInputs) {
         const inputs = normalizeInputs(news as unknown as Record<string, unknown>);
-        return { inputs, failures: validateJobInputs(inputs) };
+        const failures = validateJobInputs(inputs);
+        // Asking the cluster during preview costs a login (a Duo prompt on HiPerGator): only on request.
+        const known = !JSON.stringify(inputs).includes(UNKNOWN);
+        if (failures.length === 0 && inputs.clusterChecks === "preview" && known) {
+            failures.push(...await clusterFailures(inputs));
+        }
+        return { inputs, failures };
     },
 
     async diff(_id: string, olds: SlurmJobOutputs, news: SlurmJobInputs) {
@@ -278,6 +330,12 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 jobId = live[live.length - 1].jobId;
                 log(tag, `adopted running job ${jobId}, which already carries this resource's tag`);
             } else {
+                if (inputs.clusterChecks !== "off") {
+                    const failures = await clusterFailures(inputs);
+                    if (failures.length > 0) {
+                        throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
+                    }
+                }
                 const submitted = await submitExactlyOnce(inputs, renderBatchScript(inputs));
                 jobId = submitted.jobId;
                 log(tag, submitted.adopted ? `adopted job ${jobId} after an interrupted sbatch` : `submitted job ${jobId}`);

@@ -86,6 +86,11 @@ export interface SlurmJobInputs extends JobSpec {
     deleteTimeoutSeconds: number;
     /** Adopt this existing job id instead of submitting (Pulumi import does not work for dynamic providers). */
     adoptJobId?: string;
+    /**
+     * Check partition, time limit and GPU type against `sinfo` before submitting ("up", the default),
+     * also during `pulumi preview` ("preview": costs an SSH login, i.e. a Duo prompt), or never ("off").
+     */
+    clusterChecks: "up" | "preview" | "off";
 }
 
 /** Everything the provider stores in state. No undefined values: absent strings are "". */

@@ -270,6 +270,14 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     checkNonNegativeSeconds(fail, "waitTimeoutSeconds", inputs.waitTimeoutSeconds);
     checkNonNegativeSeconds(fail, "cancelGraceSeconds", inputs.cancelGraceSeconds);
     checkNonNegativeSeconds(fail, "deleteTimeoutSeconds", inputs.deleteTimeoutSeconds);
+    const poll = inputs.waitPollSeconds;
+    if (isKnown(poll) && !(typeof poll === "number" && Number.isFinite(poll) && poll >= 1)) {
+        fail("waitPollSeconds", `${is("waitPollSeconds", poll)}: must be at least 1 (second); busy clusters such as HiPerGator forbid frequent scheduler queries, so prefer 10 or more`);
+    }
+    const checks = inputs.clusterChecks;
+    if (isKnown(checks) && !["up", "preview", "off"].includes(checks as string)) {
+        fail("clusterChecks", `${is("clusterChecks", checks)}: must be "up" (check against sinfo before submitting), "preview" (also during pulumi preview) or "off"`);
+    }
     if (isKnown(cancelSignal) && !(cancelSignal === "" || (typeof cancelSignal === "string" && SIGNAL.test(cancelSignal)))) {
         fail("cancelSignal", `${is("cancelSignal", cancelSignal)}: must be a signal name such as "TERM", "SIGTERM", "INT", "USR1" or "KILL", or "" to send none`);
     }

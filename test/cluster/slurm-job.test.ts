@@ -137,7 +137,8 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
             [{ partition: "gpu", gres: "gpu:3" }, /Requested node configuration is not available/],
         ];
         for (const [fields, expected] of cases) {
-            const err = await create(jobInputs({ command: "true", output: "/dev/null", ...fields })).then(() => undefined, (e: Error) => e);
+            // With the sinfo checks off, sbatch itself is the one to refuse.
+            const err = await create(jobInputs({ command: "true", output: "/dev/null", clusterChecks: "off", ...fields })).then(() => undefined, (e: Error) => e);
             expect(err?.name).toBe("SlurmCommandError");
             expect(err?.message).toMatch(/^sbatch rejected the job: `sbatch --parsable '?--comment=pulumi:/);
             expect(err?.message).toMatch(expected);
@@ -146,6 +147,30 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
         // A bad time is caught before anything reaches the cluster.
         const bad = await provider.check({} as SlurmJobInputs, jobInputs({ command: "true", time: "abc" }));
         expect(bad.failures?.[0]?.property).toBe("time");
+    });
+
+    it("checks partition, time limit and GPU type against sinfo before submitting, listing what the cluster offers", async () => {
+        const offers = /The cluster offers: debug \(default\) \(MaxTime 1-00:00:00, GPUs fake\), gpu \(MaxTime 14-00:00:00, GPUs fake\)/;
+        const cases: [Partial<SlurmJobInputs>, string, RegExp][] = [
+            [{ partition: "hpg-ai" }, "partition", /partition "hpg-ai" does not exist on 127.0.0.1; it offers: debug \(default\)/],
+            [{ partition: "debug", time: "14-00:00:00" }, "time", offers],
+            [{ partition: "gpu", gpusPerTask: "a100:4" }, "gpusPerTask", /asks for GPU type a100, but partition gpu offers GPU types fake/],
+        ];
+        for (const [fields, property, reason] of cases) {
+            const inputs = jobInputs({ command: "true", output: "/dev/null", ...fields });
+            const err = await provider.create(inputs).then(() => undefined, (e: Error) => e);
+            expect(err?.message).toMatch(/^the cluster cannot run this job:/);
+            expect(err?.message).toContain(`${property}: `);
+            expect(err?.message).toMatch(reason);
+            expect(jobsWithTag(inputs.ownerTag)).toEqual([]);
+            // With clusterChecks "preview" the same failure comes from check(), i.e. at `pulumi preview`.
+            const checked = await provider.check({} as SlurmJobInputs, { ...inputs, clusterChecks: "preview" });
+            expect(checked.failures?.map((f) => f.property)).toEqual([property]);
+        }
+        // The default ("up") asks nothing at check time.
+        const before = slurmStats().commands.sinfo ?? 0;
+        await provider.check({} as SlurmJobInputs, jobInputs({ command: "true", partition: "hpg-ai" }));
+        expect(slurmStats().commands.sinfo ?? 0).toBe(before);
     });
 
     it("runs on a GPU partition with --gres and sees the GPU", async () => {

@@ -17,6 +17,7 @@ const base: SlurmJobInputs = {
     cancelSignal: "TERM",
     cancelGraceSeconds: 30,
     deleteTimeoutSeconds: 300,
+    clusterChecks: "up",
 };
 const state: SlurmJobOutputs = {
     ...base, jobId: "42", state: "RUNNING", reason: "", nodeList: "c1", submitTime: "", startTime: "", endTime: "",

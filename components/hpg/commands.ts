@@ -1,0 +1,175 @@
+// Pure builders for the hpg pipeline's commands: docker-archive on this machine,
+// copy to cluster storage with a checksum check, `apptainer build` on the cluster,
+// the service job's body and the readiness probe. Every command is an argv array
+// rendered through the one quoting helper; remote commands are quoted twice
+// (once for the remote shell, once for the local one), by the same helper.
+import { shJoin, shQuote } from "../../providers/slurm/quote";
+
+/** How this machine reaches the login node with OpenSSH (ssh/scp). */
+export interface OpenSshTarget {
+    host: string;
+    port: number;
+    user: string;
+    /** "ssh-ed25519 AAAA...": pinned through KnownHostsCommand; "" only with insecureIgnoreHostKey. */
+    hostKey: string;
+    insecureIgnoreHostKey: boolean;
+    /** Private key file; "" = ssh-agent or ~/.ssh/config. */
+    identityFile: string;
+    /** ControlMaster socket path: one login (one Duo prompt) is shared by every command of a run. */
+    controlPath: string;
+    /** Seconds the master connection stays up after the last command. */
+    controlPersistSeconds: number;
+}
+
+/** known_hosts line for the pinned key ("[host]:port" for a port other than 22). */
+export function knownHostsLine(t: OpenSshTarget): string {
+    const name = t.port === 22 ? t.host : `[${t.host}]:${t.port}`;
+    const parts = t.hostKey.trim().split(/\s+/);
+    const typed = parts.length >= 2 ? `${parts[0]} ${parts[1]}` : `ssh-ed25519 ${parts[0]}`;
+    return `${name} ${typed}`;
+}
+
+/** OpenSSH options shared by ssh and scp. */
+export function openSshOptions(t: OpenSshTarget, portFlag: "-p" | "-P"): string[] {
+    const hostKeyOptions = t.insecureIgnoreHostKey
+        ? ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        // The key comes from config, not from ~/.ssh/known_hosts: a mismatch refuses the connection.
+        : ["-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", `KnownHostsCommand=/bin/echo ${knownHostsLine(t)}`];
+    return [
+        portFlag, String(t.port),
+        ...(t.identityFile !== "" ? ["-i", t.identityFile, "-o", "IdentitiesOnly=yes"] : []),
+        ...hostKeyOptions,
+        "-o", "ControlMaster=auto",
+        "-o", `ControlPath=${t.controlPath}`,
+        "-o", `ControlPersist=${t.controlPersistSeconds}`,
+        "-o", "ServerAliveInterval=15",
+        "-o", "LogLevel=ERROR",
+    ];
+}
+
+/** `ssh ... user@host -- <remote argv>`: the remote argv is quoted for the remote shell. */
+export function sshArgv(t: OpenSshTarget, remote: readonly string[]): string[] {
+    return ["ssh", ...openSshOptions(t, "-p"), `${t.user}@${t.host}`, "--", shJoin(remote)];
+}
+
+/** A remote shell script (lines joined with &&) run by bash on the login node. */
+export function remoteScript(lines: readonly (readonly string[])[]): string[] {
+    return ["bash", "-c", lines.map((argv) => shJoin(argv)).join(" && ")];
+}
+
+/** What one image becomes on its way to a .sif, all named by the image's identity so an unchanged image is never sent twice. */
+export interface SifPlan {
+    service: string;
+    /** Image reference to save (local engine). */
+    imageRef: string;
+    /** 16 hex characters derived from the image id (built) or reference (prebuilt). */
+    identity: string;
+    localTar: string;
+    remoteDir: string;
+    remoteTar: string;
+    remoteSif: string;
+}
+
+export function sifPlan(service: string, imageRef: string, identity: string, localDir: string, remoteDir: string): SifPlan {
+    const base = `${service}-${identity}`;
+    return {
+        service,
+        imageRef,
+        identity,
+        localTar: `${localDir}/${base}.tar`,
+        remoteDir,
+        remoteTar: `${remoteDir}/${base}.tar`,
+        remoteSif: `${remoteDir}/${service}_server-${identity}.sif`,
+    };
+}
+
+/** Saves the image as a docker-archive (atomically) and prints its sha256. */
+export function saveArchiveCommand(cli: string, p: SifPlan): string {
+    const part = `${p.localTar}.part`;
+    return [
+        "set -e",
+        shJoin(["mkdir", "-p", p.localTar.slice(0, p.localTar.lastIndexOf("/"))]),
+        shJoin([cli, "save", "--format", "docker-archive", "-o", part, p.imageRef]),
+        shJoin(["mv", "-f", part, p.localTar]),
+        `sha256sum ${shQuote(p.localTar)} | cut -d' ' -f1`,
+    ].join("\n");
+}
+
+export function removeLocalArchiveCommand(p: SifPlan): string {
+    return shJoin(["rm", "-f", p.localTar, `${p.localTar}.part`]);
+}
+
+/**
+ * Copies the archive unless the cluster already has it with the same checksum,
+ * verifies the checksum there, and prints how many bytes were sent.
+ */
+export function copyArchiveCommand(t: OpenSshTarget, p: SifPlan, sha256: string): string {
+    const part = `${p.remoteTar}.part`;
+    const has = sshArgv(t, ["bash", "-c", `cd ${shQuote(p.remoteDir)} 2>/dev/null && echo ${shQuote(`${sha256}  ${p.remoteTar}`)} | sha256sum -c --status -`]);
+    const mkdir = sshArgv(t, ["mkdir", "-p", p.remoteDir]);
+    const scp = ["scp", "-q", ...openSshOptions(t, "-P"), p.localTar, `${t.user}@${t.host}:${part}`];
+    const verify = sshArgv(t, remoteScript([
+        ["bash", "-c", `echo ${shQuote(`${sha256}  ${part}`)} | sha256sum -c --status -`],
+        ["mv", "-f", part, p.remoteTar],
+    ]));
+    return [
+        "set -e",
+        `if ${shJoin(has)}; then echo "sent 0 bytes: ${p.remoteTar} is already on the cluster"; exit 0; fi`,
+        shJoin(mkdir),
+        shJoin(scp),
+        `${shJoin(verify)} || { echo ${shQuote(`checksum mismatch after copying to ${part}`)} >&2; exit 1; }`,
+        `echo "sent $(stat -c %s ${shQuote(p.localTar)}) bytes to ${p.remoteTar}"`,
+    ].join("\n");
+}
+
+export function removeRemoteCommand(t: OpenSshTarget, paths: readonly string[]): string {
+    return shJoin(sshArgv(t, ["rm", "-f", ...paths]));
+}
+
+/** The module lines HiPerGator jobs start with (Lmod). */
+export function moduleLines(modules: readonly string[]): string[][] {
+    return modules.length === 0 ? [] : [["module", "purge"], ["module", "load", ...modules]];
+}
+
+/** `apptainer build` on the login node from the copied docker-archive (HiPerGator has no Docker daemon: docker-daemon:// cannot work). */
+export function sifBuildRemoteArgv(p: SifPlan, modules: readonly string[]): string[] {
+    return remoteScript([
+        ...moduleLines(modules),
+        ["apptainer", "build", "--force", `${p.remoteSif}.part`, `docker-archive://${p.remoteTar}`],
+        ["mv", "-f", `${p.remoteSif}.part`, p.remoteSif],
+    ]);
+}
+
+export function sifBuildCommand(t: OpenSshTarget, p: SifPlan, modules: readonly string[]): string {
+    return shJoin(sshArgv(t, sifBuildRemoteArgv(p, modules)));
+}
+
+/** The MAS service job's body: modules, the endpoint file, then uvicorn inside the SIF (exec, so scancel's TERM reaches it). */
+export function serviceJobBody(opts: { modules: readonly string[]; sif: string; port: number; endpointFile: string; gpus: boolean }): string {
+    return [
+        "set -euo pipefail",
+        // Batch shells are not login shells: bring Lmod in where the site has it.
+        "if ! command -v module >/dev/null 2>&1 && [ -f /etc/profile.d/lmod.sh ]; then . /etc/profile.d/lmod.sh; fi",
+        ...moduleLines(opts.modules).map((argv) => shJoin(argv)),
+        `echo "$(hostname -s) ${opts.port} \${SLURM_JOB_ID}" > ${shQuote(opts.endpointFile)}`,
+        `exec ${shJoin(["apptainer", "exec", ...(opts.gpus ? ["--nv"] : []), opts.sif,
+            "uvicorn", "main:app", "--host", "0.0.0.0", "--port", String(opts.port)])}`,
+        "",
+    ].join("\n");
+}
+
+/** Asks the service's /health from the login node, bounded; on failure prints the job log's last lines. */
+export function readinessRemoteArgv(opts: { node: string; port: number; timeoutSeconds: number; logPath: string }): string[] {
+    const url = `http://${opts.node}:${opts.port}/health`;
+    const tries = Math.max(1, Math.ceil(opts.timeoutSeconds / 5));
+    return ["bash", "-c", [
+        `for i in $(seq ${tries}); do`,
+        `  if curl -fsS --max-time 5 ${shQuote(url)}; then echo; echo ${shQuote(`ready: ${url}`)}; exit 0; fi`,
+        "  sleep 5",
+        "done",
+        `echo ${shQuote(`${url} did not answer within ${opts.timeoutSeconds} s; last lines of ${opts.logPath}:`)} >&2`,
+        `tail -n 30 ${shQuote(opts.logPath)} >&2`,
+        "exit 1",
+    ].join("\n")];
+}

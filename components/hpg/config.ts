@@ -1,0 +1,171 @@
+// Typed loader for the hpg stack's config keys (declared in Pulumi.yaml between the hpg markers).
+// Read once; every problem is collected and reported together, each naming the key, the value and the fix.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parseSlurmMemory } from "../../providers/slurm/memory";
+import { parseSlurmTime } from "../../providers/slurm/time";
+import { resolveSshHost } from "./sshConfig";
+
+export const sifBuildPlaces = ["login", "slurm"] as const;
+export const clusterCheckModes = ["up", "preview", "off"] as const;
+export const sshTransports = ["ssh2", "openssh"] as const;
+
+export interface HpgConfig {
+    /** Login node as given (may be a ~/.ssh/config alias) and as resolved. */
+    hostAlias: string;
+    host: string;
+    port: number;
+    user: string;
+    hostKey: string;
+    insecureIgnoreHostKey: boolean;
+    /** Private key file ("" = ssh-agent). Its text is read for ssh2 and passed as a secret. */
+    identityFile: string;
+    privateKey: pulumi.Output<string> | undefined;
+    passphrase: pulumi.Output<string> | undefined;
+    /** Keyboard-interactive answers (Duo: "push" or "1"), from config or SPARC_HPG_MFA_ANSWERS. */
+    mfaAnswers: pulumi.Output<string[]> | undefined;
+    transport: (typeof sshTransports)[number];
+    controlPath: string;
+    group: string;
+    containerDir: string;
+    /** Where the service runs and writes its endpoint file and logs. */
+    workDir: string;
+    localArchiveDir: string;
+    localCli: string;
+    sifBuildOn: (typeof sifBuildPlaces)[number];
+    services: ("mas" | "signaling" | "unity")[];
+    modules: string[];
+    jobName: string;
+    partition: string;
+    account: string;
+    qos: string;
+    nodes: number;
+    gpusPerTask: string;
+    cpusPerTask: number;
+    mem: string;
+    time: string;
+    output: string;
+    masPort: number;
+    clusterChecks: (typeof clusterCheckModes)[number];
+    readinessTimeoutSeconds: number;
+    waitTimeoutSeconds: number;
+}
+
+export const hpgConfigDefaults = {
+    host: "hpg.rc.ufl.edu",
+    port: 22,
+    transport: "openssh",
+    controlPath: "~/.ssh/sparc-cm-%C",
+    sifBuildOn: "login",
+    services: ["mas"],
+    modules: ["apptainer"],
+    jobName: "sparc-production-service",
+    partition: "hpg-ai",
+    nodes: 1,
+    gpusPerTask: "4",
+    cpusPerTask: 32,
+    mem: "256gb",
+    time: "14-00:00:00",
+    output: "sparc_service_%j.log",
+    masPort: 8000,
+    clusterChecks: "up",
+    readinessTimeoutSeconds: 300,
+    waitTimeoutSeconds: 1800,
+    localCli: "podman",
+} as const;
+
+function expandHome(p: string): string {
+    return p.startsWith("~/") ? path.join(os.homedir(), p.slice(2)) : p;
+}
+
+export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessEnv = process.env): HpgConfig {
+    const problems: string[] = [];
+    const need = (key: string, value: string | undefined, fix: string): string => {
+        if (value === undefined || value === "") {
+            problems.push(`${key} is not set: ${fix}`);
+            return "";
+        }
+        return value;
+    };
+    const hostAlias = config.get("hpgHost") ?? hpgConfigDefaults.host;
+    const resolved = resolveSshHost(hostAlias);
+    const user = need("hpgUser", config.get("hpgUser") ?? resolved.user,
+        "set your GatorLink user with `pulumi config set hpgUser <gatorlink>` (or User in ~/.ssh/config)");
+    const group = need("hpgGroup", config.get("hpgGroup"),
+        "set your HiPerGator group (the /blue/<group> directory) with `pulumi config set hpgGroup <group>`");
+    const insecureIgnoreHostKey = config.getBoolean("hpgInsecureIgnoreHostKey") ?? false;
+    const hostKey = config.get("hpgHostKey") ?? "";
+    if (hostKey === "" && !insecureIgnoreHostKey) {
+        problems.push(`hpgHostKey is not set: run \`ssh-keyscan -t ed25519 ${resolved.host}\`, compare the fingerprint ` +
+            "(`ssh-keygen -lf`) with the one UF Research Computing publishes, then `pulumi config set hpgHostKey \"ssh-ed25519 AAAA...\"`");
+    }
+    const identityFile = expandHome(config.get("hpgIdentityFile") ?? resolved.identityFile ?? "");
+    if (identityFile !== "" && !fs.existsSync(identityFile)) {
+        problems.push(`hpgIdentityFile = ${JSON.stringify(identityFile)}: no such file; give the path of your private key, or "" to use ssh-agent`);
+    }
+    const transport = config.get("hpgSshTransport", { allowedValues: [...sshTransports] }) ?? hpgConfigDefaults.transport;
+    if (transport === "ssh2" && resolved.proxyJump !== undefined) {
+        problems.push(`hpgSshTransport = "ssh2" but ~/.ssh/config sets ProxyJump ${resolved.proxyJump} for ${hostAlias}; use hpgSshTransport = "openssh", which honours it`);
+    }
+    const time = config.get("hpgTime") ?? hpgConfigDefaults.time;
+    if (parseSlurmTime(time) === undefined) {
+        problems.push(`hpgTime = ${JSON.stringify(time)} is not a Slurm time; use e.g. "14-00:00:00", "2-12:00:00" or "90" (minutes)`);
+    }
+    const mem = config.get("hpgMem") ?? hpgConfigDefaults.mem;
+    if (parseSlurmMemory(mem) === undefined) {
+        problems.push(`hpgMem = ${JSON.stringify(mem)} is not a Slurm memory size; use e.g. "256gb", "100G" or "4096M"`);
+    }
+    const containerDir = config.get("hpgContainerDir") ?? (user !== "" && group !== "" ? `/blue/${group}/${user}/sparc/containers` : "");
+    if (containerDir !== "" && !containerDir.startsWith("/")) {
+        problems.push(`hpgContainerDir = ${JSON.stringify(containerDir)} must be an absolute path on the cluster, e.g. /blue/<group>/<user>/sparc/containers`);
+    }
+    const services = config.getObject<string[]>("hpgServices") ?? [...hpgConfigDefaults.services];
+    const badServices = services.filter((s) => !["mas", "signaling", "unity"].includes(s));
+    if (badServices.length > 0 || !services.includes("mas")) {
+        problems.push(`hpgServices = ${JSON.stringify(services)}: list the images to turn into .sif files, from "mas", "signaling", "unity"; "mas" is required (it is the service job)`);
+    }
+    const mfa = config.getSecretObject<string[]>("hpgMfaAnswers");
+    const envAnswers = env.SPARC_HPG_MFA_ANSWERS;
+    if (problems.length > 0) {
+        throw new Error(`invalid hpg stack configuration:\n  - ${problems.join("\n  - ")}`);
+    }
+    const keyText = identityFile !== "" ? fs.readFileSync(identityFile, "utf8") : undefined;
+    return {
+        hostAlias,
+        host: resolved.host,
+        port: config.getNumber("hpgPort", { min: 1, max: 65535 }) ?? resolved.port ?? hpgConfigDefaults.port,
+        user,
+        hostKey,
+        insecureIgnoreHostKey,
+        identityFile,
+        privateKey: keyText === undefined ? undefined : pulumi.secret(keyText),
+        passphrase: config.getSecret("hpgKeyPassphrase"),
+        mfaAnswers: mfa ?? (envAnswers !== undefined && envAnswers !== "" ? pulumi.secret(envAnswers.split(",")) : undefined),
+        transport,
+        controlPath: config.get("hpgControlPath") ?? hpgConfigDefaults.controlPath,
+        group,
+        containerDir,
+        workDir: config.get("hpgWorkDir") ?? containerDir.replace(/\/containers$/, ""),
+        localArchiveDir: expandHome(config.get("hpgLocalArchiveDir") ?? path.join(os.homedir(), ".cache", "sparc-deploy", "archives")),
+        localCli: config.get("hpgLocalCli", { allowedValues: ["podman", "docker"] }) ?? hpgConfigDefaults.localCli,
+        sifBuildOn: config.get("hpgSifBuildOn", { allowedValues: [...sifBuildPlaces] }) ?? hpgConfigDefaults.sifBuildOn,
+        services: services as HpgConfig["services"],
+        modules: config.getObject<string[]>("hpgModules") ?? [...hpgConfigDefaults.modules],
+        jobName: config.get("hpgJobName") ?? hpgConfigDefaults.jobName,
+        partition: config.get("hpgPartition") ?? hpgConfigDefaults.partition,
+        account: config.get("hpgAccount") ?? group,
+        qos: config.get("hpgQos") ?? "",
+        nodes: config.getNumber("hpgNodes", { min: 1 }) ?? hpgConfigDefaults.nodes,
+        gpusPerTask: config.get("hpgGpusPerTask") ?? hpgConfigDefaults.gpusPerTask,
+        cpusPerTask: config.getNumber("hpgCpusPerTask", { min: 1 }) ?? hpgConfigDefaults.cpusPerTask,
+        mem,
+        time,
+        output: config.get("hpgOutput") ?? hpgConfigDefaults.output,
+        masPort: config.getNumber("hpgMasPort", { min: 1, max: 65535 }) ?? hpgConfigDefaults.masPort,
+        clusterChecks: config.get("hpgClusterChecks", { allowedValues: [...clusterCheckModes] }) ?? hpgConfigDefaults.clusterChecks,
+        readinessTimeoutSeconds: config.getNumber("hpgReadinessTimeoutSeconds", { min: 1 }) ?? hpgConfigDefaults.readinessTimeoutSeconds,
+        waitTimeoutSeconds: config.getNumber("hpgWaitTimeoutSeconds", { min: 1 }) ?? hpgConfigDefaults.waitTimeoutSeconds,
+    };
+}

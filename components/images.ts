@@ -1,0 +1,85 @@
+// The SPARC images, built from source through a Docker-API socket (Podman's) or
+// taken prebuilt. Both stacks use it: dev runs them in a pod, hpg turns them into .sif files.
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import type { DevConfig } from "./dev/config";
+
+export type BuiltService = "mas" | "signaling" | "unity";
+
+const projectRoot = path.resolve(__dirname, "..");
+export const dockerfiles: Record<BuiltService, string> = {
+    mas: path.join(projectRoot, "dockerfiles", "Dockerfile.mas"),
+    signaling: path.join(projectRoot, "dockerfiles", "Dockerfile.signaling"),
+    unity: path.join(projectRoot, "dockerfiles", "Dockerfile.unity-server"),
+};
+
+/** What the images need from config (the image keys of Pulumi.yaml, shared by both stacks). */
+export type ImagesConfig = Pick<DevConfig,
+    "imageSource" | "dockerHost" | "registry" | "masContext" | "signalingContext" | "unityBuildDir" |
+    "masImage" | "signalingImage" | "unityImage" | "pythonBaseImage" | "nodeBaseImage" | "unityBaseImage">;
+
+export interface SparcImagesArgs {
+    config: ImagesConfig;
+    /** Which images exist: a plain list, decided before any resource is made. */
+    services: readonly BuiltService[];
+    /** Resources that must finish before a build starts (e.g. a preflight check). */
+    dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Local images get Podman's "localhost/" prefix so that no registry is searched; pushed ones the registry's. */
+export function builtImageName(registry: string, image: string): string {
+    return registry === "" ? `localhost/${image}` : `${registry}/${image}`;
+}
+
+export class SparcImages extends pulumi.ComponentResource {
+    /** Reference to run, per service: the image name as built and tagged, or the prebuilt reference. */
+    declare readonly refs: Partial<Record<BuiltService, pulumi.Output<string>>>;
+    /**
+     * What identifies the image's content, per service: the local image id (or pushed digest)
+     * of a built image, the reference itself for a prebuilt one (use digests or immutable tags).
+     */
+    declare readonly identities: Partial<Record<BuiltService, pulumi.Output<string>>>;
+
+    constructor(name: string, args: SparcImagesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("sparc:images:SparcImages", name, {}, opts);
+        const cfg = args.config;
+        const refs: Partial<Record<BuiltService, pulumi.Output<string>>> = {};
+        const identities: Partial<Record<BuiltService, pulumi.Output<string>>> = {};
+        if (cfg.imageSource === "prebuilt") {
+            const prebuilt: Record<BuiltService, string> = { mas: cfg.masImage, signaling: cfg.signalingImage, unity: cfg.unityImage };
+            for (const service of args.services) {
+                refs[service] = pulumi.output(prebuilt[service]);
+                identities[service] = pulumi.output(prebuilt[service]);
+            }
+        } else {
+            const provider = new docker.Provider(`${name}-docker`, { host: cfg.dockerHost }, { parent: this });
+            const builds: Record<BuiltService, { image: string; context: string; args: Record<string, string> }> = {
+                mas: { image: cfg.masImage, context: cfg.masContext, args: { PYTHON_IMAGE: cfg.pythonBaseImage } },
+                signaling: { image: cfg.signalingImage, context: cfg.signalingContext, args: { NODE_IMAGE: cfg.nodeBaseImage } },
+                unity: { image: cfg.unityImage, context: cfg.unityBuildDir, args: { UNITY_BASE_IMAGE: cfg.unityBaseImage } },
+            };
+            for (const service of args.services) {
+                const b = builds[service];
+                const image = new docker.Image(`${name}-${service}`, {
+                    imageName: builtImageName(cfg.registry, b.image),
+                    build: {
+                        context: b.context,
+                        dockerfile: dockerfiles[service],
+                        // Podman's Docker API has no BuildKit session endpoint.
+                        builderVersion: "BuilderV1",
+                        args: b.args,
+                    },
+                    skipPush: cfg.registry === "",
+                    ...(cfg.registry === "" ? {} : { registry: { server: cfg.registry } }),
+                }, { parent: this, provider, dependsOn: args.dependsOn ?? [] });
+                // Without a push this is the local image id, so a rebuild changes it even under the same tag.
+                refs[service] = image.repoDigest;
+                identities[service] = image.repoDigest;
+            }
+        }
+        this.refs = refs;
+        this.identities = identities;
+        this.registerOutputs({ refs, identities });
+    }
+}
