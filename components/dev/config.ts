@@ -9,6 +9,8 @@ export type ImageSource = (typeof imageSources)[number];
 
 /** The stand-in / real Unity player, relative to unityBuildDir (the Dockerfile copies Build/LinuxServer/). */
 export const unityPlayerPath = "Build/LinuxServer/SPARC-P.x86_64";
+/** Name a built Unity image gets when unityImage is "" (Pulumi.yaml defaults every key, so "" means unset). */
+export const builtUnityImageName = "sparc/unity-server:latest";
 
 export interface PortRange {
     first: number;
@@ -28,7 +30,7 @@ export interface DevConfig {
     signalingContext: string;
     /** Absolute path of a directory holding Build/LinuxServer/SPARC-P.x86_64; "" = Unity server skipped. */
     unityBuildDir: string;
-    /** Whether the Unity server runs: build = unityBuildDir set; prebuilt = unityImage set explicitly. */
+    /** Whether the Unity server runs: build = unityBuildDir set; prebuilt = unityImage not "". */
     unityEnabled: boolean;
     masImage: string;
     signalingImage: string;
@@ -62,7 +64,8 @@ export const devConfigDefaults = {
     unityBuildDir: "",
     masImage: "sparc/mas-server:latest",
     signalingImage: "sparc/signaling-server:latest",
-    unityImage: "sparc/unity-server:latest",
+    /** "" = Unity skipped when prebuilt; built images then use builtUnityImageName. */
+    unityImage: "",
     pythonBaseImage: "python:3.11-slim",
     nodeBaseImage: "node:20-alpine",
     unityBaseImage: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04",
@@ -176,6 +179,8 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
         }
     }
 
+    const unityImage = checked("unityImage", "pulumi config set unityImage <image reference> (or \"\")", d.unityImage,
+        () => config.get("unityImage", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/ }));
     const podName = checked("podName", "use letters, digits, _ . - (starting with a letter or digit)", d.podName, () => config.get("podName", { pattern: podmanName }));
     const containerNamePrefix = checked("containerNamePrefix", "use letters, digits, _ . - (or \"\")", d.containerNamePrefix,
         () => config.get("containerNamePrefix", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/ }));
@@ -196,10 +201,10 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
         masContext,
         signalingContext,
         unityBuildDir,
-        unityEnabled: imageSource === "build" ? unityBuildDir !== "" : config.get("unityImage") !== undefined,
+        unityEnabled: imageSource === "build" ? unityBuildDir !== "" : unityImage !== "",
         masImage: image("masImage", d.masImage),
         signalingImage: image("signalingImage", d.signalingImage),
-        unityImage: image("unityImage", d.unityImage),
+        unityImage: unityImage === "" && imageSource === "build" ? builtUnityImageName : unityImage,
         pythonBaseImage: image("pythonBaseImage", d.pythonBaseImage),
         nodeBaseImage: image("nodeBaseImage", d.nodeBaseImage),
         unityBaseImage: image("unityBaseImage", d.unityBaseImage),

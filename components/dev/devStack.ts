@@ -41,7 +41,7 @@ export function skippedServices(cfg: DevConfig): SkippedService[] {
             service: "unity",
             reason: cfg.imageSource === "build"
                 ? "unityBuildDir is empty; set it to a directory containing Build/LinuxServer/SPARC-P.x86_64 to run the Unity server"
-                : "unityImage is not set; set it to a prebuilt Unity server image reference to run the Unity server",
+                : "unityImage is empty; set it to a prebuilt Unity server image reference to run the Unity server",
         });
     }
     if (!cfg.rivaEnabled) {

