@@ -1,0 +1,49 @@
+// Pure parts of the e2e engine helper: where the engine lives and how update summaries are read.
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { changeSummaryOfUpdate, engineBinDir, locateEngine } from "../e2e/lib/engine";
+
+describe("engineBinDir", () => {
+    const cases: { name: string; env: NodeJS.ProcessEnv; want: string }[] = [
+        { name: "default cache", env: {}, want: path.join(os.homedir(), ".cache/sparc-deploy/pulumi-3.274.1/bin") },
+        { name: "XDG_CACHE_HOME", env: { XDG_CACHE_HOME: "/c" }, want: "/c/sparc-deploy/pulumi-3.274.1/bin" },
+        { name: "other CLI version, leading v", env: { XDG_CACHE_HOME: "/c", PULUMI_CLI_VERSION: "v3.260.0" }, want: "/c/sparc-deploy/pulumi-3.260.0/bin" },
+        { name: "PULUMI_ENGINE_DIR wins", env: { XDG_CACHE_HOME: "/c", PULUMI_ENGINE_DIR: "/e" }, want: "/e/bin" },
+    ];
+    it.each(cases)("$name", ({ env, want }) => {
+        expect(engineBinDir(env)).toBe(want);
+    });
+
+    it("locateEngine names every missing binary", () => {
+        expect(locateEngine({ PULUMI_ENGINE_DIR: "/nonexistent" })).toBe(
+            "Pulumi engine not built: pulumi, pulumi-language-nodejs, pulumi-resource-pulumi-nodejs missing in /nonexistent/bin; " +
+            "run scripts/pulumi-engine/build.sh");
+    });
+});
+
+describe("changeSummaryOfUpdate", () => {
+    const event = (body: object) => JSON.stringify({ sequence: 1, timestamp: 0, ...body });
+    const summary = (fields: object) => event({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1, PolicyPacks: {}, ...fields } });
+    const ok: { name: string; stdout: string; want: object }[] = [
+        {
+            name: "creates after other events",
+            stdout: [event({ preludeEvent: { config: {} } }), summary({ resourceChanges: { create: 4 }, isPreview: false, result: "succeeded" }), event({ cancelEvent: {} })].join("\n"),
+            want: { create: 4 },
+        },
+        { name: "no changes", stdout: summary({ resourceChanges: { same: 2 }, isPreview: false, result: "succeeded" }), want: { same: 2 } },
+    ];
+    it.each(ok)("$name", ({ stdout, want }) => {
+        expect(changeSummaryOfUpdate(stdout, "up --json")).toEqual(want);
+    });
+
+    const bad: { name: string; stdout: string; error: RegExp }[] = [
+        { name: "no summary event", stdout: event({ cancelEvent: {} }), error: /printed no summaryEvent/ },
+        { name: "failed update", stdout: summary({ resourceChanges: { create: 1 }, isPreview: false, result: "failed" }), error: /"result":"failed"/ },
+        { name: "a preview summary", stdout: summary({ resourceChanges: { create: 1 }, isPreview: true }), error: /"isPreview":true/ },
+        { name: "garbled line", stdout: '{"summaryEvent": {', error: /cannot parse the JSON/ },
+    ];
+    it.each(bad)("rejects $name", ({ stdout, error }) => {
+        expect(() => changeSummaryOfUpdate(stdout, "up --json")).toThrow(error);
+    });
+});
