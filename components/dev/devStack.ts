@@ -134,15 +134,13 @@ export class DevStack extends pulumi.ComponentResource {
             }, { parent: this, dependsOn: after, deleteBeforeReplace: true });
         }
 
-        const masName = planned.find((s) => s.service === "mas")?.name ?? "";
-        const signalingName = planned.find((s) => s.service === "signaling")?.name ?? "";
+        // On timeout the script prints every container's last log lines into the error.
         const readyArgv = [
             process.execPath, devScripts.waitReady,
             "--timeout", String(cfg.readinessTimeoutSeconds),
             "--http", `http://127.0.0.1:${cfg.masPort}/health`,
             "--websocket", `ws://127.0.0.1:${cfg.signalingPort}/`,
-            "--logs", masName,
-            "--logs", signalingName,
+            ...planned.flatMap((s) => ["--logs", s.name]),
         ];
         const running = Object.values(containers);
         const ready = new command.local.Command(`${name}-ready`, {

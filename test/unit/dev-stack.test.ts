@@ -175,6 +175,7 @@ describe("DevStack, optional services and sources", () => {
         expect(byName("dev-ready").inputs.triggers).toEqual([
             "dev-mas-container-id\n", "dev-riva-container-id\n", "dev-signaling-container-id\n", "dev-unity-container-id\n",
         ]);
+        expect(byName("dev-ready").inputs.create).toMatch(/ --logs x-mas-server --logs x-riva-server --logs x-signaling-server --logs x-unity-server$/);
         expect(outputs.skipped).toEqual([]);
         expect(Object.keys(outputs.containerIds).sort()).toEqual(["mas", "riva", "signaling", "unity"]);
     });
