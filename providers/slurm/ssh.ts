@@ -8,6 +8,7 @@
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import type { SshConnection } from "./types";
 import { shJoin } from "./quote";
+import { sshArgv } from "./openssh";
 
 export interface RemoteResult {
     /** The command line as sent (argv joined through shJoin). */
@@ -243,6 +244,9 @@ function releaseChannel(entry: PoolEntry): void {
  * SshConnectError (did not run) or AmbiguousRemoteError (may have run).
  */
 export async function runRemote(conn: SshConnection, argv: readonly string[], options: RunOptions = {}): Promise<RemoteResult> {
+    if (conn.transport === "openssh") {
+        return runOpenSsh(conn, argv, options);
+    }
     // A refused channel means the command never started, so trying again is safe.
     for (let attempt = 1; ; attempt++) {
         try {
@@ -341,4 +345,90 @@ export function closeAllConnections(): void {
         entry.client = undefined;
     }
     sshPool().entries.clear();
+}
+
+/**
+ * The "openssh" transport: the system ssh client through a ControlMaster socket.
+ * ssh exits 255 for its own failures; stderr tells a failed login (nothing ran)
+ * from a dropped connection (the command may have run).
+ */
+export async function runOpenSsh(conn: SshConnection, argv: readonly string[], options: RunOptions = {}): Promise<RemoteResult> {
+    const { spawn } = require("node:child_process") as typeof import("node:child_process");
+    const fs = require("node:fs") as typeof import("node:fs");
+    const os = require("node:os") as typeof import("node:os");
+    const path = require("node:path") as typeof import("node:path");
+    const stats = sshPool().stats;
+    stats.commands[argv[0]] = (stats.commands[argv[0]] ?? 0) + 1;
+    const controlPath = (conn.controlPath ?? "~/.ssh/sparc-cm-%C").replace(/^~\//, `${os.homedir()}/`);
+    fs.mkdirSync(path.dirname(controlPath), { recursive: true, mode: 0o700 });
+    const full = sshArgv({
+        host: conn.host,
+        port: conn.port ?? 22,
+        user: conn.user,
+        hostKey: conn.hostKey ?? "",
+        insecureIgnoreHostKey: conn.insecureIgnoreHostKey === true,
+        identityFile: conn.identityFile ?? "",
+        controlPath,
+        controlPersistSeconds: 600,
+    }, argv);
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    const answers = conn.keyboardInteractiveAnswers ?? [];
+    let askpass: string | undefined;
+    if (answers.length > 0) {
+        // Duo's keyboard-interactive prompt without a terminal: ssh asks this script, which
+        // prints the answer from its environment (never from its command line).
+        askpass = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sparc-askpass-")), "askpass");
+        fs.writeFileSync(askpass, "#!/bin/sh\nprintf '%s\\n' \"$SPARC_ASKPASS_ANSWER\"\n", { mode: 0o700 });
+        Object.assign(env, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", SPARC_ASKPASS_ANSWER: answers[0], DISPLAY: env.DISPLAY ?? ":0" });
+    } else {
+        full.splice(1, 0, "-o", "BatchMode=yes");
+    }
+    const key = connectionKey(conn);
+    try {
+        return await new Promise<RemoteResult>((resolve, reject) => {
+            const child = spawn(full[0], full.slice(1), { env, stdio: ["pipe", "pipe", "pipe"] });
+            const out: Buffer[] = [];
+            const errOut: Buffer[] = [];
+            const timeoutSeconds = options.timeoutSeconds ?? 120;
+            const timer = setTimeout(() => {
+                child.kill("SIGTERM");
+                reject(new AmbiguousRemoteError(`\`${argv[0]}\` on ${key} did not finish within ${timeoutSeconds} s`));
+            }, timeoutSeconds * 1000);
+            child.stdout.on("data", (d: Buffer) => out.push(d));
+            child.stderr.on("data", (d: Buffer) => errOut.push(d));
+            child.on("error", (err) => {
+                clearTimeout(timer);
+                reject(new SshConnectError(`cannot run ssh for ${key}: ${err.message}`, false));
+            });
+            child.on("close", (code, signal) => {
+                clearTimeout(timer);
+                const stderr = Buffer.concat(errOut).toString("utf8");
+                if (code === 255) {
+                    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
+                        reject(new SshConnectError(`connection to ${key} refused: the server's host key does not match connection.hostKey. ` +
+                            "If the cluster's key really changed, compare it with the site's published fingerprints, then update connection.hostKey.", false));
+                        return;
+                    }
+                    if (/Permission denied|Connection refused|Could not resolve hostname|No route to host|Connection timed out/.test(stderr)) {
+                        reject(new SshConnectError(`connection to ${key} failed: ${stderr.trim()}`, !/Permission denied/.test(stderr)));
+                        return;
+                    }
+                    reject(new AmbiguousRemoteError(`ssh to ${key} failed while \`${argv[0]}\` may have been running: ${stderr.trim()}`));
+                    return;
+                }
+                resolve({
+                    command: shJoin(argv),
+                    code: code ?? -1,
+                    signal: signal ?? "",
+                    stdout: Buffer.concat(out).toString("utf8"),
+                    stderr,
+                });
+            });
+            child.stdin.end(options.stdin ?? "");
+        });
+    } finally {
+        if (askpass !== undefined) {
+            fs.rmSync(path.dirname(askpass), { recursive: true, force: true });
+        }
+    }
 }

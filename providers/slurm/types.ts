@@ -27,6 +27,16 @@ export interface SshConnection {
     dialAttempts?: number;
     /** Per-dial timeout in seconds (default 20). */
     dialTimeoutSeconds?: number;
+    /**
+     * "ssh2" (default): a pooled in-process connection. "openssh": run the system `ssh` with a
+     * ControlMaster socket, honouring ~/.ssh/config (ProxyJump, ...) and sharing one login with
+     * every other ssh/scp of the run, so HiPerGator's Duo prompt comes once.
+     */
+    transport?: "ssh2" | "openssh";
+    /** openssh transport: private key file ("" or absent = agent / ~/.ssh/config). */
+    identityFile?: string;
+    /** openssh transport: ControlPath of the shared master connection (default "~/.ssh/sparc-cm-%C"). */
+    controlPath?: string;
 }
 
 /** States the provider can wait for after sbatch returns. */

@@ -339,6 +339,16 @@ function checkConnection(fail: Fail, connection: unknown): void {
         // Answers can be one-time passcodes: never shown.
         fail("connection.keyboardInteractiveAnswers", `connection.keyboardInteractiveAnswers = ${HIDDEN}: must be a list of strings, e.g. ["push"]`);
     }
+    const transport = c["transport"];
+    if (isKnown(transport) && transport !== "ssh2" && transport !== "openssh") {
+        fail("connection.transport", `${is("connection.transport", transport)}: must be "ssh2" (in-process, pooled) or "openssh" (the system ssh with a shared ControlMaster login, honours ~/.ssh/config)`);
+    }
+    for (const pathKey of ["identityFile", "controlPath"]) {
+        const value = c[pathKey];
+        if (isKnown(value) && (typeof value !== "string" || LINE_BREAK_OR_NUL.test(value))) {
+            fail(`connection.${pathKey}`, `${is(`connection.${pathKey}`, value)}: must be a file path on this machine`);
+        }
+    }
     checkPositiveInteger(fail, "connection.dialAttempts", c["dialAttempts"]);
     const dialTimeout = c["dialTimeoutSeconds"];
     if (isKnown(dialTimeout) && !(typeof dialTimeout === "number" && Number.isFinite(dialTimeout) && dialTimeout > 0)) {

@@ -3,6 +3,7 @@
 // outputs in shared/notes/slurm-test-cluster.md.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
+import { spawnSync } from "node:child_process";
 import { slurmJobProvider, slurmStats } from "../../providers/slurm/provider";
 import { closeAllConnections, runRemote, sshPool } from "../../providers/slurm/ssh";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
@@ -234,6 +235,28 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
             await proxy.close();
             closeAllConnections();
         }
+    });
+
+    it("runs a job through the openssh transport with one login for all its commands (one Duo prompt)", async () => {
+        const sshdLog = "/var/lib/slurm-test/log/sshd.log";
+        const logins = () => fs.readFileSync(sshdLog, "utf8").split("\n").filter((l) => l.includes("Accepted publickey for hpcuser")).length;
+        const controlPath = `/tmp/sparc-test-cm-${process.pid}-%C`;
+        const connection = { ...testConnection({ transport: "openssh", identityFile: USER_KEY_PATH, controlPath }), privateKey: undefined };
+        const before = logins();
+        const outs = track(await create(jobInputs({ command: "sleep 300", output: "/dev/null", waitFor: "running", connection })));
+        expect(outs.state).toBe("RUNNING");
+        expect((await provider.read(outs.jobId, outs)).props?.state).toBe("RUNNING");
+        await provider.delete(outs.jobId, outs);
+        // TERM ends `sleep` during the grace period (FAILED), or scancel does (CANCELLED).
+        expect(["CANCELLED", "FAILED"]).toContain(squeueState(outs.jobId));
+        expect(logins() - before).toBe(1);
+        // A wrong pinned key is refused by ssh too.
+        const other = fs.readFileSync(USER_KEY_PATH + ".pub", "utf8");
+        const bad = jobInputs({ command: "true", connection: { ...connection, hostKey: other, controlPath: `/tmp/sparc-test-cm2-${process.pid}-%C` } });
+        const err = await provider.create(bad).then(() => undefined, (e: Error) => e);
+        expect(err?.message).toMatch(/host key does not match connection.hostKey/);
+        onCluster("true");
+        spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${controlPath}`, "-p", "2222", "hpcuser@127.0.0.1"], { stdio: "ignore" });
     });
 
     it("refuses a server whose host key does not match, and says how to fix it", async () => {
