@@ -247,9 +247,10 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
         expect(outs.state).toBe("RUNNING");
         expect((await provider.read(outs.jobId, outs)).props?.state).toBe("RUNNING");
         await provider.delete(outs.jobId, outs);
+        // Counted before any out-of-band check below logs in on its own.
+        expect(logins() - before).toBe(1);
         // TERM ends `sleep` during the grace period (FAILED), or scancel does (CANCELLED).
         expect(["CANCELLED", "FAILED"]).toContain(squeueState(outs.jobId));
-        expect(logins() - before).toBe(1);
         // A wrong pinned key is refused by ssh too.
         const other = fs.readFileSync(USER_KEY_PATH + ".pub", "utf8");
         const bad = jobInputs({ command: "true", connection: { ...connection, hostKey: other, controlPath: `/tmp/sparc-test-cm2-${process.pid}-%C` } });
