@@ -23,6 +23,8 @@ export interface SlurmJobArgs extends Inputs<JobSpec> {
     deleteTimeoutSeconds?: pulumi.Input<number>;
     /** Take over this existing job instead of submitting one. */
     adoptJobId?: pulumi.Input<string>;
+    /** Check partition/time/GPU type against sinfo: "up" (default, before submitting), "preview" (also at preview), "off". */
+    clusterChecks?: pulumi.Input<"up" | "preview" | "off">;
 }
 
 /** The ownership tag put in the job's --comment: deterministic, so an interrupted submit is found again. */

@@ -1,0 +1,6 @@
+// Public surface of the hpg stack (Apptainer + SLURM on HiPerGator).
+export { loadHpgConfig, hpgConfigDefaults } from "./config";
+export type { HpgConfig } from "./config";
+export { HpgStack, identityHash, openSshTarget, slurmConnection } from "./hpgStack";
+export * from "./commands";
+export { resolveSshHost } from "./sshConfig";
