@@ -104,9 +104,11 @@ export function sifBuildCommand(t: OpenSshTarget, p: SifPlan, modules: readonly 
 export function serviceJobBody(opts: { modules: readonly string[]; sif: string; port: number; endpointFile: string; gpus: boolean }): string {
     return [
         "set -euo pipefail",
-        // Batch shells are not login shells: bring Lmod in where the site has it.
-        "if ! command -v module >/dev/null 2>&1 && [ -f /etc/profile.d/lmod.sh ]; then . /etc/profile.d/lmod.sh; fi",
-        ...moduleLines(opts.modules).map((argv) => shJoin(argv)),
+        ...(opts.modules.length === 0 ? [] : [
+            // Batch shells are not login shells: bring Lmod in where the site has it.
+            "if ! command -v module >/dev/null 2>&1 && [ -f /etc/profile.d/lmod.sh ]; then . /etc/profile.d/lmod.sh; fi",
+            ...moduleLines(opts.modules).map((argv) => shJoin(argv)),
+        ]),
         `echo "$(hostname -s) ${opts.port} \${SLURM_JOB_ID}" > ${shQuote(opts.endpointFile)}`,
         `exec ${shJoin(["apptainer", "exec", ...(opts.gpus ? ["--nv"] : []), opts.sif,
             "uvicorn", "main:app", "--host", "0.0.0.0", "--port", String(opts.port)])}`,

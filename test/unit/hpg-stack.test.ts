@@ -1,0 +1,152 @@
+// The hpg stack's resources under Pulumi's mocks: the exact pipeline per image and the
+// rendered batch script of the service job (golden file) for the default config and overrides.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { HpgConfig } from "../../components/hpg/config";
+import type { ImagesConfig } from "../../components/images";
+import { renderBatchScript } from "../../providers/slurm/render";
+import type { JobSpec } from "../../providers/slurm/types";
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
+}
+
+let registered: Registered[] = [];
+let hpg: typeof import("../../components/hpg");
+const SLURM_JOB = "pulumi-nodejs:dynamic/slurm:SlurmJob";
+const COMMAND = "command:local:Command";
+const GOLDEN = path.join(__dirname, "golden", "hpg-service-default.sbatch");
+
+const val = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
+
+beforeAll(async () => {
+    await pulumi.runtime.setMocks({
+        newResource: (a) => {
+            registered.push({ type: a.type, name: a.name, inputs: a.inputs });
+            const extra: Record<string, unknown> = {};
+            if (a.type === "docker:index/image:Image") extra.repoDigest = `sha256:digest-of-${a.name}`;
+            if (a.type === COMMAND) extra.stdout = a.name.endsWith("-archive") ? "0123abcd\n" : `${a.name} ok\n`;
+            if (a.type === SLURM_JOB) Object.assign(extra, { jobId: "4242", state: "RUNNING", nodeList: "c0900a-s1", stdoutPath: "/blue/g/u/sparc/sparc_service_4242.log" });
+            return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
+        },
+        call: (a) => { throw new Error(`unexpected invoke ${a.token}`); },
+    }, "sparc-deploy", "hpg", false);
+    hpg = await import("../../components/hpg");
+});
+beforeEach(() => { registered = []; });
+
+const images: ImagesConfig = {
+    imageSource: "prebuilt", dockerHost: "unix:///run/podman/podman.sock", registry: "",
+    masContext: "", signalingContext: "", unityBuildDir: "",
+    masImage: "localhost/sparc/mas-server@sha256:aaaa", signalingImage: "localhost/sparc/signaling-server:1", unityImage: "",
+    pythonBaseImage: "python:3.11-slim", nodeBaseImage: "node:20-alpine", unityBaseImage: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04",
+};
+
+function config(over: Partial<HpgConfig> = {}): HpgConfig {
+    return {
+        hostAlias: "hpg.rc.ufl.edu", host: "hpg.rc.ufl.edu", port: 22, user: "albert", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
+        insecureIgnoreHostKey: false, identityFile: "", privateKey: undefined, passphrase: undefined, mfaAnswers: undefined,
+        transport: "openssh", controlPath: "~/.ssh/sparc-cm-%C", group: "jasondeanarnold",
+        containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
+        localArchiveDir: "/home/albert/.cache/sparc-deploy/archives", localCli: "podman", sifBuildOn: "login",
+        services: ["mas"], modules: ["apptainer"], jobName: "sparc-production-service", partition: "hpg-ai",
+        account: "jasondeanarnold", qos: "", nodes: 1, gpusPerTask: "4", cpusPerTask: 32, mem: "256gb",
+        time: "14-00:00:00", output: "sparc_service_%j.log", masPort: 8000, clusterChecks: "up",
+        readinessTimeoutSeconds: 300, waitTimeoutSeconds: 1800,
+        ...over,
+    };
+}
+
+function byType(type: string): Registered[] {
+    return registered.filter((r) => r.type === type);
+}
+
+/** The batch script the provider would submit for the recorded inputs. */
+function scriptOf(job: Registered): string {
+    return renderBatchScript(job.inputs as JobSpec);
+}
+
+describe("HpgStack under mocks", () => {
+    it("builds archive -> copy -> sif per image, then the service job and the readiness check", async () => {
+        const stack = new hpg.HpgStack("sparc", { hpg: config(), images });
+        await val(stack.readiness);
+        expect(registered.map((r) => `${r.type} ${r.name}`)).toEqual([
+            "sparc:hpg:HpgStack sparc",
+            "sparc:images:SparcImages sparc-images",
+            `${COMMAND} sparc-mas-archive`,
+            `${COMMAND} sparc-mas-copy`,
+            `${COMMAND} sparc-mas-sif`,
+            `${SLURM_JOB} sparc-service`,
+            `${COMMAND} sparc-ready`,
+        ]);
+        const [archive, copy, sif] = byType(COMMAND);
+        const id = hpg.identityHash(images.masImage);
+        expect(archive.inputs.create).toContain(`podman save --format docker-archive -o /home/albert/.cache/sparc-deploy/archives/mas-${id}.tar.part localhost/sparc/mas-server@sha256:aaaa`);
+        expect(copy.inputs.create).toContain(`scp -q -P 22 -o StrictHostKeyChecking=yes`);
+        expect(copy.inputs.create).toContain(`albert@hpg.rc.ufl.edu:/blue/jasondeanarnold/albert/sparc/containers/mas-${id}.tar.part`);
+        expect(copy.inputs.triggers).toEqual(["0123abcd"]);
+        expect(sif.inputs.create).toContain(`apptainer build --force /blue/jasondeanarnold/albert/sparc/containers/mas_server-${id}.sif.part docker-archive:///blue/jasondeanarnold/albert/sparc/containers/mas-${id}.tar`);
+        expect(sif.inputs.create).not.toContain("docker-daemon://");
+        expect(sif.inputs.delete).toContain(`rm -f /blue/jasondeanarnold/albert/sparc/containers/mas_server-${id}.sif`);
+        expect(await val(stack.masEndpoint)).toBe("http://c0900a-s1:8000");
+        expect(await val(stack.jobId)).toBe("4242");
+    });
+
+    it("renders the reference production script for the default config (golden file)", async () => {
+        const stack = new hpg.HpgStack("sparc", { hpg: config(), images });
+        await val(stack.jobId);
+        const [job] = byType(SLURM_JOB);
+        const id = hpg.identityHash(images.masImage);
+        const script = scriptOf(job).replaceAll(id, "<image-id>");
+        if (process.env.UPDATE_GOLDEN === "1") {
+            fs.writeFileSync(GOLDEN, script);
+        }
+        expect(script).toBe(fs.readFileSync(GOLDEN, "utf8"));
+        expect(job.inputs).toMatchObject({ waitFor: "running", cancelSignal: "TERM", clusterChecks: "up", ownerTag: "pulumi:sparc-deploy/hpg/sparc-service" });
+    });
+
+    it("renders overrides: another partition and GPU type, no modules, no GPUs, a QOS", async () => {
+        const stack = new hpg.HpgStack("sparc", {
+            hpg: config({ partition: "gpu", gpusPerTask: "0", modules: [], qos: "jasondeanarnold-b", time: "2-00:00:00", mem: "64gb", masPort: 18500 }),
+            images,
+        });
+        await val(stack.jobId);
+        const script = scriptOf(byType(SLURM_JOB)[0]);
+        expect(script).toContain("#SBATCH --partition=gpu\n");
+        expect(script).toContain("#SBATCH --qos=jasondeanarnold-b\n");
+        expect(script).toContain("#SBATCH --time=2-00:00:00\n");
+        expect(script).not.toContain("--gpus-per-task");
+        expect(script).not.toContain("module ");
+        expect(script).toMatch(/exec apptainer exec \/blue\/\S+\.sif uvicorn main:app --host 0\.0\.0\.0 --port 18500\n/);
+    });
+
+    it("runs the .sif build as a SlurmJob on a compute node when asked, and converts every listed image", async () => {
+        const stack = new hpg.HpgStack("sparc", { hpg: config({ sifBuildOn: "slurm", services: ["mas", "signaling"] }), images });
+        await val(stack.readiness);
+        const jobs = byType(SLURM_JOB).map((j) => j.name);
+        expect(jobs).toEqual(["sparc-mas-sif", "sparc-signaling-sif", "sparc-service"]);
+        const build = byType(SLURM_JOB)[0];
+        expect(build.inputs).toMatchObject({ waitFor: "completed", jobName: "sparc-sif-mas" });
+        expect(build.inputs.command).toContain("apptainer build --force");
+        expect(Object.keys(await val(stack.sifPaths))).toEqual(["mas", "signaling"]);
+    });
+
+    it("passes a secret connection, never the key text in the clear", async () => {
+        const stack = new hpg.HpgStack("sparc", {
+            hpg: config({ transport: "ssh2", privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n") }),
+            images,
+        });
+        await val(stack.jobId);
+        const [job] = byType(SLURM_JOB);
+        // Mocks receive secrets unwrapped as a special object; the key must only travel inside the secret connection.
+        const conn = job.inputs.connection as Record<string, unknown>;
+        expect(JSON.stringify(conn)).toContain("1b47061264138c4ac30d75fd1eb44270");
+        // (__provider is the serialized provider code: it holds validation messages, no key.)
+        const others = { ...job.inputs, connection: undefined, __provider: undefined };
+        expect(JSON.stringify(others)).not.toContain("PRIVATE KEY");
+    });
+});
