@@ -1,9 +1,11 @@
 // The dev stack: the SPARC images (built through Podman's Docker API, or prebuilt) run in one Podman pod.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import * as docker from "@pulumi/docker";
 import * as command from "@pulumi/command";
 import type { DevConfig } from "./config";
+import { SparcImages } from "../images";
+
+export { builtImageName, dockerfiles } from "../images";
 import {
     containerRmArgv,
     containerRunArgv,
@@ -20,18 +22,11 @@ export const devScripts = {
     preflight: path.join(projectRoot, "scripts", "podman", "preflight.js"),
     waitReady: path.join(projectRoot, "scripts", "podman", "wait-ready.js"),
 };
-export const dockerfiles = {
-    mas: path.join(projectRoot, "dockerfiles", "Dockerfile.mas"),
-    signaling: path.join(projectRoot, "dockerfiles", "Dockerfile.signaling"),
-    unity: path.join(projectRoot, "dockerfiles", "Dockerfile.unity-server"),
-};
 
 export interface SkippedService {
     service: ServiceName;
     reason: string;
 }
-
-type BuiltService = "mas" | "signaling" | "unity";
 
 /** Which optional services are left out, and the key that turns each on. */
 export function skippedServices(cfg: DevConfig): SkippedService[] {
@@ -175,47 +170,12 @@ export class DevStack extends pulumi.ComponentResource {
 
     /** One image reference per service that runs: built (by digest) or prebuilt (as configured). */
     private images(name: string, cfg: DevConfig, preflight: command.local.Command): Partial<Record<ServiceName, pulumi.Output<string>>> {
-        const refs: Partial<Record<ServiceName, pulumi.Output<string>>> = {};
-        if (cfg.rivaEnabled) {
-            refs.riva = pulumi.output(cfg.rivaImage);
-        }
-        const wanted: BuiltService[] = cfg.unityEnabled ? ["mas", "signaling", "unity"] : ["mas", "signaling"];
-        if (cfg.imageSource === "prebuilt") {
-            const prebuilt: Record<BuiltService, string> = { mas: cfg.masImage, signaling: cfg.signalingImage, unity: cfg.unityImage };
-            for (const service of wanted) {
-                refs[service] = pulumi.output(prebuilt[service]);
-            }
-            return refs;
-        }
-
-        const provider = new docker.Provider(`${name}-docker`, { host: cfg.dockerHost }, { parent: this });
-        const builds: Record<BuiltService, { image: string; context: string; dockerfile: string; args: Record<string, string> }> = {
-            mas: { image: cfg.masImage, context: cfg.masContext, dockerfile: dockerfiles.mas, args: { PYTHON_IMAGE: cfg.pythonBaseImage } },
-            signaling: { image: cfg.signalingImage, context: cfg.signalingContext, dockerfile: dockerfiles.signaling, args: { NODE_IMAGE: cfg.nodeBaseImage } },
-            unity: { image: cfg.unityImage, context: cfg.unityBuildDir, dockerfile: dockerfiles.unity, args: { UNITY_BASE_IMAGE: cfg.unityBaseImage } },
-        };
-        for (const service of wanted) {
-            const b = builds[service];
-            const image = new docker.Image(`${name}-${service}-image`, {
-                imageName: builtImageName(cfg.registry, b.image),
-                build: {
-                    context: b.context,
-                    dockerfile: b.dockerfile,
-                    // Podman's Docker API has no BuildKit session endpoint.
-                    builderVersion: "BuilderV1",
-                    args: b.args,
-                },
-                skipPush: cfg.registry === "",
-                ...(cfg.registry === "" ? {} : { registry: { server: cfg.registry } }),
-            }, { parent: this, provider, dependsOn: [preflight] });
-            // Without a push this is the local image id, so a rebuild changes it even under the same tag.
-            refs[service] = image.repoDigest;
-        }
-        return refs;
+        const built = new SparcImages(`${name}-images`, {
+            config: cfg,
+            services: cfg.unityEnabled ? ["mas", "signaling", "unity"] : ["mas", "signaling"],
+            dependsOn: [preflight],
+        }, { parent: this });
+        return { ...built.refs, ...(cfg.rivaEnabled ? { riva: pulumi.output(cfg.rivaImage) } : {}) };
     }
 }
 
-/** Local images get Podman's "localhost/" prefix so that no registry is searched; pushed ones the registry's. */
-export function builtImageName(registry: string, image: string): string {
-    return registry === "" ? `localhost/${image}` : `${registry}/${image}`;
-}

@@ -84,7 +84,7 @@ const preflight = path.join(root, "scripts/podman/preflight.js");
 const waitReady = path.join(root, "scripts/podman/wait-ready.js");
 
 describe("DevStack, build source, defaults", () => {
-    it("registers exactly the provider, two images, preflight, pod, two containers and readiness", async () => {
+    it("registers exactly the images component (provider, two images), preflight, pod, two containers and readiness", async () => {
         await deploy(baseConfig());
         expect(registered.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
             "command:local:Command dev-mas",
@@ -92,17 +92,18 @@ describe("DevStack, build source, defaults", () => {
             "command:local:Command dev-preflight",
             "command:local:Command dev-ready",
             "command:local:Command dev-signaling",
-            "docker:index/image:Image dev-mas-image",
-            "docker:index/image:Image dev-signaling-image",
-            "pulumi:providers:docker dev-docker",
+            "docker:index/image:Image dev-images-mas",
+            "docker:index/image:Image dev-images-signaling",
+            "pulumi:providers:docker dev-images-docker",
             "sparc:dev:DevStack dev",
+            "sparc:images:SparcImages dev-images",
         ]);
     });
 
     it("builds through the Podman socket with the classic builder and no push", async () => {
         await deploy(baseConfig());
-        expect(byName("dev-docker").inputs.host).toBe("unix:///run/podman/podman.sock");
-        expect(byName("dev-mas-image").inputs).toMatchObject({
+        expect(byName("dev-images-docker").inputs.host).toBe("unix:///run/podman/podman.sock");
+        expect(byName("dev-images-mas").inputs).toMatchObject({
             imageName: "localhost/sparc/mas-server:latest",
             skipPush: true,
             build: {
@@ -112,8 +113,8 @@ describe("DevStack, build source, defaults", () => {
                 args: { PYTHON_IMAGE: "python:3.11-slim" },
             },
         });
-        expect(byName("dev-mas-image").inputs.registry).toBeUndefined();
-        expect(byName("dev-signaling-image").inputs).toMatchObject({
+        expect(byName("dev-images-mas").inputs.registry).toBeUndefined();
+        expect(byName("dev-images-signaling").inputs).toMatchObject({
             imageName: "localhost/sparc/signaling-server:latest",
             build: { context: path.join(root, "samples/signaling"), dockerfile: path.join(root, "dockerfiles/Dockerfile.signaling"), args: { NODE_IMAGE: "node:20-alpine" } },
         });
@@ -127,14 +128,14 @@ describe("DevStack, build source, defaults", () => {
             create: "podman pod create --name sparc-avatar -p 8000:8000 -p 8080:8080 -p 3478:3478/udp -p 49152-49200:49152-49200/udp",
             delete: "podman pod rm --force --ignore --time 5 sparc-avatar",
         });
-        const masRun = "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure sha256:digest-of-dev-mas-image";
+        const masRun = "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure sha256:digest-of-dev-images-mas";
         expect(byName("dev-mas").inputs).toEqual({
             create: masRun,
             delete: "podman rm --force --ignore --time 5 mas-server",
-            triggers: ["sha256:digest-of-dev-mas-image", "dev-pod-container-id\n", masRun],
+            triggers: ["sha256:digest-of-dev-images-mas", "dev-pod-container-id\n", masRun],
         });
         expect(byName("dev-signaling").inputs.create).toBe(
-            "podman run --detach --pod sparc-avatar --name signaling-server --restart on-failure --env PUBLIC_HOST=localhost sha256:digest-of-dev-signaling-image");
+            "podman run --detach --pod sparc-avatar --name signaling-server --restart on-failure --env PUBLIC_HOST=localhost sha256:digest-of-dev-images-signaling");
         expect(byName("dev-signaling").inputs.delete).toBe("podman rm --force --ignore --time 5 signaling-server");
         expect(byName("dev-ready").inputs).toMatchObject({
             create: `${node} ${waitReady} --timeout 120 --http http://127.0.0.1:8000/health --websocket ws://127.0.0.1:8080/ --logs mas-server --logs signaling-server`,
@@ -145,7 +146,7 @@ describe("DevStack, build source, defaults", () => {
             signalingUrl: "ws://localhost:8080",
             podName: "sparc-avatar",
             containerIds: { mas: "dev-mas-container-id", signaling: "dev-signaling-container-id" },
-            imageIds: { mas: "sha256:digest-of-dev-mas-image", signaling: "sha256:digest-of-dev-signaling-image" },
+            imageIds: { mas: "sha256:digest-of-dev-images-mas", signaling: "sha256:digest-of-dev-images-signaling" },
             skipped: [
                 { service: "unity", reason: expect.stringContaining("unityBuildDir is empty") },
                 { service: "riva", reason: expect.stringContaining("rivaEnabled is false") },
@@ -159,12 +160,12 @@ describe("DevStack, optional services and sources", () => {
     it("adds Unity (built from unityBuildDir, GPU, SIGNALING_URL) and Riva (GPU) when enabled", async () => {
         const unityDir = path.join(root, "samples/unity-build-standin");
         const { outputs } = await deploy(baseConfig({ unityBuildDir: unityDir, unityEnabled: true, rivaEnabled: true, containerNamePrefix: "x-" }));
-        expect(byName("dev-unity-image").inputs).toMatchObject({
+        expect(byName("dev-images-unity").inputs).toMatchObject({
             imageName: "localhost/sparc/unity-server:latest",
             build: { context: unityDir, dockerfile: path.join(root, "dockerfiles/Dockerfile.unity-server"), builderVersion: "BuilderV1", args: { UNITY_BASE_IMAGE: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04" } },
         });
         expect(byName("dev-unity").inputs.create).toBe(
-            "podman run --detach --pod sparc-avatar --name x-unity-server --restart on-failure --env SIGNALING_URL=ws://localhost:8080 --device nvidia.com/gpu=all sha256:digest-of-dev-unity-image -logFile /dev/stdout -batchmode -force-vulkan");
+            "podman run --detach --pod sparc-avatar --name x-unity-server --restart on-failure --env SIGNALING_URL=ws://localhost:8080 --device nvidia.com/gpu=all sha256:digest-of-dev-images-unity -logFile /dev/stdout -batchmode -force-vulkan");
         expect(byName("dev-riva").inputs.create).toBe(
             "podman run --detach --pod sparc-avatar --name x-riva-server --restart on-failure --device nvidia.com/gpu=all nvcr.io/nvidia/riva/riva-speech:2.16.0-server");
         expect(byName("dev-riva").inputs.triggers).toEqual([
@@ -202,7 +203,7 @@ describe("DevStack, optional services and sources", () => {
 
     it("registry set: images are pushed under the registry, ports follow the config", async () => {
         await deploy(baseConfig({ registry: "registry.example.org/sparc", masPort: 18000, signalingPort: 18080, turnPort: 13478, webrtcPortRange: { first: 40000, last: 40010 }, containerStopTimeoutSeconds: 0 }));
-        expect(byName("dev-mas-image").inputs).toMatchObject({
+        expect(byName("dev-images-mas").inputs).toMatchObject({
             imageName: "registry.example.org/sparc/sparc/mas-server:latest",
             skipPush: false,
             registry: { server: "registry.example.org/sparc" },
