@@ -42,6 +42,7 @@ export interface HpgConfig {
     account: string;
     qos: string;
     nodes: number;
+    ntasks: number;
     gpusPerTask: string;
     cpusPerTask: number;
     mem: string;
@@ -64,6 +65,7 @@ export const hpgConfigDefaults = {
     jobName: "sparc-production-service",
     partition: "hpg-ai",
     nodes: 1,
+    ntasks: 1,
     gpusPerTask: "4",
     cpusPerTask: 32,
     mem: "256gb",
@@ -158,6 +160,7 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         account: config.get("hpgAccount") ?? group,
         qos: config.get("hpgQos") ?? "",
         nodes: config.getNumber("hpgNodes", { min: 1 }) ?? hpgConfigDefaults.nodes,
+        ntasks: config.getNumber("hpgNtasks", { min: 1 }) ?? hpgConfigDefaults.ntasks,
         gpusPerTask: config.get("hpgGpusPerTask") ?? hpgConfigDefaults.gpusPerTask,
         cpusPerTask: config.getNumber("hpgCpusPerTask", { min: 1 }) ?? hpgConfigDefaults.cpusPerTask,
         mem,

@@ -142,6 +142,8 @@ export class HpgStack extends pulumi.ComponentResource {
             ...(cfg.account !== "" ? { account: cfg.account } : {}),
             ...(cfg.qos !== "" ? { qos: cfg.qos } : {}),
             nodes: cfg.nodes,
+            // The reference script's --gpus-per-task alone is refused by sbatch: it needs a task count.
+            ntasks: cfg.ntasks,
             ...(cfg.gpusPerTask !== "" && cfg.gpusPerTask !== "0" ? { gpusPerTask: cfg.gpusPerTask } : {}),
             cpusPerTask: cfg.cpusPerTask,
             mem: cfg.mem,

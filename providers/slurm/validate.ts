@@ -214,6 +214,10 @@ function checkJobFields(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     if (typeof gres === "string" && gres !== UNKNOWN && GRES_HAS_GPU.test(gres) && (isKnown(inputs.gpus) || isKnown(inputs.gpusPerTask))) {
         fail("gres", `${is("gres", gres)}: asks for GPUs and so do gpus/gpusPerTask; request GPUs one way: drop the gpu entry from gres, or drop gpus and gpusPerTask`);
     }
+    // sbatch 22.05: "--gpus-per-task used without either --gpus or -n/--ntasks is not allowed."
+    if (typeof inputs.gpusPerTask === "string" && inputs.gpusPerTask !== UNKNOWN && !isGiven(inputs.ntasks) && !isGiven(inputs.gpus)) {
+        fail("gpusPerTask", `${is("gpusPerTask", inputs.gpusPerTask)}: Slurm refuses --gpus-per-task without --ntasks or --gpus ("--gpus-per-task used without either --gpus or -n/--ntasks is not allowed"); set ntasks (e.g. 1)`);
+    }
 }
 
 function checkEnvironment(fail: Fail, environment: unknown): void {

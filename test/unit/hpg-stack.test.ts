@@ -54,7 +54,7 @@ function config(over: Partial<HpgConfig> = {}): HpgConfig {
         containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
         localArchiveDir: "/home/albert/.cache/sparc-deploy/archives", localCli: "podman", sifBuildOn: "login",
         services: ["mas"], modules: ["apptainer"], jobName: "sparc-production-service", partition: "hpg-ai",
-        account: "jasondeanarnold", qos: "", nodes: 1, gpusPerTask: "4", cpusPerTask: 32, mem: "256gb",
+        account: "jasondeanarnold", qos: "", nodes: 1, ntasks: 1, gpusPerTask: "4", cpusPerTask: 32, mem: "256gb",
         time: "14-00:00:00", output: "sparc_service_%j.log", masPort: 8000, clusterChecks: "up",
         readinessTimeoutSeconds: 300, waitTimeoutSeconds: 1800,
         ...over,

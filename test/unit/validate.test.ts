@@ -19,11 +19,12 @@ const lifecycle = {
     deleteTimeoutSeconds: 120,
 };
 
-/** The reference HiPerGator MAS job, as structured fields. */
+/** The reference HiPerGator MAS job, as structured fields (with the task count sbatch needs for --gpus-per-task). */
 const referenceJob: Inputs = {
     jobName: "sparc-production-service",
     partition: "hpg-ai",
     nodes: 1,
+    ntasks: 1,
     gpusPerTask: "4",
     cpusPerTask: 32,
     mem: "256gb",
@@ -108,6 +109,7 @@ const failureCases: FailureCase[] = [
     { name: "gpusPerTask 4.5", inputs: job({ gpusPerTask: "4.5" }), property: "gpusPerTask", reason: '"4.5"' },
     { name: "gres with a space", inputs: job({ gpusPerTask: undefined, gres: "gpu a100" }), property: "gres", reason: "name[:type][:count]" },
     { name: "gres gpu next to gpusPerTask", inputs: job({ gres: "gpu:a100:2" }), property: "gres", reason: "request GPUs one way" },
+    { name: "gpusPerTask without ntasks or gpus (sbatch refuses it)", inputs: job({ ntasks: undefined }), property: "gpusPerTask", reason: "--gpus-per-task used without either --gpus or -n/--ntasks is not allowed" },
     { name: "gres gpu in a list next to gpus", inputs: job({ gpusPerTask: undefined, gpus: "2", gres: "shard:1,gpu:1" }), property: "gres", reason: "request GPUs one way" },
     // environment
     { name: "environment key starting with a digit", inputs: job({ environment: { "1BAD": "x" } }), property: "environment", reason: '"1BAD"' },
