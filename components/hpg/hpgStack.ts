@@ -59,6 +59,45 @@ export function slurmConnection(cfg: HpgConfig): pulumi.Input<SshConnection> {
     });
 }
 
+/** Where the service job writes "node port jobid" for other tools. */
+export function endpointFileOf(cfg: HpgConfig): string {
+    return `${cfg.workDir}/sparc_service.endpoint`;
+}
+
+function wantsGpus(cfg: HpgConfig): boolean {
+    return cfg.gpusPerTask !== "" && cfg.gpusPerTask !== "0";
+}
+
+/** The service job's fields (everything but the connection and the command), from typed config. */
+export function serviceJobSpec(cfg: HpgConfig) {
+    return {
+        jobName: cfg.jobName,
+        partition: cfg.partition,
+        ...(cfg.account !== "" ? { account: cfg.account } : {}),
+        ...(cfg.qos !== "" ? { qos: cfg.qos } : {}),
+        nodes: cfg.nodes,
+        // The reference script's --gpus-per-task alone is refused by sbatch: it needs a task count.
+        ntasks: cfg.ntasks,
+        ...(wantsGpus(cfg) ? { gpusPerTask: cfg.gpusPerTask } : {}),
+        cpusPerTask: cfg.cpusPerTask,
+        mem: cfg.mem,
+        time: cfg.time,
+        output: cfg.output,
+        workdir: cfg.workDir,
+        waitFor: "running" as const,
+        waitTimeoutSeconds: cfg.waitTimeoutSeconds,
+        waitPollSeconds: 15,
+        cancelSignal: "TERM",
+        cancelGraceSeconds: 30,
+        clusterChecks: cfg.clusterChecks,
+    };
+}
+
+/** The service job's body for the MAS .sif. */
+export function serviceJobCommand(cfg: HpgConfig, sif: string): string {
+    return serviceJobBody({ modules: cfg.modules, sif, port: cfg.masPort, endpointFile: endpointFileOf(cfg), gpus: wantsGpus(cfg) });
+}
+
 export class HpgStack extends pulumi.ComponentResource {
     declare readonly masEndpoint: pulumi.Output<string>;
     declare readonly jobId: pulumi.Output<string>;
@@ -134,32 +173,10 @@ export class HpgStack extends pulumi.ComponentResource {
         if (mas === undefined) {
             throw new pulumi.ResourceError("the MAS image is required (hpgServices must include \"mas\")", this);
         }
-        const endpointFile = `${cfg.workDir}/sparc_service.endpoint`;
         const job = new SlurmJob(`${name}-service`, {
             connection,
-            jobName: cfg.jobName,
-            partition: cfg.partition,
-            ...(cfg.account !== "" ? { account: cfg.account } : {}),
-            ...(cfg.qos !== "" ? { qos: cfg.qos } : {}),
-            nodes: cfg.nodes,
-            // The reference script's --gpus-per-task alone is refused by sbatch: it needs a task count.
-            ntasks: cfg.ntasks,
-            ...(cfg.gpusPerTask !== "" && cfg.gpusPerTask !== "0" ? { gpusPerTask: cfg.gpusPerTask } : {}),
-            cpusPerTask: cfg.cpusPerTask,
-            mem: cfg.mem,
-            time: cfg.time,
-            output: cfg.output,
-            workdir: cfg.workDir,
-            command: mas.plan.apply((p) => serviceJobBody({
-                modules: cfg.modules, sif: p.remoteSif, port: cfg.masPort, endpointFile,
-                gpus: cfg.gpusPerTask !== "" && cfg.gpusPerTask !== "0",
-            })),
-            waitFor: "running",
-            waitTimeoutSeconds: cfg.waitTimeoutSeconds,
-            waitPollSeconds: 15,
-            cancelSignal: "TERM",
-            cancelGraceSeconds: 30,
-            clusterChecks: cfg.clusterChecks,
+            ...serviceJobSpec(cfg),
+            command: mas.plan.apply((p) => serviceJobCommand(cfg, p.remoteSif)),
         }, { parent: this, dependsOn: [mas.built] });
 
         const readiness = new command.local.Command(`${name}-ready`, {
