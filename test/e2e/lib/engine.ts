@@ -147,8 +147,13 @@ export class TestStack {
         if (fs.existsSync(written)) {
             throw new Error(`${written} already exists (left by an interrupted run?); remove it`);
         }
-        await stack.pulumi(["stack", "init", stack.stackName, "--non-interactive"]);
-        fs.renameSync(written, stack.configFile);
+        try {
+            await stack.pulumi(["stack", "init", stack.stackName, "--non-interactive"]);
+            fs.renameSync(written, stack.configFile);
+        } catch (error) {
+            fs.rmSync(stack.tempDir, { recursive: true, force: true });
+            throw error;
+        }
         return stack;
     }
 
