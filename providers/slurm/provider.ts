@@ -28,6 +28,31 @@ export const SLURM_JOB_DEFAULTS = {
 } as const;
 
 /**
+ * One answer shared by every caller asking the same question of the same cluster
+ * within `ttlMs` (concurrent creates in one `pulumi up` ask for the same sinfo and
+ * the same queue): HiPerGator forbids frequent scheduler queries.
+ */
+export function sharedQuery<T>(inputs: SlurmJobInputs, what: string, ttlMs: number, run: () => Promise<T>): Promise<T> {
+    const g = globalThis as unknown as { __sparcSlurmShared?: Map<string, { at: number; value: Promise<unknown> }> };
+    g.__sparcSlurmShared ??= new Map();
+    const key = `${what} ${inputs.connection.user}@${inputs.connection.host}:${inputs.connection.port ?? 22}`;
+    const hit = g.__sparcSlurmShared.get(key);
+    if (hit !== undefined && Date.now() - hit.at < ttlMs) {
+        return hit.value as Promise<T>;
+    }
+    const value = run();
+    g.__sparcSlurmShared.set(key, { at: Date.now(), value });
+    const forget = () => {
+        if (g.__sparcSlurmShared?.get(key)?.value === value) {
+            g.__sparcSlurmShared.delete(key);
+        }
+    };
+    // ttlMs 0: shared only while in flight, so nobody is handed an answer older than their question.
+    value.then(() => (ttlMs === 0 ? forget() : undefined), forget);
+    return value;
+}
+
+/**
  * Checks the job's partition, time limit and GPU type against what `sinfo` says the
  * cluster offers (HiPerGator renames partitions and GPU types), before anything is
  * submitted. Returns failures in check()'s shape, each listing what is on offer.
@@ -36,11 +61,13 @@ export async function clusterFailures(inputs: SlurmJobInputs): Promise<{ propert
     if (inputs.script !== undefined) {
         return [];
     }
-    const sinfo = await runRemote(inputs.connection, ["sinfo", "-h", "-o", SINFO_FORMAT]);
-    if (sinfo.code !== 0) {
-        throw new SlurmCommandError("reading the cluster's partitions failed", sinfo);
-    }
-    const partitions = parseSinfo(sinfo.stdout);
+    const partitions = await sharedQuery(inputs, "sinfo", 60_000, async () => {
+        const sinfo = await runRemote(inputs.connection, ["sinfo", "-h", "-o", SINFO_FORMAT]);
+        if (sinfo.code !== 0) {
+            throw new SlurmCommandError("reading the cluster's partitions failed", sinfo);
+        }
+        return parseSinfo(sinfo.stdout);
+    });
     const offered = partitions.map((p) => `${p.name}${p.isDefault ? " (default)" : ""} (MaxTime ${p.maxTimeSeconds === undefined ? "?" : formatSlurmTime(p.maxTimeSeconds)}` +
         `${gpuTypesOf(partitions, p.name).length > 0 ? `, GPUs ${gpuTypesOf(partitions, p.name).join("/")}` : ""})`).join(", ");
     const failures: { property: string; reason: string }[] = [];
@@ -196,11 +223,16 @@ export function readJobBatched(inputs: SlurmJobInputs, id: string): Promise<JobS
 /** Jobs of this user whose --comment is the ownership tag: squeue first, then (optionally) sacct. */
 export async function findJobsByTag(inputs: SlurmJobInputs, withAccounting: boolean): Promise<JobStatus[]> {
     const user = inputs.connection.user;
-    const squeue = await runRemote(inputs.connection, ["squeue", "-h", "-t", "all", "-u", user, "-o", SQUEUE_FORMAT]);
-    if (squeue.code !== 0) {
-        throw new SlurmCommandError("looking for an earlier submission of this job failed", squeue);
-    }
-    const jobs = parseSqueue(squeue.stdout).filter((j) => j.comment === inputs.ownerTag);
+    const ask = async () => {
+        const squeue = await runRemote(inputs.connection, ["squeue", "-h", "-t", "all", "-u", user, "-o", SQUEUE_FORMAT]);
+        if (squeue.code !== 0) {
+            throw new SlurmCommandError("looking for an earlier submission of this job failed", squeue);
+        }
+        return parseSqueue(squeue.stdout);
+    };
+    // Concurrent creates share one in-flight query; after an ambiguous sbatch the answer must be our own.
+    const queue = withAccounting ? await ask() : await sharedQuery(inputs, "squeue-user", 0, ask);
+    const jobs = queue.filter((j) => j.comment === inputs.ownerTag);
     if (jobs.length > 0 || !withAccounting) {
         return jobs;
     }
@@ -248,7 +280,7 @@ async function waitForState(inputs: SlurmJobInputs, jobId: string, initial: JobS
         }
         await sleep(pause);
         pause = Math.min(120, pause * 1.5);
-        status = (await queryJobs(inputs, [jobId])).get(jobId);
+        status = await readJobBatched(inputs, jobId);
         const state = status?.state ?? "UNKNOWN";
         if (state !== lastState) {
             log(inputs.ownerTag, `job ${jobId}: ${lastState || "submitted"} -> ${state}${status?.reason ? ` (${status.reason})` : ""}`);
@@ -341,7 +373,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 log(tag, submitted.adopted ? `adopted job ${jobId} after an interrupted sbatch` : `submitted job ${jobId}`);
             }
         }
-        const first = (await queryJobs(inputs, [jobId])).get(jobId);
+        const first = await readJobBatched(inputs, jobId);
         const paths = await logPaths(inputs, jobId);
         const status = await waitForState(inputs, jobId, first);
         const outs: SlurmJobOutputs = { ...STATUS_DEFAULTS, ...inputs, ...(status ? statusFields(status) : {}), jobId, ...paths };
@@ -393,7 +425,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
 
     async delete(id: string, props: SlurmJobOutputs) {
         const tag = props.ownerTag;
-        let status = (await queryJobs(props, [id])).get(id);
+        let status = await readJobBatched(props, id);
         if (status === undefined || isTerminalState(status.state)) {
             log(tag, `job ${id} already ${status?.state ?? "gone"}; nothing to cancel`);
             return;
@@ -409,7 +441,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             while (Date.now() < graceEnd && status !== undefined && !isTerminalState(status.state)) {
                 await sleep(Math.min(pause, Math.max(0.1, (graceEnd - Date.now()) / 1000)));
                 pause = Math.min(10, pause * 2);
-                status = (await queryJobs(props, [id])).get(id);
+                status = await readJobBatched(props, id);
             }
         }
         if (status !== undefined && !isTerminalState(status.state)) {
@@ -427,7 +459,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             }
             await sleep(pause);
             pause = Math.min(10, pause * 2);
-            status = (await queryJobs(props, [id])).get(id);
+            status = await readJobBatched(props, id);
         }
         log(tag, `job ${id} cancelled (${status?.state ?? "gone"})`);
     },
