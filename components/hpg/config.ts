@@ -78,8 +78,18 @@ export const hpgConfigDefaults = {
     localCli: "podman",
 } as const;
 
+function nonZero(n: number | undefined): number | undefined {
+    return n === 0 ? undefined : n;
+}
+
 function expandHome(p: string): string {
     return p.startsWith("~/") ? path.join(os.homedir(), p.slice(2)) : p;
+}
+
+/** Pulumi.yaml gives every key a default (a key without one is required even on the dev stack): "" means unset. */
+function setting(config: pulumi.Config, key: string): string | undefined {
+    const value = config.get(key);
+    return value === "" ? undefined : value;
 }
 
 export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessEnv = process.env): HpgConfig {
@@ -91,19 +101,19 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         }
         return value;
     };
-    const hostAlias = config.get("hpgHost") ?? hpgConfigDefaults.host;
+    const hostAlias = setting(config, "hpgHost") ?? hpgConfigDefaults.host;
     const resolved = resolveSshHost(hostAlias);
-    const user = need("hpgUser", config.get("hpgUser") ?? resolved.user,
+    const user = need("hpgUser", setting(config, "hpgUser") ?? resolved.user,
         "set your GatorLink user with `pulumi config set hpgUser <gatorlink>` (or User in ~/.ssh/config)");
-    const group = need("hpgGroup", config.get("hpgGroup"),
+    const group = need("hpgGroup", setting(config, "hpgGroup"),
         "set your HiPerGator group (the /blue/<group> directory) with `pulumi config set hpgGroup <group>`");
     const insecureIgnoreHostKey = config.getBoolean("hpgInsecureIgnoreHostKey") ?? false;
-    const hostKey = config.get("hpgHostKey") ?? "";
+    const hostKey = setting(config, "hpgHostKey") ?? "";
     if (hostKey === "" && !insecureIgnoreHostKey) {
         problems.push(`hpgHostKey is not set: run \`ssh-keyscan -t ed25519 ${resolved.host}\`, compare the fingerprint ` +
             "(`ssh-keygen -lf`) with the one UF Research Computing publishes, then `pulumi config set hpgHostKey \"ssh-ed25519 AAAA...\"`");
     }
-    const identityFile = expandHome(config.get("hpgIdentityFile") ?? resolved.identityFile ?? "");
+    const identityFile = expandHome(setting(config, "hpgIdentityFile") ?? resolved.identityFile ?? "");
     if (identityFile !== "" && !fs.existsSync(identityFile)) {
         problems.push(`hpgIdentityFile = ${JSON.stringify(identityFile)}: no such file; give the path of your private key, or "" to use ssh-agent`);
     }
@@ -119,7 +129,7 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     if (parseSlurmMemory(mem) === undefined) {
         problems.push(`hpgMem = ${JSON.stringify(mem)} is not a Slurm memory size; use e.g. "256gb", "100G" or "4096M"`);
     }
-    const containerDir = config.get("hpgContainerDir") ?? (user !== "" && group !== "" ? `/blue/${group}/${user}/sparc/containers` : "");
+    const containerDir = setting(config, "hpgContainerDir") ?? (user !== "" && group !== "" ? `/blue/${group}/${user}/sparc/containers` : "");
     if (containerDir !== "" && !containerDir.startsWith("/")) {
         problems.push(`hpgContainerDir = ${JSON.stringify(containerDir)} must be an absolute path on the cluster, e.g. /blue/<group>/<user>/sparc/containers`);
     }
@@ -137,27 +147,29 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     return {
         hostAlias,
         host: resolved.host,
-        port: config.getNumber("hpgPort", { min: 1, max: 65535 }) ?? resolved.port ?? hpgConfigDefaults.port,
+        // 0 (the Pulumi.yaml default) = the Port of ~/.ssh/config, else 22.
+        port: nonZero(config.getNumber("hpgPort", { min: 0, max: 65535 })) ?? resolved.port ?? hpgConfigDefaults.port,
         user,
         hostKey,
         insecureIgnoreHostKey,
         identityFile,
         privateKey: keyText === undefined ? undefined : pulumi.secret(keyText),
-        passphrase: config.getSecret("hpgKeyPassphrase"),
-        mfaAnswers: mfa ?? (envAnswers !== undefined && envAnswers !== "" ? pulumi.secret(envAnswers.split(",")) : undefined),
+        passphrase: setting(config, "hpgKeyPassphrase") === undefined ? undefined : config.requireSecret("hpgKeyPassphrase"),
+        mfaAnswers: (mfa !== undefined && (config.getObject<string[]>("hpgMfaAnswers") ?? []).length > 0) ? mfa
+            : envAnswers !== undefined && envAnswers !== "" ? pulumi.secret(envAnswers.split(",")) : undefined,
         transport,
-        controlPath: config.get("hpgControlPath") ?? hpgConfigDefaults.controlPath,
+        controlPath: setting(config, "hpgControlPath") ?? hpgConfigDefaults.controlPath,
         group,
         containerDir,
-        workDir: config.get("hpgWorkDir") ?? containerDir.replace(/\/containers$/, ""),
-        localArchiveDir: expandHome(config.get("hpgLocalArchiveDir") ?? path.join(os.homedir(), ".cache", "sparc-deploy", "archives")),
+        workDir: setting(config, "hpgWorkDir") ?? containerDir.replace(/\/containers$/, ""),
+        localArchiveDir: expandHome(setting(config, "hpgLocalArchiveDir") ?? path.join(os.homedir(), ".cache", "sparc-deploy", "archives")),
         localCli: config.get("hpgLocalCli", { allowedValues: ["podman", "docker"] }) ?? hpgConfigDefaults.localCli,
         sifBuildOn: config.get("hpgSifBuildOn", { allowedValues: [...sifBuildPlaces] }) ?? hpgConfigDefaults.sifBuildOn,
         services: services as HpgConfig["services"],
         modules: config.getObject<string[]>("hpgModules") ?? [...hpgConfigDefaults.modules],
         jobName: config.get("hpgJobName") ?? hpgConfigDefaults.jobName,
         partition: config.get("hpgPartition") ?? hpgConfigDefaults.partition,
-        account: config.get("hpgAccount") ?? group,
+        account: setting(config, "hpgAccount") ?? group,
         qos: config.get("hpgQos") ?? "",
         nodes: config.getNumber("hpgNodes", { min: 1 }) ?? hpgConfigDefaults.nodes,
         ntasks: config.getNumber("hpgNtasks", { min: 1 }) ?? hpgConfigDefaults.ntasks,

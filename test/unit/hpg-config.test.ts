@@ -1,0 +1,88 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { loadHpgConfig } from "../../components/hpg/config";
+import { resolveSshHost } from "../../components/hpg/sshConfig";
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpgHostKeyForTests";
+
+/** Load with exactly these stack values (keys without the project prefix). */
+function load(values: Record<string, string>, env: NodeJS.ProcessEnv = {}) {
+    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(values).map(([k, v]) => [`sparc-deploy:${k}`, v])));
+    return loadHpgConfig(new pulumi.Config("sparc-deploy"), env);
+}
+
+const required = { hpgUser: "albert", hpgGroup: "jasondeanarnold", hpgHostKey: HOST_KEY, hpgHost: "hpg.rc.ufl.edu.test-no-ssh-config" };
+
+describe("loadHpgConfig", () => {
+    it("takes the reference production job as defaults, with storage under /blue/<group>/<user>", () => {
+        const cfg = load(required);
+        expect(cfg).toMatchObject({
+            host: "hpg.rc.ufl.edu.test-no-ssh-config", port: 22, user: "albert", group: "jasondeanarnold",
+            containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
+            account: "jasondeanarnold", transport: "openssh", sifBuildOn: "login", services: ["mas"], modules: ["apptainer"],
+            jobName: "sparc-production-service", partition: "hpg-ai", nodes: 1, ntasks: 1, gpusPerTask: "4", cpusPerTask: 32,
+            mem: "256gb", time: "14-00:00:00", output: "sparc_service_%j.log", masPort: 8000, clusterChecks: "up",
+        });
+        expect(cfg.privateKey).toBeUndefined();
+        expect(cfg.mfaAnswers).toBeUndefined();
+    });
+
+    it("names every value a user must set, with the command that sets it", () => {
+        expect(() => load({ hpgHost: "hpg.rc.ufl.edu.test-no-ssh-config" })).toThrow(new RegExp([
+            "invalid hpg stack configuration:",
+            "  - hpgUser is not set: set your GatorLink user with `pulumi config set hpgUser <gatorlink>`.*",
+            "  - hpgGroup is not set: .*`pulumi config set hpgGroup <group>`",
+            "  - hpgHostKey is not set: run `ssh-keyscan -t ed25519 hpg.rc.ufl.edu.test-no-ssh-config`.*",
+        ].join("\\n")));
+    });
+
+    it.each<[Record<string, string>, RegExp]>([
+        [{ hpgTime: "15 days" }, /hpgTime = "15 days" is not a Slurm time; use e.g. "14-00:00:00"/],
+        [{ hpgMem: "lots" }, /hpgMem = "lots" is not a Slurm memory size; use e.g. "256gb"/],
+        [{ hpgContainerDir: "blue/x" }, /hpgContainerDir = "blue\/x" must be an absolute path/],
+        [{ hpgServices: '["signaling"]' }, /hpgServices = \["signaling"\]: .*"mas" is required/],
+        [{ hpgIdentityFile: "/nonexistent/key" }, /hpgIdentityFile = "\/nonexistent\/key": no such file/],
+        [{ hpgSshTransport: "telnet" }, /hpgSshTransport/],
+    ])("rejects %j", (values, message) => {
+        expect(() => load({ ...required, ...values })).toThrow(message);
+    });
+
+    it("reads the key file at run time as a secret, and Duo answers from the environment", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hpg-key-"));
+        const keyFile = path.join(dir, "id");
+        fs.writeFileSync(keyFile, "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n");
+        const cfg = load({ ...required, hpgIdentityFile: keyFile }, { SPARC_HPG_MFA_ANSWERS: "push" });
+        expect(cfg.identityFile).toBe(keyFile);
+        expect(pulumi.Output.isInstance(cfg.privateKey)).toBe(true);
+        expect(await pulumi.isSecret(cfg.privateKey as pulumi.Output<string>)).toBe(true);
+        expect(await pulumi.isSecret(cfg.mfaAnswers as pulumi.Output<string[]>)).toBe(true);
+        fs.rmSync(dir, { recursive: true });
+    });
+});
+
+describe("resolveSshHost (~/.ssh/config through the ssh-config parser)", () => {
+    const text = [
+        "Host hpg",
+        "  HostName hpg.rc.ufl.edu",
+        "  User albert",
+        "  Port 2200",
+        "  IdentityFile ~/.ssh/id_hpg",
+        "  ProxyJump bastion.example",
+        "Host direct",
+        "  HostName %h.example.org",
+        "  ProxyJump none",
+        "Host *",
+        "  ControlMaster auto",
+    ].join("\n");
+
+    it.each<[string, object]>([
+        ["hpg", { host: "hpg.rc.ufl.edu", user: "albert", port: 2200, identityFile: "~/.ssh/id_hpg", proxyJump: "bastion.example" }],
+        ["direct", { host: "direct.example.org", proxyJump: undefined }],
+        ["elsewhere", { host: "elsewhere", user: undefined, port: undefined }],
+    ])("%s", (alias, expected) => {
+        expect(resolveSshHost(alias, text)).toMatchObject(expected);
+    });
+});
