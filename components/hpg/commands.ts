@@ -101,7 +101,7 @@ export function sifBuildCommand(t: OpenSshTarget, p: SifPlan, modules: readonly 
 }
 
 /** The MAS service job's body: modules, the endpoint file, then uvicorn inside the SIF (exec, so scancel's TERM reaches it). */
-export function serviceJobBody(opts: { modules: readonly string[]; sif: string; port: number; endpointFile: string; gpus: boolean }): string {
+export function serviceJobBody(opts: { modules: readonly string[]; sif: string; port: number; endpointFile: string; gpus: boolean; appDir: string }): string {
     return [
         "set -euo pipefail",
         ...(opts.modules.length === 0 ? [] : [
@@ -110,7 +110,8 @@ export function serviceJobBody(opts: { modules: readonly string[]; sif: string; 
             ...moduleLines(opts.modules).map((argv) => shJoin(argv)),
         ]),
         `echo "$(hostname -s) ${opts.port} \${SLURM_JOB_ID}" > ${shQuote(opts.endpointFile)}`,
-        `exec ${shJoin(["apptainer", "exec", ...(opts.gpus ? ["--nv"] : []), opts.sif,
+        // Apptainer ignores the image's WORKDIR (it starts in the caller's directory): --pwd puts uvicorn next to main.py.
+        `exec ${shJoin(["apptainer", "exec", ...(opts.gpus ? ["--nv"] : []), "--pwd", opts.appDir, opts.sif,
             "uvicorn", "main:app", "--host", "0.0.0.0", "--port", String(opts.port)])}`,
         "",
     ].join("\n");

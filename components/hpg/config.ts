@@ -49,6 +49,8 @@ export interface HpgConfig {
     time: string;
     output: string;
     masPort: number;
+    /** Directory inside the MAS image holding main.py (the Dockerfile's WORKDIR, which Apptainer ignores). */
+    masAppDir: string;
     clusterChecks: (typeof clusterCheckModes)[number];
     readinessTimeoutSeconds: number;
     waitTimeoutSeconds: number;
@@ -72,6 +74,7 @@ export const hpgConfigDefaults = {
     time: "14-00:00:00",
     output: "sparc_service_%j.log",
     masPort: 8000,
+    masAppDir: "/app",
     clusterChecks: "up",
     readinessTimeoutSeconds: 300,
     waitTimeoutSeconds: 1800,
@@ -179,6 +182,7 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         time,
         output: config.get("hpgOutput") ?? hpgConfigDefaults.output,
         masPort: config.getNumber("hpgMasPort", { min: 1, max: 65535 }) ?? hpgConfigDefaults.masPort,
+        masAppDir: config.get("hpgMasAppDir") ?? hpgConfigDefaults.masAppDir,
         clusterChecks: config.get("hpgClusterChecks", { allowedValues: [...clusterCheckModes] }) ?? hpgConfigDefaults.clusterChecks,
         readinessTimeoutSeconds: config.getNumber("hpgReadinessTimeoutSeconds", { min: 1 }) ?? hpgConfigDefaults.readinessTimeoutSeconds,
         waitTimeoutSeconds: config.getNumber("hpgWaitTimeoutSeconds", { min: 1 }) ?? hpgConfigDefaults.waitTimeoutSeconds,

@@ -95,7 +95,7 @@ export function serviceJobSpec(cfg: HpgConfig) {
 
 /** The service job's body for the MAS .sif. */
 export function serviceJobCommand(cfg: HpgConfig, sif: string): string {
-    return serviceJobBody({ modules: cfg.modules, sif, port: cfg.masPort, endpointFile: endpointFileOf(cfg), gpus: wantsGpus(cfg) });
+    return serviceJobBody({ modules: cfg.modules, sif, port: cfg.masPort, endpointFile: endpointFileOf(cfg), gpus: wantsGpus(cfg), appDir: cfg.masAppDir });
 }
 
 export class HpgStack extends pulumi.ComponentResource {

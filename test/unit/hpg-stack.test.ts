@@ -55,7 +55,7 @@ function config(over: Partial<HpgConfig> = {}): HpgConfig {
         localArchiveDir: "/home/albert/.cache/sparc-deploy/archives", localCli: "podman", sifBuildOn: "login",
         services: ["mas"], modules: ["apptainer"], jobName: "sparc-production-service", partition: "hpg-ai",
         account: "jasondeanarnold", qos: "", nodes: 1, ntasks: 1, gpusPerTask: "4", cpusPerTask: 32, mem: "256gb",
-        time: "14-00:00:00", output: "sparc_service_%j.log", masPort: 8000, clusterChecks: "up",
+        time: "14-00:00:00", output: "sparc_service_%j.log", masPort: 8000, masAppDir: "/app", clusterChecks: "up",
         readinessTimeoutSeconds: 300, waitTimeoutSeconds: 1800,
         ...over,
     };
@@ -121,7 +121,7 @@ describe("HpgStack under mocks", () => {
         expect(script).toContain("#SBATCH --time=2-00:00:00\n");
         expect(script).not.toContain("--gpus-per-task");
         expect(script).not.toContain("module ");
-        expect(script).toMatch(/exec apptainer exec \/blue\/\S+\.sif uvicorn main:app --host 0\.0\.0\.0 --port 18500\n/);
+        expect(script).toMatch(/exec apptainer exec --pwd \/app \/blue\/\S+\.sif uvicorn main:app --host 0\.0\.0\.0 --port 18500\n/);
     });
 
     it("runs the .sif build as a SlurmJob on a compute node when asked, and converts every listed image", async () => {
