@@ -281,6 +281,7 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
             let channel: ClientChannel | undefined;
             // Declared before the closures that clear it: Pulumi's closure serializer
             // cannot capture a variable that a closure references before its declaration.
+            // eslint-disable-next-line prefer-const
             let timer: NodeJS.Timeout | undefined;
             let fail: (err: Error) => void = () => undefined;
             const finish = (fn: () => void) => {
