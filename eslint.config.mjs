@@ -14,7 +14,7 @@ export default tseslint.config(
             // Dynamic-provider methods must require() their runtime libraries (the
             // provider is serialized into state); see providers/slurm/provider.ts.
             "@typescript-eslint/no-require-imports": "off",
-            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", ignoreRestSiblings: true }],
         },
     },
 );

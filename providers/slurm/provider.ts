@@ -6,7 +6,7 @@
 // libraries only through require() at call time (see ssh.ts), and nothing
 // here captures credentials: they travel as (secret) inputs.
 import type * as pulumi from "@pulumi/pulumi";
-import type { JobStatus, SlurmJobInputs, SlurmJobOutputs } from "./types";
+import type { JobStatus, JobStatusFields, SlurmJobInputs, SlurmJobOutputs } from "./types";
 import { renderBatchScript } from "./render";
 import { diffJob, scontrolUpdateArgv } from "./fields";
 import { AmbiguousRemoteError, runRemote, sshPool, type RemoteResult } from "./ssh";
@@ -243,17 +243,9 @@ export async function findJobsByTag(inputs: SlurmJobInputs, withAccounting: bool
     return parseSacct(sacct.stdout).filter((j) => j.comment === inputs.ownerTag);
 }
 
-function statusFields(status: JobStatus): Partial<SlurmJobOutputs> {
-    return {
-        jobId: status.jobId,
-        state: status.state,
-        reason: status.reason,
-        nodeList: status.nodeList,
-        submitTime: status.submitTime,
-        startTime: status.startTime,
-        endTime: status.endTime,
-        exitCode: status.exitCode,
-    };
+function statusFields(status: JobStatus): JobStatusFields {
+    const { comment: _comment, source: _source, ...fields } = status;
+    return fields;
 }
 
 /** StdOut/StdErr as slurmctld resolved them (patterns such as %j expanded). */

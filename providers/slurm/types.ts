@@ -103,8 +103,8 @@ export interface SlurmJobInputs extends JobSpec {
     clusterChecks: "up" | "preview" | "off";
 }
 
-/** Everything the provider stores in state. No undefined values: absent strings are "". */
-export interface SlurmJobOutputs extends SlurmJobInputs {
+/** What Slurm says about a job; absent values are "". */
+export interface JobStatusFields {
     jobId: string;
     state: string;
     reason: string;
@@ -113,20 +113,16 @@ export interface SlurmJobOutputs extends SlurmJobInputs {
     startTime: string;
     endTime: string;
     exitCode: string;
+}
+
+/** Everything the provider stores in state. No undefined values: absent strings are "". */
+export interface SlurmJobOutputs extends SlurmJobInputs, JobStatusFields {
     stdoutPath: string;
     stderrPath: string;
 }
 
 /** One job as read from squeue or sacct, state normalised (e.g. "CANCELLED by 1001" -> "CANCELLED"). */
-export interface JobStatus {
-    jobId: string;
-    state: string;
-    reason: string;
-    nodeList: string;
-    submitTime: string;
-    startTime: string;
-    endTime: string;
-    exitCode: string;
+export interface JobStatus extends JobStatusFields {
     comment: string;
     source: "squeue" | "sacct";
 }
