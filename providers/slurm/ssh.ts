@@ -151,7 +151,13 @@ function dialOnce(conn: SshConnection): Promise<Client> {
                 reject(new SshConnectError(`connection to ${connectionKey(conn)} failed: ${err.message}`, true));
             }
         });
-        client.connect(config);
+        try {
+            client.connect(config);
+        } catch (err) {
+            // ssh2 parses the key up front: a wrong passphrase or a malformed key lands here.
+            reject(new SshConnectError(`connection to ${connectionKey(conn)}: cannot use connection.privateKey ` +
+                `(${(err as Error).message}); check the key and connection.passphrase`, false));
+        }
     });
 }
 

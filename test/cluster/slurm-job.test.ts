@@ -260,6 +260,32 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
         spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${controlPath}`, "-p", "2222", "hpcuser@127.0.0.1"], { stdio: "ignore" });
     });
 
+    it("logs in with a passphrase-protected key, and a wrong passphrase fails without showing it", async () => {
+        const dir = fs.mkdtempSync("/tmp/sparc-passkey-");
+        const keyFile = `${dir}/id`;
+        const passphrase = `pass-${process.pid}-phrase`;
+        expect(spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", "sparc-passphrase-test", "-f", keyFile]).status).toBe(0);
+        const authorized = "/home/hpcuser/.ssh/authorized_keys";
+        const original = fs.readFileSync(authorized, "utf8");
+        fs.appendFileSync(authorized, fs.readFileSync(`${keyFile}.pub`, "utf8"));
+        try {
+            closeAllConnections();
+            const privateKey = fs.readFileSync(keyFile, "utf8");
+            const outs = track(await create(jobInputs({ command: "true", output: "/dev/null", connection: testConnection({ privateKey, passphrase }) })));
+            expect(outs.jobId).toMatch(/^[0-9]+$/);
+            closeAllConnections();
+            const wrong = jobInputs({ command: "true", connection: testConnection({ privateKey, passphrase: "not-it", dialAttempts: 1 }) });
+            const err = await provider.create(wrong).then(() => undefined, (e: Error) => e);
+            expect(err?.message).toMatch(/^connection to hpcuser@127\.0\.0\.1:2222: cannot use connection\.privateKey \(.*\); check the key and connection\.passphrase$/);
+            expect(err?.message).not.toContain("not-it");
+            expect(err?.message).not.toContain(passphrase);
+        } finally {
+            fs.writeFileSync(authorized, original);
+            fs.rmSync(dir, { recursive: true, force: true });
+            closeAllConnections();
+        }
+    });
+
     it("refuses a server whose host key does not match, and says how to fix it", async () => {
         const other = fs.readFileSync(USER_KEY_PATH + ".pub", "utf8");
         const inputs = jobInputs({ command: "true", connection: testConnection({ hostKey: other, dialAttempts: 1 }) });
