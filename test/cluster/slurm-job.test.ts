@@ -93,6 +93,18 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
         expect(onCluster(`cat /tmp/sparc-test-${outs.jobId}.out`).stdout).toContain("got-TERM");
     });
 
+    it("changes the name and time limit of a queued job in place with scontrol, keeping its id", async () => {
+        const outs = track(await create(jobInputs({ jobName: "before", time: "30", command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"] })));
+        const news = { ...outs, jobName: "after rename", time: "20" } as SlurmJobInputs;
+        const d = await provider.diff(outs.jobId, outs, news);
+        expect(d).toMatchObject({ changes: true, replaces: [] });
+        const updated = (await provider.update(outs.jobId, outs, news)).outs as SlurmJobOutputs;
+        expect(updated.jobId).toBe(outs.jobId);
+        expect(updated.jobName).toBe("after rename");
+        expect(onCluster(`squeue -h -j ${Number(outs.jobId)} -o '%j|%l'`).stdout.trim()).toBe("after rename|20:00");
+        await provider.delete(outs.jobId, updated);
+    });
+
     it("waits for COMPLETED and records exit code 0:0", async () => {
         const outs = track(await create(jobInputs({ command: "echo done", output: "/dev/null", waitFor: "completed" })));
         expect(outs.state).toBe("COMPLETED");
