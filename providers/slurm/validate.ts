@@ -331,7 +331,7 @@ function checkConnection(fail: Fail, connection: unknown): void {
         }
     }
     if (isKnown(privateKey) && !(typeof privateKey === "string" && privateKey.includes("PRIVATE KEY"))) {
-        fail("connection.privateKey", `connection.privateKey = ${HIDDEN}: does not contain "PRIVATE KEY"; give the private key text itself (-----BEGIN OPENSSH PRIVATE KEY----- ...), not its path or the public key`);
+        fail("connection.privateKey", `connection.privateKey = ${HIDDEN}: does not contain "PRIVATE KEY"; give the private key file's text itself (its first line is a BEGIN ... PRIVATE KEY header), not its path or the public key`);
     }
     if (isKnown(passphrase) && typeof passphrase !== "string") {
         fail("connection.passphrase", `connection.passphrase = ${HIDDEN}: must be a string`);

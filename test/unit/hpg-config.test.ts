@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { loadHpgConfig } from "../../components/hpg/config";
 import { resolveSshHost } from "../../components/hpg/sshConfig";
+import { fakePrivateKey } from "../support/fake-key";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpgHostKeyForTests";
 
@@ -53,7 +54,7 @@ describe("loadHpgConfig", () => {
     it("reads the key file at run time as a secret, and Duo answers from the environment", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hpg-key-"));
         const keyFile = path.join(dir, "id");
-        fs.writeFileSync(keyFile, "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n");
+        fs.writeFileSync(keyFile, fakePrivateKey("abc"));
         const cfg = load({ ...required, hpgIdentityFile: keyFile }, { SPARC_HPG_MFA_ANSWERS: "push" });
         expect(cfg.identityFile).toBe(keyFile);
         expect(pulumi.Output.isInstance(cfg.privateKey)).toBe(true);

@@ -8,6 +8,7 @@ import type { HpgConfig } from "../../components/hpg/config";
 import type { ImagesConfig } from "../../components/images";
 import { renderBatchScript } from "../../providers/slurm/render";
 import type { JobSpec } from "../../providers/slurm/types";
+import { fakePrivateKey } from "../support/fake-key";
 
 interface Registered {
     type: string;
@@ -137,7 +138,7 @@ describe("HpgStack under mocks", () => {
 
     it("passes a secret connection, never the key text in the clear", async () => {
         const stack = new hpg.HpgStack("sparc", {
-            hpg: config({ transport: "ssh2", privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n") }),
+            hpg: config({ transport: "ssh2", privateKey: pulumi.secret(fakePrivateKey("AAAA")) }),
             images,
         });
         await val(stack.jobId);

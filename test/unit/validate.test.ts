@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { UNKNOWN, describeValue, validateJobInputs } from "../../providers/slurm/validate";
 import type { SlurmJobInputs } from "../../providers/slurm/types";
+import { fakePrivateKey } from "../support/fake-key";
 
 // Inputs as the provider's check() receives them; loose on purpose so wrong types can be tested.
 type Inputs = Record<string, unknown>;
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOS+u4OQjKIgpL7/KcQEU28OdGVzdGhvc3RrZXkxMjM0";
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAtopsecretbody\n-----END OPENSSH PRIVATE KEY-----\n";
+const PRIVATE_KEY = fakePrivateKey("b3BlbnNzaC1rZXktdjEAAAAAtopsecretbody");
 
 const connection = { host: "hpg.rc.ufl.edu", user: "gatoruser", hostKey: HOST_KEY, privateKey: PRIVATE_KEY };
 
