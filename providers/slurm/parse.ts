@@ -82,6 +82,25 @@ function malformed(command: string, line: string, expected: string): Error {
     return new Error(`Unexpected ${command} output line ${JSON.stringify(line)}: expected ${expected}`);
 }
 
+/** One job from the fields both formats share (squeue has no exit code: ""). */
+function jobStatus(
+    [jobId, state, reason, nodeList, submit, start, end, exitCode, comment]: [string, string, string, string, string, string, string, string, string],
+    source: JobStatus["source"],
+): JobStatus {
+    return {
+        jobId,
+        state: normalizeState(state),
+        reason: normalizeReason(reason),
+        nodeList: unsetToEmpty(nodeList, NOT_SET),
+        submitTime: unsetToEmpty(submit, NOT_SET_TIME),
+        startTime: unsetToEmpty(start, NOT_SET_TIME),
+        endTime: unsetToEmpty(end, NOT_SET_TIME),
+        exitCode,
+        comment: unsetToEmpty(comment, NOT_SET),
+        source,
+    };
+}
+
 /** Parse `squeue -h -o SQUEUE_FORMAT` output. Throws on a line it cannot read. */
 export function parseSqueue(stdout: string): JobStatus[] {
     return nonBlankLines(stdout).map((line) => {
@@ -90,18 +109,7 @@ export function parseSqueue(stdout: string): JobStatus[] {
             throw malformed("squeue", line, `8 "|"-separated fields in the format ${SQUEUE_FORMAT}`);
         }
         const [jobId, state, reason, nodeList, submit, start, end, comment] = fields as [string, string, string, string, string, string, string, string];
-        return {
-            jobId,
-            state: normalizeState(state),
-            reason: normalizeReason(reason),
-            nodeList: unsetToEmpty(nodeList, NOT_SET),
-            submitTime: unsetToEmpty(submit, NOT_SET_TIME),
-            startTime: unsetToEmpty(start, NOT_SET_TIME),
-            endTime: unsetToEmpty(end, NOT_SET_TIME),
-            exitCode: "",
-            comment: unsetToEmpty(comment, NOT_SET),
-            source: "squeue",
-        };
+        return jobStatus([jobId, state, reason, nodeList, submit, start, end, "", comment], "squeue");
     });
 }
 
@@ -113,22 +121,10 @@ export function parseSacct(stdout: string): JobStatus[] {
         if (!fields || fields[0] === "" || fields[1] === "") {
             throw malformed("sacct", line, `9 "|"-separated fields ${SACCT_FIELDS}`);
         }
-        const [jobId, state, reason, nodeList, submit, start, end, exitCode, comment] = fields as [string, string, string, string, string, string, string, string, string];
-        if (jobId.includes(".")) {
+        if ((fields[0] as string).includes(".")) {
             continue;
         }
-        jobs.push({
-            jobId,
-            state: normalizeState(state),
-            reason: normalizeReason(reason),
-            nodeList: unsetToEmpty(nodeList, NOT_SET),
-            submitTime: unsetToEmpty(submit, NOT_SET_TIME),
-            startTime: unsetToEmpty(start, NOT_SET_TIME),
-            endTime: unsetToEmpty(end, NOT_SET_TIME),
-            exitCode,
-            comment: unsetToEmpty(comment, NOT_SET),
-            source: "sacct",
-        });
+        jobs.push(jobStatus(fields as [string, string, string, string, string, string, string, string, string], "sacct"));
     }
     return jobs;
 }
