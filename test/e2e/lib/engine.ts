@@ -96,6 +96,8 @@ export interface StackOptions {
     stackName?: string;
     /** Extra environment for every CLI call (the program and its providers inherit it). */
     env?: NodeJS.ProcessEnv;
+    /** Directories put first on PATH, e.g. a stand-in plugin dir (the engine takes the first match). */
+    extraPath?: readonly string[];
 }
 
 /**
@@ -125,7 +127,7 @@ export class TestStack {
             ...process.env,
             ...options.env,
             // Bundled plugins (language host, dynamic-provider launcher) are found on PATH.
-            PATH: `${engine.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+            PATH: [...(options.extraPath ?? []), engine.binDir, process.env.PATH ?? ""].join(path.delimiter),
             PULUMI_HOME: homeDir,
             PULUMI_BACKEND_URL: `file://${stateDir}`,
             PULUMI_CONFIG_PASSPHRASE: "sparc-e2e-passphrase",
