@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { COMMAND_STANDIN_DIR } from "../standins/command-provider/location";
 import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
 
 const root = path.resolve(__dirname, "../..");
-const commandStandin = path.join(root, "test/standins/command-provider");
 const POD = "sparc-e2e";
 const PREFIX = "e2e-";
 const MAS_PORT = 18100;
@@ -37,7 +37,7 @@ describe.skipIf(shouldSkipEngineTests() || !podmanUsable)("pulumi up --stack dev
             execFileSync("podman", ["build", "-q", "-t", images[service], "-f", path.join(root, `dockerfiles/Dockerfile.${service}`), path.join(root, context)], { stdio: "ignore" });
         }
         spawnSync("podman", ["pod", "rm", "-f", "-t", "0", POD], { stdio: "ignore" });
-        stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-dev", extraPath: [commandStandin] });
+        stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-dev", extraPath: [COMMAND_STANDIN_DIR] });
         const config: Record<string, string> = {
             imageSource: "prebuilt",
             masImage: images.mas,
