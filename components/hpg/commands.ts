@@ -8,9 +8,14 @@ import { openSshOptions, sshArgv, type OpenSshTarget } from "../../providers/slu
 
 export { knownHostsLine, openSshOptions, sshArgv, type OpenSshTarget } from "../../providers/slurm/openssh";
 
+/** Commands (argv arrays) joined with &&: each quoted by the one helper. */
+export function andThen(lines: readonly (readonly string[])[]): string {
+    return lines.map((argv) => shJoin(argv)).join(" && ");
+}
+
 /** A remote shell script (lines joined with &&) run by bash on the login node. */
 export function remoteScript(lines: readonly (readonly string[])[]): string[] {
-    return ["bash", "-c", lines.map((argv) => shJoin(argv)).join(" && ")];
+    return ["bash", "-c", andThen(lines)];
 }
 
 /** What one image becomes on its way to a .sif, all named by the image's identity so an unchanged image is never sent twice. */
@@ -87,9 +92,12 @@ export function moduleLines(modules: readonly string[]): string[][] {
     return modules.length === 0 ? [] : [["module", "purge"], ["module", "load", ...modules]];
 }
 
-/** `apptainer build` on the login node from the copied docker-archive (HiPerGator has no Docker daemon: docker-daemon:// cannot work). */
-export function sifBuildRemoteArgv(p: SifPlan, modules: readonly string[]): string[] {
-    return remoteScript([
+/**
+ * The `apptainer build` script from the copied docker-archive (HiPerGator has no Docker daemon:
+ * docker-daemon:// cannot work). Run over SSH on the login node, or as a SlurmJob's body.
+ */
+export function sifBuildScript(p: SifPlan, modules: readonly string[]): string {
+    return andThen([
         ...moduleLines(modules),
         ["apptainer", "build", "--force", `${p.remoteSif}.part`, `docker-archive://${p.remoteTar}`],
         ["mv", "-f", `${p.remoteSif}.part`, p.remoteSif],
@@ -97,7 +105,7 @@ export function sifBuildRemoteArgv(p: SifPlan, modules: readonly string[]): stri
 }
 
 export function sifBuildCommand(t: OpenSshTarget, p: SifPlan, modules: readonly string[]): string {
-    return shJoin(sshArgv(t, sifBuildRemoteArgv(p, modules)));
+    return shJoin(sshArgv(t, ["bash", "-c", sifBuildScript(p, modules)]));
 }
 
 /** The MAS service job's body: modules, the endpoint file, then uvicorn inside the SIF (exec, so scancel's TERM reaches it). */

@@ -10,7 +10,7 @@ import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import type { HpgConfig } from "./config";
 import {
     copyArchiveCommand, readinessRemoteArgv, removeLocalArchiveCommand, removeRemoteCommand, saveArchiveCommand,
-    serviceJobBody, sifBuildCommand, sifBuildRemoteArgv, sifPlan, sshArgv, type OpenSshTarget, type SifPlan,
+    serviceJobBody, sifBuildCommand, sifBuildScript, sifPlan, sshArgv, type OpenSshTarget, type SifPlan,
 } from "./commands";
 
 export interface HpgStackArgs {
@@ -152,7 +152,7 @@ export class HpgStack extends pulumi.ComponentResource {
                     mem: "16gb",
                     time: "02:00:00",
                     output: `${cfg.workDir}/sif_build_${service}_%j.log`,
-                    command: plan.apply((p) => sifBuildRemoteArgv(p, cfg.modules)[2]),
+                    command: plan.apply((p) => sifBuildScript(p, cfg.modules)),
                     waitFor: "completed",
                     waitTimeoutSeconds: 7200,
                     waitPollSeconds: 15,

@@ -9,7 +9,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { JobStatus, JobStatusFields, SlurmJobInputs, SlurmJobOutputs } from "./types";
 import { renderBatchScript } from "./render";
 import { diffJob, scontrolUpdateArgv } from "./fields";
-import { AmbiguousRemoteError, runRemote, sshPool, type RemoteResult } from "./ssh";
+import { AmbiguousRemoteError, connectionKey, runRemote, sshPool, type RemoteResult } from "./ssh";
 import {
     SACCT_FIELDS, SINFO_FORMAT, SQUEUE_FORMAT, gpuTypesOf, isTerminalState, parseSacct, parseSbatchParsable, parseSinfo, parseSqueue,
 } from "./parse";
@@ -35,7 +35,7 @@ export const SLURM_JOB_DEFAULTS = {
 export function sharedQuery<T>(inputs: SlurmJobInputs, what: string, ttlMs: number, run: () => Promise<T>): Promise<T> {
     const g = globalThis as unknown as { __sparcSlurmShared?: Map<string, { at: number; value: Promise<unknown> }> };
     g.__sparcSlurmShared ??= new Map();
-    const key = `${what} ${inputs.connection.user}@${inputs.connection.host}:${inputs.connection.port ?? 22}`;
+    const key = `${what} ${connectionKey(inputs.connection)}`;
     const hit = g.__sparcSlurmShared.get(key);
     if (hit !== undefined && Date.now() - hit.at < ttlMs) {
         return hit.value as Promise<T>;
@@ -202,7 +202,7 @@ export function readJobBatched(inputs: SlurmJobInputs, id: string): Promise<JobS
     const g = globalThis as unknown as { __sparcSlurmReads?: Map<string, PendingRead> };
     g.__sparcSlurmReads ??= new Map();
     const batches = g.__sparcSlurmReads;
-    const key = `${inputs.connection.user}@${inputs.connection.host}:${inputs.connection.port ?? 22}`;
+    const key = connectionKey(inputs.connection);
     let batch = batches.get(key);
     if (batch === undefined) {
         const created: PendingRead = { inputs, ids: new Set(), waiters: [] };
