@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { checkedReader } from "../configCheck";
 
 export const imageSources = ["build", "prebuilt"] as const;
 export type ImageSource = (typeof imageSources)[number];
@@ -102,15 +103,8 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
     const fix = (key: string, value: unknown, what: string, howToFix: string) =>
         problems.push(`${keyName(config, key)} = ${JSON.stringify(value)}: ${what}. Fix: ${howToFix}`);
 
-    // The SDK's validation errors name the key and the value; add the fix and keep collecting.
-    const checked = <T>(_key: string, howToFix: string, fallback: T, read: () => T | undefined): T => {
-        try {
-            return read() ?? fallback;
-        } catch (err) {
-            problems.push(`${(err as Error).message}. Fix: ${howToFix}`);
-            return fallback;
-        }
-    };
+    const checkedRead = checkedReader(problems);
+    const checked = <T>(_key: string, howToFix: string, fallback: T, read: () => T | undefined): T => checkedRead(howToFix, fallback, read);
     const port = (key: string, fallback: number): number => {
         const value = checked(key, `pulumi config set ${key} <1-65535>`, fallback, () => config.getNumber(key, { min: 1, max: 65535 }));
         if (!Number.isInteger(value)) {

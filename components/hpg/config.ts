@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseSlurmMemory } from "../../providers/slurm/memory";
 import { parseSlurmTime } from "../../providers/slurm/time";
 import { resolveSshHost } from "./sshConfig";
+import { checkedReader } from "../configCheck";
 
 export const sifBuildPlaces = ["login", "slurm"] as const;
 export const clusterCheckModes = ["up", "preview", "off"] as const;
@@ -97,6 +98,12 @@ function setting(config: pulumi.Config, key: string): string | undefined {
 
 export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessEnv = process.env): HpgConfig {
     const problems: string[] = [];
+    const checked = checkedReader(problems);
+    const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T =>
+        checked(`pulumi config set ${key} ${allowed.join("|")}`, fallback, () => config.get<T>(key, { allowedValues: [...allowed] }));
+    const count = (key: string, fallback: number, min: number, max?: number): number =>
+        checked(`pulumi config set ${key} <whole number >= ${min}${max === undefined ? "" : ` and <= ${max}`}>`, fallback,
+            () => config.getNumber(key, max === undefined ? { min } : { min, max }));
     const need = (key: string, value: string | undefined, fix: string): string => {
         if (value === undefined || value === "") {
             problems.push(`${key} is not set: ${fix}`);
@@ -120,7 +127,7 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     if (identityFile !== "" && !fs.existsSync(identityFile)) {
         problems.push(`hpgIdentityFile = ${JSON.stringify(identityFile)}: no such file; give the path of your private key, or "" to use ssh-agent`);
     }
-    const transport = config.get("hpgSshTransport", { allowedValues: [...sshTransports] }) ?? hpgConfigDefaults.transport;
+    const transport = oneOf("hpgSshTransport", sshTransports, hpgConfigDefaults.transport);
     if (transport === "ssh2" && resolved.proxyJump !== undefined) {
         problems.push(`hpgSshTransport = "ssh2" but ~/.ssh/config sets ProxyJump ${resolved.proxyJump} for ${hostAlias}; use hpgSshTransport = "openssh", which honours it`);
     }
@@ -143,6 +150,16 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     }
     const mfa = config.getSecretObject<string[]>("hpgMfaAnswers");
     const envAnswers = env.SPARC_HPG_MFA_ANSWERS;
+    const port = count("hpgPort", 0, 0, 65535);
+    const localCli = oneOf("hpgLocalCli", ["podman", "docker"] as const, hpgConfigDefaults.localCli);
+    const sifBuildOn = oneOf("hpgSifBuildOn", sifBuildPlaces, hpgConfigDefaults.sifBuildOn);
+    const clusterChecks = oneOf("hpgClusterChecks", clusterCheckModes, hpgConfigDefaults.clusterChecks);
+    const nodes = count("hpgNodes", hpgConfigDefaults.nodes, 1);
+    const ntasks = count("hpgNtasks", hpgConfigDefaults.ntasks, 1);
+    const cpusPerTask = count("hpgCpusPerTask", hpgConfigDefaults.cpusPerTask, 1);
+    const masPort = count("hpgMasPort", hpgConfigDefaults.masPort, 1, 65535);
+    const readinessTimeoutSeconds = count("hpgReadinessTimeoutSeconds", hpgConfigDefaults.readinessTimeoutSeconds, 1);
+    const waitTimeoutSeconds = count("hpgWaitTimeoutSeconds", hpgConfigDefaults.waitTimeoutSeconds, 1);
     if (problems.length > 0) {
         throw new Error(`invalid hpg stack configuration:\n  - ${problems.join("\n  - ")}`);
     }
@@ -151,40 +168,41 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         hostAlias,
         host: resolved.host,
         // 0 (the Pulumi.yaml default) = the Port of ~/.ssh/config, else 22.
-        port: nonZero(config.getNumber("hpgPort", { min: 0, max: 65535 })) ?? resolved.port ?? hpgConfigDefaults.port,
+        port: nonZero(port) ?? resolved.port ?? hpgConfigDefaults.port,
         user,
         hostKey,
         insecureIgnoreHostKey,
         identityFile,
         privateKey: keyText === undefined ? undefined : pulumi.secret(keyText),
         passphrase: setting(config, "hpgKeyPassphrase") === undefined ? undefined : config.requireSecret("hpgKeyPassphrase"),
-        mfaAnswers: (mfa !== undefined && (config.getObject<string[]>("hpgMfaAnswers") ?? []).length > 0) ? mfa
-            : envAnswers !== undefined && envAnswers !== "" ? pulumi.secret(envAnswers.split(",")) : undefined,
+        // Read once, as a secret (Duo answers can be passcodes); an empty list falls back to the environment.
+        mfaAnswers: mfa === undefined && (envAnswers ?? "") === "" ? undefined
+            : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : (envAnswers ?? "").split(",").filter((x) => x !== "")))),
         transport,
         controlPath: setting(config, "hpgControlPath") ?? hpgConfigDefaults.controlPath,
         group,
         containerDir,
         workDir: setting(config, "hpgWorkDir") ?? containerDir.replace(/\/containers$/, ""),
         localArchiveDir: expandHome(setting(config, "hpgLocalArchiveDir") ?? path.join(os.homedir(), ".cache", "sparc-deploy", "archives")),
-        localCli: config.get("hpgLocalCli", { allowedValues: ["podman", "docker"] }) ?? hpgConfigDefaults.localCli,
-        sifBuildOn: config.get("hpgSifBuildOn", { allowedValues: [...sifBuildPlaces] }) ?? hpgConfigDefaults.sifBuildOn,
+        localCli,
+        sifBuildOn,
         services: services as HpgConfig["services"],
         modules: config.getObject<string[]>("hpgModules") ?? [...hpgConfigDefaults.modules],
         jobName: config.get("hpgJobName") ?? hpgConfigDefaults.jobName,
         partition: config.get("hpgPartition") ?? hpgConfigDefaults.partition,
         account: setting(config, "hpgAccount") ?? group,
         qos: config.get("hpgQos") ?? "",
-        nodes: config.getNumber("hpgNodes", { min: 1 }) ?? hpgConfigDefaults.nodes,
-        ntasks: config.getNumber("hpgNtasks", { min: 1 }) ?? hpgConfigDefaults.ntasks,
+        nodes,
+        ntasks,
         gpusPerTask: config.get("hpgGpusPerTask") ?? hpgConfigDefaults.gpusPerTask,
-        cpusPerTask: config.getNumber("hpgCpusPerTask", { min: 1 }) ?? hpgConfigDefaults.cpusPerTask,
+        cpusPerTask,
         mem,
         time,
         output: config.get("hpgOutput") ?? hpgConfigDefaults.output,
-        masPort: config.getNumber("hpgMasPort", { min: 1, max: 65535 }) ?? hpgConfigDefaults.masPort,
+        masPort,
         masAppDir: config.get("hpgMasAppDir") ?? hpgConfigDefaults.masAppDir,
-        clusterChecks: config.get("hpgClusterChecks", { allowedValues: [...clusterCheckModes] }) ?? hpgConfigDefaults.clusterChecks,
-        readinessTimeoutSeconds: config.getNumber("hpgReadinessTimeoutSeconds", { min: 1 }) ?? hpgConfigDefaults.readinessTimeoutSeconds,
-        waitTimeoutSeconds: config.getNumber("hpgWaitTimeoutSeconds", { min: 1 }) ?? hpgConfigDefaults.waitTimeoutSeconds,
+        clusterChecks,
+        readinessTimeoutSeconds,
+        waitTimeoutSeconds,
     };
 }

@@ -46,7 +46,7 @@ export function slurmConnection(cfg: HpgConfig): pulumi.Input<SshConnection> {
             transport: cfg.transport,
             ...(cfg.hostKey !== "" ? { hostKey: cfg.hostKey } : {}),
             ...(cfg.insecureIgnoreHostKey ? { insecureIgnoreHostKey: true } : {}),
-            ...(answers !== undefined ? { keyboardInteractiveAnswers: answers } : {}),
+            ...(answers !== undefined && answers.length > 0 ? { keyboardInteractiveAnswers: answers } : {}),
         };
         if (cfg.transport === "openssh") {
             return { ...conn, identityFile: cfg.identityFile, controlPath: cfg.controlPath };

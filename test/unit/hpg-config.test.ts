@@ -51,6 +51,15 @@ describe("loadHpgConfig", () => {
         expect(() => load({ ...required, ...values })).toThrow(message);
     });
 
+    it("reports every refused value at once, each with its fix", () => {
+        expect(() => load({ ...required, hpgSifBuildOn: "gpu", hpgClusterChecks: "always", hpgNodes: "0" })).toThrow(new RegExp([
+            "invalid hpg stack configuration:",
+            "  - .*hpgSifBuildOn.*gpu.*Fix: pulumi config set hpgSifBuildOn login\\|slurm",
+            "  - .*hpgClusterChecks.*always.*Fix: pulumi config set hpgClusterChecks up\\|preview\\|off",
+            "  - .*hpgNodes.*Fix: pulumi config set hpgNodes <whole number >= 1>",
+        ].join("\n")));
+    });
+
     it("reads the key file at run time as a secret, and Duo answers from the environment", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hpg-key-"));
         const keyFile = path.join(dir, "id");
@@ -60,6 +69,7 @@ describe("loadHpgConfig", () => {
         expect(pulumi.Output.isInstance(cfg.privateKey)).toBe(true);
         expect(await pulumi.isSecret(cfg.privateKey as pulumi.Output<string>)).toBe(true);
         expect(await pulumi.isSecret(cfg.mfaAnswers as pulumi.Output<string[]>)).toBe(true);
+        expect(await new Promise((r) => (cfg.mfaAnswers as pulumi.Output<string[]>).apply(r))).toEqual(["push"]);
         fs.rmSync(dir, { recursive: true });
     });
 });
