@@ -34,6 +34,8 @@ export interface SshStats {
 
 interface PoolEntry {
     key: string;
+    /** user@host:port, for messages (the key itself is not shown). */
+    label: string;
     client: Client | undefined;
     connecting: Promise<Client> | undefined;
     active: number;
@@ -63,8 +65,33 @@ export function sshPool(): PoolState {
     return g.__sparcSlurmSsh;
 }
 
-export function connectionKey(conn: SshConnection): string {
+/** user@host:port: how messages name a connection (never credentials). */
+export function connectionLabel(conn: SshConnection): string {
     return `${conn.user}@${conn.host}:${conn.port ?? 22}`;
+}
+
+/**
+ * The pool key: the peer (host, port, user, pinned host key) and the credentials. Two
+ * resources share a connection only when every one of these is equal, so a resource
+ * never rides on a login whose host key it did not check. Secrets enter only as an
+ * HMAC with a per-process random salt: the key can be logged without revealing them.
+ */
+export function connectionKey(conn: SshConnection): string {
+    const crypto = require("node:crypto") as typeof import("node:crypto");
+    const g = globalThis as unknown as { __sparcSlurmKeySalt?: Buffer };
+    g.__sparcSlurmKeySalt ??= crypto.randomBytes(32);
+    const identity = JSON.stringify([
+        conn.transport ?? "ssh2", conn.host, conn.port ?? 22, conn.user, conn.hostKey === undefined ? null : hostKeyBlob(conn.hostKey),
+        conn.insecureIgnoreHostKey === true, conn.privateKey ?? null, conn.passphrase ?? null, conn.agentSocket ?? null,
+        conn.keyboardInteractiveAnswers ?? [], conn.identityFile ?? null, conn.controlPath ?? null,
+    ]);
+    const digest = crypto.createHmac("sha256", g.__sparcSlurmKeySalt).update(identity).digest("hex").slice(0, 32);
+    return `${connectionLabel(conn)}#${digest}`;
+}
+
+/** Overall bound on one dial (TCP connect, key exchange, authentication), in seconds. */
+export function dialBoundSeconds(conn: SshConnection): number {
+    return conn.dialTimeoutSeconds ?? 20;
 }
 
 /** Raised when a command may or may not have run (connection lost, timeout): the caller must look before retrying. */
@@ -92,15 +119,42 @@ export function hostKeyBlob(hostKey: string): string {
 function dialOnce(conn: SshConnection): Promise<Client> {
     const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
     const stats = sshPool().stats;
-    return new Promise<Client>((resolve, reject) => {
+    const label = connectionLabel(conn);
+    return new Promise<Client>((resolvePromise, rejectPromise) => {
         const client = new SshClient();
         let hostKeyMismatch = false;
+        let settled = false;
+        // Declared before the closures that use it (closure serializer).
+        // eslint-disable-next-line prefer-const
+        let bound: NodeJS.Timeout | undefined;
+        const resolve = (c: Client) => {
+            if (!settled) {
+                settled = true;
+                clearTimeout(bound);
+                resolvePromise(c);
+            }
+        };
+        const reject = (err: Error) => {
+            if (!settled) {
+                settled = true;
+                clearTimeout(bound);
+                client.end();
+                rejectPromise(err);
+            }
+        };
+        // ssh2's readyTimeout is cleared when the socket closes, and a close before "ready"
+        // emits no "error": both the bound and the close handler below are needed, or a
+        // connection cut during the handshake leaves this promise pending forever.
+        const seconds = dialBoundSeconds(conn);
+        bound = setTimeout(() => reject(new SshConnectError(
+            `connection to ${label} did not complete (TCP, key exchange and authentication) within ${seconds} s ` +
+            "(connection.dialTimeoutSeconds)", true)), seconds * 1000);
         const expected = conn.hostKey === undefined ? undefined : hostKeyBlob(conn.hostKey);
         const config: ConnectConfig = {
             host: conn.host,
             port: conn.port ?? 22,
             username: conn.user,
-            readyTimeout: (conn.dialTimeoutSeconds ?? 20) * 1000,
+            readyTimeout: seconds * 1000,
             keepaliveInterval: 15_000,
             keepaliveCountMax: 4,
             hostVerifier: (key: Buffer) => {
@@ -120,7 +174,7 @@ function dialOnce(conn: SshConnection): Promise<Client> {
             const agent = conn.agentSocket ?? process.env.SSH_AUTH_SOCK;
             if (agent === undefined || agent === "") {
                 reject(new SshConnectError(
-                    `connection to ${connectionKey(conn)}: no privateKey is set and no SSH agent is available (SSH_AUTH_SOCK is empty). ` +
+                    `connection to ${label}: no privateKey is set and no SSH agent is available (SSH_AUTH_SOCK is empty). ` +
                     "Set connection.privateKey (as a secret) or start ssh-agent and add your key.", false));
                 return;
             }
@@ -137,25 +191,25 @@ function dialOnce(conn: SshConnection): Promise<Client> {
             stats.handshakes += 1;
             resolve(client);
         });
+        client.once("close", () => reject(new SshConnectError(`connection to ${label} was closed before login completed`, true)));
         client.once("error", (err: Error & { level?: string }) => {
-            client.end();
             if (hostKeyMismatch) {
                 reject(new SshConnectError(
-                    `connection to ${connectionKey(conn)} refused: the server's host key does not match connection.hostKey. ` +
+                    `connection to ${label} refused: the server's host key does not match connection.hostKey. ` +
                     "If the cluster's key really changed, compare it with the site's published fingerprints, then update connection.hostKey.", false));
             } else if (err.level === "client-authentication") {
                 reject(new SshConnectError(
-                    `connection to ${connectionKey(conn)}: authentication failed (${err.message}). ` +
+                    `connection to ${label}: authentication failed (${err.message}). ` +
                     "Check connection.user and the key (or agent); with Duo MFA set keyboardInteractiveAnswers.", false));
             } else {
-                reject(new SshConnectError(`connection to ${connectionKey(conn)} failed: ${err.message}`, true));
+                reject(new SshConnectError(`connection to ${label} failed: ${err.message}`, true));
             }
         });
         try {
             client.connect(config);
         } catch (err) {
             // ssh2 parses the key up front: a wrong passphrase or a malformed key lands here.
-            reject(new SshConnectError(`connection to ${connectionKey(conn)}: cannot use connection.privateKey ` +
+            reject(new SshConnectError(`connection to ${label}: cannot use connection.privateKey ` +
                 `(${(err as Error).message}); check the key and connection.passphrase`, false));
         }
     });
@@ -175,7 +229,7 @@ async function dial(conn: SshConnection): Promise<Client> {
             await new Promise((r) => setTimeout(r, 1000 * attempt));
         }
     }
-    throw last ?? new Error(`connection to ${connectionKey(conn)} failed`);
+    throw last ?? new Error(`connection to ${connectionLabel(conn)} failed`);
 }
 
 function entryFor(conn: SshConnection): PoolEntry {
@@ -183,7 +237,7 @@ function entryFor(conn: SshConnection): PoolEntry {
     const key = connectionKey(conn);
     let entry = pool.entries.get(key);
     if (entry === undefined) {
-        entry = { key, client: undefined, connecting: undefined, active: 0, waiting: [], idleTimer: undefined, inflight: new Set() };
+        entry = { key, label: connectionLabel(conn), client: undefined, connecting: undefined, active: 0, waiting: [], idleTimer: undefined, inflight: new Set() };
         pool.entries.set(key, entry);
     }
     return entry;
@@ -202,7 +256,7 @@ async function clientFor(conn: SshConnection, entry: PoolEntry): Promise<Client>
                     entry.client = undefined;
                 }
                 for (const fail of entry.inflight) {
-                    fail(new AmbiguousRemoteError(`the SSH connection to ${entry.key} was lost (${why}) while a command was running`));
+                    fail(new AmbiguousRemoteError(`the SSH connection to ${entry.label} was lost (${why}) while a command was running`));
                 }
             };
             client.on("error", (err: Error) => drop(err.message));
@@ -304,14 +358,14 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
             });
             const timeoutSeconds = options.timeoutSeconds ?? 120;
             timer = setTimeout(
-                () => fail(new AmbiguousRemoteError(`\`${argv[0]}\` on ${entry.key} did not finish within ${timeoutSeconds} s`)),
+                () => fail(new AmbiguousRemoteError(`\`${argv[0]}\` on ${entry.label} did not finish within ${timeoutSeconds} s`)),
                 timeoutSeconds * 1000,
             );
             entry.inflight.add(fail);
             client.exec(command, (err, stream) => {
                 if (err) {
                     // The channel was refused before the command started.
-                    fail(new ChannelRefusedError(`cannot open an SSH channel on ${entry.key}: ${err.message}`));
+                    fail(new ChannelRefusedError(`cannot open an SSH channel on ${entry.label}: ${err.message}`));
                     return;
                 }
                 channel = stream;
@@ -322,7 +376,7 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                 stream.on("close", (code: number | null | undefined, signal: string | undefined) => {
                     if (code === null || code === undefined) {
                         if (signal === undefined) {
-                            fail(new AmbiguousRemoteError(`\`${argv[0]}\` on ${entry.key} ended without an exit status (connection lost?)`));
+                            fail(new AmbiguousRemoteError(`\`${argv[0]}\` on ${entry.label} ended without an exit status (connection lost?)`));
                             return;
                         }
                     }
@@ -390,7 +444,7 @@ export async function runOpenSsh(conn: SshConnection, argv: readonly string[], o
     } else {
         full.splice(1, 0, "-o", "BatchMode=yes");
     }
-    const key = connectionKey(conn);
+    const key = connectionLabel(conn);
     try {
         return await new Promise<RemoteResult>((resolve, reject) => {
             const child = spawn(full[0], full.slice(1), { env, stdio: ["pipe", "pipe", "pipe"] });

@@ -108,16 +108,31 @@ export function restartCluster(): void {
     execFileSync("bash", [`${__dirname}/../cluster/setup.sh`], { stdio: "ignore", env: { ...process.env, SKIP_INSTALL: "1" } });
 }
 
+/** Where the next connection through a FaultProxy is cut: after so many bytes, or so many ms. */
+export interface CutPlan {
+    /** Cut once this many bytes went in `direction` (server->client "down", client->server "up", "both" summed). */
+    afterBytes?: number;
+    direction?: "down" | "up" | "both";
+    /** Cut this many ms after the TCP connection was accepted. */
+    afterMs?: number;
+    /** Instead of closing, stop forwarding and keep both sockets open (a silent network). */
+    stall?: boolean;
+}
+
 /**
  * A TCP proxy on 127.0.0.1 in front of the test sshd. It can delay what the
- * server sends (so a test can act while a reply is in flight) and cut every
- * connection at once, as a dropped VPN or login-node reboot would.
+ * server sends (so a test can act while a reply is in flight), cut every
+ * connection at once, as a dropped VPN or login-node reboot would, or cut (or
+ * silence) a connection at a chosen byte count or moment (`planNext`).
  */
 export class FaultProxy {
     private server: net.Server;
     private sockets = new Set<net.Socket>();
+    private plans: CutPlan[] = [];
     downstreamDelayMs = 0;
     connections = 0;
+    /** How many planned cuts happened. */
+    cuts = 0;
 
     constructor(private target = SSH_PORT) {
         this.server = net.createServer((client) => this.accept(client));
@@ -128,26 +143,71 @@ export class FaultProxy {
         return (this.server.address() as net.AddressInfo).port;
     }
 
+    /** The next accepted connection follows this plan (plans are used in order, one per connection). */
+    planNext(plan: CutPlan): void {
+        this.plans.push(plan);
+    }
+
     private accept(client: net.Socket): void {
         this.connections += 1;
+        const plan = this.plans.shift();
         const upstream = net.connect(this.target, "127.0.0.1");
         this.sockets.add(client);
         this.sockets.add(upstream);
-        client.on("data", (d) => upstream.write(d));
-        upstream.on("data", (d) => {
-            const delay = this.downstreamDelayMs;
-            if (delay > 0) {
-                setTimeout(() => client.writable && client.write(d), delay);
-            } else {
-                client.write(d);
-            }
-        });
+        let down = 0;
+        let up = 0;
+        let cut = false;
+        let timer: NodeJS.Timeout | undefined;
         const close = () => {
+            clearTimeout(timer);
             client.destroy();
             upstream.destroy();
             this.sockets.delete(client);
             this.sockets.delete(upstream);
         };
+        const doCut = () => {
+            if (!cut) {
+                cut = true;
+                this.cuts += 1;
+                if (!plan?.stall) {
+                    close();
+                }
+            }
+        };
+        if (plan?.afterMs !== undefined) {
+            timer = setTimeout(doCut, plan.afterMs);
+        }
+        // Forwards at most what the plan allows, then cuts.
+        const forward = (chunk: Buffer, dir: "down" | "up", to: net.Socket, delay: number) => {
+            if (cut) {
+                return;
+            }
+            let data = chunk;
+            if (plan?.afterBytes !== undefined && (plan.direction ?? "down") !== (dir === "down" ? "up" : "down")) {
+                const sent = (plan.direction ?? "down") === "both" ? down + up : dir === "down" ? down : up;
+                const room = plan.afterBytes - sent;
+                if (room < data.length) {
+                    data = data.subarray(0, Math.max(0, room));
+                    if (data.length > 0) {
+                        to.write(data);
+                    }
+                    doCut();
+                    return;
+                }
+            }
+            if (dir === "down") {
+                down += data.length;
+            } else {
+                up += data.length;
+            }
+            if (delay > 0) {
+                setTimeout(() => to.writable && !cut && to.write(data), delay);
+            } else {
+                to.write(data);
+            }
+        };
+        client.on("data", (d: Buffer) => forward(d, "up", upstream, 0));
+        upstream.on("data", (d: Buffer) => forward(d, "down", client, this.downstreamDelayMs));
         client.on("close", close).on("error", close);
         upstream.on("close", close).on("error", close);
     }
@@ -160,6 +220,7 @@ export class FaultProxy {
     }
 
     async close(): Promise<void> {
+        this.plans = [];
         this.cutAll();
         await new Promise<void>((resolve) => this.server.close(() => resolve()));
     }
