@@ -31,9 +31,11 @@ export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy
     environment: "replace",
     dependency: "replace",
     extraArgs: "replace",
-    ownerTag: "replace",
-    adoptJobId: "replace",
-    // connection is split below: the cluster (host/port/user) replaces, credentials do not.
+    // Identity is the cluster (ClusterName, checked by update) and the job id, not how we
+    // name or reach them: a stack rename, an alias, another spelling of the host, or
+    // dropping adoptJobId after an adoption must not cancel a running job.
+    ownerTag: "state",
+    adoptJobId: "state",
     connection: "state",
     waitFor: "state",
     waitTimeoutSeconds: "state",
@@ -44,8 +46,6 @@ export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy
     clusterChecks: "state",
 };
 
-/** Connection fields that name another cluster account: a change means another job. */
-export const CONNECTION_IDENTITY = ["host", "port", "user"] as const;
 
 /** The scontrol update keyword for each in-place field. */
 export const SCONTROL_KEYWORD: { readonly [K in keyof SlurmJobInputs]?: string } = {
@@ -98,15 +98,23 @@ export function diffJob(olds: Partial<SlurmJobOutputs>, news: SlurmJobInputs): J
             result[policy === "replace" ? "replaces" : policy].push(key);
         }
     }
+    // Connection details are credentials: update records them (and checks the cluster is the same).
     const oldConn: Record<string, unknown> = { ...olds.connection, port: olds.connection?.port ?? 22 };
     const newConn: Record<string, unknown> = { ...news.connection, port: news.connection?.port ?? 22 };
     for (const key of new Set([...Object.keys(oldConn), ...Object.keys(newConn)])) {
         if (canonical(oldConn[key]) !== canonical(newConn[key])) {
-            const identity = (CONNECTION_IDENTITY as readonly string[]).includes(key);
-            result[identity ? "replaces" : "state"].push(`connection.${key}`);
+            result.state.push(`connection.${key}`);
         }
     }
-    if (olds.state !== undefined && ENDED.test(olds.state) && news.waitFor !== "completed") {
+    // adoptJobId naming another job than the one held is a request for that job.
+    const adopt = news.adoptJobId;
+    if (adopt !== undefined && adopt !== olds.jobId && canonical(adopt) !== canonical(olds.adoptJobId)) {
+        result.state = result.state.filter((k) => k !== "adoptJobId");
+        result.replaces.push("adoptJobId");
+    }
+    // A job that ended without its goal is submitted again: a service (not meant to end)
+    // that ended, or a job meant to complete that ended otherwise (e.g. a failed build).
+    if (olds.state !== undefined && ENDED.test(olds.state) && (news.waitFor !== "completed" || olds.state !== "COMPLETED")) {
         result.replaces.push("state");
     }
     return result;

@@ -217,3 +217,12 @@ export function gpuTypesOf(partitions: PartitionInfo[], partition: string): stri
     }
     return types;
 }
+
+/** ClusterName from `scontrol show config` ("ClusterName             = testcluster"). Throws when absent. */
+export function parseClusterName(stdout: string): string {
+    const name = /^ClusterName\s*=\s*(\S+)\s*$/m.exec(stdout)?.[1];
+    if (name === undefined || name === "(null)") {
+        throw new Error(`scontrol show config printed no ClusterName line (got ${stdout.length} characters)`);
+    }
+    return name;
+}

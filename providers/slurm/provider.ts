@@ -11,12 +11,19 @@ import { renderBatchScript } from "./render";
 import { diffJob, scontrolUpdateArgv } from "./fields";
 import { AmbiguousRemoteError, connectionKey, runRemote, sshPool, type RemoteResult } from "./ssh";
 import {
-    SACCT_FIELDS, SINFO_FORMAT, SQUEUE_FORMAT, gpuTypesOf, isTerminalState, parseSacct, parseSbatchParsable, parseSinfo, parseSqueue,
+    SACCT_FIELDS, SINFO_FORMAT, SQUEUE_FORMAT, gpuTypesOf, isTerminalState, parseClusterName, parseSacct, parseSbatchParsable, parseSinfo, parseSqueue,
 } from "./parse";
+import { jobComment, newAttemptId, parseJobComment, scriptHash } from "./ownership";
+import { nextPollPause } from "./polling";
 import { formatSlurmTime, parseSlurmTime } from "./time";
 import { UNKNOWN, validateJobInputs } from "./validate";
 
-/** Defaults applied in check(), so that state always holds every setting. */
+/**
+ * Defaults applied in check(), so that state always holds every setting. Polling: the
+ * first query of a wait comes after waitPollSeconds, pauses grow 1.5x (to 120 s while
+ * waiting, 60 s while deleting), and once a wait passes a minute queries are at least
+ * 10 s apart (polling.ts), as HiPerGator's scheduler policy asks.
+ */
 export const SLURM_JOB_DEFAULTS = {
     waitFor: "submitted",
     waitTimeoutSeconds: 600,
@@ -108,6 +115,7 @@ const STATUS_DEFAULTS = {
     exitCode: "",
     stdoutPath: "",
     stderrPath: "",
+    clusterName: "",
 };
 
 /** A Slurm command that ran and failed: carries the command, exit status and stderr (never credentials). */
@@ -220,27 +228,34 @@ export function readJobBatched(inputs: SlurmJobInputs, id: string): Promise<JobS
     return new Promise((resolve, reject) => batch.waiters.push({ id, resolve, reject }));
 }
 
-/** Jobs of this user whose --comment is the ownership tag: squeue first, then (optionally) sacct. */
-export async function findJobsByTag(inputs: SlurmJobInputs, withAccounting: boolean): Promise<JobStatus[]> {
+/**
+ * Jobs of this user whose --comment carries this resource's ownership tag (any script
+ * hash, any attempt): squeue, and with `accountingSince` also sacct from that moment on
+ * (needs AccountingStoreFlags=job_comment), for jobs slurmctld has already purged.
+ */
+export async function findJobsByTag(inputs: SlurmJobInputs, accountingSince?: number): Promise<JobStatus[]> {
     const user = inputs.connection.user;
     const ask = async () => {
-        const squeue = await runRemote(inputs.connection, ["squeue", "-h", "-t", "all", "-u", user, "-o", SQUEUE_FORMAT]);
+        const squeue = await runRemote(inputs.connection, ["squeue", "-h", "-t", "all", "-u", user, "-o", SQUEUE_FORMAT], { timeoutSeconds: 60 });
         if (squeue.code !== 0) {
             throw new SlurmCommandError("looking for an earlier submission of this job failed", squeue);
         }
         return parseSqueue(squeue.stdout);
     };
     // Concurrent creates share one in-flight query; after an ambiguous sbatch the answer must be our own.
-    const queue = withAccounting ? await ask() : await sharedQuery(inputs, "squeue-user", 0, ask);
-    const jobs = queue.filter((j) => j.comment === inputs.ownerTag);
-    if (jobs.length > 0 || !withAccounting) {
+    const queue = accountingSince !== undefined ? await ask() : await sharedQuery(inputs, "squeue-user", 0, ask);
+    const ours = (j: JobStatus) => parseJobComment(j.comment).ownerTag === inputs.ownerTag;
+    const jobs = queue.filter(ours);
+    if (accountingSince === undefined) {
         return jobs;
     }
-    const sacct = await runRemote(inputs.connection, ["sacct", "-n", "-P", "-X", "-u", user, "-S", "now-1days", "-o", SACCT_FIELDS]);
+    const minutes = Math.ceil((Date.now() - accountingSince) / 60_000) + 5;
+    const sacct = await runRemote(inputs.connection, ["sacct", "-n", "-P", "-X", "-u", user, "-S", `now-${minutes}minutes`, "-o", SACCT_FIELDS], { timeoutSeconds: 60 });
     if (sacct.code !== 0) {
         throw new SlurmCommandError("looking for an earlier submission of this job in accounting failed", sacct);
     }
-    return parseSacct(sacct.stdout).filter((j) => j.comment === inputs.ownerTag);
+    const known = new Set(jobs.map((j) => j.jobId));
+    return [...jobs, ...parseSacct(sacct.stdout).filter((j) => ours(j) && !known.has(j.jobId))];
 }
 
 function statusFields(status: JobStatus): JobStatusFields {
@@ -248,20 +263,36 @@ function statusFields(status: JobStatus): JobStatusFields {
     return fields;
 }
 
+/** ClusterName of the cluster a connection reaches (shared for 10 minutes per connection). */
+export function clusterNameOf(inputs: SlurmJobInputs): Promise<string> {
+    return sharedQuery(inputs, "cluster-name", 600_000, async () => {
+        const shown = await runRemote(inputs.connection, ["scontrol", "show", "config"], { timeoutSeconds: 60 });
+        if (shown.code !== 0) {
+            throw new SlurmCommandError("reading the cluster's name (scontrol show config) failed", shown);
+        }
+        return parseClusterName(shown.stdout);
+    });
+}
+
 /** StdOut/StdErr as slurmctld resolved them (patterns such as %j expanded). */
 async function logPaths(inputs: SlurmJobInputs, jobId: string): Promise<{ stdoutPath: string; stderrPath: string }> {
-    const shown = await runRemote(inputs.connection, ["scontrol", "show", "job", "-o", jobId]);
+    const shown = await runRemote(inputs.connection, ["scontrol", "show", "job", "-o", jobId], { timeoutSeconds: 60 });
     const field = (name: string) => new RegExp(`(?:^| )${name}=(\\S*)`).exec(shown.stdout)?.[1] ?? "";
     return { stdoutPath: field("StdOut"), stderrPath: field("StdErr") };
 }
 
-/** Waits, politely (growing pauses, bounded), until the job reaches `waitFor` or ends. */
+function goalReached(waitFor: SlurmJobInputs["waitFor"], state: string | undefined): boolean {
+    return waitFor === "running" ? state === "RUNNING" : waitFor === "completed" ? state === "COMPLETED" : true;
+}
+
+/** Waits, politely (growing pauses, bounded; polling.ts), until the job reaches `waitFor` or ends. */
 async function waitForState(inputs: SlurmJobInputs, jobId: string, initial: JobStatus | undefined): Promise<JobStatus | undefined> {
     let status = initial;
     if (inputs.waitFor === "submitted") {
         return status;
     }
-    const deadline = Date.now() + inputs.waitTimeoutSeconds * 1000;
+    const started = Date.now();
+    const deadline = started + inputs.waitTimeoutSeconds * 1000;
     let pause = Math.max(1, inputs.waitPollSeconds);
     let lastState = status?.state ?? "";
     const reached = (s: JobStatus | undefined) => s !== undefined &&
@@ -271,8 +302,8 @@ async function waitForState(inputs: SlurmJobInputs, jobId: string, initial: JobS
             return status;
         }
         await sleep(pause);
-        pause = Math.min(120, pause * 1.5);
         status = await readJobBatched(inputs, jobId);
+        pause = nextPollPause(pause, (Date.now() - started) / 1000, 120);
         const state = status?.state ?? "UNKNOWN";
         if (state !== lastState) {
             log(inputs.ownerTag, `job ${jobId}: ${lastState || "submitted"} -> ${state}${status?.reason ? ` (${status.reason})` : ""}`);
@@ -287,31 +318,167 @@ function initFailure(message: string, id: string, properties: Record<string, unk
     return Object.assign(new Error(message), { id, properties, reasons: [message] });
 }
 
-/** Submits once; after an ambiguous failure, looks for the job by its tag before submitting again. */
-async function submitExactlyOnce(inputs: SlurmJobInputs, script: string): Promise<{ jobId: string; adopted: boolean }> {
-    const argv = ["sbatch", "--parsable", `--comment=${inputs.ownerTag}`];
-    for (let attempt = 1; attempt <= 3; attempt++) {
-        let result: RemoteResult;
-        try {
-            result = await runRemote(inputs.connection, argv, { stdin: script, timeoutSeconds: 120 });
-        } catch (err) {
-            if (!(err instanceof AmbiguousRemoteError) || attempt === 3) {
-                throw err;
-            }
-            log(inputs.ownerTag, `sbatch outcome unknown (${(err as Error).message}); looking for the job before submitting again`);
-            await sleep(attempt * 2);
-            const existing = await findJobsByTag(inputs, true);
-            if (existing.length > 0) {
-                return { jobId: existing[existing.length - 1].jobId, adopted: true };
-            }
-            continue;
-        }
-        if (result.code !== 0) {
-            throw new SlurmCommandError("sbatch rejected the job", result);
-        }
-        return { jobId: parseSbatchParsable(result.stdout), adopted: false };
+function isInitFailure(err: unknown): boolean {
+    return typeof err === "object" && err !== null && typeof (err as { id?: unknown }).id === "string";
+}
+
+/** sbatch's outcome is unknown and the job could not be found: nothing is in state, nothing was submitted again. */
+export class UnknownSubmissionError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UnknownSubmissionError";
     }
-    throw new Error("unreachable");
+}
+
+// sbatch's own messages when slurmctld may have taken the job but the reply was lost.
+const SBATCH_MAYBE_SUBMITTED = /Socket timed out on send\/recv operation|Zero Bytes were transmitted or received|Connection reset by peer/;
+
+/**
+ * After sbatch's outcome became unknown: looks (a few times, seconds apart) for the job this
+ * very attempt submitted, by the attempt id in its comment, so an older job with the same
+ * tag (e.g. a 14-day job that timed out) is never taken for it. Never submits again.
+ */
+async function findThisAttempt(inputs: SlurmJobInputs, attempt: string, since: number, why: string): Promise<string> {
+    log(inputs.ownerTag, `sbatch outcome unknown (${why}); looking for the job this attempt (${attempt}) submitted`);
+    let lookupError: Error | undefined;
+    for (const pause of [1, 3, 6]) {
+        await sleep(pause);
+        try {
+            const mine = (await findJobsByTag(inputs, since)).filter((j) => parseJobComment(j.comment).attempt === attempt);
+            lookupError = undefined;
+            if (mine.length > 0) {
+                return mine[0].jobId;
+            }
+        } catch (err) {
+            lookupError = err as Error;
+        }
+    }
+    throw new UnknownSubmissionError(
+        `sbatch's outcome is unknown (${why}) and ${lookupError === undefined ? "no job of this attempt was found"
+            : `looking for it failed (${lookupError.message})`}. Nothing was submitted again and nothing is in state: ` +
+        "the next `pulumi up` adopts a live job that carries this resource's tag and script, or submits one. " +
+        `Check with \`squeue -u ${inputs.connection.user} -o '%i %T %k'\` (comment contains "attempt=${attempt}").`);
+}
+
+/**
+ * Submits once. Reports the job id through `onId` as soon as one may exist, so any
+ * later failure can carry it. An ambiguous outcome (connection lost, timeout, output
+ * that is not a job id after exit 0) is settled by looking for this attempt's job.
+ */
+async function submitOnce(inputs: SlurmJobInputs, script: string, hash: string): Promise<{ jobId: string; adopted: boolean }> {
+    const attempt = newAttemptId();
+    const since = Date.now();
+    const argv = ["sbatch", "--parsable", `--comment=${jobComment(inputs.ownerTag, hash, attempt)}`];
+    let result: RemoteResult;
+    try {
+        result = await runRemote(inputs.connection, argv, { stdin: script, timeoutSeconds: 120 });
+    } catch (err) {
+        if (!(err instanceof AmbiguousRemoteError)) {
+            throw err;
+        }
+        return { jobId: await findThisAttempt(inputs, attempt, since, err.message), adopted: true };
+    }
+    if (result.code !== 0) {
+        if (SBATCH_MAYBE_SUBMITTED.test(result.stderr)) {
+            return { jobId: await findThisAttempt(inputs, attempt, since, `sbatch exited ${result.code}: ${result.stderr.trim()}`), adopted: true };
+        }
+        throw new SlurmCommandError("sbatch rejected the job", result);
+    }
+    try {
+        return { jobId: parseSbatchParsable(result.stdout), adopted: false };
+    } catch (err) {
+        // Exit 0 means slurmctld took the job: unreadable output (a site wrapper, a login
+        // script that prints) hides its id but does not undo it.
+        return { jobId: await findThisAttempt(inputs, attempt, since, (err as Error).message), adopted: true };
+    }
+}
+
+/**
+ * Before submitting: live jobs of an interrupted earlier run that carry this resource's tag.
+ * The newest one running exactly this script is adopted; the others (another script, or
+ * duplicates) are cancelled, each reported, so no GPU job is kept silently.
+ */
+async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promise<string | undefined> {
+    const live = (await findJobsByTag(inputs)).filter((j) => !isTerminalState(j.state));
+    const byId = (a: JobStatus, b: JobStatus) => Number(b.jobId.replace(/\D.*$/, "")) - Number(a.jobId.replace(/\D.*$/, ""));
+    const matching = live.filter((j) => parseJobComment(j.comment).scriptHash === hash).sort(byId);
+    const adopted = matching[0];
+    for (const job of live.filter((j) => j !== adopted)) {
+        const theirs = parseJobComment(job.comment).scriptHash;
+        const why = theirs === hash ? "a duplicate of the same script" : `another script (hash ${theirs || "none"}, now ${hash})`;
+        const cancel = await runRemote(inputs.connection, ["scancel", job.jobId], { timeoutSeconds: 60 });
+        if (cancel.code !== 0) {
+            throw new SlurmCommandError(`job ${job.jobId} carries this resource's tag but runs ${why}; cancelling it failed`, cancel);
+        }
+        log(inputs.ownerTag, `cancelled job ${job.jobId} (${job.state}), left by an interrupted earlier run: it carries this resource's tag but runs ${why}`);
+    }
+    if (adopted !== undefined) {
+        log(inputs.ownerTag, `adopted job ${adopted.jobId} (${adopted.state}, submitted ${adopted.submitTime || "?"}, attempt ${parseJobComment(adopted.comment).attempt}), ` +
+            "left by an interrupted earlier run: it carries this resource's tag and runs exactly this script");
+    }
+    return adopted?.jobId;
+}
+
+/** Waits for the goal; an init failure (keeping the job) when it is not reached. */
+async function settle(inputs: SlurmJobInputs, jobId: string, clusterName: string, base: Partial<SlurmJobOutputs>, first: JobStatus | undefined): Promise<SlurmJobOutputs> {
+    const paths = base.stdoutPath !== undefined && base.stdoutPath !== "" ? { stdoutPath: base.stdoutPath, stderrPath: base.stderrPath ?? "" }
+        : await logPaths(inputs, jobId);
+    const status = await waitForState(inputs, jobId, first);
+    const outs: SlurmJobOutputs = { ...STATUS_DEFAULTS, ...base, ...inputs, ...(status ? statusFields(status) : {}), jobId, clusterName, ...paths };
+    if (!goalReached(inputs.waitFor, status?.state)) {
+        const ended = status !== undefined && isTerminalState(status.state);
+        throw initFailure(
+            `job ${jobId} did not reach ${inputs.waitFor.toUpperCase()}` +
+            `${ended ? "" : ` within waitTimeoutSeconds (${inputs.waitTimeoutSeconds} s)`}: ` +
+            `state ${status?.state ?? "unknown"}${status?.reason ? `, reason ${status.reason}` : ""}` +
+            `${status?.exitCode ? `, exit code ${status.exitCode}` : ""}. Log: ${paths.stdoutPath || "(none)"}` +
+            `${ended ? "" : ". The next `pulumi up` reads it again and waits once more"}`,
+            jobId, { ...(inputs as unknown as Record<string, unknown>), ...outs });
+    }
+    return outs;
+}
+
+/** Any failure once a job id exists keeps the job in state (an init failure carrying the id). */
+function keepJob(err: unknown, jobId: string, inputs: SlurmJobInputs, extra: Partial<SlurmJobOutputs>): Error {
+    if (isInitFailure(err)) {
+        return err as Error;
+    }
+    const message = `job ${jobId} exists, but ${(err as Error).message}. It is kept in state: the next \`pulumi up\` reads it again, \`pulumi destroy\` cancels it`;
+    return initFailure(message, jobId, { ...STATUS_DEFAULTS, ...(inputs as unknown as Record<string, unknown>), ...extra, jobId });
+}
+
+/** Polls until the job ends or `seconds` pass (polling.ts); the last status read. */
+async function waitUntilEnded(props: SlurmJobOutputs, id: string, status: JobStatus | undefined, seconds: number): Promise<JobStatus | undefined> {
+    const started = Date.now();
+    let pause = 1;
+    while (status !== undefined && !isTerminalState(status.state)) {
+        const left = started + seconds * 1000 - Date.now();
+        if (left <= 0) {
+            break;
+        }
+        await sleep(Math.min(pause, Math.max(0.1, left / 1000)));
+        status = await readJobBatched(props, id);
+        pause = nextPollPause(pause, (Date.now() - started) / 1000, 60);
+    }
+    return status;
+}
+
+/**
+ * scancel that accepts "the job already ended": it may end between our read and the cancel,
+ * and `scancel --signal` then exits 1 ("Invalid job id specified"). Resolves undefined when
+ * the cancel was sent, or the job's final status when it had already ended.
+ */
+export async function scancel(props: SlurmJobOutputs, id: string, argv: string[], what: string): Promise<JobStatus | undefined> {
+    const result = await runRemote(props.connection, argv, { timeoutSeconds: 60 });
+    if (result.code === 0) {
+        return undefined;
+    }
+    const now = await readJobBatched(props, id);
+    if (now === undefined || isTerminalState(now.state)) {
+        log(props.ownerTag, `job ${id} ended (${now?.state ?? "gone"}) before ${what}; nothing to cancel`);
+        return now ?? { ...STATUS_DEFAULTS, jobId: id, state: "GONE", comment: "", source: "squeue" };
+    }
+    throw new SlurmCommandError(`${what} job ${id} failed`, result);
 }
 
 export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, SlurmJobOutputs> = {
@@ -339,20 +506,21 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
 
     async create(inputs: SlurmJobInputs) {
         const tag = inputs.ownerTag;
+        const clusterName = await clusterNameOf(inputs);
         let jobId: string;
         if (inputs.adoptJobId !== undefined && inputs.adoptJobId !== UNKNOWN) {
             jobId = inputs.adoptJobId;
             if (!(await queryJobs(inputs, [jobId])).has(jobId)) {
-                throw new Error(`adoptJobId: job ${jobId} is known neither to squeue nor to sacct on ${inputs.connection.host}. ` +
+                throw new Error(`adoptJobId: job ${jobId} is known neither to squeue nor to sacct on ${inputs.connection.host} (cluster ${clusterName}). ` +
                     "Check the id with `squeue -u $USER`, or remove adoptJobId to submit a new job.");
             }
             log(tag, `adopted job ${jobId} (adoptJobId)`);
         } else {
-            // A job left by an interrupted earlier run carries our tag: adopt it instead of submitting twice.
-            const live = (await findJobsByTag(inputs, false)).filter((j) => !isTerminalState(j.state));
-            if (live.length > 0) {
-                jobId = live[live.length - 1].jobId;
-                log(tag, `adopted running job ${jobId}, which already carries this resource's tag`);
+            const script = renderBatchScript(inputs);
+            const hash = scriptHash(script);
+            const earlier = await adoptOrClear(inputs, hash);
+            if (earlier !== undefined) {
+                jobId = earlier;
             } else {
                 if (inputs.clusterChecks !== "off") {
                     const failures = await clusterFailures(inputs);
@@ -360,27 +528,18 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                         throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
                     }
                 }
-                const submitted = await submitExactlyOnce(inputs, renderBatchScript(inputs));
+                const submitted = await submitOnce(inputs, script, hash);
                 jobId = submitted.jobId;
-                log(tag, submitted.adopted ? `adopted job ${jobId} after an interrupted sbatch` : `submitted job ${jobId}`);
+                log(tag, submitted.adopted ? `adopted job ${jobId}, which this attempt submitted (its reply was lost)` : `submitted job ${jobId}`);
             }
         }
-        const first = await readJobBatched(inputs, jobId);
-        const paths = await logPaths(inputs, jobId);
-        const status = await waitForState(inputs, jobId, first);
-        const outs: SlurmJobOutputs = { ...STATUS_DEFAULTS, ...inputs, ...(status ? statusFields(status) : {}), jobId, ...paths };
-        const goalMissed = inputs.waitFor === "running" ? status?.state !== "RUNNING"
-            : inputs.waitFor === "completed" ? status?.state !== "COMPLETED" : false;
-        if (goalMissed) {
-            const ended = status !== undefined && isTerminalState(status.state);
-            throw initFailure(
-                `job ${jobId} did not reach ${inputs.waitFor.toUpperCase()}` +
-                `${ended ? "" : ` within waitTimeoutSeconds (${inputs.waitTimeoutSeconds} s)`}: ` +
-                `state ${status?.state ?? "unknown"}${status?.reason ? `, reason ${status.reason}` : ""}` +
-                `${status?.exitCode ? `, exit code ${status.exitCode}` : ""}. Log: ${paths.stdoutPath || "(none)"}`,
-                jobId, { ...(inputs as unknown as Record<string, unknown>), ...outs });
+        // From here on the job exists: every failure keeps it in state.
+        try {
+            const first = await readJobBatched(inputs, jobId);
+            return { id: jobId, outs: await settle(inputs, jobId, clusterName, {}, first) };
+        } catch (err) {
+            throw keepJob(err, jobId, inputs, { clusterName });
         }
-        return { id: jobId, outs };
     },
 
     async read(id: string, props?: SlurmJobOutputs) {
@@ -395,24 +554,49 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         if (status.state !== props.state) {
             log(props.ownerTag, `job ${id}: ${props.state || "unknown"} -> ${status.state}`);
         }
-        return { id, props: { ...props, ...statusFields(status) } };
+        return { id, props: { ...STATUS_DEFAULTS, ...props, ...statusFields(status) } };
     },
 
     async update(id: string, olds: SlurmJobOutputs, news: SlurmJobInputs) {
         const d = diffJob(olds, news);
+        const kept: Partial<SlurmJobOutputs> = {};
+        for (const key of Object.keys(STATUS_DEFAULTS) as (keyof typeof STATUS_DEFAULTS)[]) {
+            (kept as Record<string, string>)[key] = olds[key] ?? "";
+        }
+        // The connection is only how the cluster is reached: a new spelling must reach the same cluster.
+        let clusterName = olds.clusterName ?? "";
+        if (clusterName === "" || d.state.some((k) => k.startsWith("connection."))) {
+            const reached = await clusterNameOf(news);
+            if (clusterName !== "" && reached !== clusterName) {
+                throw new Error(`connection: ${news.connection.user}@${news.connection.host}:${news.connection.port ?? 22} reaches cluster ` +
+                    `"${reached}", but job ${id} runs on cluster "${clusterName}". Point connection at a login node of "${clusterName}", ` +
+                    "or, to move the job to the other cluster, run `pulumi up --replace <this resource's URN>`.");
+            }
+            clusterName = reached;
+        }
         if (d.scontrol.length > 0 && !isTerminalState(olds.state)) {
-            const result = await runRemote(news.connection, scontrolUpdateArgv(id, news, d.scontrol));
+            const result = await runRemote(news.connection, scontrolUpdateArgv(id, news, d.scontrol), { timeoutSeconds: 60 });
             if (result.code !== 0) {
                 throw new SlurmCommandError(`changing ${d.scontrol.join(", ")} of job ${id} in place failed ` +
                     "(Slurm lets only operators raise a running job's time limit; lower it, or replace the job)", result);
             }
             log(news.ownerTag, `updated ${d.scontrol.join(", ")} of job ${id} in place`);
         }
-        const status: Partial<SlurmJobOutputs> = {};
-        for (const key of Object.keys(STATUS_DEFAULTS) as (keyof typeof STATUS_DEFAULTS)[]) {
-            status[key] = olds[key] ?? "";
+        const outs = { ...STATUS_DEFAULTS, ...kept, ...news, jobId: olds.jobId || id, clusterName } as SlurmJobOutputs;
+        if (goalReached(news.waitFor, olds.state)) {
+            return { outs };
         }
-        return { outs: { ...STATUS_DEFAULTS, ...status, ...news } as SlurmJobOutputs };
+        // The last create (or update) ended before the goal (e.g. still PENDING after the wait):
+        // read the job again and wait again, instead of reporting success unchecked.
+        try {
+            const status = await readJobBatched(news, id);
+            if (status === undefined) {
+                throw new Error(`job ${id} is known neither to squeue nor to sacct; run \`pulumi refresh\` to drop it, then \`pulumi up\` submits a new one`);
+            }
+            return { outs: await settle(news, id, clusterName, outs, status) };
+        } catch (err) {
+            throw keepJob(err, id, news, outs);
+        }
     },
 
     async delete(id: string, props: SlurmJobOutputs) {
@@ -423,35 +607,23 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             return;
         }
         if (props.cancelSignal !== "" && status.state === "RUNNING" && props.cancelGraceSeconds > 0) {
-            const signal = await runRemote(props.connection, ["scancel", "--full", `--signal=${props.cancelSignal}`, id]);
-            if (signal.code !== 0) {
-                throw new SlurmCommandError(`sending ${props.cancelSignal} to job ${id} failed`, signal);
+            const ended = await scancel(props, id, ["scancel", "--full", `--signal=${props.cancelSignal}`, id], `sending ${props.cancelSignal} to`);
+            if (ended !== undefined) {
+                return;
             }
             log(tag, `sent ${props.cancelSignal} to job ${id}; waiting up to ${props.cancelGraceSeconds} s for it to stop`);
-            const graceEnd = Date.now() + props.cancelGraceSeconds * 1000;
-            let pause = 1;
-            while (Date.now() < graceEnd && status !== undefined && !isTerminalState(status.state)) {
-                await sleep(Math.min(pause, Math.max(0.1, (graceEnd - Date.now()) / 1000)));
-                pause = Math.min(10, pause * 2);
-                status = await readJobBatched(props, id);
-            }
+            status = await waitUntilEnded(props, id, status, props.cancelGraceSeconds);
         }
         if (status !== undefined && !isTerminalState(status.state)) {
-            const cancel = await runRemote(props.connection, ["scancel", id]);
-            if (cancel.code !== 0) {
-                throw new SlurmCommandError(`cancelling job ${id} failed`, cancel);
+            const ended = await scancel(props, id, ["scancel", id], "cancelling");
+            if (ended !== undefined) {
+                return;
             }
         }
-        const deadline = Date.now() + props.deleteTimeoutSeconds * 1000;
-        let pause = 1;
-        while (status !== undefined && !isTerminalState(status.state)) {
-            if (Date.now() > deadline) {
-                throw new Error(`job ${id} was cancelled but is still ${status.state} after ${props.deleteTimeoutSeconds} s; ` +
-                    "it stays in Pulumi state. Check `squeue -j " + id + "` and run `pulumi destroy` again.");
-            }
-            await sleep(pause);
-            pause = Math.min(10, pause * 2);
-            status = await readJobBatched(props, id);
+        status = await waitUntilEnded(props, id, status, props.deleteTimeoutSeconds);
+        if (status !== undefined && !isTerminalState(status.state)) {
+            throw new Error(`job ${id} was cancelled but is still ${status.state} after ${props.deleteTimeoutSeconds} s; ` +
+                "it stays in Pulumi state. Check `squeue -j " + id + "` and run `pulumi destroy` again.");
         }
         log(tag, `job ${id} cancelled (${status?.state ?? "gone"})`);
     },

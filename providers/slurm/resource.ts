@@ -27,7 +27,11 @@ export interface SlurmJobArgs extends Inputs<JobSpec> {
     clusterChecks?: pulumi.Input<"up" | "preview" | "off">;
 }
 
-/** The ownership tag put in the job's --comment: deterministic, so an interrupted submit is found again. */
+/**
+ * The ownership tag put in the job's --comment (with the script's hash and the attempt):
+ * deterministic, so an interrupted submit is found again. A change of it (stack rename
+ * with an alias) is recorded in state only; it never replaces the job.
+ */
 export function ownerTagFor(name: string, project = pulumi.getProject(), stack = pulumi.getStack()): string {
     return `pulumi:${project}/${stack}/${name}`;
 }
@@ -44,6 +48,8 @@ export class SlurmJob extends pulumi.dynamic.Resource {
     declare readonly stdoutPath: pulumi.Output<string>;
     declare readonly stderrPath: pulumi.Output<string>;
     declare readonly ownerTag: pulumi.Output<string>;
+    /** The cluster's ClusterName: with jobId, what identifies the job (not the host spelling). */
+    declare readonly clusterName: pulumi.Output<string>;
 
     constructor(name: string, args: SlurmJobArgs, opts?: pulumi.CustomResourceOptions) {
         super(slurmJobProvider, name, {
@@ -60,6 +66,7 @@ export class SlurmJob extends pulumi.dynamic.Resource {
             exitCode: undefined,
             stdoutPath: undefined,
             stderrPath: undefined,
+            clusterName: undefined,
         }, {
             ...opts,
             additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],

@@ -328,6 +328,23 @@ export class ChannelRefusedError extends SshConnectError {
     }
 }
 
+/** Printed just before the command runs, on stdout and stderr. */
+export const OUTPUT_MARKER = "__sparc_command_output_follows__";
+
+/**
+ * A login shell that prints (a ~/.bashrc echo, a site banner) writes before the command
+ * starts; the marker lets the reader drop that, so `sbatch --parsable` and squeue rows stay readable.
+ */
+export function withOutputMarker(command: string): string {
+    return `printf '%s\\n' ${OUTPUT_MARKER}; printf '%s\\n' ${OUTPUT_MARKER} >&2; exec ${command}`;
+}
+
+/** The text after the marker line (all of it when the marker is missing). */
+export function afterOutputMarker(text: string): string {
+    const at = text.indexOf(`${OUTPUT_MARKER}\n`);
+    return at < 0 ? text : text.slice(at + OUTPUT_MARKER.length + 1);
+}
+
 async function runOnce(conn: SshConnection, argv: readonly string[], options: RunOptions): Promise<RemoteResult> {
     const command = shJoin(argv);
     const entry = entryFor(conn);
@@ -362,7 +379,7 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                 timeoutSeconds * 1000,
             );
             entry.inflight.add(fail);
-            client.exec(command, (err, stream) => {
+            client.exec(withOutputMarker(command), (err, stream) => {
                 if (err) {
                     // The channel was refused before the command started.
                     fail(new ChannelRefusedError(`cannot open an SSH channel on ${entry.label}: ${err.message}`));
@@ -384,8 +401,8 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                         command,
                         code: typeof code === "number" ? code : -1,
                         signal: signal ?? "",
-                        stdout: Buffer.concat(out).toString("utf8"),
-                        stderr: Buffer.concat(errOut).toString("utf8"),
+                        stdout: afterOutputMarker(Buffer.concat(out).toString("utf8")),
+                        stderr: afterOutputMarker(Buffer.concat(errOut).toString("utf8")),
                     }));
                 });
                 stream.end(options.stdin ?? undefined);

@@ -19,13 +19,18 @@ function toSeconds(days: string | undefined, hours: string | undefined, minutes:
 }
 
 /**
- * Parse an sbatch `--time` value into seconds. `Infinity` for UNLIMITED/INFINITE; 0 for "0"
- * (which Slurm reads as "no limit"); `undefined` when sbatch would not accept the form.
+ * Parse an sbatch `--time` value into seconds. `Infinity` for UNLIMITED/INFINITE and for "0"
+ * (Slurm reads a zero limit as "no limit"); `undefined` when sbatch would not accept the form.
  */
 export function parseSlurmTime(value: string): number | undefined {
     if (NO_LIMIT.test(value)) {
         return Infinity;
     }
+    const seconds = parseSlurmTimeForm(value);
+    return seconds === 0 ? Infinity : seconds;
+}
+
+function parseSlurmTimeForm(value: string): number | undefined {
     let m = MINUTES.exec(value);
     if (m) {
         return toSeconds(undefined, undefined, m[1], undefined);

@@ -86,7 +86,10 @@ export interface SlurmJobInputs extends JobSpec {
     waitFor: WaitFor;
     /** Bound on waiting for `waitFor`, in seconds. */
     waitTimeoutSeconds: number;
-    /** First pause between scheduler queries while waiting, in seconds; it grows 1.5x per query up to 120 s. */
+    /**
+     * First pause between scheduler queries while waiting, in seconds; it grows 1.5x per query up to
+     * 120 s, and once a wait passes a minute queries are at least 10 s apart (polling.ts).
+     */
     waitPollSeconds: number;
     /** Signal sent before scancel on delete (e.g. "TERM"); "" sends none. */
     cancelSignal: string;
@@ -117,6 +120,11 @@ export interface JobStatusFields {
 
 /** Everything the provider stores in state. No undefined values: absent strings are "". */
 export interface SlurmJobOutputs extends SlurmJobInputs, JobStatusFields {
+    /**
+     * The cluster the job runs on (ClusterName of `scontrol show config`): with the job id,
+     * the job's identity. "" in states written before it was recorded; update fills it in.
+     */
+    clusterName: string;
     stdoutPath: string;
     stderrPath: string;
 }

@@ -262,8 +262,63 @@ function checkExtraArgs(fail: Fail, extraArgs: unknown): void {
             fail(property, `${is(property, arg)}: must be one whole sbatch option starting with "-", e.g. "--exclusive" or "--signal=B:TERM@120"`);
         } else if (LINE_BREAK_OR_NUL.test(arg)) {
             fail(property, `${is(property, arg)}: contains a newline, carriage return or NUL byte; remove them`);
+        } else {
+            const refused = refusedSbatchOption(arg);
+            if (refused !== undefined) {
+                fail(property, `${is(property, arg)}: ${refused}`);
+            }
         }
     });
+}
+
+/**
+ * Why SlurmJob cannot pass an sbatch option, or undefined. One SlurmJob is one plain job
+ * whose id is an integer: arrays ("123_0"), heterogeneous jobs ("123+0") and other
+ * clusters ("123;c") would be read as gone and never cancelled; the provider itself
+ * sets --parsable and --comment, renders the script (no --wrap) and must submit (no --test-only).
+ */
+export function refusedSbatchOption(arg: string): string | undefined {
+    const name = /^(--[A-Za-z-]+|-[A-Za-z])/.exec(arg)?.[1] ?? arg;
+    switch (name) {
+        case "--array":
+        case "-a":
+            return "job arrays are not supported: their ids (\"123_0\") are not one job; create one SlurmJob per task instead";
+        case "--clusters":
+        case "-M":
+            return "--clusters is not supported: the job id would be \"123;cluster\"; point connection at the cluster's own login node instead";
+        case "--wrap":
+            return "--wrap conflicts with the script SlurmJob renders; put the command in command instead";
+        case "--test-only":
+            return "--test-only submits nothing, so there would be no job to track; remove it";
+        case "--parsable":
+            return "SlurmJob passes --parsable itself; remove it";
+        case "--comment":
+            return "SlurmJob uses --comment for its ownership tag and script hash (how an interrupted submission is found again); remove it, or put notes in jobName";
+        default:
+            return undefined;
+    }
+}
+
+/** #SBATCH lines of a whole script that SlurmJob cannot track ("hetjob" separators, --array, --clusters). */
+function checkScriptDirectives(fail: Fail, script: unknown): void {
+    if (typeof script !== "string" || script === UNKNOWN) {
+        return;
+    }
+    for (const line of script.split("\n")) {
+        const m = /^#SBATCH\s+(\S+)/.exec(line);
+        if (m === null) {
+            continue;
+        }
+        const option = m[1];
+        if (/^(hetjob|packjob)$/.test(option)) {
+            fail("script", `script line ${describeValue(line)}: heterogeneous jobs are not supported: their ids ("123+0") are not one job; use one SlurmJob per component`);
+            continue;
+        }
+        const refused = refusedSbatchOption(option);
+        if (refused !== undefined && !/^(--parsable|--comment)/.test(option)) {
+            fail("script", `script line ${describeValue(line)}: ${refused}`);
+        }
+    }
 }
 
 function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
@@ -371,6 +426,7 @@ export function validateJobInputs(inputs: Partial<SlurmJobInputs>): ValidationFa
     };
     checkScriptAndCommand(fail, inputs);
     checkNoJobFieldsWithScript(fail, inputs);
+    checkScriptDirectives(fail, inputs.script);
     checkJobFields(fail, inputs);
     checkEnvironment(fail, inputs.environment);
     checkExtraArgs(fail, inputs.extraArgs);

@@ -2,12 +2,19 @@
 // sshd on 127.0.0.1:2222: connections cut by a TCP proxy of the test's own at chosen byte
 // counts and moments, a login shell that prints, a briefly stopped slurmctld. Every case
 // has a bound; every job a case submits carries a unique tag and is cancelled at the end.
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import { slurmJobProvider } from "../../providers/slurm/provider";
+import { scancel, slurmJobProvider } from "../../providers/slurm/provider";
+import { jobComment, parseJobComment, scriptHash } from "../../providers/slurm/ownership";
+import { shQuote } from "../../providers/slurm/quote";
+import { renderBatchScript } from "../../providers/slurm/render";
 import { closeAllConnections, connectionKey, runRemote, sshPool } from "../../providers/slurm/ssh";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
-import { FaultProxy, HOST_KEY_PATH, USER_KEY_PATH, jobInputs, onCluster, requireClusterOrSkip, testConnection } from "../support/cluster";
+import {
+    FaultProxy, HOST_KEY_PATH, USER_KEY_PATH, jobInputs, jobsWithTag, liveJobsWithTag, onCluster, requireClusterOrSkip, squeueState, testConnection,
+    waitUntil,
+} from "../support/cluster";
 
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
 const available = requireClusterOrSkip();
@@ -82,7 +89,210 @@ describe.skipIf(!available)("SlurmJob faults: SSH transport", () => {
     });
 });
 
+const PRINTING_USER = "hpcprint";
+
+describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
+    /** Every job of these tests, by tag and user, is cancelled at the end. */
+    const tags: [string, string][] = [];
+    const tagged = (inputs: SlurmJobInputs, user = "hpcuser") => {
+        tags.push([inputs.ownerTag, user]);
+        return inputs;
+    };
+    const checked = async (inputs: SlurmJobInputs) => {
+        const c = await provider.check({} as SlurmJobInputs, inputs);
+        expect(c.failures).toEqual([]);
+        return c.inputs as SlurmJobInputs;
+    };
+    type InitFailure = Error & { id?: string; properties?: SlurmJobOutputs };
+    const failureOf = (p: Promise<unknown>) => p.then(() => undefined, (e: InitFailure) => e);
+
+    beforeAll(() => {
+        execFileSync("bash", [`${__dirname}/printing-user.sh`, PRINTING_USER], { stdio: "pipe" });
+    });
+
+    afterAll(() => {
+        for (const [tag, user] of tags) {
+            const ids = jobsWithTag(tag, user);
+            if (ids.length > 0) {
+                onCluster(`scancel ${ids.map(Number).join(" ")}`, user);
+            }
+        }
+        closeAllConnections();
+    });
+
+    it("item 2: a login shell and an sbatch wrapper that print do not lose the job: it is found by this attempt's id", async () => {
+        // ~/.bashrc echoes on stdout/stderr; ~/bin/sbatch prints a notice before the job id (test/cluster/printing-user.sh).
+        const inputs = tagged(jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"], connection: testConnection({ user: PRINTING_USER }) }, "printing"), PRINTING_USER);
+        const outs = (await provider.create(await checked(inputs))).outs as SlurmJobOutputs;
+        expect(jobsWithTag(inputs.ownerTag, PRINTING_USER)).toEqual([outs.jobId]);
+        expect(outs.state).toBe("PENDING");
+        expect(outs.clusterName).toBe("testcluster");
+        // Reads and deletes work through the printing shell too.
+        expect((await provider.read(outs.jobId, outs)).props?.state).toBe("PENDING");
+        await provider.delete(outs.jobId, outs);
+        expect(onCluster(`squeue -h -t all -j ${Number(outs.jobId)} -o %T`, PRINTING_USER).stdout.trim().split("\n").pop()).toBe("CANCELLED");
+    });
+
+    it("item 2: a link dropped after sbatch is an init failure that carries the job id; destroy then cancels it", async () => {
+        const proxy = new FaultProxy();
+        const port = await proxy.listen();
+        try {
+            const inputs = tagged(jobInputs({
+                command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"], waitFor: "running", waitTimeoutSeconds: 60, waitPollSeconds: 2,
+                connection: testConnection({ port, dialAttempts: 2, dialTimeoutSeconds: 3 }),
+            }, "dropped"));
+            const creating = failureOf(provider.create(await checked(inputs)));
+            const jobId = await waitUntil("the job to appear", 30, () => jobsWithTag(inputs.ownerTag)[0], 100);
+            // The login node goes away right after sbatch: every later read fails.
+            proxy.refuseNew = true;
+            proxy.cutAll();
+            const err = await creating;
+            expect(err?.id).toBe(jobId);
+            expect(err?.message).toMatch(new RegExp(`^job ${jobId} exists, but .*It is kept in state`));
+            expect(err?.properties?.jobId).toBe(jobId);
+            proxy.refuseNew = false;
+            await provider.delete(jobId, err?.properties as SlurmJobOutputs);
+            expect(squeueState(jobId)).toBe("CANCELLED");
+        } finally {
+            await proxy.close();
+            closeAllConnections();
+        }
+    });
+
+    it("item 3: after a lost sbatch reply, only the job of this attempt is adopted, never an older ended job with the same tag", async () => {
+        const inputs = tagged(jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"], connection: testConnection({ user: PRINTING_USER }) }, "older"), PRINTING_USER);
+        const script = renderBatchScript(inputs);
+        // An older job of the same resource and script that has ended (as a 14-day job that timed out).
+        const old = onCluster(`sbatch --parsable --output=/dev/null --comment=${shQuote(jobComment(inputs.ownerTag, scriptHash(script), "0badc0de"))} --wrap=true`, PRINTING_USER);
+        const oldId = old.stdout.trim().split("\n").pop() ?? "";
+        expect(oldId).toMatch(/^\d+$/);
+        await waitUntil("the older job to end", 30, () => (/COMPLETED/.test(squeueState(oldId)) ? true : undefined));
+        // The sbatch wrapper's notice makes the reply unreadable: the outcome is ambiguous.
+        const outs = (await provider.create(await checked(inputs))).outs as SlurmJobOutputs;
+        expect(outs.jobId).not.toBe(oldId);
+        expect(Number(outs.jobId)).toBeGreaterThan(Number(oldId));
+        expect(outs.state).toBe("PENDING");
+        await provider.delete(outs.jobId, outs);
+    });
+
+    it("item 4: a live job of an interrupted run is adopted only if it runs exactly this script; another script is cancelled and reported", async () => {
+        const inputs = tagged(jobInputs({ command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, "hash"));
+        const hash = scriptHash(renderBatchScript(inputs));
+        // Left by an interrupted earlier run, but with another script (the command changed since).
+        const stale = onCluster(`sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(inputs.ownerTag, "0123456789abcdef", "11111111"))} --wrap='sleep 1'`).stdout.trim();
+        // And one with exactly this script.
+        const same = onCluster(`sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(inputs.ownerTag, hash, "22222222"))} --wrap='sleep 300'`).stdout.trim();
+        const outs = (await provider.create(await checked(inputs))).outs as SlurmJobOutputs;
+        expect(outs.jobId).toBe(same);
+        expect(squeueState(stale)).toBe("CANCELLED");
+        expect(liveJobsWithTag(inputs.ownerTag)).toEqual([same]);
+        // Nothing matches: the stale one is cancelled and a new job submitted with this script's hash.
+        const other = tagged(jobInputs({ command: "sleep 301", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, "hash2"));
+        const stale2 = onCluster(`sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(other.ownerTag)} --wrap='sleep 1'`).stdout.trim();
+        const outs2 = (await provider.create(await checked(other))).outs as SlurmJobOutputs;
+        expect(outs2.jobId).not.toBe(stale2);
+        expect(squeueState(stale2)).toBe("CANCELLED");
+        const comment = onCluster(`squeue -h -j ${Number(outs2.jobId)} -o %k`).stdout.trim();
+        expect(parseJobComment(comment)).toMatchObject({ ownerTag: other.ownerTag, scriptHash: scriptHash(renderBatchScript(other)) });
+        await provider.delete(outs.jobId, outs);
+        await provider.delete(outs2.jobId, outs2);
+    });
+
+    it("item 5: another spelling of the host, a stack rename and dropping adoptJobId keep the job; another cluster is refused", async () => {
+        const inputs = await checked(tagged(jobInputs({ command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, "identity")));
+        const outs = (await provider.create(inputs)).outs as SlurmJobOutputs;
+        expect(outs.clusterName).toBe("testcluster");
+        const news = await checked({ ...inputs, ownerTag: `${inputs.ownerTag}-renamed`, connection: testConnection({ host: "localhost" }) });
+        const d = await provider.diff(outs.jobId, outs, news);
+        expect(d.replaces).toEqual([]);
+        const updated = (await provider.update(outs.jobId, outs, news)).outs as SlurmJobOutputs;
+        expect(updated).toMatchObject({ jobId: outs.jobId, clusterName: "testcluster", state: "PENDING" });
+        expect(updated.connection.host).toBe("localhost");
+        expect(squeueState(outs.jobId)).toBe("PENDING");
+        // Adopted, then adoptJobId removed: no replace.
+        const adopted = { ...updated, adoptJobId: outs.jobId };
+        expect((await provider.diff(outs.jobId, adopted, { ...news, adoptJobId: undefined })).replaces).toEqual([]);
+        // A connection that reaches another cluster is refused, naming both.
+        const err = await failureOf(provider.update(outs.jobId, { ...updated, clusterName: "othercluster" }, { ...news, connection: testConnection() }));
+        expect(err?.message).toMatch(/reaches cluster "testcluster", but job \d+ runs on cluster "othercluster"/);
+        await provider.delete(outs.jobId, updated);
+    });
+
+    it("item 6: after an init failure (still PENDING), the next up's update reads again and waits until RUNNING", async () => {
+        const inputs = await checked(tagged(jobInputs({
+            command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"], waitFor: "running", waitTimeoutSeconds: 3, waitPollSeconds: 1,
+        }, "rewait")));
+        const err = await failureOf(provider.create(inputs));
+        expect(err?.message).toMatch(/did not reach RUNNING within waitTimeoutSeconds \(3 s\): state PENDING, reason BeginTime/);
+        const jobId = err?.id as string;
+        expect(err?.properties?.nodeList).toBe("");
+        // The hold ends; the next up runs update (the engine does after an init failure).
+        expect(onCluster(`scontrol update JobId=${Number(jobId)} StartTime=now`).code).toBe(0);
+        const next = { ...inputs, waitTimeoutSeconds: 60 };
+        const outs = (await provider.update(jobId, err?.properties as SlurmJobOutputs, next)).outs as SlurmJobOutputs;
+        expect(outs.state).toBe("RUNNING");
+        expect(outs.nodeList).toBe("localhost");
+        await provider.delete(jobId, outs);
+    });
+
+    it("item 7: array, heterogeneous and multi-cluster jobs and options SlurmJob sets itself are refused at check, naming the field", async () => {
+        const cases: [Partial<SlurmJobInputs>, string, RegExp][] = [
+            [{ extraArgs: ["--array=0-3"] }, "extraArgs[0]", /job arrays are not supported/],
+            [{ extraArgs: ["--exclusive", "-a1-2"] }, "extraArgs[1]", /job arrays/],
+            [{ extraArgs: ["--clusters=other"] }, "extraArgs[0]", /"123;cluster"/],
+            [{ extraArgs: ["--wrap=hostname"] }, "extraArgs[0]", /--wrap conflicts/],
+            [{ extraArgs: ["--test-only"] }, "extraArgs[0]", /submits nothing/],
+            [{ extraArgs: ["--parsable"] }, "extraArgs[0]", /passes --parsable itself/],
+            [{ extraArgs: ["--comment=mine"] }, "extraArgs[0]", /uses --comment for its ownership tag/],
+            [{ command: undefined, script: "#!/bin/bash\n#SBATCH -n 1\n#SBATCH hetjob\n#SBATCH -n 1\nsrun true\n" }, "script", /heterogeneous jobs are not supported/],
+            [{ command: undefined, script: "#!/bin/bash\n#SBATCH --array=1-4\ntrue\n" }, "script", /job arrays/],
+        ];
+        for (const [fields, property, reason] of cases) {
+            const c = await provider.check({} as SlurmJobInputs, jobInputs({ command: "true", ...fields }));
+            expect(c.failures?.map((f) => f.property), JSON.stringify(fields)).toEqual([property]);
+            expect(c.failures?.[0]?.reason).toMatch(reason);
+        }
+    });
+
+    it("item 10: scancel of a job that has just ended is success; time \"0\" is unlimited", async () => {
+        const inputs = await checked(tagged(jobInputs({ command: "true", output: "/dev/null", waitFor: "completed" }, "ended")));
+        const outs = (await provider.create(inputs)).outs as SlurmJobOutputs;
+        // What the fault looks like: Slurm refuses to signal an ended job.
+        expect(onCluster(`scancel --full --signal=TERM ${Number(outs.jobId)}`).code).toBe(1);
+        const final = await scancel(outs, outs.jobId, ["scancel", "--full", "--signal=TERM", outs.jobId], "sending TERM to");
+        expect(final?.state).toBe("COMPLETED");
+        // time "0" is Slurm's "no limit": more than the debug partition's MaxTime of one day.
+        const zero = jobInputs({ command: "true", partition: "debug", time: "0" }, "time0");
+        const err = await failureOf(provider.create(await checked(zero)));
+        expect(err?.message).toMatch(/time "0" exceeds partition debug's MaxTime 1-00:00:00/);
+        expect(jobsWithTag(zero.ownerTag)).toEqual([]);
+    });
+
+    it("a briefly stopped slurmctld (SIGSTOP 5 s) slows a create but it completes with exactly one job", async () => {
+        const inputs = await checked(tagged(jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, "slowctld")));
+        const pid = Number(fs.readFileSync("/var/lib/slurm-test/started/slurmctld.pid", "utf8").trim());
+        process.kill(pid, "SIGSTOP");
+        let resumed = false;
+        const resume = () => {
+            if (!resumed) {
+                resumed = true;
+                process.kill(pid, "SIGCONT");
+            }
+        };
+        const timer = setTimeout(resume, 5000);
+        try {
+            const r = await within(150, provider.create(inputs));
+            expect(r.hung).toBe(false);
+            expect(r.error).toBeUndefined();
+            const outs = r.value?.outs as SlurmJobOutputs;
+            expect(liveJobsWithTag(inputs.ownerTag)).toEqual([outs.jobId]);
+            expect(r.ms).toBeGreaterThan(3000);
+            await provider.delete(outs.jobId, outs);
+        } finally {
+            clearTimeout(timer);
+            resume();
+        }
+    });
+});
+
 void submittedTags;
-void onCluster;
-void jobInputs;
-export type { SlurmJobInputs, SlurmJobOutputs };

@@ -134,9 +134,11 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
         const d = await provider.diff(outs.jobId, read.props as SlurmJobOutputs, outs);
         expect(d.replaces).toEqual(["state"]);
         expect(d.deleteBeforeReplace).toBe(true);
-        // waitFor "completed" means the job is meant to end: no replacement then.
+        // waitFor "completed": a job that ended otherwise than COMPLETED is submitted again (issue 9, item 6).
         const finished = { ...(read.props as SlurmJobOutputs), waitFor: "completed" as const };
-        expect((await provider.diff(outs.jobId, finished, finished)).replaces).toEqual([]);
+        expect((await provider.diff(outs.jobId, finished, finished)).replaces).toEqual(["state"]);
+        const completed = { ...finished, state: "COMPLETED" };
+        expect((await provider.diff(outs.jobId, completed, completed)).replaces).toEqual([]);
         // delete of an ended job is a no-op, and so is a second delete.
         await provider.delete(outs.jobId, read.props as SlurmJobOutputs);
         await provider.delete(outs.jobId, read.props as SlurmJobOutputs);

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import type { SlurmJobInputs, SshConnection } from "../../providers/slurm/types";
 import { SLURM_JOB_DEFAULTS } from "../../providers/slurm/provider";
+import { parseJobComment } from "../../providers/slurm/ownership";
 
 export const CLUSTER_STATE = "/var/lib/slurm-test";
 export const USER_KEY_PATH = `${CLUSTER_STATE}/ssh/hpcuser_ed25519`;
@@ -36,9 +37,9 @@ export function sshOptions(port = SSH_PORT): string[] {
         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"];
 }
 
-/** Runs a command on the cluster out of band (OpenSSH, not the provider's pool). */
-export function onCluster(command: string): { code: number; stdout: string; stderr: string } {
-    const r = spawnSync("ssh", [...sshOptions(), `${TEST_USER}@127.0.0.1`, command], { encoding: "utf8", timeout: 60_000 });
+/** Runs a command on the cluster out of band (OpenSSH, not the provider's pool), as `user`. */
+export function onCluster(command: string, user = TEST_USER): { code: number; stdout: string; stderr: string } {
+    const r = spawnSync("ssh", [...sshOptions(), `${user}@127.0.0.1`, command], { encoding: "utf8", timeout: 60_000 });
     return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
@@ -84,10 +85,16 @@ export async function waitUntil<T>(what: string, seconds: number, probe: () => T
     }
 }
 
-/** Jobs of the test user that carry a tag (by --comment), from slurmctld. */
-export function jobsWithTag(tag: string): string[] {
-    const out = onCluster("squeue -h -t all -u hpcuser -o '%i|%k'").stdout;
-    return out.split("\n").filter((l) => l.includes("|") && l.slice(l.indexOf("|") + 1) === tag).map((l) => l.split("|")[0]);
+/** Jobs of a user that carry a tag (by --comment, "<tag> script=... attempt=..."), from slurmctld. */
+export function jobsWithTag(tag: string, user = TEST_USER): string[] {
+    const out = onCluster(`squeue -h -t all -u ${user} -o '%i|%k'`).stdout;
+    return out.split("\n").filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === tag).map((l) => l.split("|")[0]);
+}
+
+/** Jobs carrying a tag that have not ended (PENDING, RUNNING, ...). */
+export function liveJobsWithTag(tag: string, user = TEST_USER): string[] {
+    const out = onCluster(`squeue -h -u ${user} -o '%i|%k'`).stdout;
+    return out.split("\n").filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === tag).map((l) => l.split("|")[0]);
 }
 
 /** Stops slurmctld (for fault tests); `restartSlurmctld` brings it back through setup.sh. */
@@ -131,6 +138,10 @@ export class FaultProxy {
     private plans: CutPlan[] = [];
     downstreamDelayMs = 0;
     connections = 0;
+    /** Bytes forwarded server->client over all connections (to place cuts across a whole create). */
+    bytesDown = 0;
+    /** Close every new connection at once (a login node that went away). */
+    refuseNew = false;
     /** How many planned cuts happened. */
     cuts = 0;
 
@@ -150,6 +161,10 @@ export class FaultProxy {
 
     private accept(client: net.Socket): void {
         this.connections += 1;
+        if (this.refuseNew) {
+            client.destroy();
+            return;
+        }
         const plan = this.plans.shift();
         const upstream = net.connect(this.target, "127.0.0.1");
         this.sockets.add(client);
@@ -197,6 +212,7 @@ export class FaultProxy {
             }
             if (dir === "down") {
                 down += data.length;
+                this.bytesDown += data.length;
             } else {
                 up += data.length;
             }

@@ -21,7 +21,7 @@ const base: SlurmJobInputs = {
 };
 const state: SlurmJobOutputs = {
     ...base, jobId: "42", state: "RUNNING", reason: "", nodeList: "c1", submitTime: "", startTime: "", endTime: "",
-    exitCode: "", stdoutPath: "", stderrPath: "",
+    exitCode: "", stdoutPath: "", stderrPath: "", clusterName: "testcluster",
 };
 
 describe("diffJob: the field table", () => {
@@ -37,9 +37,12 @@ describe("diffJob: the field table", () => {
         ["removing the time limit replaces", { time: undefined }, { replaces: ["time"], scontrol: [] }],
         ["waitFor is Pulumi's business only", { waitFor: "submitted" }, { replaces: [], state: ["waitFor"] }],
         ["a new key does not touch the job", { connection: { ...base.connection, privateKey: "KEY-2" } }, { replaces: [], state: ["connection.privateKey"] }],
-        ["another host is another job", { connection: { ...base.connection, host: "other" } }, { replaces: ["connection.host"] }],
+        ["another spelling of the host is recorded, not a new job (update checks the cluster)", { connection: { ...base.connection, host: "hpg" } }, { replaces: [], state: ["connection.host"] }],
+        ["a stack rename (alias) changes the owner tag only in state", { ownerTag: "pulumi:sparc-deploy/renamed/mas" }, { replaces: [], state: ["ownerTag"] }],
+        ["dropping adoptJobId after an adoption keeps the job", { adoptJobId: undefined }, { replaces: [] }],
+        ["adoptJobId naming the held job keeps it", { adoptJobId: "42" }, { replaces: [], state: ["adoptJobId"] }],
         ["port 22 spelled out or not is the same", { connection: { ...base.connection, port: undefined } }, { replaces: [], state: [] }],
-        ["another user is another job", { connection: { ...base.connection, user: "bob" } }, { replaces: ["connection.user"] }],
+        ["another user name is recorded (update checks the job is still readable)", { connection: { ...base.connection, user: "bob" } }, { replaces: [], state: ["connection.user"] }],
         ["adopting another job replaces", { adoptJobId: "7" }, { replaces: ["adoptJobId"] }],
     ])("%s", (_label, change, expected) => {
         const d = diffJob(state, { ...base, ...change } as SlurmJobInputs);
@@ -48,8 +51,14 @@ describe("diffJob: the field table", () => {
 
     it.each(["COMPLETED", "FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL", "PREEMPTED"])("a %s service job is replaced on the next up", (ended) => {
         expect(diffJob({ ...state, state: ended }, base).replaces).toEqual(["state"]);
-        // A job meant to finish ("completed") stays finished.
-        expect(diffJob({ ...state, state: ended }, { ...base, waitFor: "completed" }).replaces).toEqual([]);
+    });
+
+    it.each(["FAILED", "TIMEOUT", "CANCELLED", "NODE_FAIL"])("a job meant to complete that ended %s is submitted again", (ended) => {
+        expect(diffJob({ ...state, state: ended }, { ...base, waitFor: "completed" }).replaces).toEqual(["state"]);
+    });
+
+    it("a job meant to complete that COMPLETED stays finished", () => {
+        expect(diffJob({ ...state, state: "COMPLETED" }, { ...base, waitFor: "completed" }).replaces).toEqual([]);
     });
 
     it.each(["PENDING", "RUNNING", "SUSPENDED", "COMPLETING"])("a %s job is kept", (live) => {

@@ -4,7 +4,7 @@ import { formatSlurmTime, parseSlurmDuration, parseSlurmTime } from "../../provi
 describe("parseSlurmTime (sbatch --time input forms)", () => {
     it.each([
         { value: "90", seconds: 5400 }, // minutes
-        { value: "0", seconds: 0 }, // Slurm: no limit
+        { value: "0", seconds: Infinity }, // Slurm: no limit
         { value: "1:30", seconds: 90 }, // minutes:seconds
         { value: "2:00:00", seconds: 7200 }, // hours:minutes:seconds
         { value: "00:01:00", seconds: 60 },
