@@ -295,4 +295,88 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
     });
 });
 
-void submittedTags;
+describe.skipIf(!available)("SlurmJob faults: the matrix", () => {
+    const tags: string[] = [];
+    afterAll(() => {
+        for (const tag of tags) {
+            const ids = jobsWithTag(tag);
+            if (ids.length > 0) {
+                onCluster(`scancel ${ids.map(Number).join(" ")}`);
+            }
+        }
+        closeAllConnections();
+    });
+
+    /** A fresh process as far as caches go: no pooled connection, no shared sinfo/ClusterName answer. */
+    const freshProcess = () => {
+        closeAllConnections();
+        (globalThis as unknown as { __sparcSlurmShared?: Map<string, unknown> }).__sparcSlurmShared?.clear();
+    };
+
+    it("a cut at any moment of a create, then the retry of the next up: exactly one live job carries the tag, no call exceeds its bound", async () => {
+        const proxy = new FaultProxy();
+        const port = await proxy.listen();
+        const DIAL_ATTEMPTS = 2;
+        const DIAL_SECONDS = 5;
+        // Dials with backoff, plus the lookups after an ambiguous sbatch (1 + 3 + 6 s of pauses, each a dial and
+        // two queries), plus slack: far below any command's own 60-120 s bound, which no cut here reaches.
+        const BOUND_MS = (DIAL_ATTEMPTS * (DIAL_SECONDS + 2) + 10 + 3 * DIAL_ATTEMPTS * DIAL_SECONDS + 10) * 1000;
+        const newInputs = (label: string) => {
+            const inputs = jobInputs({
+                command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"],
+                connection: testConnection({ port, dialAttempts: DIAL_ATTEMPTS, dialTimeoutSeconds: DIAL_SECONDS }),
+            }, label);
+            tags.push(inputs.ownerTag);
+            return inputs;
+        };
+        try {
+            // How many bytes the server sends during one whole create, to spread the cuts over it.
+            freshProcess();
+            const probe = (await provider.check({} as SlurmJobInputs, newInputs("probe"))).inputs as SlurmJobInputs;
+            const before = proxy.bytesDown;
+            const probeOuts = (await provider.create(probe)).outs as SlurmJobOutputs;
+            const total = proxy.bytesDown - before;
+            console.log(`one create: ${total} bytes from the server`);
+            await provider.delete(probeOuts.jobId, probeOuts);
+
+            const plans = [
+                ...[0.01, 0.03, 0.08, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.72, 0.8, 0.86, 0.9, 0.94, 0.97, 0.99].map((f) => ({ afterBytes: Math.round(total * f) })),
+                { afterBytes: 1500, direction: "up" as const }, { afterBytes: 3000, direction: "up" as const }, { afterBytes: 5000, direction: "up" as const },
+                { afterMs: 60 }, { afterMs: 150 }, { afterMs: 300 },
+            ];
+            const outcomes: string[] = [];
+            for (const plan of plans) {
+                freshProcess();
+                const inputs = (await provider.check({} as SlurmJobInputs, newInputs("matrix"))).inputs as SlurmJobInputs;
+                proxy.planNext(plan);
+                const first = await within(BOUND_MS / 1000 + 30, provider.create(inputs));
+                expect(first.hung, `create hung at ${JSON.stringify(plan)}`).toBe(false);
+                expect(first.ms, `create took ${first.ms} ms at ${JSON.stringify(plan)}`).toBeLessThan(BOUND_MS);
+                const failure = first.error as (Error & { id?: string; properties?: SlurmJobOutputs }) | undefined;
+                // What state holds after this up: the job (outs or an init failure's properties), or nothing.
+                let held: SlurmJobOutputs | undefined = first.value?.outs as SlurmJobOutputs | undefined ?? failure?.properties;
+                const heldId = first.value?.id ?? failure?.id;
+                // The next `pulumi up` (a new provider process): update of what state holds, or create again.
+                freshProcess();
+                if (heldId !== undefined && held !== undefined) {
+                    const retry = await within(BOUND_MS / 1000 + 30, provider.update(heldId, held, inputs));
+                    expect(retry.error, `retry (update) failed at ${JSON.stringify(plan)}`).toBeUndefined();
+                    held = retry.value?.outs as SlurmJobOutputs;
+                } else {
+                    const retry = await within(BOUND_MS / 1000 + 30, provider.create(inputs));
+                    expect(retry.error, `retry (create) failed at ${JSON.stringify(plan)}`).toBeUndefined();
+                    held = retry.value?.outs as SlurmJobOutputs;
+                }
+                outcomes.push(`${JSON.stringify(plan)}: ${first.value ? "created" : failure?.id ? "init failure with id" : `failed (${failure?.message.slice(0, 60)})`} in ${first.ms} ms`);
+                expect(liveJobsWithTag(inputs.ownerTag), `after ${JSON.stringify(plan)}`).toEqual([held.jobId]);
+                await provider.delete(held.jobId, held);
+                expect(liveJobsWithTag(inputs.ownerTag)).toEqual([]);
+            }
+            console.log(outcomes.join("\n"));
+            expect(proxy.cuts).toBeGreaterThanOrEqual(plans.length - 2);
+        } finally {
+            await proxy.close();
+            freshProcess();
+        }
+    }, 900_000);
+});
