@@ -29,7 +29,6 @@ async function within<T>(seconds: number, work: Promise<T>): Promise<{ value?: T
     return outcome === "hang" ? { ms: Date.now() - started, hung: true } : { ...outcome, ms: Date.now() - started, hung: false };
 }
 
-const submittedTags: string[] = [];
 
 describe.skipIf(!available)("SlurmJob faults: SSH transport", () => {
     afterAll(() => {
