@@ -15,6 +15,7 @@ import {
 } from "./parse";
 import { jobComment, newAttemptId, parseJobComment, scriptHash } from "./ownership";
 import { nextPollPause } from "./polling";
+import { SHIM_MARKER } from "./shim";
 import { formatSlurmTime, parseSlurmTime } from "./time";
 import { UNKNOWN, validateJobInputs } from "./validate";
 
@@ -495,9 +496,13 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
 
     async diff(_id: string, olds: SlurmJobOutputs, news: SlurmJobInputs) {
         const d = diffJob(olds, news);
+        // State written before the shim holds a frozen copy of the whole provider, which a no-op
+        // up would keep forever: an update (never a replace) swaps in the shim.
+        const stored = (olds as unknown as { __provider?: unknown }).__provider;
+        const frozen = typeof stored === "string" && !stored.includes(SHIM_MARKER);
         // A value not known until apply (preview) is a change of its field's kind.
         return {
-            changes: d.replaces.length + d.scontrol.length + d.state.length > 0,
+            changes: frozen || d.replaces.length + d.scontrol.length + d.state.length > 0,
             replaces: d.replaces,
             // A service job holds GPUs: cancel the old one before submitting its replacement.
             deleteBeforeReplace: true,

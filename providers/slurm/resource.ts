@@ -1,7 +1,7 @@
 // The SlurmJob resource: a thin class over slurmJobProvider.
 import * as pulumi from "@pulumi/pulumi";
 import type { JobSpec, SshConnection, WaitFor } from "./types";
-import { slurmJobProvider } from "./provider";
+import { slurmJobShim } from "./shim";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
@@ -52,7 +52,8 @@ export class SlurmJob extends pulumi.dynamic.Resource {
     declare readonly clusterName: pulumi.Output<string>;
 
     constructor(name: string, args: SlurmJobArgs, opts?: pulumi.CustomResourceOptions) {
-        super(slurmJobProvider, name, {
+        // State holds the shim (a few hundred bytes), which loads the installed provider at each call.
+        super(slurmJobShim, name, {
             ...args,
             connection: pulumi.secret(args.connection),
             ownerTag: ownerTagFor(name),

@@ -29,6 +29,7 @@ describe.skipIf(!available)("SlurmJob through the real dynamic-provider host (gR
     let host: ChildProcess;
     let client: Any;
     let providerText: string;
+    let wholeProviderText: string;
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-grpc-"));
 
     beforeAll(async () => {
@@ -36,10 +37,14 @@ describe.skipIf(!available)("SlurmJob through the real dynamic-provider host (gR
             "--outDir", outDir, "--rootDir", root, "--module", "commonjs", "--target", "ES2022", "--strict",
             "--esModuleInterop", "--skipLibCheck", "--types", "node", path.join(root, "providers/slurm/index.ts"),
         ], { cwd: root, stdio: "pipe" });
+        // What SlurmJob stores in state: the shim (resource.ts); the whole provider only for comparison.
         providerText = execFileSync(process.execPath, [
+            path.join(root, "test/support/serialize-provider.js"), path.join(outDir, "providers/slurm/shim.js"), "slurmJobShim",
+        ], { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+        wholeProviderText = execFileSync(process.execPath, [
             path.join(root, "test/support/serialize-provider.js"), path.join(outDir, "providers/slurm/provider.js"),
         ], { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-        console.log(`serialized provider: ${providerText.length} characters`);
+        console.log(`serialized shim (in state): ${providerText.length} characters; whole provider (before): ${wholeProviderText.length} characters`);
 
         host = spawn(process.execPath, [require.resolve("@pulumi/pulumi/cmd/dynamic-provider"), "127.0.0.1:9"], {
             cwd: root, env: { ...process.env, PULUMI_NODEJS_PROJECT: "sparc-deploy", PULUMI_NODEJS_STACK: "test" },
@@ -63,8 +68,12 @@ describe.skipIf(!available)("SlurmJob through the real dynamic-provider host (gR
         fs.rmSync(outDir, { recursive: true, force: true });
     });
 
-    it("serializes to self-contained text that requires ssh2 at run time and holds no credentials", () => {
-        expect(providerText).toContain('require("ssh2")');
+    it("serializes to a small shim that requires the installed provider package by name and holds no credentials", () => {
+        expect(providerText).toContain('require("@sparc-deploy/slurm-provider")');
+        expect(providerText).toContain("sparc-slurm-shim/1");
+        expect(providerText).not.toContain("sbatch");
+        expect(providerText.length).toBeLessThan(4000);
+        expect(wholeProviderText).toContain('require("ssh2")');
         expect(providerText).not.toMatch(/PRIVATE KEY-----(\\n|\n)[A-Za-z0-9+/]{20}/);
         expect(providerText).not.toContain(fs.readFileSync(USER_KEY_PATH, "utf8").split("\n")[1]);
         expect(providerText).not.toContain("__vite_ssr");

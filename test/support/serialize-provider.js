@@ -1,8 +1,8 @@
-// Serializes the compiled SlurmJob provider exactly as pulumi.dynamic.Resource does
+// Serializes a compiled SlurmJob provider object exactly as pulumi.dynamic.Resource does
 // (closure serialization of `() => provider`), outside vitest's module transform.
-// Usage: node serialize-provider.js <compiled providers/slurm/provider.js>
+// Usage: node serialize-provider.js <compiled module.js> [export name, default slurmJobProvider]
 const sc = require("@pulumi/pulumi/runtime/closure/serializeClosure");
-const { slurmJobProvider } = require(process.argv[2]);
-sc.serializeFunction(() => slurmJobProvider, { allowSecrets: true })
+const provider = require(process.argv[2])[process.argv[3] ?? "slurmJobProvider"];
+sc.serializeFunction(() => provider, { allowSecrets: true })
     .then((sf) => process.stdout.write(sf.text))
     .catch((err) => { console.error(err); process.exit(1); });
