@@ -1,0 +1,125 @@
+// The one table that decides what a change to each SlurmJob input does.
+// Pure and dependency-free: captured into the serialized provider.
+import type { SlurmJobInputs, SlurmJobOutputs } from "./types";
+
+/**
+ * replace:  a new job is needed (cancel the old one first: deleteBeforeReplace).
+ * scontrol: Slurm can change it on a pending or running job (scontrol update).
+ * state:    only Pulumi's record changes; the job is untouched.
+ */
+export type FieldPolicy = "replace" | "scontrol" | "state";
+
+export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy } = {
+    script: "replace",
+    command: "replace",
+    jobName: "scontrol",
+    partition: "replace",
+    account: "replace",
+    qos: "replace",
+    time: "scontrol",
+    nodes: "replace",
+    ntasks: "replace",
+    cpusPerTask: "replace",
+    mem: "replace",
+    gpus: "replace",
+    gpusPerTask: "replace",
+    gres: "replace",
+    constraint: "replace",
+    output: "replace",
+    error: "replace",
+    workdir: "replace",
+    environment: "replace",
+    dependency: "replace",
+    extraArgs: "replace",
+    ownerTag: "replace",
+    adoptJobId: "replace",
+    // connection is split below: the cluster (host/port/user) replaces, credentials do not.
+    connection: "state",
+    waitFor: "state",
+    waitTimeoutSeconds: "state",
+    waitPollSeconds: "state",
+    cancelSignal: "state",
+    cancelGraceSeconds: "state",
+    deleteTimeoutSeconds: "state",
+    clusterChecks: "state",
+};
+
+/** Connection fields that name another cluster account: a change means another job. */
+export const CONNECTION_IDENTITY = ["host", "port", "user"] as const;
+
+/** The scontrol update keyword for each in-place field. */
+export const SCONTROL_KEYWORD: { readonly [K in keyof SlurmJobInputs]?: string } = {
+    jobName: "JobName",
+    time: "TimeLimit",
+};
+
+/** Slurm states after which a job is never going to run again. */
+const ENDED = /^(BOOT_FAIL|CANCELLED|COMPLETED|DEADLINE|FAILED|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|TIMEOUT|REVOKED|SPECIAL_EXIT)$/;
+
+export interface JobDiff {
+    replaces: string[];
+    scontrol: string[];
+    state: string[];
+}
+
+/** Stable text of a value for comparison: undefined, null and absent are the same; object keys are sorted. */
+export function canonical(value: unknown): string {
+    if (value === undefined || value === null) {
+        return "null";
+    }
+    if (Array.isArray(value)) {
+        return `[${value.map(canonical).join(",")}]`;
+    }
+    if (typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        return `{${Object.keys(obj)
+            .filter((k) => obj[k] !== undefined && obj[k] !== null)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`)
+            .join(",")}}`;
+    }
+    return JSON.stringify(value);
+}
+
+/**
+ * Compares the state (old outputs) with the new inputs. A job that has ended
+ * while the resource is meant to keep it (waitFor is not "completed") is a
+ * replacement too, so that an expired service comes back on the next up.
+ */
+export function diffJob(olds: Partial<SlurmJobOutputs>, news: SlurmJobInputs): JobDiff {
+    const result: JobDiff = { replaces: [], scontrol: [], state: [] };
+    for (const key of Object.keys(FIELD_POLICY) as (keyof SlurmJobInputs)[]) {
+        if (key === "connection") {
+            continue;
+        }
+        if (canonical(olds[key]) !== canonical(news[key])) {
+            // Slurm cannot unset a limit in place: removing an in-place field replaces.
+            const policy = FIELD_POLICY[key] === "scontrol" && news[key] === undefined ? "replace" : FIELD_POLICY[key];
+            result[policy === "replace" ? "replaces" : policy].push(key);
+        }
+    }
+    const oldConn: Record<string, unknown> = { ...olds.connection, port: olds.connection?.port ?? 22 };
+    const newConn: Record<string, unknown> = { ...news.connection, port: news.connection?.port ?? 22 };
+    for (const key of new Set([...Object.keys(oldConn), ...Object.keys(newConn)])) {
+        if (canonical(oldConn[key]) !== canonical(newConn[key])) {
+            const identity = (CONNECTION_IDENTITY as readonly string[]).includes(key);
+            result[identity ? "replaces" : "state"].push(`connection.${key}`);
+        }
+    }
+    if (olds.state !== undefined && ENDED.test(olds.state) && news.waitFor !== "completed") {
+        result.replaces.push("state");
+    }
+    return result;
+}
+
+/** `scontrol update JobId=N Key=Value ...` for the in-place fields that changed. */
+export function scontrolUpdateArgv(jobId: string, news: SlurmJobInputs, fields: readonly string[]): string[] {
+    const assignments = fields.map((field) => {
+        const keyword = SCONTROL_KEYWORD[field as keyof SlurmJobInputs];
+        if (keyword === undefined) {
+            throw new Error(`internal: ${field} cannot be changed with scontrol update`);
+        }
+        return `${keyword}=${String(news[field as keyof SlurmJobInputs] ?? "")}`;
+    });
+    return ["scontrol", "update", `JobId=${jobId}`, ...assignments];
+}

@@ -1,0 +1,68 @@
+// The SlurmJob resource: a thin class over slurmJobProvider.
+import * as pulumi from "@pulumi/pulumi";
+import type { JobSpec, SshConnection, WaitFor } from "./types";
+import { slurmJobProvider } from "./provider";
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+/** Public arguments of a SlurmJob. See README.md, "SlurmJob reference". */
+export interface SlurmJobArgs extends Inputs<JobSpec> {
+    /** How to reach the login node. Stored as a secret. */
+    connection: pulumi.Input<Inputs<SshConnection>>;
+    /** "submitted" (default), "running" or "completed". */
+    waitFor?: pulumi.Input<WaitFor>;
+    /** Bound on waiting for waitFor, in seconds (default 600). */
+    waitTimeoutSeconds?: pulumi.Input<number>;
+    /** First pause between scheduler queries while waiting (default 10 s; grows 1.5x up to 120 s). */
+    waitPollSeconds?: pulumi.Input<number>;
+    /** Signal sent before the final scancel on delete (default "TERM"; "" for none). */
+    cancelSignal?: pulumi.Input<string>;
+    /** Seconds between that signal and the final scancel (default 30). */
+    cancelGraceSeconds?: pulumi.Input<number>;
+    /** Bound on waiting for the cancelled job to end, in seconds (default 300). */
+    deleteTimeoutSeconds?: pulumi.Input<number>;
+    /** Take over this existing job instead of submitting one. */
+    adoptJobId?: pulumi.Input<string>;
+    /** Check partition/time/GPU type against sinfo: "up" (default, before submitting), "preview" (also at preview), "off". */
+    clusterChecks?: pulumi.Input<"up" | "preview" | "off">;
+}
+
+/** The ownership tag put in the job's --comment: deterministic, so an interrupted submit is found again. */
+export function ownerTagFor(name: string, project = pulumi.getProject(), stack = pulumi.getStack()): string {
+    return `pulumi:${project}/${stack}/${name}`;
+}
+
+export class SlurmJob extends pulumi.dynamic.Resource {
+    declare readonly jobId: pulumi.Output<string>;
+    declare readonly state: pulumi.Output<string>;
+    declare readonly reason: pulumi.Output<string>;
+    declare readonly nodeList: pulumi.Output<string>;
+    declare readonly submitTime: pulumi.Output<string>;
+    declare readonly startTime: pulumi.Output<string>;
+    declare readonly endTime: pulumi.Output<string>;
+    declare readonly exitCode: pulumi.Output<string>;
+    declare readonly stdoutPath: pulumi.Output<string>;
+    declare readonly stderrPath: pulumi.Output<string>;
+    declare readonly ownerTag: pulumi.Output<string>;
+
+    constructor(name: string, args: SlurmJobArgs, opts?: pulumi.CustomResourceOptions) {
+        super(slurmJobProvider, name, {
+            ...args,
+            connection: pulumi.secret(args.connection),
+            ownerTag: ownerTagFor(name),
+            jobId: undefined,
+            state: undefined,
+            reason: undefined,
+            nodeList: undefined,
+            submitTime: undefined,
+            startTime: undefined,
+            endTime: undefined,
+            exitCode: undefined,
+            stdoutPath: undefined,
+            stderrPath: undefined,
+        }, {
+            ...opts,
+            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],
+        }, "slurm", "SlurmJob");
+    }
+}

@@ -1,0 +1,128 @@
+// Plain data types shared by the SlurmJob provider and its pure helpers.
+// Nothing here imports a runtime library: these modules are captured into the
+// serialized provider that Pulumi stores in state.
+
+/** How the provider reaches the cluster's login node. */
+export interface SshConnection {
+    host: string;
+    /** Default 22. */
+    port?: number;
+    user: string;
+    /** OpenSSH private key text. Use a secret; never logged, never stored in plaintext. */
+    privateKey?: string;
+    /** Passphrase of `privateKey`. */
+    passphrase?: string;
+    /** Path of the ssh-agent socket; default $SSH_AUTH_SOCK when no privateKey is given. */
+    agentSocket?: string;
+    /**
+     * The server's public host key as in a known_hosts / .pub line: "ssh-ed25519 AAAA..." (the key type is optional).
+     * Required unless insecureIgnoreHostKey is true.
+     */
+    hostKey?: string;
+    /** Skip host-key checking. Only for throwaway test clusters. */
+    insecureIgnoreHostKey?: boolean;
+    /** Answers for keyboard-interactive prompts (Duo MFA: "push", "1", a passcode), in order. */
+    keyboardInteractiveAnswers?: string[];
+    /** Dial attempts before giving up (default 3). */
+    dialAttempts?: number;
+    /** Per-dial timeout in seconds (default 20). */
+    dialTimeoutSeconds?: number;
+    /**
+     * "ssh2" (default): a pooled in-process connection. "openssh": run the system `ssh` with a
+     * ControlMaster socket, honouring ~/.ssh/config (ProxyJump, ...) and sharing one login with
+     * every other ssh/scp of the run, so HiPerGator's Duo prompt comes once.
+     */
+    transport?: "ssh2" | "openssh";
+    /** openssh transport: private key file ("" or absent = agent / ~/.ssh/config). */
+    identityFile?: string;
+    /** openssh transport: ControlPath of the shared master connection (default "~/.ssh/sparc-cm-%C"). */
+    controlPath?: string;
+}
+
+/** States the provider can wait for after sbatch returns. */
+export type WaitFor = "submitted" | "running" | "completed";
+
+/** The job itself: either a whole `script`, or structured fields rendered into #SBATCH lines + `command`. */
+export interface JobSpec {
+    script?: string;
+    command?: string;
+    jobName?: string;
+    partition?: string;
+    account?: string;
+    qos?: string;
+    /** Slurm time limit in any Slurm format, e.g. "14-00:00:00", "90", "2:00:00". */
+    time?: string;
+    nodes?: number;
+    ntasks?: number;
+    cpusPerTask?: number;
+    /** Memory per node, e.g. "256gb", "100G", "4096M", "4096". */
+    mem?: string;
+    /** --gpus, e.g. "4" or "a100:4". */
+    gpus?: string;
+    /** --gpus-per-task, e.g. "4" or "a100:4". */
+    gpusPerTask?: string;
+    /** --gres, e.g. "gpu:a100:2". */
+    gres?: string;
+    constraint?: string;
+    /** --output path (Slurm filename pattern, e.g. "sparc_service_%j.log"). */
+    output?: string;
+    /** --error path. */
+    error?: string;
+    /** --chdir: working directory of the job. */
+    workdir?: string;
+    /** Exported at the top of the script body (values shell-quoted). */
+    environment?: Record<string, string>;
+    /** --dependency, e.g. "afterok:123". */
+    dependency?: string;
+    /** Further sbatch options, each one whole argument such as "--exclusive" or "--signal=B:TERM@120". */
+    extraArgs?: string[];
+}
+
+/** Resolved inputs as the provider receives them. */
+export interface SlurmJobInputs extends JobSpec {
+    connection: SshConnection;
+    /** Deterministic ownership tag, also put in --comment; set by the resource class. */
+    ownerTag: string;
+    waitFor: WaitFor;
+    /** Bound on waiting for `waitFor`, in seconds. */
+    waitTimeoutSeconds: number;
+    /** First pause between scheduler queries while waiting, in seconds; it grows 1.5x per query up to 120 s. */
+    waitPollSeconds: number;
+    /** Signal sent before scancel on delete (e.g. "TERM"); "" sends none. */
+    cancelSignal: string;
+    /** Seconds between the signal and the final scancel. */
+    cancelGraceSeconds: number;
+    /** Bound on waiting for the job to become terminal after scancel, in seconds. */
+    deleteTimeoutSeconds: number;
+    /** Adopt this existing job id instead of submitting (Pulumi import does not work for dynamic providers). */
+    adoptJobId?: string;
+    /**
+     * Check partition, time limit and GPU type against `sinfo` before submitting ("up", the default),
+     * also during `pulumi preview` ("preview": costs an SSH login, i.e. a Duo prompt), or never ("off").
+     */
+    clusterChecks: "up" | "preview" | "off";
+}
+
+/** What Slurm says about a job; absent values are "". */
+export interface JobStatusFields {
+    jobId: string;
+    state: string;
+    reason: string;
+    nodeList: string;
+    submitTime: string;
+    startTime: string;
+    endTime: string;
+    exitCode: string;
+}
+
+/** Everything the provider stores in state. No undefined values: absent strings are "". */
+export interface SlurmJobOutputs extends SlurmJobInputs, JobStatusFields {
+    stdoutPath: string;
+    stderrPath: string;
+}
+
+/** One job as read from squeue or sacct, state normalised (e.g. "CANCELLED by 1001" -> "CANCELLED"). */
+export interface JobStatus extends JobStatusFields {
+    comment: string;
+    source: "squeue" | "sacct";
+}
