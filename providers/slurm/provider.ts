@@ -588,7 +588,8 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             log(news.ownerTag, `updated ${d.scontrol.join(", ")} of job ${id} in place`);
         }
         const outs = { ...STATUS_DEFAULTS, ...kept, ...news, jobId: olds.jobId || id, clusterName } as SlurmJobOutputs;
-        if (goalReached(news.waitFor, olds.state)) {
+        // olds.state "" : the last create failed before it could read the job.
+        if (goalReached(news.waitFor, olds.state) && (olds.state ?? "") !== "") {
             return { outs };
         }
         // The last create (or update) ended before the goal (e.g. still PENDING after the wait):
