@@ -51,7 +51,7 @@ describe.skipIf(skip)("pulumi engine: SlurmJob faults", () => {
         await proxy.close();
     });
 
-    it("up cut after sbatch fails, but keeps the job in state; destroy then leaves no job", async () => {
+    it("up cut after sbatch fails, but keeps the job in state; the next up re-reads it until RUNNING; destroy then leaves no job", async () => {
         const port = await proxyPort();
         const stack = await newStack(programDir, "slurm-cut", port);
         stacks.push(stack);
@@ -70,6 +70,14 @@ describe.skipIf(skip)("pulumi engine: SlurmJob faults", () => {
         const held = await jobResource(stack);
         expect(held?.id).toBe(jobId);
         expect(squeueState(jobId)).toBe("PENDING");
+        // The next up (the link is back, the hold released) runs update, which reads the job again and
+        // waits for RUNNING instead of reporting success unchecked.
+        expect(onCluster(`scontrol update JobId=${Number(jobId)} StartTime=now`).code).toBe(0);
+        const next = await stack.up();
+        expect(next.replace ?? 0).toBe(0);
+        const outputs = await stack.outputs();
+        expect(outputs).toMatchObject({ jobId, state: "RUNNING" });
+        expect(liveJobsWithTag(tag)).toEqual([jobId]);
         await stack.destroy();
         expect(squeueState(jobId)).toBe("CANCELLED");
         expect(liveJobsWithTag(tag)).toEqual([]);
