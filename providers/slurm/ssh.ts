@@ -41,8 +41,8 @@ interface PoolEntry {
     active: number;
     waiting: (() => void)[];
     idleTimer: NodeJS.Timeout | undefined;
-    /** Rejects the commands in flight when the connection drops. */
-    inflight: Set<(err: Error) => void>;
+    /** Rejects the commands in flight when their connection drops (each with the client it runs on). */
+    inflight: Map<(err: Error) => void, Client>;
 }
 
 interface PoolState {
@@ -237,7 +237,7 @@ function entryFor(conn: SshConnection): PoolEntry {
     const key = connectionKey(conn);
     let entry = pool.entries.get(key);
     if (entry === undefined) {
-        entry = { key, label: connectionLabel(conn), client: undefined, connecting: undefined, active: 0, waiting: [], idleTimer: undefined, inflight: new Set() };
+        entry = { key, label: connectionLabel(conn), client: undefined, connecting: undefined, active: 0, waiting: [], idleTimer: undefined, inflight: new Map() };
         pool.entries.set(key, entry);
     }
     return entry;
@@ -255,7 +255,10 @@ async function clientFor(conn: SshConnection, entry: PoolEntry): Promise<Client>
                 if (entry.client === client) {
                     entry.client = undefined;
                 }
-                for (const fail of entry.inflight) {
+                for (const [fail, on] of entry.inflight) {
+                    if (on !== client) {
+                        continue;
+                    }
                     fail(new AmbiguousRemoteError(`the SSH connection to ${entry.label} was lost (${why}) while a command was running`));
                 }
             };
@@ -373,12 +376,18 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                 channel?.close();
                 reject(err);
             });
-            const timeoutSeconds = options.timeoutSeconds ?? 120;
-            timer = setTimeout(
-                () => fail(new AmbiguousRemoteError(`\`${argv[0]}\` on ${entry.label} did not finish within ${timeoutSeconds} s`)),
-                timeoutSeconds * 1000,
-            );
-            entry.inflight.add(fail);
+            const timeoutSeconds = conn.commandTimeoutSeconds ?? options.timeoutSeconds ?? 120;
+            timer = setTimeout(() => {
+                // A command past its bound may sit on a connection the network silently dropped (keepalive
+                // notices only after a minute): later commands get a new connection; this one is closed
+                // once every command still on it has reached its own bound.
+                if (entry.client === client) {
+                    entry.client = undefined;
+                    setTimeout(() => client.end(), timeoutSeconds * 1000).unref();
+                }
+                fail(new AmbiguousRemoteError(`\`${argv[0]}\` on ${entry.label} did not finish within ${timeoutSeconds} s`));
+            }, timeoutSeconds * 1000);
+            entry.inflight.set(fail, client);
             client.exec(withOutputMarker(command), (err, stream) => {
                 if (err) {
                     // The channel was refused before the command started.
@@ -467,7 +476,7 @@ export async function runOpenSsh(conn: SshConnection, argv: readonly string[], o
             const child = spawn(full[0], full.slice(1), { env, stdio: ["pipe", "pipe", "pipe"] });
             const out: Buffer[] = [];
             const errOut: Buffer[] = [];
-            const timeoutSeconds = options.timeoutSeconds ?? 120;
+            const timeoutSeconds = conn.commandTimeoutSeconds ?? options.timeoutSeconds ?? 120;
             const timer = setTimeout(() => {
                 child.kill("SIGTERM");
                 reject(new AmbiguousRemoteError(`\`${argv[0]}\` on ${key} did not finish within ${timeoutSeconds} s`));

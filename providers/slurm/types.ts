@@ -25,8 +25,13 @@ export interface SshConnection {
     keyboardInteractiveAnswers?: string[];
     /** Dial attempts before giving up (default 3). */
     dialAttempts?: number;
-    /** Per-dial timeout in seconds (default 20). */
+    /** Bound on one whole dial (TCP connect, key exchange, authentication), in seconds (default 20). */
     dialTimeoutSeconds?: number;
+    /**
+     * Bound on every remote command, in seconds; by default each command has its own (60 s for
+     * queries, 120 s for sbatch). A command past it has an unknown outcome and is settled as such.
+     */
+    commandTimeoutSeconds?: number;
     /**
      * "ssh2" (default): a pooled in-process connection. "openssh": run the system `ssh` with a
      * ControlMaster socket, honouring ~/.ssh/config (ProxyJump, ...) and sharing one login with

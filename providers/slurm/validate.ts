@@ -409,6 +409,10 @@ function checkConnection(fail: Fail, connection: unknown): void {
         }
     }
     checkPositiveInteger(fail, "connection.dialAttempts", c["dialAttempts"]);
+    const commandTimeout = c["commandTimeoutSeconds"];
+    if (isKnown(commandTimeout) && !(typeof commandTimeout === "number" && Number.isFinite(commandTimeout) && commandTimeout >= 5)) {
+        fail("connection.commandTimeoutSeconds", `${is("connection.commandTimeoutSeconds", commandTimeout)}: must be a number of seconds, at least 5 (a busy slurmctld answers within MessageTimeout, 10 s by default); leave it out for 60 s per query and 120 s for sbatch`);
+    }
     const dialTimeout = c["dialTimeoutSeconds"];
     if (isKnown(dialTimeout) && !(typeof dialTimeout === "number" && Number.isFinite(dialTimeout) && dialTimeout > 0)) {
         fail("connection.dialTimeoutSeconds", `${is("connection.dialTimeoutSeconds", dialTimeout)}: must be a number of seconds above 0, e.g. 20`);

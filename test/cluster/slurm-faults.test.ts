@@ -317,13 +317,14 @@ describe.skipIf(!available)("SlurmJob faults: the matrix", () => {
         const port = await proxy.listen();
         const DIAL_ATTEMPTS = 2;
         const DIAL_SECONDS = 5;
-        // Dials with backoff, plus the lookups after an ambiguous sbatch (1 + 3 + 6 s of pauses, each a dial and
-        // two queries), plus slack: far below any command's own 60-120 s bound, which no cut here reaches.
-        const BOUND_MS = (DIAL_ATTEMPTS * (DIAL_SECONDS + 2) + 10 + 3 * DIAL_ATTEMPTS * DIAL_SECONDS + 10) * 1000;
+        const COMMAND_SECONDS = 8;
+        // The configured bounds a create can meet in one fault: the dials with their backoff, one command
+        // stalled to its bound, the pauses of the lookups after an ambiguous sbatch (1 + 3 + 6 s), plus 10 s of slack.
+        const BOUND_MS = (DIAL_ATTEMPTS * (DIAL_SECONDS + 2) + COMMAND_SECONDS + 10 + 10) * 1000;
         const newInputs = (label: string) => {
             const inputs = jobInputs({
                 command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"],
-                connection: testConnection({ port, dialAttempts: DIAL_ATTEMPTS, dialTimeoutSeconds: DIAL_SECONDS }),
+                connection: testConnection({ port, dialAttempts: DIAL_ATTEMPTS, dialTimeoutSeconds: DIAL_SECONDS, commandTimeoutSeconds: COMMAND_SECONDS }),
             }, label);
             tags.push(inputs.ownerTag);
             return inputs;
@@ -342,6 +343,8 @@ describe.skipIf(!available)("SlurmJob faults: the matrix", () => {
                 ...[0.01, 0.03, 0.08, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.72, 0.8, 0.86, 0.9, 0.94, 0.97, 0.99].map((f) => ({ afterBytes: Math.round(total * f) })),
                 { afterBytes: 1500, direction: "up" as const }, { afterBytes: 3000, direction: "up" as const }, { afterBytes: 5000, direction: "up" as const },
                 { afterMs: 60 }, { afterMs: 150 }, { afterMs: 300 },
+                // The network goes silent (no close) during the queries, sbatch and the reads after it.
+                ...[0.5, 0.86, 0.92, 0.97].map((f) => ({ afterBytes: Math.round(total * f), stall: true })),
             ];
             const outcomes: string[] = [];
             for (const plan of plans) {

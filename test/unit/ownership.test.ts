@@ -3,7 +3,7 @@ import { jobComment, newAttemptId, parseJobComment, scriptHash } from "../../pro
 import { POLL_FLOOR_AFTER_SECONDS, POLL_FLOOR_SECONDS, nextPollPause } from "../../providers/slurm/polling";
 import { parseClusterName } from "../../providers/slurm/parse";
 import { afterOutputMarker, OUTPUT_MARKER, withOutputMarker } from "../../providers/slurm/ssh";
-import { refusedSbatchOption } from "../../providers/slurm/validate";
+import { refusedSbatchOption, validateJobInputs } from "../../providers/slurm/validate";
 
 describe("ownership comment", () => {
     it.each<[string, ReturnType<typeof parseJobComment>]>([
@@ -87,5 +87,12 @@ describe("sbatch options SlurmJob refuses", () => {
         } else {
             expect(refused).toMatch(reason);
         }
+    });
+});
+
+describe("connection.commandTimeoutSeconds", () => {
+    it.each<[unknown, boolean]>([[8, true], [120, true], [4, false], [0, false], ["10", false], [Infinity, false]])("%s accepted: %s", (value, ok) => {
+        const failures = validateJobInputs({ command: "true", connection: { host: "h", user: "u", insecureIgnoreHostKey: true, commandTimeoutSeconds: value as number } });
+        expect(failures.filter((f) => f.property === "connection.commandTimeoutSeconds").length === 0).toBe(ok);
     });
 });
