@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { COMMAND_STANDIN_DIR } from "../standins/command-provider/location";
 import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from "./lib/engine";
 import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, requireClusterOrSkip } from "../support/cluster";
+import { parseJobComment } from "../../providers/slurm/ownership";
 
 const root = path.resolve(__dirname, "../..");
 const IMAGE = "localhost/sparc-hpgtest/mas-server:latest";
@@ -23,7 +24,8 @@ const skip = shouldSkipEngineTests() || !requireClusterOrSkip();
 
 function liveJobsWithTag(): string[] {
     return onCluster("squeue -h -u hpcuser -t pending,running -o '%i|%k'").stdout.split("\n")
-        .filter((l) => l.endsWith(`|${TAG}`)).map((l) => l.split("|")[0]);
+        // The comment is "<tag> script=<hash> attempt=<id>" (providers/slurm/ownership.ts).
+        .filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === TAG).map((l) => l.split("|")[0]);
 }
 
 function logins(): number {
