@@ -234,7 +234,7 @@ export function readJobBatched(inputs: SlurmJobInputs, id: string): Promise<JobS
  * hash, any attempt): squeue, and with `accountingSince` also sacct from that moment on
  * (needs AccountingStoreFlags=job_comment), for jobs slurmctld has already purged.
  */
-export async function findJobsByTag(inputs: SlurmJobInputs, accountingSince?: number): Promise<JobStatus[]> {
+export async function findJobsByTag(inputs: SlurmJobInputs, accountingSince?: number, enough?: (jobs: JobStatus[]) => boolean): Promise<JobStatus[]> {
     const user = inputs.connection.user;
     const ask = async () => {
         const squeue = await runRemote(inputs.connection, ["squeue", "-h", "-t", "all", "-u", user, "-o", SQUEUE_FORMAT], { timeoutSeconds: 60 });
@@ -247,7 +247,8 @@ export async function findJobsByTag(inputs: SlurmJobInputs, accountingSince?: nu
     const queue = accountingSince !== undefined ? await ask() : await sharedQuery(inputs, "squeue-user", 0, ask);
     const ours = (j: JobStatus) => parseJobComment(j.comment).ownerTag === inputs.ownerTag;
     const jobs = queue.filter(ours);
-    if (accountingSince === undefined) {
+    // Accounting only when the queue did not already answer (it lags slurmctld anyway).
+    if (accountingSince === undefined || enough?.(jobs) === true) {
         return jobs;
     }
     const minutes = Math.ceil((Date.now() - accountingSince) / 60_000) + 5;
@@ -345,7 +346,8 @@ async function findThisAttempt(inputs: SlurmJobInputs, attempt: string, since: n
     for (const pause of [1, 3, 6]) {
         await sleep(pause);
         try {
-            const mine = (await findJobsByTag(inputs, since)).filter((j) => parseJobComment(j.comment).attempt === attempt);
+            const ofAttempt = (jobs: JobStatus[]) => jobs.filter((j) => parseJobComment(j.comment).attempt === attempt);
+            const mine = ofAttempt(await findJobsByTag(inputs, since, (jobs) => ofAttempt(jobs).length > 0));
             lookupError = undefined;
             if (mine.length > 0) {
                 return mine[0].jobId;
