@@ -35,7 +35,8 @@ export function containerUnitName(containerName: string): string {
     return `${containerName}.service`;
 }
 
-const SAFE_WORD = /^[A-Za-z0-9_@+=:,./-]+$/;
+// After escaping, %% and $$ are literal: safe unquoted.
+const SAFE_WORD = /^[A-Za-z0-9_@+=:,./%$-]+$/;
 
 /**
  * One word of a systemd command line or Quadlet value: `%` and `$` escaped (systemd would expand them),
