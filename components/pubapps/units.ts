@@ -104,11 +104,11 @@ export function quadletContainer(c: ContainerSpec, pod: PodUnitSpec): UnitFile {
 // ------------------------------------------- as `podman generate systemd --new` (Podman < 5)
 
 /**
- * The pod unit of `podman generate systemd --new --name POD` (Podman 4.3.1), with two measured
- * differences: Type=oneshot + RemainAfterExit instead of Type=forking + PIDFile (rootless, the
- * infra container's conmon lives outside the unit's cgroup and systemd 252 refuses the PID file:
- * "New main PID ... does not belong to service"), and no --exit-policy=stop (with a oneshot unit
- * the pod would stop behind systemd's back while one container restarts).
+ * The pod unit of `podman generate systemd --new --name POD` (Podman 4.3.1) with one measured
+ * difference: no --exit-policy=stop, and so Type=oneshot + RemainAfterExit instead of Type=forking
+ * on the infra container's conmon. With the exit policy the pod, and its unit, stop whenever its
+ * containers are stopped together (a restart of the last running one, or of all on an image change);
+ * the restart then fails ("A dependency job for container-X.service failed", Podman 4.3.1, systemd 252).
  */
 export function generatedPod(spec: PodUnitSpec, containerUnits: readonly string[]): UnitFile {
     const unit = podUnitName(spec.podName);

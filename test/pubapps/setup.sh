@@ -21,7 +21,7 @@ podman volume rm -f "$name-podman" >/dev/null 2>&1 || true
 # cannot sit on the container's own overlay root.
 podman run -d --name "$name" --hostname pubapps-testbed --systemd=always --privileged --cgroupns=private \
   --device /dev/net/tun -v "$name-podman:/podman" -v "$here/cgroup2-init:/usr/local/sbin/cgroup2-init:ro" \
-  --entrypoint /usr/local/sbin/cgroup2-init "${publish[@]}" "$image" >/dev/null
+  -e PUBAPPS_USER="$user" --entrypoint /usr/local/sbin/cgroup2-init "${publish[@]}" "$image" >/dev/null
 bash "$here/wait-ready.sh" "$name" 60
 podman exec "$name" bash -c "loginctl enable-linger $user && install -d -m 700 -o $user -g $user /home/$user/.ssh /podman/$user"
 podman cp "$pub" "$name:/home/$user/.ssh/authorized_keys"
