@@ -32,10 +32,13 @@ function sh(cmd: string, args: string[], timeoutMs = 120_000, env: NodeJS.Proces
     return execFileSync(cmd, args, { encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
 }
 
-/** Runs a command as the service account inside the stand-in (out of band, not through the stack). */
+/**
+ * Runs a command as the service account inside the stand-in (out of band, not through the stack).
+ * Not `su -`: its PAM session (pam_systemd) was seen to hang after the instance restarted.
+ */
 function onInstance(command: string): { code: number; stdout: string } {
-    const r = spawnSync("podman", ["exec", TESTBED, "su", "-", "svc", "-c", `XDG_RUNTIME_DIR=/run/user/1000 ${command}`],
-        { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync("podman", ["exec", "--user", "svc", "--workdir", "/home/svc", "-e", "HOME=/home/svc", "-e", "XDG_RUNTIME_DIR=/run/user/1000",
+        TESTBED, "bash", "-c", command], { encoding: "utf8", timeout: 60_000 });
     return { code: r.status ?? -1, stdout: r.stdout ?? "" };
 }
 
