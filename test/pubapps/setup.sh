@@ -28,9 +28,11 @@ podman cp "$pub" "$name:/home/$user/.ssh/authorized_keys"
 podman exec "$name" bash -c "chown $user:$user /home/$user/.ssh/authorized_keys && chmod 600 /home/$user/.ssh/authorized_keys"
 # Site settings of the service account, as UF RC would make them: images under /podman (overlay).
 # pids_limit = 0: this host's pids controller sits on cgroup v1, so the v2 view has none to limit with.
-podman exec -i "$name" su - "$user" -c "mkdir -p ~/.config/containers &&
-  printf '[storage]\ndriver = \"overlay\"\ngraphroot = \"/podman/$user/storage\"\n' > ~/.config/containers/storage.conf &&
-  printf '[containers]\npids_limit = 0\n' > ~/.config/containers/containers.conf"
+# Not `su -`: its PAM session (pam_systemd) waits on logind, seen to hang in this container.
+podman exec --user "$user" "$name" mkdir -p "/home/$user/.config/containers"
+printf '[storage]\ndriver = "overlay"\ngraphroot = "/podman/%s/storage"\n' "$user" |
+  podman exec -i --user "$user" "$name" sh -c "cat > /home/$user/.config/containers/storage.conf"
+printf '[containers]\npids_limit = 0\n' | podman exec -i --user "$user" "$name" sh -c "cat > /home/$user/.config/containers/containers.conf"
 for _ in $(seq 1 50); do ssh-keyscan -p "$port" 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.2; done
 log "ready: ssh -p $port $user@127.0.0.1"
 podman exec "$name" cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f1,2
