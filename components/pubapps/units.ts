@@ -105,14 +105,14 @@ export function quadletContainer(c: ContainerSpec, pod: PodUnitSpec): UnitFile {
 
 /**
  * The pod unit of `podman generate systemd --new --name POD` (Podman 4.3.1) with one measured
- * difference: no --exit-policy=stop, and so Type=oneshot + RemainAfterExit instead of Type=forking
- * on the infra container's conmon. With the exit policy the pod, and its unit, stop whenever its
- * containers are stopped together (a restart of the last running one, or of all on an image change);
- * the restart then fails ("A dependency job for container-X.service failed", Podman 4.3.1, systemd 252).
+ * difference: no --exit-policy=stop. With it the pod, and its unit, stop whenever its containers are
+ * stopped together (a restart of the last running one, or of all on an image change); the restart
+ * then fails ("A dependency job for container-X.service failed", Podman 4.3.1, systemd 252).
  */
 export function generatedPod(spec: PodUnitSpec, containerUnits: readonly string[]): UnitFile {
     const unit = podUnitName(spec.podName);
     const podIdFile = { raw: `%t/${spec.podName}-pod.pod-id` };
+    const pidFile = `%t/${spec.podName}-pod.pid`;
     return {
         unit,
         file: unit,
@@ -128,15 +128,16 @@ export function generatedPod(spec: PodUnitSpec, containerUnits: readonly string[
             ]),
             section("Service", [
                 "Environment=PODMAN_SYSTEMD_UNIT=%n",
+                "Restart=on-failure",
                 "TimeoutStopSec=70",
-                `ExecStartPre=/bin/rm -f ${podIdFile.raw}`,
-                `ExecStartPre=${commandLine([PODMAN, "pod", "create", "--pod-id-file", podIdFile, "--name", spec.podName,
+                `ExecStartPre=/bin/rm -f ${pidFile} ${podIdFile.raw}`,
+                `ExecStartPre=${commandLine([PODMAN, "pod", "create", "--infra-conmon-pidfile", { raw: pidFile }, "--pod-id-file", podIdFile, "--name", spec.podName,
                     ...spec.publish.flatMap((p) => ["-p", p]), "--replace"])}`,
                 `ExecStart=${commandLine([PODMAN, "pod", "start", "--pod-id-file", podIdFile])}`,
                 `ExecStop=${commandLine([PODMAN, "pod", "stop", "--ignore", "--pod-id-file", podIdFile, "-t", String(spec.stopTimeoutSeconds)])}`,
                 `ExecStopPost=${commandLine([PODMAN, "pod", "rm", "--ignore", "-f", "--pod-id-file", podIdFile])}`,
-                "Type=oneshot",
-                "RemainAfterExit=yes",
+                `PIDFile=${pidFile}`,
+                "Type=forking",
             ]),
             install,
         ].join("\n"),

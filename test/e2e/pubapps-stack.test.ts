@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { COMMAND_STANDIN_DIR } from "../standins/command-provider/location";
 import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
 import { HOST_KEY_PATH, TEST_USER, requireClusterOrSkip, waitUntil } from "../support/cluster";
-import { generatedContainer } from "../../components/pubapps";
+import { generatedContainer, generatedPod } from "../../components/pubapps";
 
 const root = path.resolve(__dirname, "../..");
 const TESTBED = "sparc-pubapps-testbed";
@@ -170,20 +170,25 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         expect(onInstance("podman ps --format '{{.Names}}'").stdout).toMatch(/mas-server[\s\S]*signaling-server|signaling-server[\s\S]*mas-server/);
     }, 900_000);
 
-    it("the container unit is the one `podman generate systemd --new` writes on the instance (names aside)", () => {
+    it("the units are the ones `podman generate systemd --new` writes on the instance (names and --exit-policy aside)", () => {
         // A pod and container made by hand on the instance, with the pause image it already has.
         const image = "localhost/podman-pause:4.3.1-0";
         const made = onInstance(`podman pod create --name eqpod -p 18599:8080 >/dev/null && podman create --pod eqpod --name eqc -e PUBLIC_HOST=a.b ${image} >/dev/null ` +
-            "&& cd /tmp && podman generate systemd --new --files --name eqpod >/dev/null && cat /tmp/container-eqc.service; podman pod rm -f eqpod >/dev/null; rm -f /tmp/*eq*.service");
+            "&& cd /tmp && podman generate systemd --new --files --name eqpod >/dev/null && cat /tmp/pod-eqpod.service && echo '#SPLIT' && cat /tmp/container-eqc.service; " +
+            "podman pod rm -f eqpod >/dev/null; rm -f /tmp/*eq*.service");
         expect(made.code).toBe(0);
+        const [theirPod, theirContainer] = made.stdout.split("#SPLIT");
         const normalize = (text: string) => text.replace(/ \\\n\t/g, " ").replace(/ +/g, " ").split("\n")
             .map((l) => l.replace(/container-eqc\.service/g, "eqc.service").replace(/pod-eqpod\.service/g, "eqpod-pod.service")
-                .replace(/%t\/pod-eqpod\.pod-id/g, "%t/eqpod-pod.pod-id").replace(/ -t \d+/g, " -t N").trim())
-            .filter((l) => /^(Exec|Type|NotifyAccess|BindsTo|After|Wants|Restart|RequiresMountsFor|Environment|WantedBy|TimeoutStopSec)/.test(l));
-        const ours = generatedContainer({ service: "signaling", name: "eqc", podName: "eqpod", image, restart: "on-failure", env: { PUBLIC_HOST: "a.b" }, runOptions: [], args: [] },
-            { podName: "eqpod", publish: ["18599:8080"], stopTimeoutSeconds: 10 });
-        // Podman 4.3.1 writes the literal runtime dir in one place where we write %t (the same path for the unit's user).
-        expect(normalize(ours.text)).toEqual(normalize(made.stdout.replace("RequiresMountsFor=/run/user/1000/containers", "RequiresMountsFor=%t/containers")));
+                .replace(/%t\/pod-eqpod\.(pod-id|pid)/g, "%t/eqpod-pod.$1").replace(/ -t \d+/g, " -t N")
+                // Podman writes the literal runtime dir in one place where we write %t (the same path for the unit's user).
+                .replace("RequiresMountsFor=/run/user/1000/containers", "RequiresMountsFor=%t/containers")
+                .replace(" --exit-policy=stop", "").trim())
+            .filter((l) => /^(Exec|Type|NotifyAccess|BindsTo|After|Before|Wants|Restart|RequiresMountsFor|Environment|WantedBy|TimeoutStopSec|PIDFile)/.test(l));
+        const podSpec = { podName: "eqpod", publish: ["18599:8080"], stopTimeoutSeconds: 10 };
+        const ours = generatedContainer({ service: "signaling", name: "eqc", podName: "eqpod", image, restart: "on-failure", env: { PUBLIC_HOST: "a.b" }, runOptions: [], args: [] }, podSpec);
+        expect(normalize(ours.text)).toEqual(normalize(theirContainer));
+        expect(normalize(generatedPod(podSpec, ["eqc.service"]).text)).toEqual(normalize(theirPod));
     }, 120_000);
 
     it("a second up changes nothing and logs in once", async () => {

@@ -71,15 +71,15 @@ describe("units as `podman generate systemd --new` writes them (Podman < 5)", ()
         expect(lines(f.text)).toEqual(expect.arrayContaining([
             "Wants=mas-server.service signaling-server.service",
             "Before=mas-server.service signaling-server.service",
-            "ExecStartPre=/bin/rm -f %t/sparc-avatar-pod.pod-id",
-            "ExecStartPre=/usr/bin/podman pod create --pod-id-file %t/sparc-avatar-pod.pod-id --name sparc-avatar -p 8443:8080 " +
+            "ExecStartPre=/bin/rm -f %t/sparc-avatar-pod.pid %t/sparc-avatar-pod.pod-id",
+            "ExecStartPre=/usr/bin/podman pod create --infra-conmon-pidfile %t/sparc-avatar-pod.pid --pod-id-file %t/sparc-avatar-pod.pod-id --name sparc-avatar -p 8443:8080 " +
                 "-p 127.0.0.1:8000:8000 -p 3478:3478/udp -p 49152-49200:49152-49200/udp --replace",
             "ExecStart=/usr/bin/podman pod start --pod-id-file %t/sparc-avatar-pod.pod-id",
             "ExecStop=/usr/bin/podman pod stop --ignore --pod-id-file %t/sparc-avatar-pod.pod-id -t 5",
             "ExecStopPost=/usr/bin/podman pod rm --ignore -f --pod-id-file %t/sparc-avatar-pod.pod-id",
-            "Type=oneshot", "RemainAfterExit=yes", "WantedBy=default.target",
+            "PIDFile=%t/sparc-avatar-pod.pid", "Type=forking", "Restart=on-failure", "WantedBy=default.target",
         ]));
-        expect(f.text).not.toContain("PIDFile=");
+        expect(f.text).not.toContain("--exit-policy");
     });
     it.each([
         ["mas", mas, "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
