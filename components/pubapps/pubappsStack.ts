@@ -83,8 +83,16 @@ export function localImageId(cli: string, ref: string, key: string): string {
     }
 }
 
+/**
+ * With Duo answers in `environment`, the engine marks every output of the command secret; these
+ * scripts never print the answer, so their stdout is made plain again (outputs stay readable).
+ */
+function plainStdout(c: command.local.Command): pulumi.Output<string> {
+    return pulumi.unsecret(c.stdout);
+}
+
 function facts(host: command.local.Command) {
-    return host.stdout.apply(parseHostFacts);
+    return plainStdout(host).apply(parseHostFacts);
 }
 
 export class PubappsStack extends pulumi.ComponentResource {
@@ -165,7 +173,7 @@ export class PubappsStack extends pulumi.ComponentResource {
                 ...(environment !== undefined ? { environment } : {}),
             }, { parent: this, dependsOn: [host] });
             loaded[service] = image;
-            copyReports[service] = image.stdout.apply((s) => s.split("\n").find((l) => l.startsWith("sent ")) ?? s.trim());
+            copyReports[service] = plainStdout(image).apply((s) => s.split("\n").find((l) => l.startsWith("sent ")) ?? s.trim());
         }
 
         const podSpec: PodUnitSpec = { podName: dev.podName, publish: podPublish(cfg, dev), stopTimeoutSeconds: dev.containerStopTimeoutSeconds };
@@ -217,7 +225,7 @@ export class PubappsStack extends pulumi.ComponentResource {
                 proxyPort: cfg.proxyPort, masPort: cfg.masPort, timeoutSeconds: cfg.readinessTimeoutSeconds,
                 units: [names.pod.systemd.unit, ...containerUnitNames],
             })),
-            triggers: [pod.stdout, ...units.map((u) => u.id)],
+            triggers: [plainStdout(pod), ...units.map((u) => u.id)],
             ...(environment !== undefined ? { environment } : {}),
         }, { parent: this, dependsOn: units, customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 120}s` } });
 
@@ -235,7 +243,7 @@ export class PubappsStack extends pulumi.ComponentResource {
         this.unitFormat = hostFacts.apply((f) => f.format);
         this.podmanVersion = hostFacts.apply((f) => f.podmanVersion);
         this.linger = hostFacts.apply((f) => f.linger);
-        this.readiness = ready.stdout.apply((s) => s.trim());
+        this.readiness = plainStdout(ready).apply((s) => s.trim());
         this.copyReports = pulumi.all(copyReports);
         this.registerOutputs({
             publicUrl: this.publicUrl,
