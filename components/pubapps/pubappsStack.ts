@@ -117,6 +117,18 @@ export class PubappsStack extends pulumi.ComponentResource {
         const remote = (argv: string[]) => remoteCommand(t, argv);
         const services = pubappsServices(dev);
 
+        // Local reads (no SSH), before any resource: a missing prebuilt image fails preview with its key.
+        const prebuiltRefs: Partial<Record<ServiceName, readonly [string, string]>> = {
+            ...(dev.imageSource === "prebuilt" ? { mas: ["masImage", dev.masImage], signaling: ["signalingImage", dev.signalingImage], unity: ["unityImage", dev.unityImage] } as const : {}),
+            riva: ["rivaImage", dev.rivaImage],
+        };
+        const prebuiltIds: Partial<Record<ServiceName, string>> = Object.fromEntries(services
+            .filter((service) => prebuiltRefs[service] !== undefined)
+            .map((service) => {
+                const [key, ref] = prebuiltRefs[service] ?? ["", ""];
+                return [service, localImageId(cfg.localCli, ref, key)];
+            }));
+
         // First remote step: every other one depends on it, so the shared login is made here.
         const host = new command.local.Command(`${name}-host`, {
             create: remote(prepareHostScript({ unitFormat: cfg.unitFormat, archiveDir: cfg.archiveDir })),
@@ -130,18 +142,11 @@ export class PubappsStack extends pulumi.ComponentResource {
             ? new SparcImages(`${name}-images`, { config: dev, services: services.filter((s): s is BuiltService => s !== "riva") }, { parent: this })
             : undefined;
         const imageIdOf = (service: ServiceName): pulumi.Output<string> => {
-            if (service === "riva") {
-                return pulumi.output(localImageId(cfg.localCli, dev.rivaImage, "rivaImage"));
+            const id = prebuiltIds[service] ?? (service !== "riva" ? built?.identities[service] : undefined);
+            if (id === undefined) {
+                throw new pulumi.ResourceError(`no image for ${service}`, this);
             }
-            if (built !== undefined) {
-                const id = built.identities[service];
-                if (id === undefined) {
-                    throw new pulumi.ResourceError(`no image for ${service}`, this);
-                }
-                return id;
-            }
-            const refs = { mas: ["masImage", dev.masImage], signaling: ["signalingImage", dev.signalingImage], unity: ["unityImage", dev.unityImage] } as const;
-            return pulumi.output(localImageId(cfg.localCli, refs[service][1], refs[service][0]));
+            return pulumi.output(id);
         };
 
         const plans: Partial<Record<ServiceName, pulumi.Output<ImagePlan>>> = {};
