@@ -125,6 +125,7 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
 
     afterAll(async () => {
         closeMaster();
+        fs.rmSync(`${controlPath.replace(/%[A-Za-z]/g, "_")}.lock`, { force: true }); // the transport's login lock
         await stack?.dispose();
         const file = authorizedKeysFile();
         const pub = fs.existsSync(`${key}.pub`) ? fs.readFileSync(`${key}.pub`, "utf8").trim() : "";
