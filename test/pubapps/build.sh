@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the PubApps stand-in image (localhost/sparc-pubapps-testbed:latest) once: the Debian base of
+# Builds the PubApps stand-in image (localhost/sparc-pubapps-testbed:<Containerfile hash>) once: the Debian base of
 # scripts/podman/base-images.sh plus systemd, sshd and rootless Podman, and the real Quadlet generator
 # (podman v5.4.2's cmd/quadlet) built from the Go module proxy. Cached; a rerun does nothing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-image=${PUBAPPS_IMAGE:-localhost/sparc-pubapps-testbed:latest}
+# Tagged by the Containerfile's content: a changed Containerfile builds a new image.
+image=${PUBAPPS_IMAGE:-localhost/sparc-pubapps-testbed:$(sha256sum "$here/Containerfile" | cut -c1-12)}
 base=${PUBAPPS_BASE:-localhost/sparc-standin/debian:bookworm}
 user=${PUBAPPS_USER:-svc}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/sparc-deploy/pubapps-testbed; mkdir -p "$cache"

@@ -9,7 +9,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pub=${1:?usage: setup.sh AUTHORIZED_PUBKEY_FILE}
 port=${PUBAPPS_SSH_PORT:-2223}; name=${PUBAPPS_CONTAINER:-sparc-pubapps-testbed}; user=${PUBAPPS_USER:-svc}
-image=${PUBAPPS_IMAGE:-localhost/sparc-pubapps-testbed:latest}
+# Tagged by the Containerfile's content: a changed Containerfile builds a new image.
+image=${PUBAPPS_IMAGE:-localhost/sparc-pubapps-testbed:$(sha256sum "$here/Containerfile" | cut -c1-12)}
 log() { printf '[pubapps-testbed %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 PUBAPPS_USER=$user PUBAPPS_IMAGE=$image bash "$here/build.sh"
 publish=(-p "127.0.0.1:$port:22")
