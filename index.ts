@@ -1,12 +1,14 @@
 // sparc-deploy: the SPARC avatar platform on a local Podman pod (target "podman",
-// the dev stack) or on HiPerGator as Apptainer images and a SLURM service job
-// (target "hpg"). Config in, components out, outputs exported.
+// the dev stack), on HiPerGator as Apptainer images and a SLURM service job
+// (target "hpg"), or on a UF PubApps instance as rootless Podman under systemd user
+// services (target "pubapps"). Config in, components out, outputs exported.
 import * as pulumi from "@pulumi/pulumi";
 import { DevStack, loadDevConfig } from "./components/dev";
 import { HpgStack, loadHpgConfig } from "./components/hpg";
+import { PubappsStack, loadPubappsConfig } from "./components/pubapps";
 
 const config = new pulumi.Config();
-const target = config.get("target", { allowedValues: ["podman", "hpg"] }) ?? "podman";
+const target = config.get("target", { allowedValues: ["podman", "hpg", "pubapps"] }) ?? "podman";
 const images = loadDevConfig(config);
 
 function deployDev() {
@@ -35,7 +37,24 @@ function deployHpg() {
     };
 }
 
-const outputs: Record<string, pulumi.Output<unknown>> = target === "hpg" ? deployHpg() : deployDev();
+function deployPubapps() {
+    const pubapps = new PubappsStack("sparc", { pubapps: loadPubappsConfig(config), dev: images });
+    return {
+        publicUrl: pubapps.publicUrl,
+        signalingUrl: pubapps.signalingUrl,
+        podName: pubapps.podName,
+        unitNames: pubapps.unitNames,
+        imageIds: pubapps.imageIds,
+        unitFormat: pubapps.unitFormat,
+        podmanVersion: pubapps.podmanVersion,
+        linger: pubapps.linger,
+        readiness: pubapps.readiness,
+        copyReports: pubapps.copyReports,
+    };
+}
+
+const deployers = { podman: deployDev, hpg: deployHpg, pubapps: deployPubapps };
+const outputs: Record<string, pulumi.Output<unknown>> = deployers[target as keyof typeof deployers]();
 
 export const masUrl = outputs.masUrl;
 export const signalingUrl = outputs.signalingUrl;
@@ -50,3 +69,8 @@ export const jobState = outputs.jobState;
 export const logPath = outputs.logPath;
 export const sifPaths = outputs.sifPaths;
 export const copyReports = outputs.copyReports;
+export const publicUrl = outputs.publicUrl;
+export const unitNames = outputs.unitNames;
+export const unitFormat = outputs.unitFormat;
+export const podmanVersion = outputs.podmanVersion;
+export const linger = outputs.linger;

@@ -54,6 +54,9 @@ if ! podman image exists "$DEBIAN_IMG"; then
     log "debootstrap --variant=minbase $CODENAME from $mirror"
     debootstrap --variant=minbase "$CODENAME" "$rootfs" "$mirror" > "$SPARC_STATE_DIR/debootstrap.log" 2>&1 \
       || { rm -rf "$rootfs"; die "debootstrap failed, see $SPARC_STATE_DIR/debootstrap.log"; }
+    # mktemp -d made the root 0700; the archive's "./" becomes the image's / under vfs storage
+    # (rootless Podman), where a non-root image user then cannot reach anything.
+    chmod 755 "$rootfs"
     # slim while taring: kept .debs, apt lists, docs, man pages, locales
     tar -C "$rootfs" --numeric-owner \
       --exclude='./var/cache/apt/archives/*.deb' --exclude='./var/cache/apt/*.bin' \

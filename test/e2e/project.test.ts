@@ -41,6 +41,26 @@ describe.skipIf(shouldSkipEngineTests())("the project's own program under the re
         expect(out).toContain('hpgTime = "15 days" is not a Slurm time; use e.g. "14-00:00:00"');
     }, 120_000);
 
+    it("pubapps: preview names every value a user must set and how, without any SSH", async () => {
+        const out = await previewFailure("e2e-pubapps-cfg", { target: "pubapps" });
+        expect(out).toContain("pubapps stack configuration has 7 problem(s):");
+        expect(out).toContain("pubappsInstance is not set. Fix: pulumi config set pubappsInstance <instance host name, as UF RC gave it>");
+        expect(out).toContain("pubappsHostKey is not set. Fix: from HiPerGator run `ssh-keyscan -t ed25519 <instance>`");
+        expect(out).toContain("pubappsJumpHostKey is not set. Fix: run `ssh-keyscan -t ed25519 hpg.rc.ufl.edu`");
+        expect(out).toContain("pubappsProxyPort = 0: not a port. Fix: pulumi config set pubappsProxyPort <the instance port UF RC's reverse proxy forwards to>");
+        expect(out).toContain("pubappsPublicHost is not set. Fix:");
+    }, 120_000);
+
+    it("pubapps: preview names a prebuilt image this machine does not have, and the fix", async () => {
+        const out = await previewFailure("e2e-pubapps-img", {
+            target: "pubapps", imageSource: "prebuilt", masImage: "localhost/sparc-pubapps-absent/mas:none",
+            pubappsInstance: "app1", pubappsUser: "svc", pubappsInsecureIgnoreHostKey: "true", pubappsJumpUser: "albert",
+            pubappsProxyPort: "8443", pubappsPublicHost: "sparc.example",
+        });
+        expect(out).toContain('masImage = "localhost/sparc-pubapps-absent/mas:none": not in the local podman store');
+        expect(out).toContain("Fix: `podman pull localhost/sparc-pubapps-absent/mas:none` (or build it), or set imageSource build");
+    }, 120_000);
+
     it("dev: preview refuses an unknown image source", async () => {
         const out = await previewFailure("e2e-dev", { imageSource: "download" });
         expect(out).toMatch(/imageSource/);

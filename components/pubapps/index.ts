@@ -1,0 +1,7 @@
+// Public surface of the pubapps stack (rootless Podman + systemd user services on UF PubApps).
+export { loadPubappsConfig, pubappsConfigDefaults, unitFormats } from "./config";
+export type { PubappsConfig } from "./config";
+export { PubappsStack, pubappsTransport, podPublish, pubappsServices, localImageId } from "./pubappsStack";
+export * from "./units";
+export * from "./remote";
+export * from "./transport";

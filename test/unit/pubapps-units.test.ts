@@ -1,0 +1,233 @@
+// The pubapps stack's pure parts: unit rendering in both forms, the remote scripts, image plans,
+// the transport's command lines and the config loader's messages.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import type { ContainerSpec } from "../../components/dev/podman";
+import { proxyCommandOption } from "../../providers/slurm/openssh";
+import {
+    bareImageId, copyCommand, generatedContainer, generatedPod, imagePlan, installUnitScript, loadPubappsConfig, parseHostFacts,
+    podUnits, prepareHostScript, quadletContainer, quadletPod, readinessScript, remoteCommand, removeUnitScript, systemdWord,
+    transportEnvironment, type PodUnitSpec, type PubappsTransport,
+} from "../../components/pubapps";
+
+const pod: PodUnitSpec = { podName: "sparc-avatar", publish: ["8443:8080", "127.0.0.1:8000:8000", "3478:3478/udp", "49152-49200:49152-49200/udp"], stopTimeoutSeconds: 5 };
+const mas: ContainerSpec = { service: "mas", name: "mas-server", podName: "sparc-avatar", image: "localhost/sparc-mas:0123456789abcdef", restart: "on-failure", env: {}, runOptions: [], args: [] };
+const unity: ContainerSpec = {
+    service: "unity", name: "unity-server", podName: "sparc-avatar", image: "localhost/sparc-unity:fedcba9876543210", restart: "on-failure",
+    env: { SIGNALING_URL: "ws://localhost:8080" }, runOptions: ["--device", "nvidia.com/gpu=all"], args: ["-logFile", "/dev/stdout", "-batchmode"],
+};
+
+const lines = (text: string) => text.split("\n");
+
+describe("systemdWord", () => {
+    it.each([
+        ["plain", "plain"],
+        ["a=b", "a=b"],
+        ["100%", "100%%"],
+        ["$HOME", "$$HOME"],
+        ["two words", "\"two words\""],
+        ["say \"hi\"", "\"say \\\"hi\\\"\""],
+        ["back\\slash", "\"back\\\\slash\""],
+        ["", "\"\""],
+    ])("%j -> %s", (word, expected) => {
+        expect(systemdWord(word)).toBe(expected);
+    });
+    it("refuses a line break (it would end the unit line)", () => {
+        expect(() => systemdWord("a\nExecStart=/bin/evil")).toThrow(/line break/);
+    });
+});
+
+describe("Quadlet rendering (Podman >= 5)", () => {
+    it("the .pod publishes every port and is wanted by default.target", () => {
+        const f = quadletPod(pod);
+        expect([f.file, f.unit, f.dir]).toEqual(["sparc-avatar.pod", "sparc-avatar-pod.service", "quadlet"]);
+        expect(lines(f.text)).toEqual(expect.arrayContaining([
+            "[Pod]", "PodName=sparc-avatar", "PublishPort=8443:8080", "PublishPort=127.0.0.1:8000:8000",
+            "PublishPort=3478:3478/udp", "PublishPort=49152-49200:49152-49200/udp", "[Install]", "WantedBy=default.target",
+        ]));
+    });
+    it.each([
+        ["mas", mas, ["ContainerName=mas-server", "Image=localhost/sparc-mas:0123456789abcdef", "Pod=sparc-avatar.pod", "StopTimeout=5", "Restart=on-failure", "WantedBy=default.target"], ["Exec=", "PodmanArgs=", "Environment="]],
+        ["unity", unity, ["Environment=SIGNALING_URL=ws://localhost:8080", "PodmanArgs=--device nvidia.com/gpu=all", "Exec=-logFile /dev/stdout -batchmode"], []],
+    ])("the %s .container", (_name, spec, present, absent) => {
+        const f = quadletContainer(spec, pod);
+        expect(f.file).toBe(`${spec.name}.container`);
+        expect(f.unit).toBe(`${spec.name}.service`);
+        expect(lines(f.text)).toEqual(expect.arrayContaining(present));
+        for (const prefix of absent) {
+            expect(lines(f.text).some((l) => l.startsWith(prefix))).toBe(false);
+        }
+    });
+});
+
+describe("units as `podman generate systemd --new` writes them (Podman < 5)", () => {
+    it("the pod unit creates the pod with its ports and wants the containers", () => {
+        const f = generatedPod(pod, ["mas-server.service", "signaling-server.service"]);
+        expect([f.file, f.unit, f.dir]).toEqual(["sparc-avatar-pod.service", "sparc-avatar-pod.service", "user"]);
+        expect(lines(f.text)).toEqual(expect.arrayContaining([
+            "Wants=mas-server.service signaling-server.service",
+            "Before=mas-server.service signaling-server.service",
+            "ExecStartPre=/bin/rm -f %t/sparc-avatar-pod.pid %t/sparc-avatar-pod.pod-id",
+            "ExecStartPre=/usr/bin/podman pod create --infra-conmon-pidfile %t/sparc-avatar-pod.pid --pod-id-file %t/sparc-avatar-pod.pod-id --name sparc-avatar -p 8443:8080 " +
+                "-p 127.0.0.1:8000:8000 -p 3478:3478/udp -p 49152-49200:49152-49200/udp --replace",
+            "ExecStart=/usr/bin/podman pod start --pod-id-file %t/sparc-avatar-pod.pod-id",
+            "ExecStop=/usr/bin/podman pod stop --ignore --pod-id-file %t/sparc-avatar-pod.pod-id -t 5",
+            "ExecStopPost=/usr/bin/podman pod rm --ignore -f --pod-id-file %t/sparc-avatar-pod.pod-id",
+            "PIDFile=%t/sparc-avatar-pod.pid", "Type=forking", "Restart=on-failure", "WantedBy=default.target",
+        ]));
+        expect(f.text).not.toContain("--exit-policy");
+    });
+    it.each([
+        ["mas", mas, "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
+            "--sdnotify=conmon -d --replace --name mas-server localhost/sparc-mas:0123456789abcdef"],
+        ["unity", unity, "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
+            "--sdnotify=conmon -d --replace --name unity-server -e SIGNALING_URL=ws://localhost:8080 --device nvidia.com/gpu=all " +
+            "localhost/sparc-unity:fedcba9876543210 -logFile /dev/stdout -batchmode"],
+    ])("the %s unit runs the container in the pod", (_name, spec, execStart) => {
+        const f = generatedContainer(spec, pod);
+        expect(lines(f.text)).toEqual(expect.arrayContaining([
+            "BindsTo=sparc-avatar-pod.service", "After=sparc-avatar-pod.service", execStart,
+            "ExecStop=/usr/bin/podman stop --ignore -t 5 --cidfile=%t/%n.ctr-id",
+            "ExecStopPost=/usr/bin/podman rm -f --ignore -t 5 --cidfile=%t/%n.ctr-id",
+            "Type=notify", "NotifyAccess=all", "Restart=on-failure", "WantedBy=default.target",
+        ]));
+    });
+    it("escapes user values in command lines (% and $ would be expanded by systemd)", () => {
+        const f = generatedContainer({ ...mas, env: { PUBLIC_HOST: "a b", RATE: "100%" } }, pod);
+        expect(f.text).toContain("-e \"PUBLIC_HOST=a b\" -e RATE=100%% localhost/");
+    });
+});
+
+describe("podUnits", () => {
+    it("gives the same unit names in both forms; an image change touches one container unit only", () => {
+        const a = podUnits(pod, [mas, unity]);
+        const b = podUnits(pod, [{ ...mas, image: "localhost/sparc-mas:1111111111111111" }, unity]);
+        for (const format of ["quadlet", "systemd"] as const) {
+            expect(a.pod[format].unit).toBe("sparc-avatar-pod.service");
+            expect(a.containers.map((c) => c.files[format].unit)).toEqual(["mas-server.service", "unity-server.service"]);
+            expect(b.pod[format].text).toBe(a.pod[format].text);
+            expect(b.containers[1].files[format].text).toBe(a.containers[1].files[format].text);
+            expect(b.containers[0].files[format].text).not.toBe(a.containers[0].files[format].text);
+        }
+    });
+});
+
+describe("remote steps", () => {
+    it.each([
+        ["podman=4.3.1\nformat=systemd\nlinger=already\n", { podmanVersion: "4.3.1", format: "systemd", linger: "already" }],
+        ["noise\npodman=5.4.2\nformat=quadlet\nlinger=enabled", { podmanVersion: "5.4.2", format: "quadlet", linger: "enabled" }],
+    ])("parseHostFacts(%j)", (stdout, facts) => {
+        expect(parseHostFacts(stdout)).toEqual(facts);
+    });
+    it("parseHostFacts refuses an answer it does not understand", () => {
+        expect(() => parseHostFacts("format=docker\n")).toThrow(/unexpected answer/);
+    });
+    it.each([
+        ["auto", "5.4.2", "format=quadlet"], ["auto", "4.3.1", "format=systemd"], ["systemd", "5.0.0", "format=systemd"], ["quadlet", "4.9.0", "needs Podman 5"],
+    ])("unit format %s with Podman %s -> %s (the script run by bash with a fake podman and linger on)", (choice, version, expected) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pubapps-prep-"));
+        fs.writeFileSync(path.join(dir, "podman"), `#!/bin/sh\necho ${version}\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "id"), "#!/bin/sh\necho nosuchuser-sparc\n", { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "loginctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+        const argv = prepareHostScript({ unitFormat: choice as "auto", archiveDir: path.join(dir, "archives") });
+        const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir } });
+        expect(`${r.stdout}${r.stderr}`).toContain(expected);
+        if (!expected.startsWith("needs")) {
+            // linger was off (no /var/lib/systemd/linger/<user>): turned on, and the marker says so
+            expect(r.stdout).toContain("linger=enabled");
+            expect(fs.existsSync(path.join(dir, ".local/share/sparc-deploy/linger-enabled-by-sparc-deploy"))).toBe(true);
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+    it("image plans are named by image id", () => {
+        const id = `sha256:${"ab".repeat(32)}`;
+        expect(imagePlan("mas", id, "/l", "/podman/svc/a")).toEqual({
+            service: "mas", imageId: "ab".repeat(32), localTar: "/l/mas-abababababababab.tar",
+            remoteTar: "/podman/svc/a/mas-abababababababab.tar", unitImage: "localhost/sparc-mas:abababababababab",
+        });
+        expect(() => bareImageId("registry/x@sha256:12")).toThrow(/not an image id/);
+    });
+    it("installing a unit reloads systemd and restarts that unit only; generated units are enabled, Quadlet ones are not", () => {
+        const q = installUnitScript(quadletContainer(mas, pod))[2];
+        const s = installUnitScript(generatedContainer(mas, pod))[2];
+        expect(q).toContain("systemctl --user daemon-reload");
+        expect(q).toContain("systemctl --user restart mas-server.service");
+        expect(q).not.toContain("enable");
+        expect(s).toContain("systemctl --user enable mas-server.service");
+        expect(removeUnitScript(generatedContainer(mas, pod), { kind: "container", name: "mas-server" })[2]).toContain("podman rm -f --ignore mas-server");
+    });
+    it("readiness is bounded and reports the units on failure", () => {
+        const script = readinessScript({ proxyPort: 8443, masPort: 8000, timeoutSeconds: 30, units: ["a.service"] })[2];
+        expect(script).toContain("deadline=$(( $(date +%s) + 30 ))");
+        expect(script).toContain("http://127.0.0.1:8443/");
+        expect(script).toContain("status a.service");
+    });
+});
+
+describe("transport (the adapter)", () => {
+    const t: PubappsTransport = {
+        target: {
+            host: "app1.pubapps.rc.ufl.edu", port: 22, user: "svc", hostKey: "ssh-ed25519 AAAAinstance", insecureIgnoreHostKey: false,
+            identityFile: "/k/id", controlPath: "/tmp/cm-%C", controlPersistSeconds: 600,
+            jump: { host: "hpg.rc.ufl.edu", port: 22, user: "albert", hostKey: "ssh-ed25519 AAAAhpg", insecureIgnoreHostKey: false, identityFile: "/k/id" },
+        },
+        interactive: false,
+    };
+    it("goes through the jump host with both host keys pinned, one master login, and no prompt without Duo answers", () => {
+        const line = remoteCommand(t, ["echo", "hi there"]);
+        expect(line).toContain("ProxyCommand=ssh -p 22 -i /k/id");
+        expect(line).toContain("KnownHostsCommand=/bin/echo hpg.rc.ufl.edu ssh-ed25519 AAAAhpg");
+        expect(line).toContain("KnownHostsCommand=/bin/echo app1.pubapps.rc.ufl.edu ssh-ed25519 AAAAinstance");
+        expect(proxyCommandOption(t.target.jump!)[1]).toBe("ProxyCommand=ssh -p 22 -i /k/id -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes " +
+            "-o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o 'KnownHostsCommand=/bin/echo hpg.rc.ufl.edu ssh-ed25519 AAAAhpg' " +
+            "-o ControlMaster=no -o ControlPath=none -o LogLevel=ERROR -W '[%h]:%p' albert@hpg.rc.ufl.edu");
+        expect(line).toMatch(/^mkdir -p \/tmp && flock -w 300 \/tmp\/cm-_\.lock sh -c /);
+        expect(line).toContain("BatchMode=yes");
+        expect(line).toContain("svc@app1.pubapps.rc.ufl.edu -- 'echo '\\''hi there'\\'''");
+        expect(copyCommand(t, "/l/a.tar", "/podman/svc/a.tar.part")).toMatch(/scp -q -o BatchMode=yes -P 22 .* \/l\/a\.tar svc@app1\.pubapps\.rc\.ufl\.edu:\/podman\/svc\/a\.tar\.part$/);
+    });
+    it("with a Duo answer, ssh may prompt through the askpass script; the answer is only in the environment", () => {
+        const line = remoteCommand({ ...t, interactive: true }, ["true"]);
+        expect(line).not.toContain("BatchMode");
+        const env = transportEnvironment("push");
+        expect(env.SSH_ASKPASS).toMatch(/scripts\/ssh-askpass\.sh$/);
+        expect(env.SPARC_ASKPASS_ANSWER).toBe("push");
+        expect(line).not.toContain("push");
+        expect(spawnSync(env.SSH_ASKPASS, [], { encoding: "utf8", env: { SPARC_ASKPASS_ANSWER: "push" } }).stdout).toBe("push\n");
+    });
+});
+
+describe("loadPubappsConfig", () => {
+    const load = async (values: Record<string, string>) => {
+        pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(values).map(([k, v]) => [`sparc-deploy:${k}`, v])));
+        return loadPubappsConfig(new pulumi.Config("sparc-deploy"), {});
+    };
+    it("names every missing key and its fix at once", async () => {
+        const err = await load({}).catch((e: Error) => e);
+        const message = (err as Error).message;
+        for (const key of ["pubappsInstance", "pubappsUser", "pubappsHostKey", "pubappsJumpUser", "pubappsJumpHostKey", "pubappsProxyPort", "pubappsPublicHost"]) {
+            expect(message).toMatch(new RegExp(`${key}[^\\n]*Fix: `));
+        }
+    });
+    it("refuses bad values with the value and the fix", async () => {
+        const message = ((await load({
+            pubappsInstance: "i", pubappsUser: "svc", pubappsInsecureIgnoreHostKey: "true", pubappsJumpUser: "u", pubappsPublicHost: "x",
+            pubappsProxyPort: "8000", pubappsUnitFormat: "docker", pubappsArchiveDir: "relative/dir",
+        }).catch((e: Error) => e)) as Error).message;
+        expect(message).toContain("pubappsMasPort = 8000 is the same port as pubappsProxyPort");
+        expect(message).toMatch(/pubappsUnitFormat[\s\S]*Fix: pulumi config set pubappsUnitFormat auto\|quadlet\|systemd/);
+        expect(message).toContain("pubappsArchiveDir = \"relative/dir\": must be an absolute path");
+    });
+    it("a complete config loads, with the archive directory under /podman", async () => {
+        const cfg = await load({
+            pubappsInstance: "app1", pubappsUser: "svc", pubappsHostKey: "ssh-ed25519 AAAA", pubappsJumpUser: "albert",
+            pubappsJumpHostKey: "ssh-ed25519 BBBB", pubappsProxyPort: "8443", pubappsPublicHost: "sparc.rc.ufl.edu",
+        });
+        expect(cfg).toMatchObject({ host: "app1", port: 22, jumpHost: "hpg.rc.ufl.edu", archiveDir: "/podman/svc/sparc-archives", unitFormat: "auto", proxyPort: 8443, masPort: 8000 });
+        expect(cfg.mfaAnswers).toBeUndefined();
+    });
+});
