@@ -55,19 +55,23 @@ npm_pin() {
 docker_version=$(npm_pin @pulumi/docker)
 command_version=$(npm_pin @pulumi/command)
 
-# Build info of a Go binary: the sdk/v3 it was built against, or the -X version stamp.
+# Build info of a Go binary: the sdk/v3 it was built against.
 langhost_sdk_of() {
     [ -x "$1" ] || return 0
     go version -m "$1" 2>/dev/null | awk -v m="$sdk_module" '($1 == "mod" || $1 == "dep") && $2 == m { print $3 }'
 }
+# -trimpath keeps -ldflags out of the build info, so the version a plugin was stamped with is
+# recorded beside it (<binary>.version). test/e2e/engine.test.ts asks the installed plugin itself.
 stamped_version_of() {
-    [ -x "$1" ] || return 0
-    go version -m "$1" 2>/dev/null | sed -n 's|.*/pkg/version\.Version=\([^ "]*\).*|\1|p' | head -n 1
+    [ -x "$1" ] && [ -f "$1.version" ] && cat "$1.version"
+    return 0
 }
 
+plugin_bins="$engine_dir/plugin-bins"
 installed_plugin() { echo "$pulumi_home/plugins/resource-$1-v$2/pulumi-resource-$1"; }
-plugin_current() {   # name version
-    [ "$(stamped_version_of "$(installed_plugin "$1" "$2")")" = "$2" ]
+plugin_current() {   # name version: installed, and the very binary built at that version
+    [ "$(stamped_version_of "$plugin_bins/pulumi-resource-$1")" = "$2" ] &&
+        cmp -s "$plugin_bins/pulumi-resource-$1" "$(installed_plugin "$1" "$2")"
 }
 
 binaries_current() {
@@ -155,11 +159,11 @@ require_resolved() {   # MVS must not move a module away from the pinned version
     [ "$got" = "$want" ] || die "$module resolved to $got in $dir, expected $want"
 }
 
-extract() {   # archive -> prints the dir it unpacked into
+extract() {   # archive -> prints the dir it unpacked into (the archive's top dir is inside)
     need_archive "$1"
     mkdir -p "$work_dir"
     tar -xJf "$sources/$1" -C "$work_dir"
-    echo "$work_dir/${1%.tar.xz}"
+    echo "$work_dir"
 }
 
 # ---- 2. CLI ------------------------------------------------------------------------------
@@ -188,7 +192,7 @@ else
     [ -z "$found_langhost" ] || log "replacing pulumi-language-nodejs built from sdk $found_langhost"
     rm -rf "$engine_dir/wrapper-langhost"   # the old build's module; unused now
     src=$(extract pulumi-language-nodejs.tar.xz)
-    build_main "$src" "$bin_dir/pulumi-language-nodejs" . \
+    build_main "$src/pulumi-language-nodejs" "$bin_dir/pulumi-language-nodejs" . \
         -tags "$build_tags" -ldflags "-w -s -X ${version_symbol}=v${langhost_sdk_version}"
     found_langhost=$(langhost_sdk_of "$bin_dir/pulumi-language-nodejs")
     [ "$found_langhost" = "v${langhost_sdk_version}" ] ||
@@ -207,7 +211,6 @@ chmod 0755 "$bin_dir/pulumi-resource-pulumi-nodejs.partial"
 mv -f "$bin_dir/pulumi-resource-pulumi-nodejs.partial" "$bin_dir/pulumi-resource-pulumi-nodejs"
 
 # ---- 5. resource plugins, built and installed into the engine's PULUMI_HOME -----------------
-plugin_bins="$engine_dir/plugin-bins"
 mkdir -p "$plugin_bins"
 install_plugin() {   # name version
     local name=$1 version=$2 binary="$plugin_bins/pulumi-resource-$1"
@@ -232,8 +235,10 @@ build_plugin() {   # name version archive subdir tags
             [ -z "$schema_version" ] || [ "$schema_version" = "$version" ] ||
                 die "$archive holds $name v$schema_version but package.json pins @pulumi/$name $version"
         fi
+        rm -f "$plugin_bins/pulumi-resource-$name.version"
         build_main "$src/$sub" "$plugin_bins/pulumi-resource-$name" "./cmd/pulumi-resource-$name" \
             ${tags:+-tags "$tags"} -ldflags "-s -w -X ${module_version}/pkg/version.Version=$version"
+        echo "$version" > "$plugin_bins/pulumi-resource-$name.version"
     fi
     install_plugin "$name" "$version"
 }

@@ -56,6 +56,44 @@ export function installedPluginPath(home: string, name: string, version: string)
     return path.join(home, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`);
 }
 
+/**
+ * The version a resource plugin binary reports itself (GetPluginInfo over its gRPC port), the way
+ * the engine asks it: proves the binary was built at that version, whatever its directory says.
+ */
+export async function pluginReportedVersion(binary: string, timeoutMs = 30_000): Promise<string> {
+    // The SDK's generated gRPC stubs are CommonJS.
+    const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+    const { ResourceProviderClient } = require("@pulumi/pulumi/proto/provider_grpc_pb") as typeof import("@pulumi/pulumi/proto/provider_grpc_pb");
+    const { Empty } = require("google-protobuf/google/protobuf/empty_pb") as { Empty: new () => import("google-protobuf").Message };
+    const child = spawn(binary, [], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+        const port = await new Promise<string>((resolve, reject) => {
+            let out = "";
+            const timer = setTimeout(() => reject(new Error(`${binary} printed no port within ${timeoutMs} ms`)), timeoutMs);
+            child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+                out += chunk;
+                const line = /^(\d+)\s*\n/.exec(out);
+                if (line) {
+                    clearTimeout(timer);
+                    resolve(line[1]);
+                }
+            });
+            child.on("exit", (code) => reject(new Error(`${binary} exited ${code} before printing its port`)));
+        });
+        const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        try {
+            return await new Promise<string>((resolve, reject) => {
+                client.getPluginInfo(new Empty() as never, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, info) =>
+                    error ? reject(error) : resolve(info.getVersion()));
+            });
+        } finally {
+            client.close();
+        }
+    } finally {
+        child.kill();
+    }
+}
+
 /** The engine, or a sentence saying what is missing. */
 export function locateEngine(env: NodeJS.ProcessEnv = process.env): Engine | string {
     const dir = engineDir(env);
