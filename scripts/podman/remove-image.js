@@ -30,17 +30,57 @@ function endpoint(dockerHost) {
     return null;
 }
 
-function removeImage(target, image) {
+function call(target, method, apiPath, timeoutMs = 60_000) {
     return new Promise((resolve, reject) => {
-        const req = http.request({ ...target, method: "DELETE", path: `/images/${encodeURIComponent(image)}`, timeout: 60_000 }, (res) => {
+        const req = http.request({ ...target, method, path: apiPath, timeout: timeoutMs }, (res) => {
             let body = "";
             res.setEncoding("utf8").on("data", (c) => (body += c));
             res.on("end", () => resolve({ status: res.statusCode, body }));
         });
-        req.on("timeout", () => req.destroy(new Error("no answer within 60 s")));
+        req.on("timeout", () => req.destroy(new Error(`${method} ${apiPath}: no answer within ${timeoutMs / 1000} s`)));
         req.on("error", reject);
         req.end();
     });
+}
+
+async function json(target, apiPath) {
+    const { status, body } = await call(target, "GET", apiPath);
+    return status === 200 ? JSON.parse(body) : null;
+}
+
+const libpod = "/v4.0.0/libpod";
+
+/** The image and its untagged (intermediate) parents, top first, down to the first tagged one (the base); null when not Podman or gone. */
+async function intermediateChain(target, image) {
+    const own = await json(target, `${libpod}/images/${encodeURIComponent(image)}/json`);
+    if (own === null) return null;
+    const chain = [own];
+    for (let parent = own.Parent; parent; ) {
+        const img = await json(target, `${libpod}/images/${parent}/json`);
+        if (img === null || (img.RepoTags ?? []).length > 0) break;
+        chain.push(img);
+        parent = img.Parent;
+    }
+    return chain;
+}
+
+/**
+ * @pulumi/docker builds with rm=0 (ImageBuildOptions.Remove unset), so Podman keeps the build's
+ * working containers ("storage" state, listed only with external=true), and they keep the image
+ * in use. Removed here: those sitting on the image or one of its intermediate parents and created
+ * before the image was (made by its build). Containers that run (any other state) are never touched.
+ */
+async function removeBuildLeftovers(target, chain) {
+    const ids = new Set(chain.map((img) => img.Id));
+    const builtAt = Date.parse(chain[0].Created);
+    const containers = (await json(target, `${libpod}/containers/json?all=true&external=true`)) ?? [];
+    const removed = [];
+    for (const c of containers) {
+        if (c.State !== "storage" || !ids.has(c.ImageID) || !(Date.parse(c.Created) <= builtAt)) continue;
+        const { status } = await call(target, "DELETE", `${libpod}/containers/${c.Id}?force=true`);
+        if (status === 200 || status === 204 || status === 404) removed.push(c.Id.slice(0, 12));
+    }
+    return removed;
 }
 
 async function main() {
@@ -50,19 +90,33 @@ async function main() {
         console.log(`${opts.image} left in place: dockerHost=${opts.dockerHost} is neither unix:// nor tcp://; remove it with \`docker image rm ${opts.image}\``);
         return 0;
     }
-    const { status, body } = await removeImage(target, opts.image);
-    if (status === 200) {
-        console.log(`removed ${opts.image}`);
-        return 0;
+    const chain = await intermediateChain(target, opts.image);
+    if (chain !== null) {
+        const leftovers = await removeBuildLeftovers(target, chain);
+        if (leftovers.length > 0) console.log(`removed the build's working containers ${leftovers.join(" ")}`);
     }
+    // On Podman the intermediate parents are removed one by one below (noprune): a parent another
+    // build still uses stops the walk instead of failing the removal of this image.
+    const query = chain !== null ? "?noprune=true" : "";
+    const { status, body } = await call(target, "DELETE", `/images/${encodeURIComponent(opts.image)}${query}`);
     if (status === 404) {
         console.log(`${opts.image} already gone`);
         return 0;
     }
-    // 409: still used by a container (one the stack does not manage); say which fix applies.
-    console.error(`could not remove image ${opts.image} at ${opts.dockerHost}: HTTP ${status} ${body.trim()}. ` +
-        `Fix: remove the containers that use it (\`podman ps -a --filter ancestor=${opts.image}\`), then rerun.`);
-    return 1;
+    if (status !== 200) {
+        // 409: still used by a container the stack does not manage; say which fix applies.
+        console.error(`could not remove image ${opts.image} at ${opts.dockerHost}: HTTP ${status} ${body.trim()}. ` +
+            `Fix: remove the containers that use it (\`podman ps -a --external --filter ancestor=${opts.image}\`), then rerun.`);
+        return 1;
+    }
+    let parents = 0;
+    for (const img of (chain ?? []).slice(1)) {
+        const r = await call(target, "DELETE", `/images/${img.Id}?noprune=true`);
+        if (r.status !== 200) break; // shared with another image or build: kept, and so are its parents
+        parents++;
+    }
+    console.log(`removed ${opts.image}${parents > 0 ? ` and ${parents} intermediate image(s) of its build` : ""}`);
+    return 0;
 }
 
 main().then((code) => process.exit(code), (err) => { console.error(`remove-image: ${err.message}`); process.exit(2); });

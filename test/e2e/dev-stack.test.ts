@@ -35,10 +35,26 @@ function allImageIds(): Set<string> {
     return new Set(podman(["images", "--all", "--quiet", "--no-trunc"]).split("\n").filter((l) => l !== ""));
 }
 
+/** The layer (diff) ids of each image, in one podman call. */
+function layersOf(ids: readonly string[]): string[] {
+    if (ids.length === 0) {
+        return [];
+    }
+    const r = spawnSync("podman", ["image", "inspect", "--format", "{{json .RootFS.Layers}}", ...ids], { encoding: "utf8" });
+    // An image removed between the listing and the inspect is simply skipped.
+    return r.stdout.split("\n").filter((l) => l.startsWith("[")).flatMap((l) => JSON.parse(l) as string[]);
+}
+
 /** The id a local tag points at, or "" when it does not exist. */
 function imageId(ref: string): string {
     const r = spawnSync("podman", ["image", "inspect", "--format", "{{.Id}}", ref], { encoding: "utf8" });
     return r.status === 0 ? `sha256:${r.stdout.trim().replace(/^sha256:/, "")}` : "";
+}
+
+/** Build working containers (Podman "storage" state, @pulumi/docker builds with rm=0) whose image is this one. */
+function buildContainersOn(image: string): string[] {
+    return podman(["ps", "--all", "--external", "--no-trunc", "--format", "{{.ID}} {{.ImageID}}"]).split("\n")
+        .filter((l) => l.endsWith(image.replace(/^sha256:/, ""))).map((l) => l.split(" ")[0]);
 }
 
 async function health(port: number): Promise<unknown> {
@@ -50,10 +66,10 @@ function vendorSamples(): void {
         "--signaling", path.join(root, "samples/signaling")], { stdio: "ignore" });
 }
 
-/** Only the ops that change something, per resource (drops "same"). */
+/** Only the ops that change something, per resource (drops "same"; sorted: replacement steps come in either order). */
 function changed(steps: Record<string, string[]>): Record<string, string[]> {
     return Object.fromEntries(Object.entries(steps)
-        .map(([name, ops]) => [name, ops.filter((op) => op !== "same")] as const)
+        .map(([name, ops]) => [name, ops.filter((op) => op !== "same").sort()] as const)
         .filter(([, ops]) => ops.length > 0));
 }
 
@@ -69,17 +85,36 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
     let imagesBefore: Set<string>;
     let resourceCount = 0;
     const ids: Record<string, string> = {};
+    /** Every image id the stack built (current and superseded). */
+    const builtIds: string[] = [];
+    /** Layers of the built images that no image had before the test: what only the stack's builds made. */
+    const builtLayers = new Set<string>();
+    let layersBefore: Set<string>;
+    const recordBuilt = (id: string): void => {
+        builtIds.push(id);
+        for (const layer of layersOf([id])) {
+            if (!layersBefore.has(layer)) {
+                builtLayers.add(layer);
+            }
+        }
+    };
 
     beforeAll(async () => {
         vendorSamples();
         // Copies of the sample sources, so the test can edit one without touching the repository.
         fs.cpSync(path.join(root, "samples/mas"), masContext, { recursive: true });
         fs.cpSync(path.join(root, "samples/signaling"), path.join(contexts, "signaling"), { recursive: true });
+        // A file of this run's own in each context: the layers from `COPY . ...` on are this stack's
+        // alone, so no other build on the machine shares them through the layer cache.
+        for (const service of ["mas", "signaling"]) {
+            fs.writeFileSync(path.join(contexts, service, "e2e-run.txt"), `${process.pid} ${Date.now()}\n`);
+        }
         spawnSync("podman", ["pod", "rm", "-f", "-t", "0", POD], { stdio: "ignore" });
         for (const image of Object.values(images)) {
             spawnSync("podman", ["image", "rm", "-f", image], { stdio: "ignore" });
         }
         imagesBefore = allImageIds();
+        layersBefore = new Set(layersOf([...imagesBefore]));
         stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-dev-build" });
         const config: Record<string, string> = {
             masContext,
@@ -111,7 +146,7 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         console.log(`pulumi preview --stack dev (imageSource build): ${((Date.now() - started) / 1000).toFixed(1)} s`);
         resourceCount = plan.create ?? 0;
         expect(plan).toEqual({ create: resourceCount });
-        expect(resourceCount).toBe(14);
+        expect(resourceCount).toBe(13);
         expect(imageId(images.mas)).toBe("");
         expect(leftovers(POD, PREFIX)).toBe("");
     }, 300_000);
@@ -129,6 +164,9 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         }
         ids.mas = imageId(images.mas);
         ids.signaling = imageId(images.signaling);
+        recordBuilt(ids.mas);
+        recordBuilt(ids.signaling);
+        expect(builtLayers.size).toBeGreaterThan(0);
         const out = await stack.outputs();
         expect(out.imageIds).toEqual(ids);
         expect(out.masUrl).toBe(`http://localhost:${MAS_PORT}`);
@@ -152,9 +190,9 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         const { summary, steps } = await stack.upWithSteps();
         expect(changed(steps)).toEqual({
             "sparc-images-mas": ["update"],
-            "sparc-images-mas-owned": ["create-replacement", "replace", "delete-replaced"],
-            "sparc-mas": ["delete-replaced", "replace", "create-replacement"],
-            "sparc-ready": ["create-replacement", "replace", "delete-replaced"],
+            "sparc-images-mas-owned": ["create-replacement", "delete-replaced", "replace"],
+            "sparc-mas": ["create-replacement", "delete-replaced", "replace"],
+            "sparc-ready": ["create-replacement", "delete-replaced", "replace"],
         });
         expect(summary).toEqual({ same: resourceCount - 4, update: 1, replace: 3 });
         const masNow = imageId(images.mas);
@@ -163,7 +201,9 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         expect(imageId(images.signaling)).toBe(ids.signaling);
         // The image the rebuild superseded was removed with its replaced owner command.
         expect(allImageIds().has(ids.mas)).toBe(false);
+        expect(buildContainersOn(ids.mas)).toEqual([]);
         ids.mas = masNow;
+        recordBuilt(masNow);
         const after = (await stack.outputs()).containerIds as Record<string, string>;
         expect(after.signaling).toBe(before.signaling);
         expect(after.mas).not.toBe(before.mas);
@@ -182,8 +222,13 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         expect(leftovers(POD, PREFIX)).toBe("");
         expect(imageId(images.mas)).toBe("");
         expect(imageId(images.signaling)).toBe("");
-        const added = [...allImageIds()].filter((id) => !imagesBefore.has(id));
-        expect(added).toEqual([]);
+        // Every id the stack's tags ever pointed at is gone (other tests build images meanwhile,
+        // so "no new id at all" would not be this stack's doing).
+        const remaining = [...allImageIds()];
+        expect(builtIds.filter((id) => remaining.includes(id))).toEqual([]);
+        // Nor any intermediate image of those builds: no image left holds a layer only they made.
+        const holders = remaining.filter((id) => layersOf([id]).some((layer) => builtLayers.has(layer)));
+        expect(holders).toEqual([]);
         for (const base of ["python:3.11-slim", "node:20-alpine"]) {
             expect(imageId(base), `${base} (scripts/podman/setup.sh) must survive`).not.toBe("");
         }
