@@ -23,6 +23,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 log() { printf '[vendor-deps %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+# Absolute paths: npm below runs in a temp dir, so a relative --cache would land (and vanish) there.
+[ -z "$MAS" ] || MAS=$(mkdir -p "$MAS" && cd "$MAS" && pwd)
+[ -z "$SIGNALING" ] || SIGNALING=$(mkdir -p "$SIGNALING" && cd "$SIGNALING" && pwd)
 
 if [ -n "$MAS" ]; then
   mkdir -p "$MAS/vendor"
