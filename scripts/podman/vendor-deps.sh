@@ -34,11 +34,18 @@ if [ -n "$MAS" ]; then
     --implementation cp -r "$MAS/requirements.txt" -d "$MAS/vendor"
   log "MAS: $(ls "$MAS"/vendor/*.whl | wc -l) wheels in $MAS/vendor"
 fi
-if [ -n "$SIGNALING" ]; then
+# npm rewrites its cache index (with timestamps) on every run, which would change the build
+# context and rebuild the image on every `pulumi up`: refill only when the lockfile changed.
+lock_stamp="${SIGNALING:+$SIGNALING/vendor/npm-cache.lock-sha256}"
+if [ -n "$SIGNALING" ] && [ -d "$SIGNALING/vendor/npm-cache" ] && [ -f "$lock_stamp" ] &&
+   [ "$(cat "$lock_stamp")" = "$(sha256sum < "$SIGNALING/package-lock.json" | cut -d' ' -f1)" ]; then
+  log "signaling: npm cache in $SIGNALING/vendor/npm-cache already matches package-lock.json"
+elif [ -n "$SIGNALING" ]; then
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   cp "$SIGNALING/package.json" "$SIGNALING/package-lock.json" "$tmp/"
   mkdir -p "$SIGNALING/vendor"
   (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --silent --cache "$SIGNALING/vendor/npm-cache")
   rm -rf "$SIGNALING/vendor/npm-cache/_logs" "$SIGNALING/vendor/npm-cache/_update-notifier-last-checked"
   log "signaling: npm cache in $SIGNALING/vendor/npm-cache ($(du -sh "$SIGNALING/vendor/npm-cache" | cut -f1))"
+  sha256sum < "$SIGNALING/package-lock.json" | cut -d' ' -f1 > "$lock_stamp"
 fi
