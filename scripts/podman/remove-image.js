@@ -93,29 +93,32 @@ async function main() {
     const chain = await intermediateChain(target, opts.image);
     if (chain !== null) {
         const leftovers = await removeBuildLeftovers(target, chain);
-        if (leftovers.length > 0) console.log(`removed the build's working containers ${leftovers.join(" ")}`);
+        if (leftovers.length > 0) console.log(`removed the build's working containers ${leftovers.sort().join(" ")}`);
     }
-    // On Podman the intermediate parents are removed one by one below (noprune): a parent another
-    // build still uses stops the walk instead of failing the removal of this image.
-    const query = chain !== null ? "?noprune=true" : "";
-    const { status, body } = await call(target, "DELETE", `/images/${encodeURIComponent(opts.image)}${query}`);
+    // Podman also prunes the image's dangling parents, and answers 409 when one of them is in use
+    // by another build, although this image itself is gone by then: what counts is whether it is.
+    const { status, body } = await call(target, "DELETE", `/images/${encodeURIComponent(opts.image)}`);
     if (status === 404) {
         console.log(`${opts.image} already gone`);
         return 0;
     }
-    if (status !== 200) {
+    const gone = status === 200 || (await call(target, "GET", `/images/${encodeURIComponent(opts.image)}/json`)).status === 404;
+    if (!gone) {
         // 409: still used by a container the stack does not manage; say which fix applies.
         console.error(`could not remove image ${opts.image} at ${opts.dockerHost}: HTTP ${status} ${body.trim()}. ` +
             `Fix: remove the containers that use it (\`podman ps -a --external --filter ancestor=${opts.image}\`), then rerun.`);
         return 1;
     }
-    let parents = 0;
+    // Intermediate parents still there (Docker keeps them with rm=0 builds; Podman when one is in use):
+    // removed from the top down, stopping at the first one another image or build still uses.
+    let kept = 0;
     for (const img of (chain ?? []).slice(1)) {
-        const r = await call(target, "DELETE", `/images/${img.Id}?noprune=true`);
-        if (r.status !== 200) break; // shared with another image or build: kept, and so are its parents
-        parents++;
+        const r = await call(target, "DELETE", `/images/sha256:${img.Id.replace(/^sha256:/, "")}`);
+        if (r.status === 200 || r.status === 404) continue;
+        kept = chain.length - 1 - chain.indexOf(img);
+        break;
     }
-    console.log(`removed ${opts.image}${parents > 0 ? ` and ${parents} intermediate image(s) of its build` : ""}`);
+    console.log(`removed ${opts.image}${kept > 0 ? ` (${kept} intermediate image(s) kept: another build uses them)` : ""}`);
     return 0;
 }
 
