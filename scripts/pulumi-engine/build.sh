@@ -39,6 +39,8 @@ readonly version_symbol=github.com/pulumi/pulumi/sdk/v3/go/common/version.Versio
 # The one non-local replace in pkg/go.mod (a Windows-only clipboard fix); optional.
 readonly clipboard_fork=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e
 
+# Go's official tarball installs here; a login shell on a fresh machine may not have it on PATH.
+command -v go >/dev/null 2>&1 || [ ! -x /usr/local/go/bin/go ] || PATH="/usr/local/go/bin:$PATH"
 started_at=$(date +%s)
 export PULUMI_SKIP_UPDATE_CHECK=true   # `pulumi version` below must not phone home
 log() { printf '[pulumi-engine %4ss] %s\n' "$(( $(date +%s) - started_at ))" "$*" >&2; }
