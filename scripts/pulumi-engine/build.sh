@@ -163,6 +163,7 @@ require_resolved() {   # MVS must not move a module away from the pinned version
 
 extract() {   # archive -> prints the dir it unpacked into (the archive's top dir is inside)
     need_archive "$1"
+    command -v xz >/dev/null || die "xz is needed to unpack $1: apt-get install xz-utils"
     mkdir -p "$work_dir"
     tar -xJf "$sources/$1" -C "$work_dir"
     echo "$work_dir"
