@@ -36,7 +36,7 @@ if [ -n "$MAS" ]; then
 fi
 # npm rewrites its cache index (with timestamps) on every run, which would change the build
 # context and rebuild the image on every `pulumi up`: refill only when the lockfile changed.
-lock_stamp="${SIGNALING:+$SIGNALING/vendor/npm-cache.lock-sha256}"
+lock_stamp="${SIGNALING:+$SIGNALING/vendor/npm-cache/.sparc-lock-sha256}"
 if [ -n "$SIGNALING" ] && [ -d "$SIGNALING/vendor/npm-cache" ] && [ -f "$lock_stamp" ] &&
    [ "$(cat "$lock_stamp")" = "$(sha256sum < "$SIGNALING/package-lock.json" | cut -d' ' -f1)" ]; then
   log "signaling: npm cache in $SIGNALING/vendor/npm-cache already matches package-lock.json"
