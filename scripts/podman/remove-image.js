@@ -67,20 +67,33 @@ async function intermediateChain(target, image) {
 /**
  * @pulumi/docker builds with rm=0 (ImageBuildOptions.Remove unset), so Podman keeps the build's
  * working containers ("storage" state, listed only with external=true), and they keep the image
- * in use. Removed here: those sitting on the image or one of its intermediate parents and created
- * before the image was (made by its build). Containers that run (any other state) are never touched.
+ * in use. Removed here: those sitting on the image, on one of its untagged intermediate parents, or
+ * on an untagged image with the same top layer (the metadata-only steps at the end of the build,
+ * EXPOSE/HEALTHCHECK/CMD, which Podman's parent links skip). Returns those images too.
+ * (A build running right now that shares one of those cached intermediates would lose its working
+ * container; buildah gives no way to tell which build a working container belongs to.)
+ * Containers that run, or were ever started (any state but "storage"), are never touched.
  */
 async function removeBuildLeftovers(target, chain) {
     const ids = new Set(chain.map((img) => img.Id));
-    const builtAt = Date.parse(chain[0].Created);
+    const top = (chain[0].RootFS?.Layers ?? []).at(-1);
     const containers = (await json(target, `${libpod}/containers/json?all=true&external=true`)) ?? [];
+    const imageOf = new Map();
     const removed = [];
+    const tail = new Set();
     for (const c of containers) {
-        if (c.State !== "storage" || !ids.has(c.ImageID) || !(Date.parse(c.Created) <= builtAt)) continue;
+        if (c.State !== "storage") continue;
+        if (!ids.has(c.ImageID)) {
+            if (!imageOf.has(c.ImageID)) imageOf.set(c.ImageID, await json(target, `${libpod}/images/${c.ImageID}/json`));
+            const img = imageOf.get(c.ImageID);
+            const sameTail = img !== null && top !== undefined && (img.RepoTags ?? []).length === 0 && (img.RootFS?.Layers ?? []).at(-1) === top;
+            if (!sameTail) continue;
+            tail.add(img.Id);
+        }
         const { status } = await call(target, "DELETE", `${libpod}/containers/${c.Id}?force=true`);
         if (status === 200 || status === 204 || status === 404) removed.push(c.Id.slice(0, 12));
     }
-    return removed;
+    return { removed, tail: [...tail] };
 }
 
 async function main() {
@@ -91,9 +104,11 @@ async function main() {
         return 0;
     }
     const chain = await intermediateChain(target, opts.image);
+    let tail = [];
     if (chain !== null) {
         const leftovers = await removeBuildLeftovers(target, chain);
-        if (leftovers.length > 0) console.log(`removed the build's working containers ${leftovers.sort().join(" ")}`);
+        if (leftovers.removed.length > 0) console.log(`removed the build's working containers ${leftovers.removed.sort().join(" ")}`);
+        tail = leftovers.tail;
     }
     // Podman also prunes the image's dangling parents, and answers 409 when one of them is in use
     // by another build, although this image itself is gone by then: what counts is whether it is.
@@ -108,6 +123,9 @@ async function main() {
         console.error(`could not remove image ${opts.image} at ${opts.dockerHost}: HTTP ${status} ${body.trim()}. ` +
             `Fix: remove the containers that use it (\`podman ps -a --external --filter ancestor=${opts.image}\`), then rerun.`);
         return 1;
+    }
+    for (const id of tail) {
+        await call(target, "DELETE", `/images/sha256:${id.replace(/^sha256:/, "")}`);
     }
     // Intermediate parents still there (Docker keeps them with rm=0 builds; Podman when one is in use):
     // removed from the top down, stopping at the first one another image or build still uses.

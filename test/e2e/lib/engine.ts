@@ -304,8 +304,15 @@ export class TestStack {
     }
 
     async destroy(): Promise<ChangeSummary> {
+        return (await this.destroyWithMessages()).summary;
+    }
+
+    /** `pulumi destroy` as destroy(), plus what the resources printed (the engine's diagnostic messages). */
+    async destroyWithMessages(): Promise<{ summary: ChangeSummary; messages: string[] }> {
         const result = await this.pulumi(["destroy", "--yes", "--skip-preview", "--json", ...this.configArgs()]);
-        return changeSummaryOfUpdate(result.stdout, "destroy --json");
+        const messages = result.stdout.split("\n").filter((l) => l.includes('"diagnosticEvent"'))
+            .map((l) => parseJson<{ diagnosticEvent: { message: string } }>(l, "destroy --json").diagnosticEvent.message.trim());
+        return { summary: changeSummaryOfUpdate(result.stdout, "destroy --json"), messages };
     }
 
     /** `pulumi stack output --json`, secrets in clear text only when asked. */
