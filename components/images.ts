@@ -2,12 +2,16 @@
 // taken prebuilt. Both stacks use it: dev runs them in a pod, hpg turns them into .sif files.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
+import { shJoin } from "../providers/slurm/quote";
 import type { DevConfig } from "./dev/config";
 
 export type BuiltService = "mas" | "signaling" | "unity";
 
 const projectRoot = path.resolve(__dirname, "..");
+/** Removes one built image by id through the Docker API (plain JS, Node builtins only). */
+export const removeImageScript = path.join(projectRoot, "scripts", "podman", "remove-image.js");
 export const dockerfiles: Record<BuiltService, string> = {
     mas: path.join(projectRoot, "dockerfiles", "Dockerfile.mas"),
     signaling: path.join(projectRoot, "dockerfiles", "Dockerfile.signaling"),
@@ -74,8 +78,20 @@ export class SparcImages extends pulumi.ComponentResource {
                     ...(cfg.registry === "" ? {} : { registry: { server: cfg.registry } }),
                 }, { parent: this, provider, dependsOn: args.dependsOn ?? [] });
                 // Without a push this is the local image id, so a rebuild changes it even under the same tag.
-                refs[service] = image.repoDigest;
-                identities[service] = image.repoDigest;
+                let ref: pulumi.Output<string> = image.repoDigest;
+                if (cfg.registry === "") {
+                    // docker.Image's delete is a no-op: this command removes the image it built on
+                    // destroy, and the previous one when a rebuild replaces it. Users of the image
+                    // depend on it (ref goes through its output), so their containers go first.
+                    const owned = new command.local.Command(`${name}-${service}-owned`, {
+                        create: image.repoDigest.apply((id) => shJoin(["echo", id])),
+                        delete: image.repoDigest.apply((id) => shJoin([process.execPath, removeImageScript, "--docker-host", cfg.dockerHost, "--image", id])),
+                        triggers: [image.repoDigest],
+                    }, { parent: this });
+                    ref = pulumi.all([owned.stdout, image.repoDigest]).apply(([, id]) => id);
+                }
+                refs[service] = ref;
+                identities[service] = ref;
             }
         }
         this.refs = refs;

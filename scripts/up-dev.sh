@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian 12 machine (as root): set up rootful Podman, Node >= 22
 # and the npm packages, then `pulumi up --stack dev` on the embedded defaults (the sample
-# MAS and signaling services in the sparc-avatar pod). Uses the `pulumi` on PATH; without
-# one, builds the CLI from the Go module proxy (scripts/pulumi-engine/build.sh).
+# MAS and signaling services, built from source through Podman's Docker API, in the
+# sparc-avatar pod), and print the URLs. A second run changes nothing.
+# Uses the `pulumi` on PATH (an official install fetches the docker and command plugins
+# itself); without one, scripts/pulumi-engine/build.sh builds the CLI, the language host and
+# the plugins (see its header) and scripts/pulumi-engine/env.sh runs them offline.
 # State goes to a local file backend (~/.pulumi-sparc) unless PULUMI_BACKEND_URL is set.
+# Extra arguments go to `pulumi up` (e.g. --expect-no-changes).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/node-env.sh
@@ -11,13 +15,20 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 npm ci --ignore-scripts --no-audit --no-fund
 bash scripts/podman/setup.sh
 bash scripts/podman/vendor-deps.sh --mas samples/mas --signaling samples/signaling
-if ! command -v pulumi >/dev/null 2>&1; then
-  PATH="$(bash scripts/pulumi-engine/build.sh):$PATH"
-  export PATH
-fi
-export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$HOME/.pulumi-sparc}"
-mkdir -p "${PULUMI_BACKEND_URL#file://}"
 # The dev stack holds no secrets; a passphrase is still required by the file backend.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
+if ! command -v pulumi >/dev/null 2>&1; then
+  PULUMI_ENGINE_DIR="$(dirname "$(bash scripts/pulumi-engine/build.sh)")"
+  export PULUMI_ENGINE_DIR
+  # shellcheck source=scripts/pulumi-engine/env.sh
+  . scripts/pulumi-engine/env.sh
+fi
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$HOME/.pulumi-sparc}"
+case "$PULUMI_BACKEND_URL" in file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;; esac
 pulumi stack select --create dev --non-interactive
 pulumi up --stack dev --yes --non-interactive "$@"
+echo
+echo "sparc-avatar is up:"
+echo "  MAS API:   $(pulumi stack output masUrl --stack dev)"
+echo "  signaling: $(pulumi stack output signalingUrl --stack dev)"
+echo "  pod:       $(pulumi stack output podName --stack dev)   (podman pod ps; pulumi destroy --stack dev removes it)"

@@ -141,6 +141,9 @@ export class DevStack extends pulumi.ComponentResource {
         const ready = new command.local.Command(`${name}-ready`, {
             create: render(readyArgv),
             triggers: running.map((c) => c.stdout),
+            // Its output can be every container's log tail: kept out of the env of later runs
+            // (@pulumi/command puts the previous stdout/stderr there, which can exceed ARG_MAX).
+            addPreviousOutputInEnv: false,
         }, {
             parent: this,
             dependsOn: running,

@@ -130,6 +130,8 @@ export class HpgStack extends pulumi.ComponentResource {
                 delete: plan.apply((p) => removeLocalArchiveCommand(p)),
                 triggers: [plan.apply((p) => p.identity)],
                 logging: "stderr",
+                // Large output (an image save's progress) must not go into the env of the delete.
+                addPreviousOutputInEnv: false,
             }, { parent: this, deleteBeforeReplace: true });
             const sha256 = archive.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
             const copy = new command.local.Command(`${name}-${service}-copy`, {
@@ -164,6 +166,8 @@ export class HpgStack extends pulumi.ComponentResource {
                     delete: plan.apply((p) => removeRemoteCommand(target, [p.remoteSif, `${p.remoteSif}.part`])),
                     triggers: [plan.apply((p) => p.remoteSif), copy.id],
                     logging: "stderr",
+                    // apptainer build prints a lot; kept out of the env of the delete.
+                    addPreviousOutputInEnv: false,
                 }, { parent: this, dependsOn: [copy], deleteBeforeReplace: true });
             }
             sifs[service] = { plan, built };
@@ -184,6 +188,8 @@ export class HpgStack extends pulumi.ComponentResource {
                 node, port: cfg.masPort, timeoutSeconds: cfg.readinessTimeoutSeconds, logPath: log,
             })))),
             triggers: [job.jobId],
+            // On a timeout it prints the job log's tail.
+            addPreviousOutputInEnv: false,
         }, { parent: this, customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 120}s` } });
 
         this.masEndpoint = pulumi.interpolate`http://${job.nodeList}:${cfg.masPort}`;

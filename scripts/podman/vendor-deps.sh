@@ -23,6 +23,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 log() { printf '[vendor-deps %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+# Absolute paths: npm below runs in a temp dir, so a relative --cache would land (and vanish) there.
+[ -z "$MAS" ] || MAS=$(mkdir -p "$MAS" && cd "$MAS" && pwd)
+[ -z "$SIGNALING" ] || SIGNALING=$(mkdir -p "$SIGNALING" && cd "$SIGNALING" && pwd)
 
 if [ -n "$MAS" ]; then
   mkdir -p "$MAS/vendor"
@@ -31,11 +34,18 @@ if [ -n "$MAS" ]; then
     --implementation cp -r "$MAS/requirements.txt" -d "$MAS/vendor"
   log "MAS: $(ls "$MAS"/vendor/*.whl | wc -l) wheels in $MAS/vendor"
 fi
-if [ -n "$SIGNALING" ]; then
+# npm rewrites its cache index (with timestamps) on every run, which would change the build
+# context and rebuild the image on every `pulumi up`: refill only when the lockfile changed.
+lock_stamp="${SIGNALING:+$SIGNALING/vendor/npm-cache/.sparc-lock-sha256}"
+if [ -n "$SIGNALING" ] && [ -d "$SIGNALING/vendor/npm-cache" ] && [ -f "$lock_stamp" ] &&
+   [ "$(cat "$lock_stamp")" = "$(sha256sum < "$SIGNALING/package-lock.json" | cut -d' ' -f1)" ]; then
+  log "signaling: npm cache in $SIGNALING/vendor/npm-cache already matches package-lock.json"
+elif [ -n "$SIGNALING" ]; then
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   cp "$SIGNALING/package.json" "$SIGNALING/package-lock.json" "$tmp/"
   mkdir -p "$SIGNALING/vendor"
   (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --silent --cache "$SIGNALING/vendor/npm-cache")
   rm -rf "$SIGNALING/vendor/npm-cache/_logs" "$SIGNALING/vendor/npm-cache/_update-notifier-last-checked"
   log "signaling: npm cache in $SIGNALING/vendor/npm-cache ($(du -sh "$SIGNALING/vendor/npm-cache" | cut -f1))"
+  sha256sum < "$SIGNALING/package-lock.json" | cut -d' ' -f1 > "$lock_stamp"
 fi

@@ -2,13 +2,12 @@
 // local Slurm cluster: prebuilt MAS image -> archive -> verified copy -> .sif (Apptainer
 // stand-in) -> service job RUNNING -> /health answers; a second up changes nothing; a job
 // cancelled out of band is seen by refresh and the next up resubmits exactly one; destroy
-// leaves nothing. The @pulumi/command plugin is the stand-in under test/standins/.
+// leaves nothing. The real @pulumi/command plugin (scripts/pulumi-engine/build.sh) runs the commands.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { COMMAND_STANDIN_DIR } from "../standins/command-provider/location";
 import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from "./lib/engine";
 import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, requireClusterOrSkip } from "../support/cluster";
 import { parseJobComment } from "../../providers/slurm/ownership";
@@ -42,7 +41,7 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         execFileSync("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas")], { stdio: "ignore" });
         execFileSync("podman", ["build", "-q", "-t", IMAGE, "-f", path.join(root, "dockerfiles/Dockerfile.mas"), path.join(root, "samples/mas")], { stdio: "ignore" });
         onCluster(`rm -rf ${path.dirname(CONTAINERS)}`);
-        stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-hpg", extraPath: [COMMAND_STANDIN_DIR] });
+        stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-hpg" });
         const config: Record<string, string> = {
             target: "hpg",
             imageSource: "prebuilt",

@@ -9,7 +9,6 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { COMMAND_STANDIN_DIR } from "../standins/command-provider/location";
 import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
 import { HOST_KEY_PATH, TEST_USER, requireClusterOrSkip, waitUntil } from "../support/cluster";
 import { generatedContainer, generatedPod } from "../../components/pubapps";
@@ -95,7 +94,7 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         expect(hostKey).toMatch(/^ssh-ed25519 /);
         // Linger off, as on an instance UF RC has not set up for it: the stack must turn it on (and back off).
         execFileSync("podman", ["exec", TESTBED, "loginctl", "disable-linger", "svc"], { timeout: 30_000 });
-        stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-pubapps", extraPath: [COMMAND_STANDIN_DIR] });
+        stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-pubapps" });
         const config: Record<string, string> = {
             target: "pubapps",
             imageSource: "prebuilt",

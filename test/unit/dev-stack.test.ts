@@ -84,9 +84,11 @@ const preflight = path.join(root, "scripts/podman/preflight.js");
 const waitReady = path.join(root, "scripts/podman/wait-ready.js");
 
 describe("DevStack, build source, defaults", () => {
-    it("registers exactly the images component (provider, two images), preflight, pod, two containers and readiness", async () => {
+    it("registers exactly the images component (provider, two images and their owners), preflight, pod, two containers and readiness", async () => {
         await deploy(baseConfig());
         expect(registered.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+            "command:local:Command dev-images-mas-owned",
+            "command:local:Command dev-images-signaling-owned",
             "command:local:Command dev-mas",
             "command:local:Command dev-pod",
             "command:local:Command dev-preflight",
@@ -118,6 +120,21 @@ describe("DevStack, build source, defaults", () => {
             imageName: "localhost/sparc/signaling-server:latest",
             build: { context: path.join(root, "samples/signaling"), dockerfile: path.join(root, "dockerfiles/Dockerfile.signaling"), args: { NODE_IMAGE: "node:20-alpine" } },
         });
+    });
+
+    it("removes each built image by id when destroyed or superseded (docker.Image's delete is a no-op)", async () => {
+        await deploy(baseConfig());
+        const removeImage = path.join(root, "scripts/podman/remove-image.js");
+        expect(byName("dev-images-mas-owned").inputs).toEqual({
+            create: "echo sha256:digest-of-dev-images-mas",
+            delete: `${node} ${removeImage} --docker-host unix:///run/podman/podman.sock --image sha256:digest-of-dev-images-mas`,
+            triggers: ["sha256:digest-of-dev-images-mas"],
+        });
+    });
+
+    it("keeps the readiness check's output (container logs) out of the env of its later runs", async () => {
+        await deploy(baseConfig());
+        expect(byName("dev-ready").inputs.addPreviousOutputInEnv).toBe(false);
     });
 
     it("runs the reference pod and containers by image digest, replaced on a new digest or pod", async () => {

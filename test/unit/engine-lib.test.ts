@@ -1,8 +1,9 @@
 // Pure parts of the e2e engine helper: where the engine lives and how update summaries are read.
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { changeSummaryOfUpdate, engineBinDir, locateEngine } from "../e2e/lib/engine";
+import { changeSummaryOfUpdate, engineBinDir, locateEngine, pinnedPluginVersions, stepsOfUpdate } from "../e2e/lib/engine";
 
 describe("engineBinDir", () => {
     const cases: { name: string; env: NodeJS.ProcessEnv; want: string }[] = [
@@ -15,10 +16,30 @@ describe("engineBinDir", () => {
         expect(engineBinDir(env)).toBe(want);
     });
 
-    it("locateEngine names every missing binary", () => {
+    it("locateEngine names every missing binary and plugin, at package.json's versions", () => {
+        const { docker, command } = pinnedPluginVersions();
         expect(locateEngine({ PULUMI_ENGINE_DIR: "/nonexistent" })).toBe(
-            "Pulumi engine not built: pulumi, pulumi-language-nodejs, pulumi-resource-pulumi-nodejs missing in /nonexistent/bin; " +
+            "Pulumi engine incomplete: /nonexistent/bin/pulumi, /nonexistent/bin/pulumi-language-nodejs, /nonexistent/bin/pulumi-resource-pulumi-nodejs, " +
+            `plugin docker v${docker} (/nonexistent/home/plugins/resource-docker-v${docker}/pulumi-resource-docker), ` +
+            `plugin command v${command} (/nonexistent/home/plugins/resource-command-v${command}/pulumi-resource-command) missing; ` +
             "run scripts/pulumi-engine/build.sh");
+    });
+});
+
+describe("pinnedPluginVersions", () => {
+    const write = (deps: Record<string, string>): string => {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sparc-pins-")), "package.json");
+        fs.writeFileSync(file, JSON.stringify({ dependencies: deps }));
+        return file;
+    };
+    it("reads the exact @pulumi/docker and @pulumi/command versions", () => {
+        expect(pinnedPluginVersions(write({ "@pulumi/docker": "5.2.0", "@pulumi/command": "1.2.1" }))).toEqual({ docker: "5.2.0", command: "1.2.1" });
+    });
+    it.each<{ name: string; deps: Record<string, string>; error: RegExp }>([
+        { name: "a range", deps: { "@pulumi/docker": "^5.2.0", "@pulumi/command": "1.2.1" }, error: /"@pulumi\/docker" is "\^5\.2\.0"; pin an exact version/ },
+        { name: "a missing dependency", deps: { "@pulumi/docker": "5.2.0" }, error: /"@pulumi\/command" is ""; pin an exact version/ },
+    ])("refuses $name", ({ deps, error }) => {
+        expect(() => pinnedPluginVersions(write(deps))).toThrow(error);
     });
 });
 
@@ -45,5 +66,13 @@ describe("changeSummaryOfUpdate", () => {
     ];
     it.each(bad)("rejects $name", ({ stdout, error }) => {
         expect(() => changeSummaryOfUpdate(stdout, "up --json")).toThrow(error);
+    });
+});
+
+describe("stepsOfUpdate", () => {
+    const pre = (op: string, name: string) => JSON.stringify({ resourcePreEvent: { metadata: { op, urn: `urn:pulumi:s::p::sparc:dev:DevStack$command:local:Command::${name}`, type: "command:local:Command" } } });
+    it("groups the ops by resource name, in order", () => {
+        const stdout = [pre("same", "sparc-pod"), pre("create-replacement", "sparc-ready"), pre("replace", "sparc-ready"), '{"summaryEvent":{}}', pre("delete-replaced", "sparc-ready")].join("\n");
+        expect(stepsOfUpdate(stdout)).toEqual({ "sparc-pod": ["same"], "sparc-ready": ["create-replacement", "replace", "delete-replaced"] });
     });
 });

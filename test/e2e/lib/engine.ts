@@ -6,31 +6,110 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 export const PINNED_CLI_VERSION = "3.274.1";
+/** The sdk/v3 the language host build.sh makes is built against (the 3.260 line). */
+export const PINNED_LANGHOST_SDK_VERSION = "3.260.0";
+
+const repoRoot = path.resolve(__dirname, "../../..");
+
+/** Resource plugins the project uses; package.json pins their versions (the one place). */
+export const RESOURCE_PLUGINS = ["docker", "command"] as const;
+export type ResourcePlugin = (typeof RESOURCE_PLUGINS)[number];
+
+/** The plugin versions package.json pins (`@pulumi/<name>`); throws on a range: build.sh builds exact versions. */
+export function pinnedPluginVersions(packageJson = path.join(repoRoot, "package.json")): Record<ResourcePlugin, string> {
+    const deps = (JSON.parse(fs.readFileSync(packageJson, "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {};
+    const versions = {} as Record<ResourcePlugin, string>;
+    for (const name of RESOURCE_PLUGINS) {
+        const version = deps[`@pulumi/${name}`] ?? "";
+        if (!/^\d+\.\d+\.\d+$/.test(version)) {
+            throw new Error(`package.json: "@pulumi/${name}" is "${version}"; pin an exact version (e.g. "5.2.0"): scripts/pulumi-engine/build.sh builds the plugin at that version`);
+        }
+        versions[name] = version;
+    }
+    return versions;
+}
 
 export interface Engine {
     /** Directory holding pulumi, pulumi-language-nodejs and pulumi-resource-pulumi-nodejs. */
     binDir: string;
     pulumi: string;
+    /** The engine's PULUMI_HOME; its plugins/ holds the docker and command plugins build.sh installed. */
+    home: string;
 }
 
-/** Where build.sh puts the binaries; same defaults as scripts/pulumi-engine/env.sh. */
-export function engineBinDir(env: NodeJS.ProcessEnv = process.env): string {
+/** The engine dir build.sh fills; same defaults as scripts/pulumi-engine/env.sh. */
+export function engineDir(env: NodeJS.ProcessEnv = process.env): string {
     const cliVersion = (env.PULUMI_CLI_VERSION ?? PINNED_CLI_VERSION).replace(/^v/, "");
     const cacheHome = env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache");
-    const engineDir = env.PULUMI_ENGINE_DIR ?? path.join(cacheHome, "sparc-deploy", `pulumi-${cliVersion}`);
-    return path.join(engineDir, "bin");
+    return env.PULUMI_ENGINE_DIR ?? path.join(cacheHome, "sparc-deploy", `pulumi-${cliVersion}`);
+}
+
+/** Where build.sh puts the binaries. */
+export function engineBinDir(env: NodeJS.ProcessEnv = process.env): string {
+    return path.join(engineDir(env), "bin");
 }
 
 const ENGINE_BINARIES = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"] as const;
 
+/** Path of an installed resource plugin in a PULUMI_HOME (the layout `pulumi plugin install` makes). */
+export function installedPluginPath(home: string, name: string, version: string): string {
+    return path.join(home, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`);
+}
+
+/**
+ * The version a resource plugin binary reports itself (GetPluginInfo over its gRPC port), the way
+ * the engine asks it: proves the binary was built at that version, whatever its directory says.
+ */
+export async function pluginReportedVersion(binary: string, timeoutMs = 30_000): Promise<string> {
+    // The SDK's generated gRPC stubs are CommonJS.
+    const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+    const { ResourceProviderClient } = require("@pulumi/pulumi/proto/provider_grpc_pb") as typeof import("@pulumi/pulumi/proto/provider_grpc_pb");
+    const { Empty } = require("google-protobuf/google/protobuf/empty_pb") as { Empty: new () => import("google-protobuf").Message };
+    const child = spawn(binary, [], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+        const port = await new Promise<string>((resolve, reject) => {
+            let out = "";
+            const timer = setTimeout(() => reject(new Error(`${binary} printed no port within ${timeoutMs} ms`)), timeoutMs);
+            child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+                out += chunk;
+                const line = /^(\d+)\s*\n/.exec(out);
+                if (line) {
+                    clearTimeout(timer);
+                    resolve(line[1]);
+                }
+            });
+            child.on("exit", (code) => reject(new Error(`${binary} exited ${code} before printing its port`)));
+        });
+        const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        try {
+            return await new Promise<string>((resolve, reject) => {
+                client.getPluginInfo(new Empty() as never, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, info) =>
+                    error ? reject(error) : resolve(info.getVersion()));
+            });
+        } finally {
+            client.close();
+        }
+    } finally {
+        child.kill();
+    }
+}
+
 /** The engine, or a sentence saying what is missing. */
 export function locateEngine(env: NodeJS.ProcessEnv = process.env): Engine | string {
-    const binDir = engineBinDir(env);
-    const missing = ENGINE_BINARIES.filter((name) => !isExecutable(path.join(binDir, name)));
-    if (missing.length > 0) {
-        return `Pulumi engine not built: ${missing.join(", ")} missing in ${binDir}; run scripts/pulumi-engine/build.sh`;
+    const dir = engineDir(env);
+    const binDir = path.join(dir, "bin");
+    const home = path.join(dir, "home");
+    const missing: string[] = ENGINE_BINARIES.filter((name) => !isExecutable(path.join(binDir, name))).map((name) => path.join(binDir, name));
+    for (const [name, version] of Object.entries(pinnedPluginVersions())) {
+        const plugin = installedPluginPath(home, name, version);
+        if (!isExecutable(plugin)) {
+            missing.push(`plugin ${name} v${version} (${plugin})`);
+        }
     }
-    return { binDir, pulumi: path.join(binDir, "pulumi") };
+    if (missing.length > 0) {
+        return `Pulumi engine incomplete: ${missing.join(", ")} missing; run scripts/pulumi-engine/build.sh`;
+    }
+    return { binDir, pulumi: path.join(binDir, "pulumi"), home };
 }
 
 /**
@@ -96,13 +175,13 @@ export interface StackOptions {
     stackName?: string;
     /** Extra environment for every CLI call (the program and its providers inherit it). */
     env?: NodeJS.ProcessEnv;
-    /** Directories put first on PATH, e.g. a stand-in plugin dir (the engine takes the first match). */
-    extraPath?: readonly string[];
 }
 
 /**
  * One stack in a private temp dir: file:// backend, PULUMI_HOME and stack config file,
- * so nothing is written to the program directory or ~/.pulumi.
+ * so nothing is written to the program directory or ~/.pulumi. The private PULUMI_HOME's
+ * plugins/ is a link to the engine's, where build.sh installed the real docker and
+ * command plugins: every engine test runs them.
  */
 export class TestStack {
     readonly stackName: string;
@@ -122,12 +201,13 @@ export class TestStack {
         const homeDir = path.join(this.tempDir, "home");
         fs.mkdirSync(stateDir);
         fs.mkdirSync(homeDir);
+        fs.symlinkSync(path.join(engine.home, "plugins"), path.join(homeDir, "plugins"));
         this.configFile = path.join(this.tempDir, `Pulumi.${this.stackName}.yaml`);
         this.env = {
             ...process.env,
             ...options.env,
-            // Bundled plugins (language host, dynamic-provider launcher) are found on PATH.
-            PATH: [...(options.extraPath ?? []), engine.binDir, process.env.PATH ?? ""].join(path.delimiter),
+            // The language host and the dynamic-provider launcher are found on PATH.
+            PATH: [engine.binDir, process.env.PATH ?? ""].join(path.delimiter),
             PULUMI_HOME: homeDir,
             PULUMI_BACKEND_URL: `file://${stateDir}`,
             PULUMI_CONFIG_PASSPHRASE: "sparc-e2e-passphrase",
@@ -212,14 +292,27 @@ export class TestStack {
         return changeSummaryOfUpdate(result.stdout, "up --json");
     }
 
+    /** `pulumi up` as up(), plus the step each resource took, by resource name (e.g. { "sparc-mas": ["replace"] }). */
+    async upWithSteps(): Promise<{ summary: ChangeSummary; steps: Record<string, string[]> }> {
+        const result = await this.pulumi(["up", "--yes", "--skip-preview", "--json", ...this.configArgs()]);
+        return { summary: changeSummaryOfUpdate(result.stdout, "up --json"), steps: stepsOfUpdate(result.stdout) };
+    }
+
     async refresh(): Promise<ChangeSummary> {
         const result = await this.pulumi(["refresh", "--yes", "--skip-preview", "--json", ...this.configArgs()]);
         return changeSummaryOfUpdate(result.stdout, "refresh --json");
     }
 
     async destroy(): Promise<ChangeSummary> {
+        return (await this.destroyWithMessages()).summary;
+    }
+
+    /** `pulumi destroy` as destroy(), plus what the resources printed (the engine's diagnostic messages). */
+    async destroyWithMessages(): Promise<{ summary: ChangeSummary; messages: string[] }> {
         const result = await this.pulumi(["destroy", "--yes", "--skip-preview", "--json", ...this.configArgs()]);
-        return changeSummaryOfUpdate(result.stdout, "destroy --json");
+        const messages = result.stdout.split("\n").filter((l) => l.includes('"diagnosticEvent"'))
+            .map((l) => parseJson<{ diagnosticEvent: { message: string } }>(l, "destroy --json").diagnosticEvent.message.trim());
+        return { summary: changeSummaryOfUpdate(result.stdout, "destroy --json"), messages };
     }
 
     /** `pulumi stack output --json`, secrets in clear text only when asked. */
@@ -283,6 +376,24 @@ export function changeSummaryOfUpdate(stdout: string, what: string): ChangeSumma
         throw new Error(`\`pulumi ${what}\` summary says ${JSON.stringify(summary)}`);
     }
     return summary.resourceChanges;
+}
+
+/**
+ * The step ops of an update's engine events, by resource name (the URN's last segment):
+ * "same", "create", "update", "replace" (with "create-replacement"/"delete-replaced"), "delete".
+ */
+export function stepsOfUpdate(stdout: string): Record<string, string[]> {
+    const steps: Record<string, string[]> = {};
+    for (const line of stdout.split("\n")) {
+        if (!line.includes('"resourcePreEvent"')) {
+            continue;
+        }
+        const event = parseJson<{ resourcePreEvent: { metadata: { op: string; urn: string } } }>(line, "up --json");
+        const { op, urn } = event.resourcePreEvent.metadata;
+        const name = urn.slice(urn.lastIndexOf("::") + 2);
+        (steps[name] ??= []).push(op);
+    }
+    return steps;
 }
 
 /** Resources of a type in an exported deployment. */
