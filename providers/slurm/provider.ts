@@ -15,6 +15,7 @@ import {
 } from "./parse";
 import { formatSlurmTime, parseSlurmTime } from "./time";
 import { UNKNOWN, validateJobInputs } from "./validate";
+import { RENEWAL_OUTPUT_DEFAULTS, cancelFailedSuccessor, checkRunningJob, renewalDue, splitLiveJobs } from "./renewal";
 
 /** Defaults applied in check(), so that state always holds every setting. */
 export const SLURM_JOB_DEFAULTS = {
@@ -328,6 +329,10 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
 
     async diff(_id: string, olds: SlurmJobOutputs, news: SlurmJobInputs) {
         const d = diffJob(olds, news);
+        if (d.replaces.length === 0 && renewalDue(olds, news, Date.now())) {
+            // Rolling renewal (renewal.ts): the successor is created, RUNNING and ready before the old job is cancelled.
+            return { changes: true, replaces: ["endsAt"], deleteBeforeReplace: false };
+        }
         // A value not known until apply (preview) is a change of its field's kind.
         return {
             changes: d.replaces.length + d.scontrol.length + d.state.length > 0,
@@ -340,6 +345,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
     async create(inputs: SlurmJobInputs) {
         const tag = inputs.ownerTag;
         let jobId: string;
+        let predecessor: string | undefined;
         if (inputs.adoptJobId !== undefined && inputs.adoptJobId !== UNKNOWN) {
             jobId = inputs.adoptJobId;
             if (!(await queryJobs(inputs, [jobId])).has(jobId)) {
@@ -349,7 +355,10 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             log(tag, `adopted job ${jobId} (adoptJobId)`);
         } else {
             // A job left by an interrupted earlier run carries our tag: adopt it instead of submitting twice.
-            const live = (await findJobsByTag(inputs, false)).filter((j) => !isTerminalState(j.state));
+            const tagged = (await findJobsByTag(inputs, false)).filter((j) => !isTerminalState(j.state));
+            // A job due for renewal is the predecessor of this create, never adopted as its own successor.
+            const { adoptable: live, predecessors } = await splitLiveJobs(inputs, tagged);
+            predecessor = predecessors[0]?.jobId;
             if (live.length > 0) {
                 jobId = live[live.length - 1].jobId;
                 log(tag, `adopted running job ${jobId}, which already carries this resource's tag`);
@@ -368,17 +377,29 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         const first = await readJobBatched(inputs, jobId);
         const paths = await logPaths(inputs, jobId);
         const status = await waitForState(inputs, jobId, first);
-        const outs: SlurmJobOutputs = { ...STATUS_DEFAULTS, ...inputs, ...(status ? statusFields(status) : {}), jobId, ...paths };
+        const outs: SlurmJobOutputs = { ...STATUS_DEFAULTS, ...RENEWAL_OUTPUT_DEFAULTS, ...inputs, ...(status ? statusFields(status) : {}), jobId, ...paths };
         const goalMissed = inputs.waitFor === "running" ? status?.state !== "RUNNING"
             : inputs.waitFor === "completed" ? status?.state !== "COMPLETED" : false;
+        let failure = "";
         if (goalMissed) {
             const ended = status !== undefined && isTerminalState(status.state);
-            throw initFailure(
-                `job ${jobId} did not reach ${inputs.waitFor.toUpperCase()}` +
+            failure = `job ${jobId} did not reach ${inputs.waitFor.toUpperCase()}` +
                 `${ended ? "" : ` within waitTimeoutSeconds (${inputs.waitTimeoutSeconds} s)`}: ` +
                 `state ${status?.state ?? "unknown"}${status?.reason ? `, reason ${status.reason}` : ""}` +
-                `${status?.exitCode ? `, exit code ${status.exitCode}` : ""}. Log: ${paths.stdoutPath || "(none)"}`,
-                jobId, { ...(inputs as unknown as Record<string, unknown>), ...outs });
+                `${status?.exitCode ? `, exit code ${status.exitCode}` : ""}. Log: ${paths.stdoutPath || "(none)"}`;
+        } else if (inputs.waitFor === "running") {
+            try {
+                Object.assign(outs, await checkRunningJob(inputs, jobId, status, paths.stdoutPath));
+            } catch (err) {
+                failure = (err as Error).message;
+            }
+        }
+        if (failure !== "" && predecessor !== undefined) {
+            // A renewal costs nothing on error: the successor goes, the old job (still in state) keeps serving.
+            throw new Error(`renewal of job ${predecessor} failed: ${failure}; ${await cancelFailedSuccessor(inputs, jobId)}`);
+        }
+        if (failure !== "") {
+            throw initFailure(failure, jobId, { ...(inputs as unknown as Record<string, unknown>), ...outs });
         }
         return { id: jobId, outs };
     },
@@ -412,7 +433,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         for (const key of Object.keys(STATUS_DEFAULTS) as (keyof typeof STATUS_DEFAULTS)[]) {
             status[key] = olds[key] ?? "";
         }
-        return { outs: { ...STATUS_DEFAULTS, ...status, ...news } as SlurmJobOutputs };
+        return { outs: { ...STATUS_DEFAULTS, ...status, readyReport: olds.readyReport ?? "", endsAt: olds.endsAt ?? 0, ...news } as SlurmJobOutputs };
     },
 
     async delete(id: string, props: SlurmJobOutputs) {

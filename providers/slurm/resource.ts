@@ -25,6 +25,12 @@ export interface SlurmJobArgs extends Inputs<JobSpec> {
     adoptJobId?: pulumi.Input<string>;
     /** Check partition/time/GPU type against sinfo: "up" (default, before submitting), "preview" (also at preview), "off". */
     clusterChecks?: pulumi.Input<"up" | "preview" | "off">;
+    /** Bash script run on the login node once the job is RUNNING (args: job id, log path, end time); must exit 0. */
+    readyCheck?: pulumi.Input<string>;
+    /** Bound on readyCheck, in seconds (default 300). */
+    readyTimeoutSeconds?: pulumi.Input<number>;
+    /** Rolling renewal: replace the job create-before-delete once it is this close to its end, in seconds (0 = off). */
+    renewBeforeSeconds?: pulumi.Input<number>;
 }
 
 /** The ownership tag put in the job's --comment: deterministic, so an interrupted submit is found again. */
@@ -44,6 +50,10 @@ export class SlurmJob extends pulumi.dynamic.Resource {
     declare readonly stdoutPath: pulumi.Output<string>;
     declare readonly stderrPath: pulumi.Output<string>;
     declare readonly ownerTag: pulumi.Output<string>;
+    /** readyCheck's last stdout line ("" without one). */
+    declare readonly readyReport: pulumi.Output<string | undefined>;
+    /** The job's end in seconds since the epoch (cluster clock); 0 = unknown. */
+    declare readonly endsAt: pulumi.Output<number | undefined>;
 
     constructor(name: string, args: SlurmJobArgs, opts?: pulumi.CustomResourceOptions) {
         super(slurmJobProvider, name, {
@@ -60,6 +70,8 @@ export class SlurmJob extends pulumi.dynamic.Resource {
             exitCode: undefined,
             stdoutPath: undefined,
             stderrPath: undefined,
+            readyReport: undefined,
+            endsAt: undefined,
         }, {
             ...opts,
             additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],

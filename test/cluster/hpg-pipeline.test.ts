@@ -38,12 +38,13 @@ function sh(script: string): { code: number; stdout: string; stderr: string; sec
 describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptainer stand-in)", () => {
     const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-hpg-archives-"));
     const cfg: HpgConfig = {
-        hostAlias: "127.0.0.1", host: "127.0.0.1", port: 2222, user: "hpcuser",
+        hostAlias: "127.0.0.1", host: "127.0.0.1", proxyJump: "", port: 2222, user: "hpcuser",
         hostKey: fs.existsSync(HOST_KEY_PATH) ? fs.readFileSync(HOST_KEY_PATH, "utf8").trim() : "",
         insecureIgnoreHostKey: false, identityFile: USER_KEY_PATH, privateKey: undefined, passphrase: undefined, mfaAnswers: undefined,
         transport: "openssh", controlPath: `/tmp/sparc-hpgtest-${process.pid}-%C`, group: "sparc-test",
         containerDir: "/blue/sparc-test/hpcuser/sparc/containers", workDir: "/blue/sparc-test/hpcuser/sparc",
-        localArchiveDir: localDir, localCli: "podman", sifBuildOn: "login", services: ["mas"], modules: ["apptainer"],
+        localArchiveDir: localDir, localCli: "podman", sifBuildOn: "login",
+        sifBuildPartition: "debug", sifBuildCpus: 1, sifBuildMem: "1gb", sifBuildTime: "00:30:00", gpus: "", renewBeforeHours: 0, services: ["mas"], modules: ["apptainer"],
         jobName: "sparc-production-service", partition: "gpu", account: "", qos: "", nodes: 1, ntasks: 1,
         gpusPerTask: "fake:1", cpusPerTask: 1, mem: "1gb", time: "14-00:00:00", output: "sparc_service_%j.log",
         masPort: PORT, masAppDir: "/app", clusterChecks: "up", readinessTimeoutSeconds: 60, waitTimeoutSeconds: 120,
