@@ -90,8 +90,10 @@ export async function clusterFailures(inputs: SlurmJobInputs): Promise<{ propert
         const value = inputs[property];
         const typed = value === undefined ? undefined : property === "gres" ? /^gpu:([A-Za-z][\w-]*):\d+$/.exec(value)?.[1] : /^([A-Za-z][\w-]*):\d+$/.exec(value)?.[1];
         if (value !== undefined && (types.length === 0 || (typed !== undefined && !types.includes(typed)))) {
+            const elsewhere = partitions.filter((p) => gpuTypesOf(partitions, p.name).length > 0 && (typed === undefined || gpuTypesOf(partitions, p.name).includes(typed)));
             failures.push({ property, reason: `${property} ${JSON.stringify(value)} asks for ${typed === undefined ? "GPUs" : `GPU type ${typed}`}, ` +
-                `but partition ${partition.name} offers ${types.length === 0 ? "no GPUs" : `GPU types ${types.join(", ")}`}. The cluster offers: ${offered}` });
+                `but partition ${partition.name} offers ${types.length === 0 ? "no GPUs" : `GPU types ${types.join(", ")}`}` +
+                `${elsewhere.length > 0 ? `; ${typed ?? "GPUs"}${typed === undefined ? " are" : " GPUs are"} in partition ${elsewhere.map((p) => p.name).join(", ")}` : ""}. The cluster offers: ${offered}` });
         }
     }
     return failures;
