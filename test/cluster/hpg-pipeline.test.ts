@@ -34,7 +34,10 @@ if (clusterUp && !standinsReady && process.env.CI === "true") {
     throw new Error("the Apptainer/Lmod stand-ins or /blue/sparc-test are missing: run `bash test/cluster/install-standins.sh` (.ci/run does it)");
 }
 const IMAGE = "localhost/sparc-hpgtest/mas-server:latest";
-const PORT = 18500;
+/** Set in beforeAll to a port free on this machine (the compute node), which a socket of this test then holds. */
+let PORT = 0;
+/** Per run: other sessions may run this file on the same cluster at the same time. */
+const BLUE = `/blue/sparc-test/hpcuser/sparc-pipeline-${process.pid}`;
 
 function sh(script: string): { code: number; stdout: string; stderr: string; seconds: number } {
     const started = Date.now();
@@ -49,12 +52,12 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         hostKey: fs.existsSync(HOST_KEY_PATH) ? fs.readFileSync(HOST_KEY_PATH, "utf8").trim() : "",
         insecureIgnoreHostKey: false, identityFile: USER_KEY_PATH, privateKey: undefined, passphrase: undefined, mfaAnswers: undefined,
         transport: "openssh", controlPath: `/tmp/sparc-hpgtest-${process.pid}-%C`, group: "sparc-test",
-        containerDir: "/blue/sparc-test/hpcuser/sparc/containers", workDir: "/blue/sparc-test/hpcuser/sparc",
+        containerDir: `${BLUE}/containers`, workDir: BLUE,
         localArchiveDir: localDir, localCli: "podman", sifBuildOn: "login",
         sifBuildPartition: "debug", sifBuildCpus: 1, sifBuildMem: "1gb", sifBuildTime: "00:30:00", gpus: "", renewBeforeHours: 0, services: ["mas"], modules: ["apptainer"],
         jobName: "sparc-production-service", partition: "gpu", account: "", qos: "", nodes: 1, ntasks: 1,
         gpusPerTask: "fake:1", cpusPerTask: 1, mem: "1gb", time: "14-00:00:00", output: "sparc_service_%j.log",
-        masPort: PORT, masAppDir: "/app", clusterChecks: "up", readinessTimeoutSeconds: 60, waitTimeoutSeconds: 120,
+        masPort: 0, masAppDir: "/app", clusterChecks: "up", readinessTimeoutSeconds: 60, waitTimeoutSeconds: 120,
     };
     const connection = { host: cfg.host, port: cfg.port, user: cfg.user, hostKey: cfg.hostKey, transport: "openssh" as const, identityFile: cfg.identityFile, controlPath: cfg.controlPath };
     let serviceInputs: SlurmJobInputs;
@@ -69,7 +72,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
     let job: SlurmJobOutputs | undefined;
     const figures: string[] = [];
 
-    beforeAll(() => {
+    beforeAll(async () => {
         // The image is built from the project's own Dockerfile and sample (cached after the first build).
         execFileSync("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas")], { stdio: "ignore" });
         const built = sh(shJoin(["podman", "build", "-q", "-t", IMAGE, "-f", path.join(root, "dockerfiles/Dockerfile.mas"), path.join(root, "samples/mas")]));
@@ -77,7 +80,10 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         figures.push(`podman build (MAS): ${built.seconds.toFixed(1)} s`);
         const id = execFileSync("podman", ["image", "inspect", "--format", "{{.Id}}", IMAGE], { encoding: "utf8" }).trim();
         plan = sifPlan("mas", IMAGE, identityHash(id), localDir, cfg.containerDir);
-        onCluster(`rm -rf ${cfg.containerDir}`);
+        onCluster(`rm -rf ${BLUE}`);
+        await new Promise<void>((resolve) => holder.listen(0, "0.0.0.0", resolve));
+        PORT = (holder.address() as net.AddressInfo).port;
+        cfg.masPort = PORT;
     }, 600_000);
 
     afterAll(() => {
@@ -91,6 +97,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${cfg.controlPath}`, "-p", "2222", "hpcuser@127.0.0.1"], { stdio: "ignore" });
         closeAllConnections();
         fs.rmSync(localDir, { recursive: true, force: true });
+        onCluster(`rm -rf ${BLUE}`);
         console.log(`hpg pipeline figures:\n  ${figures.join("\n  ")}`);
     });
 
@@ -149,7 +156,6 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
     }, 300_000);
 
     it("starts the service on another port when another process holds the configured one on the node, and outputs it", async () => {
-        await new Promise<void>((resolve) => holder.listen(PORT, "0.0.0.0", resolve));
         serviceInputs = jobInputs({
             ...serviceJobSpec(cfg),
             waitPollSeconds: 1,
@@ -201,7 +207,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
 
     it("a failed successor is cancelled and the old job keeps serving", async () => {
         const old = job as SlurmJobOutputs;
-        const renewing = { ...serviceInputs, renewBeforeSeconds: 86_400 };
+        const renewing = { ...serviceInputs, renewBeforeSeconds: 30 * 86_400 };
         const due = await provider.diff(old.jobId, old, renewing);
         expect(due).toMatchObject({ changes: true, replaces: ["endsAt"], deleteBeforeReplace: false });
         // A successor whose readiness check fails: its create must fail without keeping it.
@@ -216,7 +222,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
 
     it("renews without a gap: /health every 200 ms answers throughout, the endpoint changes, one job remains", async () => {
         const old = job as SlurmJobOutputs;
-        const renewing = { ...serviceInputs, renewBeforeSeconds: 86_400 };
+        const renewing = { ...serviceInputs, renewBeforeSeconds: 30 * 86_400 };
         let endpoint = parseReadinessReport(old.readyReport ?? "") as { node: string; port: number; jobId: string };
         const samples: { ok: boolean; job: string; at: number }[] = [];
         let sampling = true;
