@@ -33,7 +33,8 @@ const standinsReady = clusterUp && onCluster("apptainer --version && command -v 
 if (clusterUp && !standinsReady && process.env.CI === "true") {
     throw new Error("the Apptainer/Lmod stand-ins or /blue/sparc-test are missing: run `bash test/cluster/install-standins.sh` (.ci/run does it)");
 }
-const IMAGE = "localhost/sparc-hpgtest/mas-server:latest";
+// Per run: other sessions build this tag from their own checkouts on the same Podman.
+const IMAGE = `localhost/sparc-hpgtest-${process.pid}/mas-server:latest`;
 /** Set in beforeAll to a port free on this machine (the compute node), which a socket of this test then holds. */
 let PORT = 0;
 /** Per run: other sessions may run this file on the same cluster at the same time. */
@@ -98,6 +99,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         closeAllConnections();
         fs.rmSync(localDir, { recursive: true, force: true });
         onCluster(`rm -rf ${BLUE}`);
+        spawnSync("podman", ["rmi", "-f", IMAGE], { stdio: "ignore" });
         console.log(`hpg pipeline figures:\n  ${figures.join("\n  ")}`);
     });
 

@@ -17,13 +17,16 @@ import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from
 import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, requireClusterOrSkip } from "../support/cluster";
 
 const root = path.resolve(__dirname, "../..");
-const IMAGE = "localhost/sparc-hpgtest/mas-server:latest";
-const PORT = 18502;
-const TAG = "pulumi:sparc-deploy/e2e-hpg/sparc-service";
-const CONTAINERS = "/blue/sparc-test/hpcuser/sparc-e2e/containers";
+// Per run: other sessions build this tag from their own checkouts on the same Podman.
+const IMAGE = `localhost/sparc-hpgtest-${process.pid}/mas-server:latest`;
+/** The configured MAS port: picked free in beforeAll, then held by another process of this test. */
+let PORT = 0;
+// Per run: other sessions may run this file against the same cluster at the same time.
+const STACK = `e2e-hpg-${process.pid}`;
+const TAG = `pulumi:sparc-deploy/${STACK}/sparc-service`;
+const CONTAINERS = `/blue/sparc-test/hpcuser/sparc-e2e-${process.pid}/containers`;
 /** The current-endpoint file the readiness check switches (the cluster's /blue is this machine's). */
-const CURRENT_ENDPOINT = "/blue/sparc-test/hpcuser/sparc-e2e/sparc_service.endpoint";
-const sshdLog = "/var/lib/slurm-test/log/sshd.log";
+const CURRENT_ENDPOINT = `${path.dirname(CONTAINERS)}/sparc_service.endpoint`;
 
 const skip = shouldSkipEngineTests() || !requireClusterOrSkip();
 
@@ -32,8 +35,12 @@ function liveJobsWithTag(): string[] {
         .filter((l) => l.endsWith(`|${TAG}`)).map((l) => l.split("|")[0]);
 }
 
-function logins(): number {
-    return fs.readFileSync(sshdLog, "utf8").split("\n").filter((l) => l.includes("Accepted publickey for hpcuser")).length;
+/** A listener of this test's own that counts connections: the shared sshd's log also holds other sessions' logins. */
+async function countingListener(): Promise<{ port: number; connections: () => number; close: () => void }> {
+    let connections = 0;
+    const server = net.createServer((socket) => { connections += 1; socket.destroy(); });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { port: (server.address() as net.AddressInfo).port, connections: () => connections, close: () => server.close() };
 }
 
 describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real engine)", () => {
@@ -48,7 +55,9 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         execFileSync("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas")], { stdio: "ignore" });
         execFileSync("podman", ["build", "-q", "-t", IMAGE, "-f", path.join(root, "dockerfiles/Dockerfile.mas"), path.join(root, "samples/mas")], { stdio: "ignore" });
         onCluster(`rm -rf ${path.dirname(CONTAINERS)}`);
-        stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-hpg", extraPath: [COMMAND_STANDIN_DIR] });
+        await new Promise<void>((resolve) => holder.listen(0, "0.0.0.0", resolve));
+        PORT = (holder.address() as net.AddressInfo).port;
+        stack = await TestStack.create(requireEngine(), { programDir: root, stackName: STACK, extraPath: [COMMAND_STANDIN_DIR] });
         const config: Record<string, string> = {
             target: "hpg",
             imageSource: "prebuilt",
@@ -88,18 +97,26 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
             onCluster(`scancel ${Number(id)}`);
         }
         await stack?.dispose();
+        spawnSync("podman", ["rmi", "-f", IMAGE], { stdio: "ignore" });
+        onCluster(`rm -rf ${path.dirname(CONTAINERS)}`);
         spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${controlPath}`, "-p", "2222", "hpcuser@127.0.0.1"], { stdio: "ignore" });
         fs.rmSync(archives, { recursive: true, force: true });
     });
 
     it("preview plans the pipeline without logging in to the cluster", async () => {
-        const before = logins();
-        expect(await stack.preview()).toEqual({ create: 8 });
-        expect(logins() - before).toBe(0);
+        // The login node, for this preview, is a listener that counts who connects.
+        const loginNode = await countingListener();
+        await stack.setConfig("hpgPort", String(loginNode.port));
+        try {
+            expect(await stack.preview()).toEqual({ create: 8 });
+        } finally {
+            await stack.setConfig("hpgPort", "2222");
+            loginNode.close();
+        }
+        expect(loginNode.connections()).toBe(0);
     }, 300_000);
 
     it("up deploys: the .sif is built by a job, the service takes a free port, /health answers with its job id, outputs name it", async () => {
-        await new Promise<void>((resolve) => holder.listen(PORT, "0.0.0.0", resolve));
         const started = Date.now();
         expect(await stack.up()).toEqual({ create: 8 });
         console.log(`pulumi up --stack hpg (first): ${((Date.now() - started) / 1000).toFixed(1)} s`);
