@@ -6,7 +6,7 @@
 // libraries only through require() at call time (see ssh.ts), and nothing
 // here captures credentials: they travel as (secret) inputs.
 import type * as pulumi from "@pulumi/pulumi";
-import type { JobStatus, JobStatusFields, SlurmJobInputs, SlurmJobOutputs } from "./types";
+import type { JobStatus, JobStatusFields, RenewalOutputs, SlurmJobInputs, SlurmJobOutputs } from "./types";
 import { renderBatchScript } from "./render";
 import { diffJob, scontrolUpdateArgv } from "./fields";
 import { AmbiguousRemoteError, connectionKey, runRemote, sshPool, type RemoteResult } from "./ssh";
@@ -435,7 +435,12 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         for (const key of Object.keys(STATUS_DEFAULTS) as (keyof typeof STATUS_DEFAULTS)[]) {
             status[key] = olds[key] ?? "";
         }
-        return { outs: { ...STATUS_DEFAULTS, ...status, readyReport: olds.readyReport ?? "", endsAt: olds.endsAt ?? 0, ...news } as SlurmJobOutputs };
+        let checked: RenewalOutputs = { readyReport: olds.readyReport ?? "", endsAt: olds.endsAt ?? 0 };
+        if (news.readyCheck !== undefined && (checked.readyReport ?? "") === "" && olds.state === "RUNNING") {
+            // A job kept after failing its readiness check (init failure): checked again, so the outputs can name it.
+            checked = await checkRunningJob(news, id, { ...olds, comment: "", source: "squeue" }, olds.stdoutPath);
+        }
+        return { outs: { ...STATUS_DEFAULTS, ...status, ...checked, ...news } as SlurmJobOutputs };
     },
 
     async delete(id: string, props: SlurmJobOutputs) {

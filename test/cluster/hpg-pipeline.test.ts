@@ -268,6 +268,26 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         job = successor;
     }, 600_000);
 
+    it("a service job kept after failing its readiness check is checked again by the next up (update)", async () => {
+        const marker = `/tmp/sparc-ready-marker-${process.pid}`;
+        const inputs = jobInputs({
+            command: "sleep 300", output: "/dev/null", partition: "debug", time: "10", waitFor: "running", cancelGraceSeconds: 0,
+            readyCheck: `test -f ${marker} || { echo "not ready yet" >&2; exit 1; }; echo '{"node":"n","port":1,"jobId":"'"$1"'","endsAt":0}'`,
+            readyTimeoutSeconds: 30,
+        }, "hpg-ready-again") as SlurmJobInputs;
+        const failed = await provider.create(inputs).then(() => undefined, (e: Error & { id?: string; properties?: SlurmJobOutputs }) => e);
+        expect(failed?.message).toMatch(/^job \d+ is RUNNING but not ready: not ready yet$/);
+        // No older job of this resource serves: the job is kept (init failure with its id), not cancelled.
+        expect(failed?.id).toMatch(/^\d+$/);
+        const kept = failed?.properties as SlurmJobOutputs;
+        expect(squeueState(kept.jobId)).toBe("RUNNING");
+        onCluster(`touch ${marker}`);
+        const updated = (await provider.update(kept.jobId, kept, inputs)).outs as SlurmJobOutputs;
+        onCluster(`rm -f ${marker}`);
+        expect(parseReadinessReport(updated.readyReport ?? "")?.jobId).toBe(kept.jobId);
+        await provider.delete(kept.jobId, updated);
+    }, 180_000);
+
     it("sends and builds nothing again for an unchanged image", () => {
         const again = sifPlan("mas", IMAGE, plan.identity, localDir, cfg.containerDir);
         expect(again).toEqual(plan);
