@@ -122,11 +122,6 @@ export function sifBuildCommand(t: OpenSshTarget, p: SifPlan, modules: readonly 
     return shJoin(sshArgv(t, ["bash", "-c", sifBuildScript(p, modules)]));
 }
 
-/** Checks that the build job left the .sif (prints its size); run after the job completed. */
-export function sifPresentCommand(t: OpenSshTarget, p: SifPlan): string {
-    return shJoin(sshArgv(t, ["stat", "-c", "%s bytes: %n", p.remoteSif]));
-}
-
 /**
  * Where a job's endpoint file lies: next to its log (the directory of `output`, relative to `workDir`),
  * named by the job id (%j), so that a renewal's two jobs never write the same file.

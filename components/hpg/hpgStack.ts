@@ -4,12 +4,13 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SlurmJob } from "../../providers/slurm";
+import { shJoin } from "../../providers/slurm/quote";
 import type { SshConnection } from "../../providers/slurm/types";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import type { HpgConfig } from "./config";
 import {
     copyArchiveCommand, currentEndpointFile, endpointFilePattern, parseReadinessReport, readinessScript, removeLocalArchiveCommand,
-    removeRemoteCommand, saveArchiveCommand, serviceJobBody, sifBuildCommand, sifBuildScript, sifPlan, sifPresentCommand,
+    removeRemoteCommand, saveArchiveCommand, serviceJobBody, sifBuildCommand, sifBuildScript, sifPlan,
     tunnelCommand, type OpenSshTarget, type SifPlan,
 } from "./commands";
 
@@ -171,18 +172,21 @@ export class HpgStack extends pulumi.ComponentResource {
 
             let built: pulumi.Resource;
             if (cfg.sifBuildOn === "slurm") {
+                // The .sif's place, removed on destroy. It comes before the build job (and the job carries its id):
+                // replacing it (a new image, or a stack switching from hpgSifBuildOn "login", whose command of this
+                // name removes the .sif on delete) always rebuilds, never leaves a removed .sif behind.
+                const sifFile = new command.local.Command(`${name}-${service}-sif`, {
+                    create: plan.apply((p) => shJoin(["echo", p.remoteSif])),
+                    delete: plan.apply((p) => removeRemoteCommand(target, [p.remoteSif, `${p.remoteSif}.part`])),
+                    triggers: [plan.apply((p) => p.remoteSif), copy.id],
+                }, { parent: this, dependsOn: [copy], deleteBeforeReplace: true });
                 // UF RC allows no computational work on login nodes: the build runs as a CPU job and is waited for.
-                const buildJob = new SlurmJob(`${name}-${service}-sif-build`, {
+                built = new SlurmJob(`${name}-${service}-sif-build`, {
                     connection,
                     ...sifBuildJobSpec(cfg, service),
+                    environment: sifFile.id.apply((id) => ({ SPARC_SIF_SLOT: id })),
                     command: plan.apply((p) => sifBuildScript(p, cfg.modules)),
-                }, { parent: this, dependsOn: [copy] });
-                // Checks the job left the .sif, and removes it on destroy.
-                built = new command.local.Command(`${name}-${service}-sif`, {
-                    create: plan.apply((p) => sifPresentCommand(target, p)),
-                    delete: plan.apply((p) => removeRemoteCommand(target, [p.remoteSif, `${p.remoteSif}.part`])),
-                    triggers: [buildJob.jobId],
-                }, { parent: this, dependsOn: [buildJob], deleteBeforeReplace: true });
+                }, { parent: this, dependsOn: [sifFile] });
             } else {
                 built = new command.local.Command(`${name}-${service}-sif`, {
                     create: plan.apply((p) => sifBuildCommand(target, p, cfg.modules)),

@@ -376,9 +376,18 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 log(tag, submitted.adopted ? `adopted job ${jobId} after an interrupted sbatch` : `submitted job ${jobId}`);
             }
         }
-        const first = await readJobBatched(inputs, jobId);
-        const paths = await logPaths(inputs, jobId);
-        const status = await waitForState(inputs, jobId, first);
+        let paths: { stdoutPath: string; stderrPath: string };
+        let status: JobStatus | undefined;
+        try {
+            const first = await readJobBatched(inputs, jobId);
+            paths = await logPaths(inputs, jobId);
+            status = await waitForState(inputs, jobId, first);
+        } catch (err) {
+            if (predecessor !== undefined) {
+                throw new Error(`renewal of job ${predecessor} failed: ${(err as Error).message}; ${await cancelFailedSuccessor(inputs, jobId)}`);
+            }
+            throw err;
+        }
         const outs: SlurmJobOutputs = { ...STATUS_DEFAULTS, ...RENEWAL_OUTPUT_DEFAULTS, ...inputs, ...(status ? statusFields(status) : {}), jobId, ...paths };
         const goalMissed = inputs.waitFor === "running" ? status?.state !== "RUNNING"
             : inputs.waitFor === "completed" ? status?.state !== "COMPLETED" : false;

@@ -169,10 +169,14 @@ describe("HpgStack under mocks", () => {
             expect(build.inputs.command).toContain(`${line}\n`);
             expect(service).toContain(`${line}\n`);
         }
-        const sifChecks = byType(COMMAND).filter((c) => c.name.endsWith("-sif"));
-        expect(sifChecks.map((c) => c.name)).toEqual(["sparc-mas-sif", "sparc-signaling-sif"]);
-        expect(sifChecks[0].inputs.create).toMatch(/stat -c .* \/blue\/jasondeanarnold\/albert\/sparc\/containers\/mas_server-[0-9a-f]{16}\.sif/);
-        expect(sifChecks[0].inputs.delete).toContain("rm -f /blue/jasondeanarnold/albert/sparc/containers/mas_server-");
+        // The .sif's place comes first and is removed on destroy; the build job carries its id, so replacing it rebuilds.
+        const names = registered.map((r) => r.name);
+        expect(names.indexOf("sparc-mas-sif")).toBeLessThan(names.indexOf("sparc-mas-sif-build"));
+        const sifFiles = byType(COMMAND).filter((c) => c.name.endsWith("-sif"));
+        expect(sifFiles.map((c) => c.name)).toEqual(["sparc-mas-sif", "sparc-signaling-sif"]);
+        expect(sifFiles[0].inputs.create).toMatch(/^echo \/blue\/jasondeanarnold\/albert\/sparc\/containers\/mas_server-[0-9a-f]{16}\.sif$/);
+        expect(sifFiles[0].inputs.delete).toContain("rm -f /blue/jasondeanarnold/albert/sparc/containers/mas_server-");
+        expect(build.inputs.environment).toEqual({ SPARC_SIF_SLOT: "sparc-mas-sif-id" });
         expect(Object.keys(await val(stack.sifPaths))).toEqual(["mas", "signaling"]);
     });
 
