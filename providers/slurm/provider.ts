@@ -460,8 +460,7 @@ async function settle(inputs: SlurmJobInputs, jobId: string, clusterName: string
         } catch (err) {
             // readyReport stays "": the next `up` (an update) runs the check again.
             const failed = { ...outs, readyReport: "" };
-            throw initFailure(`${(err as Error).message}${renewing ? "" : ". It is kept in state: the next `pulumi up` checks it again, `pulumi destroy` cancels it"}`,
-                jobId, { ...(inputs as unknown as Record<string, unknown>), ...failed });
+            throw initFailure((err as Error).message, jobId, { ...(inputs as unknown as Record<string, unknown>), ...failed });
         }
     }
     return outs;
