@@ -28,6 +28,8 @@ function deployHpg() {
     const hpg = new HpgStack("sparc", { hpg: loadHpgConfig(config), images });
     return {
         masEndpoint: hpg.masEndpoint,
+        tunnelCommand: hpg.tunnelCommand,
+        endpointFile: hpg.endpointFile,
         jobId: hpg.jobId,
         jobState: hpg.jobState,
         logPath: hpg.logPath,
@@ -64,6 +66,8 @@ export const imageIds = outputs.imageIds;
 export const skipped = outputs.skipped;
 export const readiness = outputs.readiness;
 export const masEndpoint = outputs.masEndpoint;
+export const tunnelCommand = outputs.tunnelCommand;
+export const endpointFile = outputs.endpointFile;
 export const jobId = outputs.jobId;
 export const jobState = outputs.jobState;
 export const logPath = outputs.logPath;

@@ -93,49 +93,178 @@ export function moduleLines(modules: readonly string[]): string[][] {
 }
 
 /**
+ * Shell lines that bring Lmod in and load the modules, the same for the service job, the .sif build
+ * job and the login-node build: batch and `ssh host cmd` shells are not login shells.
+ */
+export function lmodPreamble(modules: readonly string[]): string[] {
+    return modules.length === 0 ? [] : [
+        "if ! command -v module >/dev/null 2>&1 && [ -f /etc/profile.d/lmod.sh ]; then . /etc/profile.d/lmod.sh; fi",
+        ...moduleLines(modules).map((argv) => shJoin(argv)),
+    ];
+}
+
+/**
  * The `apptainer build` script from the copied docker-archive (HiPerGator has no Docker daemon:
  * docker-daemon:// cannot work). Run over SSH on the login node, or as a SlurmJob's body.
  */
 export function sifBuildScript(p: SifPlan, modules: readonly string[]): string {
-    return andThen([
-        ...moduleLines(modules),
-        ["apptainer", "build", "--force", `${p.remoteSif}.part`, `docker-archive://${p.remoteTar}`],
-        ["mv", "-f", `${p.remoteSif}.part`, p.remoteSif],
-    ]);
+    return [
+        "set -euo pipefail",
+        ...lmodPreamble(modules),
+        andThen([
+            ["apptainer", "build", "--force", `${p.remoteSif}.part`, `docker-archive://${p.remoteTar}`],
+            ["mv", "-f", `${p.remoteSif}.part`, p.remoteSif],
+        ]),
+    ].join("\n");
 }
 
 export function sifBuildCommand(t: OpenSshTarget, p: SifPlan, modules: readonly string[]): string {
     return shJoin(sshArgv(t, ["bash", "-c", sifBuildScript(p, modules)]));
 }
 
-/** The MAS service job's body: modules, the endpoint file, then uvicorn inside the SIF (exec, so scancel's TERM reaches it). */
-export function serviceJobBody(opts: { modules: readonly string[]; sif: string; port: number; endpointFile: string; gpus: boolean; appDir: string }): string {
+/**
+ * Where a job's endpoint file lies: next to its log (the directory of `output`, relative to `workDir`),
+ * named by the job id (%j), so that a renewal's two jobs never write the same file.
+ */
+export function endpointFilePattern(workDir: string, output: string): string {
+    const slash = output.lastIndexOf("/");
+    const dir = slash < 0 ? workDir : output.startsWith("/") ? output.slice(0, slash) : `${workDir}/${output.slice(0, slash)}`;
+    return `${dir}/sparc_service_%j.endpoint`;
+}
+
+/** The file that names the endpoint now serving (switched by readiness, e.g. at a renewal). */
+export function currentEndpointFile(pattern: string): string {
+    return `${pattern.slice(0, pattern.lastIndexOf("/"))}/sparc_service.endpoint`;
+}
+
+/** Shell text for a path pattern with %j replaced by the value of a shell variable. */
+function withJobId(pattern: string, variable: string): string {
+    return pattern.split("%j").map((part) => (part === "" ? "" : shQuote(part))).join(`"\${${variable}}"`);
+}
+
+/**
+ * Shell function `sparc_port_taken PORT`: true when something listens on PORT on this node
+ * (IPv4 or IPv6, any address), read from /proc/net/tcp{,6}: no tool the node may lack.
+ */
+const PORT_TAKEN_FUNCTION = [
+    "sparc_port_taken() {",
+    "    local hex; hex=$(printf '%04X' \"$1\")",
+    "    { cat /proc/net/tcp; cat /proc/net/tcp6 2>/dev/null || true; } |",
+    "        awk -v p=\"$hex\" '$4 == \"0A\" && substr($2, length($2) - 3) == p { found = 1 } END { exit !found }'",
+    "}",
+];
+
+/**
+ * The MAS service job's body: modules; a free port (the configured one only if free, else a random
+ * free one), written with the node and the job id to the endpoint file next to the log; then uvicorn
+ * inside the SIF (exec, so scancel's TERM reaches it), told its job id so /health can answer with it.
+ */
+export function serviceJobBody(opts: {
+    modules: readonly string[]; sif: string; port: number; endpointPattern: string; gpus: boolean; appDir: string;
+}): string {
+    const uvicorn = shJoin(["apptainer", "exec", ...(opts.gpus ? ["--nv"] : []), "--pwd", opts.appDir, opts.sif,
+        "uvicorn", "main:app", "--host", "0.0.0.0", "--port"]);
     return [
         "set -euo pipefail",
-        ...(opts.modules.length === 0 ? [] : [
-            // Batch shells are not login shells: bring Lmod in where the site has it.
-            "if ! command -v module >/dev/null 2>&1 && [ -f /etc/profile.d/lmod.sh ]; then . /etc/profile.d/lmod.sh; fi",
-            ...moduleLines(opts.modules).map((argv) => shJoin(argv)),
-        ]),
-        `echo "$(hostname -s) ${opts.port} \${SLURM_JOB_ID}" > ${shQuote(opts.endpointFile)}`,
-        // Apptainer ignores the image's WORKDIR (it starts in the caller's directory): --pwd puts uvicorn next to main.py.
-        `exec ${shJoin(["apptainer", "exec", ...(opts.gpus ? ["--nv"] : []), "--pwd", opts.appDir, opts.sif,
-            "uvicorn", "main:app", "--host", "0.0.0.0", "--port", String(opts.port)])}`,
+        ...lmodPreamble(opts.modules),
+        ...PORT_TAKEN_FUNCTION,
+        // The Slurm node name is what squeue shows and what the login nodes resolve.
+        "node=${SLURMD_NODENAME:-$(hostname -s)}",
+        `port=${opts.port}`,
+        "if sparc_port_taken \"$port\"; then",
+        "    for _ in $(seq 200); do",
+        "        port=$((20000 + RANDOM % 40000))",
+        "        sparc_port_taken \"$port\" || break",
+        "    done",
+        `    if sparc_port_taken "$port"; then echo "sparc: no free port found on $node" >&2; exit 1; fi`,
+        `    echo "sparc: port ${opts.port} is taken on $node; using $port"`,
+        "fi",
+        `endpoint=${withJobId(opts.endpointPattern, "SLURM_JOB_ID")}`,
+        "printf '%s %s %s\\n' \"$node\" \"$port\" \"$SLURM_JOB_ID\" > \"$endpoint.part\"",
+        "mv -f \"$endpoint.part\" \"$endpoint\"",
+        "echo \"sparc: serving on $node:$port (endpoint file $endpoint)\"",
+        // Apptainer (and its stand-in) sets SPARC_JOB_ID inside the container from APPTAINERENV_SPARC_JOB_ID.
+        "export APPTAINERENV_SPARC_JOB_ID=\"$SLURM_JOB_ID\"",
+        `exec ${uvicorn} "$port"`,
         "",
     ].join("\n");
 }
 
-/** Asks the service's /health from the login node, bounded; on failure prints the job log's last lines. */
-export function readinessRemoteArgv(opts: { node: string; port: number; timeoutSeconds: number; logPath: string }): string[] {
-    const url = `http://${opts.node}:${opts.port}/health`;
-    const tries = Math.max(1, Math.ceil(opts.timeoutSeconds / 5));
-    return ["bash", "-c", [
-        `for i in $(seq ${tries}); do`,
-        `  if curl -fsS --max-time 5 ${shQuote(url)}; then echo; echo ${shQuote(`ready: ${url}`)}; exit 0; fi`,
-        "  sleep 5",
+/** What the readiness check reports on its last line (JSON). */
+export interface ReadinessReport {
+    node: string;
+    port: number;
+    jobId: string;
+    /** The job's end (its time limit) as seconds since the epoch, by the cluster's clock; 0 if unknown. */
+    endsAt: number;
+}
+
+/**
+ * The readiness check, a bash script run on the login node by the SlurmJob provider once the job is
+ * RUNNING, with arguments: job id, log path, end time (squeue's, in the cluster's time zone).
+ * It reads the job's endpoint file, which must name that job, then asks /health on node:port, which
+ * must answer with that job id: a foreign service that holds the port is refused at once. On success
+ * it points the current-endpoint file at this job and prints a ReadinessReport as its last line;
+ * on failure the job log's last lines.
+ */
+export function readinessScript(opts: { endpointPattern: string; timeoutSeconds: number }): string {
+    const current = currentEndpointFile(opts.endpointPattern);
+    return [
+        "job=$1 log=$2 end=$3",
+        `endpoint=${withJobId(opts.endpointPattern, "job")}`,
+        `deadline=$((SECONDS + ${opts.timeoutSeconds}))`,
+        "url=''",
+        "while :; do",
+        "    if [ -s \"$endpoint\" ] && read -r node port id < \"$endpoint\"; then",
+        "        if [ \"$id\" != \"$job\" ] || ! [[ \"$port\" =~ ^[0-9]+$ && \"$node\" =~ ^[A-Za-z0-9._-]+$ ]]; then",
+        "            echo \"refusing $endpoint: it names job '$id' at '$node:$port', not job $job\" >&2; exit 1",
+        "        fi",
+        "        url=\"http://$node:$port/health\"",
+        "        if body=$(curl -fsS --max-time 5 \"$url\" 2>/dev/null); then",
+        "            if ! printf '%s' \"$body\" | grep -Eq \"\\\"job_id\\\": ?\\\"$job\\\"\"; then",
+        "                echo \"refusing $url: it answers, but not as job $job (another service holds the port): $body\" >&2",
+        "                echo \"last lines of $log:\" >&2; tail -n 30 \"$log\" >&2; exit 1",
+        "            fi",
+        `            cp -f "$endpoint" ${shQuote(`${current}.part`)} && mv -f ${shQuote(`${current}.part`)} ${shQuote(current)}`,
+        "            ends=$(date -d \"$end\" +%s 2>/dev/null || echo 0)",
+        "            echo \"$body\"; echo \"ready: $url (job $job)\"",
+        "            printf '{\"node\":\"%s\",\"port\":%d,\"jobId\":\"%s\",\"endsAt\":%d}\\n' \"$node\" \"$port\" \"$job\" \"$ends\"",
+        "            exit 0",
+        "        fi",
+        "    fi",
+        "    if [ \"$SECONDS\" -ge \"$deadline\" ]; then break; fi",
+        "    sleep 5",
         "done",
-        `echo ${shQuote(`${url} did not answer within ${opts.timeoutSeconds} s; last lines of ${opts.logPath}:`)} >&2`,
-        `tail -n 30 ${shQuote(opts.logPath)} >&2`,
+        `if [ -z "$url" ]; then echo "job $job wrote no endpoint file $endpoint within ${opts.timeoutSeconds} s; last lines of $log:" >&2`,
+        `else echo "$url did not answer within ${opts.timeoutSeconds} s; last lines of $log:" >&2; fi`,
+        "tail -n 30 \"$log\" >&2",
         "exit 1",
-    ].join("\n")];
+    ].join("\n");
+}
+
+/** The ReadinessReport on the last line of the readiness output; undefined when there is none. */
+export function parseReadinessReport(stdout: string): ReadinessReport | undefined {
+    const last = stdout.trim().split("\n").pop() ?? "";
+    try {
+        const r = JSON.parse(last) as Partial<ReadinessReport>;
+        if (typeof r.node === "string" && typeof r.port === "number" && typeof r.jobId === "string") {
+            return { node: r.node, port: r.port, jobId: r.jobId, endsAt: typeof r.endsAt === "number" ? r.endsAt : 0 };
+        }
+    } catch {
+        // not a report
+    }
+    return undefined;
+}
+
+/**
+ * The line a user runs to reach the service from their machine: a local port forwarded through the
+ * login node (with the ProxyJump the user's ~/.ssh/config sets for it) to node:port.
+ */
+export function tunnelCommand(opts: { localPort: number; node: string; port: number; user: string; host: string; sshPort: number; proxyJump: string }): string {
+    return shJoin([
+        "ssh", "-N", "-L", `${opts.localPort}:${opts.node}:${opts.port}`,
+        ...(opts.proxyJump !== "" ? ["-J", opts.proxyJump] : []),
+        ...(opts.sshPort !== 22 ? ["-p", String(opts.sshPort)] : []),
+        `${opts.user}@${opts.host}`,
+    ]);
 }

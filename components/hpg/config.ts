@@ -8,6 +8,7 @@ import { parseSlurmMemory } from "../../providers/slurm/memory";
 import { parseSlurmTime } from "../../providers/slurm/time";
 import { resolveSshHost } from "./sshConfig";
 import { checkedReader } from "../configCheck";
+import { HIPERGATOR_GPU_OFFER, gpuRequestProblem, parseGpuRequest } from "../../providers/slurm/gpus";
 
 export const sifBuildPlaces = ["login", "slurm"] as const;
 export const clusterCheckModes = ["up", "preview", "off"] as const;
@@ -17,6 +18,8 @@ export interface HpgConfig {
     /** Login node as given (may be a ~/.ssh/config alias) and as resolved. */
     hostAlias: string;
     host: string;
+    /** ProxyJump that ~/.ssh/config sets for hostAlias ("" = none): the tunnel command goes through it too. */
+    proxyJump: string;
     port: number;
     user: string;
     hostKey: string;
@@ -36,6 +39,11 @@ export interface HpgConfig {
     localArchiveDir: string;
     localCli: string;
     sifBuildOn: (typeof sifBuildPlaces)[number];
+    /** The .sif build job (sifBuildOn "slurm"): a CPU partition, no GPUs. */
+    sifBuildPartition: string;
+    sifBuildCpus: number;
+    sifBuildMem: string;
+    sifBuildTime: string;
     services: ("mas" | "signaling" | "unity")[];
     modules: string[];
     jobName: string;
@@ -45,6 +53,8 @@ export interface HpgConfig {
     nodes: number;
     ntasks: number;
     gpusPerTask: string;
+    /** --gpus for the whole job, e.g. "a100:4"; "" = not used. */
+    gpus: string;
     cpusPerTask: number;
     mem: string;
     time: string;
@@ -55,6 +65,8 @@ export interface HpgConfig {
     clusterChecks: (typeof clusterCheckModes)[number];
     readinessTimeoutSeconds: number;
     waitTimeoutSeconds: number;
+    /** Rolling renewal: hours before the job's end at which an up starts its successor; 0 = off. */
+    renewBeforeHours: number;
 }
 
 export const hpgConfigDefaults = {
@@ -62,7 +74,11 @@ export const hpgConfigDefaults = {
     port: 22,
     transport: "openssh",
     controlPath: "~/.ssh/sparc-cm-%C",
-    sifBuildOn: "login",
+    sifBuildOn: "slurm",
+    sifBuildPartition: "hpg-default",
+    sifBuildCpus: 4,
+    sifBuildMem: "16gb",
+    sifBuildTime: "02:00:00",
     services: ["mas"],
     modules: ["apptainer"],
     jobName: "sparc-production-service",
@@ -70,6 +86,7 @@ export const hpgConfigDefaults = {
     nodes: 1,
     ntasks: 1,
     gpusPerTask: "4",
+    gpus: "",
     cpusPerTask: 32,
     mem: "256gb",
     time: "14-00:00:00",
@@ -79,6 +96,7 @@ export const hpgConfigDefaults = {
     clusterChecks: "up",
     readinessTimeoutSeconds: 300,
     waitTimeoutSeconds: 1800,
+    renewBeforeHours: 0,
     localCli: "podman",
 } as const;
 
@@ -160,6 +178,31 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     const masPort = count("hpgMasPort", hpgConfigDefaults.masPort, 1, 65535);
     const readinessTimeoutSeconds = count("hpgReadinessTimeoutSeconds", hpgConfigDefaults.readinessTimeoutSeconds, 1);
     const waitTimeoutSeconds = count("hpgWaitTimeoutSeconds", hpgConfigDefaults.waitTimeoutSeconds, 1);
+    const renewBeforeHours = checked("pulumi config set hpgRenewBeforeHours <hours, e.g. 48; 0 = off>", hpgConfigDefaults.renewBeforeHours,
+        () => config.getNumber("hpgRenewBeforeHours", { min: 0 }));
+    const limitSeconds = parseSlurmTime(time);
+    if (renewBeforeHours > 0 && limitSeconds !== undefined && renewBeforeHours * 3600 >= limitSeconds) {
+        problems.push(`hpgRenewBeforeHours = ${renewBeforeHours} is not less than hpgTime (${time}): every job would be due for renewal ` +
+            "as soon as it starts; use fewer hours than the time limit (e.g. 48 for 14 days), or 0 to turn renewal off");
+    }
+    const sifBuildCpus = count("hpgSifBuildCpus", hpgConfigDefaults.sifBuildCpus, 1);
+    const sifBuildMem = config.get("hpgSifBuildMem") ?? hpgConfigDefaults.sifBuildMem;
+    if (parseSlurmMemory(sifBuildMem) === undefined) {
+        problems.push(`hpgSifBuildMem = ${JSON.stringify(sifBuildMem)} is not a Slurm memory size; use e.g. "16gb"`);
+    }
+    const sifBuildTime = config.get("hpgSifBuildTime") ?? hpgConfigDefaults.sifBuildTime;
+    if (parseSlurmTime(sifBuildTime) === undefined) {
+        problems.push(`hpgSifBuildTime = ${JSON.stringify(sifBuildTime)} is not a Slurm time; use e.g. "02:00:00"`);
+    }
+    const sifBuildPartition = config.get("hpgSifBuildPartition") ?? hpgConfigDefaults.sifBuildPartition;
+    if (sifBuildOn === "slurm" && (HIPERGATOR_GPU_OFFER[sifBuildPartition] ?? []).length > 0) {
+        problems.push(`hpgSifBuildPartition = ${JSON.stringify(sifBuildPartition)} is a GPU partition, but the .sif build uses no GPU ` +
+            "(UF RC cancels GPU-partition jobs that leave their GPUs idle); use a CPU partition such as hpg-default");
+    }
+    const partition = config.get("hpgPartition") ?? hpgConfigDefaults.partition;
+    const gpusPerTask = config.get("hpgGpusPerTask") ?? hpgConfigDefaults.gpusPerTask;
+    const gpus = config.get("hpgGpus") ?? hpgConfigDefaults.gpus;
+    problems.push(...gpuConfigProblems(partition, { hpgGpusPerTask: gpusPerTask, hpgGpus: gpus }));
     if (problems.length > 0) {
         throw new Error(`invalid hpg stack configuration:\n  - ${problems.join("\n  - ")}`);
     }
@@ -167,6 +210,7 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     return {
         hostAlias,
         host: resolved.host,
+        proxyJump: resolved.proxyJump ?? "",
         // 0 (the Pulumi.yaml default) = the Port of ~/.ssh/config, else 22.
         port: nonZero(port) ?? resolved.port ?? hpgConfigDefaults.port,
         user,
@@ -186,15 +230,20 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         localArchiveDir: expandHome(setting(config, "hpgLocalArchiveDir") ?? path.join(os.homedir(), ".cache", "sparc-deploy", "archives")),
         localCli,
         sifBuildOn,
+        sifBuildPartition,
+        sifBuildCpus,
+        sifBuildMem,
+        sifBuildTime,
         services: services as HpgConfig["services"],
         modules: config.getObject<string[]>("hpgModules") ?? [...hpgConfigDefaults.modules],
         jobName: config.get("hpgJobName") ?? hpgConfigDefaults.jobName,
-        partition: config.get("hpgPartition") ?? hpgConfigDefaults.partition,
+        partition,
         account: setting(config, "hpgAccount") ?? group,
         qos: config.get("hpgQos") ?? "",
         nodes,
         ntasks,
-        gpusPerTask: config.get("hpgGpusPerTask") ?? hpgConfigDefaults.gpusPerTask,
+        gpusPerTask,
+        gpus,
         cpusPerTask,
         mem,
         time,
@@ -204,5 +253,31 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         clusterChecks,
         readinessTimeoutSeconds,
         waitTimeoutSeconds,
+        renewBeforeHours,
     };
+}
+
+/**
+ * Typed GPU requests checked at preview: the form ("4" or "type:4"), one way of asking, and the type
+ * against the partitions HiPerGator is known to have (others are checked against sinfo at up).
+ */
+export function gpuConfigProblems(partition: string, requests: { hpgGpusPerTask: string; hpgGpus: string }): string[] {
+    const problems: string[] = [];
+    const given = Object.entries(requests).filter(([, value]) => value !== "" && value !== "0");
+    if (given.length > 1) {
+        problems.push(`hpgGpusPerTask = ${JSON.stringify(requests.hpgGpusPerTask)} and hpgGpus = ${JSON.stringify(requests.hpgGpus)}: ` +
+            "ask for GPUs one way; set the other to \"0\" (hpgGpusPerTask) or \"\" (hpgGpus)");
+    }
+    for (const [key, value] of given) {
+        const request = parseGpuRequest(value, "gpus");
+        if (request === undefined || request.count === 0) {
+            problems.push(`${key} = ${JSON.stringify(value)} is not a GPU request; use a count or type:count, e.g. "4" or "a100:4" (HiPerGator asks for GPUs by type)`);
+            continue;
+        }
+        const problem = gpuRequestProblem(HIPERGATOR_GPU_OFFER, partition, request);
+        if (problem !== "") {
+            problems.push(`${key} = ${JSON.stringify(value)} with hpgPartition = ${JSON.stringify(partition)}: ${problem}; change hpgPartition or ${key}`);
+        }
+    }
+    return problems;
 }

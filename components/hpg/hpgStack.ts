@@ -4,13 +4,14 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SlurmJob } from "../../providers/slurm";
-import type { SshConnection } from "../../providers/slurm/types";
 import { shJoin } from "../../providers/slurm/quote";
+import type { SshConnection } from "../../providers/slurm/types";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import type { HpgConfig } from "./config";
 import {
-    copyArchiveCommand, readinessRemoteArgv, removeLocalArchiveCommand, removeRemoteCommand, saveArchiveCommand,
-    serviceJobBody, sifBuildCommand, sifBuildScript, sifPlan, sshArgv, type OpenSshTarget, type SifPlan,
+    copyArchiveCommand, currentEndpointFile, endpointFilePattern, parseReadinessReport, readinessScript, removeLocalArchiveCommand,
+    removeRemoteCommand, saveArchiveCommand, serviceJobBody, sifBuildCommand, sifBuildScript, sifPlan,
+    tunnelCommand, type OpenSshTarget, type SifPlan,
 } from "./commands";
 
 export interface HpgStackArgs {
@@ -59,13 +60,18 @@ export function slurmConnection(cfg: HpgConfig): pulumi.Input<SshConnection> {
     });
 }
 
-/** Where the service job writes "node port jobid" for other tools. */
+/** Where each service job writes "node port jobid" (%j = its job id), next to its log. */
+export function endpointPatternOf(cfg: HpgConfig): string {
+    return endpointFilePattern(cfg.workDir, cfg.output);
+}
+
+/** The file naming the endpoint that passed readiness last (the one the outputs show). */
 export function endpointFileOf(cfg: HpgConfig): string {
-    return `${cfg.workDir}/sparc_service.endpoint`;
+    return currentEndpointFile(endpointPatternOf(cfg));
 }
 
 function wantsGpus(cfg: HpgConfig): boolean {
-    return cfg.gpusPerTask !== "" && cfg.gpusPerTask !== "0";
+    return (cfg.gpusPerTask !== "" && cfg.gpusPerTask !== "0") || cfg.gpus !== "";
 }
 
 /** The service job's fields (everything but the connection and the command), from typed config. */
@@ -78,7 +84,8 @@ export function serviceJobSpec(cfg: HpgConfig) {
         nodes: cfg.nodes,
         // The reference script's --gpus-per-task alone is refused by sbatch: it needs a task count.
         ntasks: cfg.ntasks,
-        ...(wantsGpus(cfg) ? { gpusPerTask: cfg.gpusPerTask } : {}),
+        ...(cfg.gpusPerTask !== "" && cfg.gpusPerTask !== "0" ? { gpusPerTask: cfg.gpusPerTask } : {}),
+        ...(cfg.gpus !== "" ? { gpus: cfg.gpus } : {}),
         cpusPerTask: cfg.cpusPerTask,
         mem: cfg.mem,
         time: cfg.time,
@@ -90,16 +97,40 @@ export function serviceJobSpec(cfg: HpgConfig) {
         cancelSignal: "TERM",
         cancelGraceSeconds: 30,
         clusterChecks: cfg.clusterChecks,
+        // Readiness is part of the job's create: a renewal's successor must be ready before the old job goes.
+        readyCheck: readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds: cfg.readinessTimeoutSeconds }),
+        readyTimeoutSeconds: cfg.readinessTimeoutSeconds,
+        renewBeforeSeconds: Math.round(cfg.renewBeforeHours * 3600),
+    };
+}
+
+/** The .sif build job's fields: a CPU partition, no GPUs, the same account and QOS. */
+export function sifBuildJobSpec(cfg: HpgConfig, service: string) {
+    return {
+        jobName: `sparc-sif-${service}`,
+        partition: cfg.sifBuildPartition,
+        ...(cfg.account !== "" ? { account: cfg.account } : {}),
+        ...(cfg.qos !== "" ? { qos: cfg.qos } : {}),
+        cpusPerTask: cfg.sifBuildCpus,
+        mem: cfg.sifBuildMem,
+        time: cfg.sifBuildTime,
+        output: `${cfg.workDir}/sif_build_${service}_%j.log`,
+        waitFor: "completed" as const,
+        waitTimeoutSeconds: 7200,
+        waitPollSeconds: 15,
+        clusterChecks: cfg.clusterChecks,
     };
 }
 
 /** The service job's body for the MAS .sif. */
 export function serviceJobCommand(cfg: HpgConfig, sif: string): string {
-    return serviceJobBody({ modules: cfg.modules, sif, port: cfg.masPort, endpointFile: endpointFileOf(cfg), gpus: wantsGpus(cfg), appDir: cfg.masAppDir });
+    return serviceJobBody({ modules: cfg.modules, sif, port: cfg.masPort, endpointPattern: endpointPatternOf(cfg), gpus: wantsGpus(cfg), appDir: cfg.masAppDir });
 }
 
 export class HpgStack extends pulumi.ComponentResource {
     declare readonly masEndpoint: pulumi.Output<string>;
+    declare readonly tunnelCommand: pulumi.Output<string>;
+    declare readonly endpointFile: pulumi.Output<string>;
     declare readonly jobId: pulumi.Output<string>;
     declare readonly jobState: pulumi.Output<string>;
     declare readonly logPath: pulumi.Output<string>;
@@ -143,23 +174,21 @@ export class HpgStack extends pulumi.ComponentResource {
 
             let built: pulumi.Resource;
             if (cfg.sifBuildOn === "slurm") {
-                // Heavy work belongs on compute nodes: the build runs as a job and is waited for.
-                built = new SlurmJob(`${name}-${service}-sif`, {
+                // The .sif's place, removed on destroy. It comes before the build job (and the job carries its id):
+                // replacing it (a new image, or a stack switching from hpgSifBuildOn "login", whose command of this
+                // name removes the .sif on delete) always rebuilds, never leaves a removed .sif behind.
+                const sifFile = new command.local.Command(`${name}-${service}-sif`, {
+                    create: plan.apply((p) => shJoin(["echo", p.remoteSif])),
+                    delete: plan.apply((p) => removeRemoteCommand(target, [p.remoteSif, `${p.remoteSif}.part`])),
+                    triggers: [plan.apply((p) => p.remoteSif), copy.id],
+                }, { parent: this, dependsOn: [copy], deleteBeforeReplace: true });
+                // UF RC allows no computational work on login nodes: the build runs as a CPU job and is waited for.
+                built = new SlurmJob(`${name}-${service}-sif-build`, {
                     connection,
-                    jobName: `sparc-sif-${service}`,
-                    partition: cfg.partition,
-                    ...(cfg.account !== "" ? { account: cfg.account } : {}),
-                    ...(cfg.qos !== "" ? { qos: cfg.qos } : {}),
-                    cpusPerTask: 4,
-                    mem: "16gb",
-                    time: "02:00:00",
-                    output: `${cfg.workDir}/sif_build_${service}_%j.log`,
+                    ...sifBuildJobSpec(cfg, service),
+                    environment: sifFile.id.apply((id) => ({ SPARC_SIF_SLOT: id })),
                     command: plan.apply((p) => sifBuildScript(p, cfg.modules)),
-                    waitFor: "completed",
-                    waitTimeoutSeconds: 7200,
-                    waitPollSeconds: 15,
-                    clusterChecks: cfg.clusterChecks,
-                }, { parent: this, dependsOn: [copy] });
+                }, { parent: this, dependsOn: [sifFile] });
             } else {
                 built = new command.local.Command(`${name}-${service}-sif`, {
                     create: plan.apply((p) => sifBuildCommand(target, p, cfg.modules)),
@@ -183,26 +212,25 @@ export class HpgStack extends pulumi.ComponentResource {
             command: mas.plan.apply((p) => serviceJobCommand(cfg, p.remoteSif)),
         }, { parent: this, dependsOn: [mas.built] });
 
-        const readiness = new command.local.Command(`${name}-ready`, {
-            create: pulumi.all([job.nodeList, job.stdoutPath]).apply(([node, log]) => shJoin(sshArgv(target, readinessRemoteArgv({
-                node, port: cfg.masPort, timeoutSeconds: cfg.readinessTimeoutSeconds, logPath: log,
-            })))),
-            triggers: [job.jobId],
-            // On a timeout it prints the job log's tail.
-            addPreviousOutputInEnv: false,
-        }, { parent: this, customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 120}s` } });
-
-        this.masEndpoint = pulumi.interpolate`http://${job.nodeList}:${cfg.masPort}`;
+        // Everything users need comes from the endpoint file, through the readiness report of the job now serving.
+        const report = job.readyReport.apply((r) => parseReadinessReport(r ?? ""));
+        this.masEndpoint = report.apply((r) => (r === undefined ? "" : `${r.node}:${r.port}`));
+        this.tunnelCommand = report.apply((r) => (r === undefined ? "" : tunnelCommand({
+            localPort: cfg.masPort, node: r.node, port: r.port, user: cfg.user, host: cfg.host, sshPort: cfg.port, proxyJump: cfg.proxyJump,
+        })));
+        this.endpointFile = pulumi.output(endpointFileOf(cfg));
         this.jobId = job.jobId;
         this.jobState = job.state;
         this.logPath = job.stdoutPath;
         this.sifPaths = pulumi.all(Object.fromEntries(
             Object.entries(sifs).map(([service, s]) => [service, s.plan.apply((p) => p.remoteSif)]),
         ));
-        this.readiness = readiness.stdout;
+        this.readiness = job.readyReport.apply((r) => r ?? "");
         this.copyReports = pulumi.all(copyReports);
         this.registerOutputs({
             masEndpoint: this.masEndpoint,
+            tunnelCommand: this.tunnelCommand,
+            endpointFile: this.endpointFile,
             jobId: this.jobId,
             jobState: this.jobState,
             logPath: this.logPath,

@@ -44,6 +44,10 @@ export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy
     cancelGraceSeconds: "state",
     deleteTimeoutSeconds: "state",
     clusterChecks: "state",
+    // Renewal decides by time in diff (renewal.ts); changing these settings never replaces the job.
+    readyCheck: "state",
+    readyTimeoutSeconds: "state",
+    renewBeforeSeconds: "state",
 };
 
 

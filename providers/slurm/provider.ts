@@ -18,6 +18,7 @@ import { nextPollPause } from "./polling";
 import { SHIM_MARKER } from "./shim";
 import { formatSlurmTime, parseSlurmTime } from "./time";
 import { UNKNOWN, validateJobInputs } from "./validate";
+import { RENEWAL_OUTPUT_DEFAULTS, cancelFailedSuccessor, checkRunningJob, renewalDue, splitLiveJobs } from "./renewal";
 
 /**
  * Defaults applied in check(), so that state always holds every setting. Polling: the
@@ -97,8 +98,10 @@ export async function clusterFailures(inputs: SlurmJobInputs): Promise<{ propert
         const value = inputs[property];
         const typed = value === undefined ? undefined : property === "gres" ? /^gpu:([A-Za-z][\w-]*):\d+$/.exec(value)?.[1] : /^([A-Za-z][\w-]*):\d+$/.exec(value)?.[1];
         if (value !== undefined && (types.length === 0 || (typed !== undefined && !types.includes(typed)))) {
+            const elsewhere = partitions.filter((p) => gpuTypesOf(partitions, p.name).length > 0 && (typed === undefined || gpuTypesOf(partitions, p.name).includes(typed)));
             failures.push({ property, reason: `${property} ${JSON.stringify(value)} asks for ${typed === undefined ? "GPUs" : `GPU type ${typed}`}, ` +
-                `but partition ${partition.name} offers ${types.length === 0 ? "no GPUs" : `GPU types ${types.join(", ")}`}. The cluster offers: ${offered}` });
+                `but partition ${partition.name} offers ${types.length === 0 ? "no GPUs" : `GPU types ${types.join(", ")}`}` +
+                `${elsewhere.length > 0 ? `; ${typed ?? "GPUs"}${typed === undefined ? " are" : " GPUs are"} in partition ${elsewhere.map((p) => p.name).join(", ")}` : ""}. The cluster offers: ${offered}` });
         }
     }
     return failures;
@@ -399,11 +402,18 @@ async function submitOnce(inputs: SlurmJobInputs, script: string, hash: string):
 /**
  * Before submitting: live jobs of an interrupted earlier run that carry this resource's tag.
  * The newest one running exactly this script is adopted; the others (another script, or
- * duplicates) are cancelled, each reported, so no GPU job is kept silently.
+ * duplicates) are cancelled, each reported, so no GPU job is kept silently. Jobs due for
+ * renewal (renewal.ts) are set apart first: the newest is this create's predecessor, which
+ * the engine cancels once the successor is ready; none is adopted or cancelled here.
  */
-async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promise<string | undefined> {
-    const live = (await findJobsByTag(inputs)).filter((j) => !isTerminalState(j.state));
+async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promise<{ adopted?: string; predecessor?: string }> {
+    const tagged = (await findJobsByTag(inputs)).filter((j) => !isTerminalState(j.state));
+    const { adoptable: live, predecessors } = await splitLiveJobs(inputs, tagged);
     const byId = (a: JobStatus, b: JobStatus) => Number(b.jobId.replace(/\D.*$/, "")) - Number(a.jobId.replace(/\D.*$/, ""));
+    const predecessor = [...predecessors].sort(byId)[0]?.jobId;
+    if (predecessor !== undefined) {
+        log(inputs.ownerTag, `renewing job ${predecessor}, due to end within renewBeforeSeconds (${inputs.renewBeforeSeconds} s): it keeps running until its successor is ready`);
+    }
     const matching = live.filter((j) => parseJobComment(j.comment).scriptHash === hash).sort(byId);
     const adopted = matching[0];
     for (const job of live.filter((j) => j !== adopted)) {
@@ -419,15 +429,21 @@ async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promise<strin
         log(inputs.ownerTag, `adopted job ${adopted.jobId} (${adopted.state}, submitted ${adopted.submitTime || "?"}, attempt ${parseJobComment(adopted.comment).attempt}), ` +
             "left by an interrupted earlier run: it carries this resource's tag and runs exactly this script");
     }
-    return adopted?.jobId;
+    return { adopted: adopted?.jobId, predecessor };
 }
 
-/** Waits for the goal; an init failure (keeping the job) when it is not reached. */
-async function settle(inputs: SlurmJobInputs, jobId: string, clusterName: string, base: Partial<SlurmJobOutputs>, first: JobStatus | undefined): Promise<SlurmJobOutputs> {
+/**
+ * Waits for the goal, then (waitFor "running") runs the readiness check and records the job's end
+ * (renewal.ts); an init failure (keeping the job) when either fails. `renewing`: this job is a
+ * renewal's successor, which the caller cancels on failure, so no retry is promised.
+ */
+async function settle(inputs: SlurmJobInputs, jobId: string, clusterName: string, base: Partial<SlurmJobOutputs>, first: JobStatus | undefined, renewing = false): Promise<SlurmJobOutputs> {
     const paths = base.stdoutPath !== undefined && base.stdoutPath !== "" ? { stdoutPath: base.stdoutPath, stderrPath: base.stderrPath ?? "" }
         : await logPaths(inputs, jobId);
     const status = await waitForState(inputs, jobId, first);
-    const outs: SlurmJobOutputs = { ...STATUS_DEFAULTS, ...base, ...inputs, ...(status ? statusFields(status) : {}), jobId, clusterName, ...paths };
+    const outs: SlurmJobOutputs = {
+        ...STATUS_DEFAULTS, ...RENEWAL_OUTPUT_DEFAULTS, ...base, ...inputs, ...(status ? statusFields(status) : {}), jobId, clusterName, ...paths,
+    };
     if (!goalReached(inputs.waitFor, status?.state)) {
         const ended = status !== undefined && isTerminalState(status.state);
         throw initFailure(
@@ -435,8 +451,17 @@ async function settle(inputs: SlurmJobInputs, jobId: string, clusterName: string
             `${ended ? "" : ` within waitTimeoutSeconds (${inputs.waitTimeoutSeconds} s)`}: ` +
             `state ${status?.state ?? "unknown"}${status?.reason ? `, reason ${status.reason}` : ""}` +
             `${status?.exitCode ? `, exit code ${status.exitCode}` : ""}. Log: ${paths.stdoutPath || "(none)"}` +
-            `${ended ? "" : ". The next `pulumi up` reads it again and waits once more"}`,
+            `${ended || renewing ? "" : ". The next `pulumi up` reads it again and waits once more"}`,
             jobId, { ...(inputs as unknown as Record<string, unknown>), ...outs });
+    }
+    if (inputs.waitFor === "running") {
+        try {
+            Object.assign(outs, await checkRunningJob(inputs, jobId, status, paths.stdoutPath));
+        } catch (err) {
+            // readyReport stays "": the next `up` (an update) runs the check again.
+            const failed = { ...outs, readyReport: "" };
+            throw initFailure((err as Error).message, jobId, { ...(inputs as unknown as Record<string, unknown>), ...failed });
+        }
     }
     return outs;
 }
@@ -502,6 +527,11 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         // up would keep forever: an update (never a replace) swaps in the shim.
         const stored = (olds as unknown as { __provider?: unknown }).__provider;
         const frozen = typeof stored === "string" && !stored.includes(SHIM_MARKER);
+        if (d.replaces.length === 0 && renewalDue(olds, news, Date.now())) {
+            // Rolling renewal (renewal.ts): the successor is created, RUNNING and ready before the old job is
+            // cancelled. Only here is deleteBeforeReplace false; the successor gets the shim like any new job.
+            return { changes: true, replaces: ["endsAt"], deleteBeforeReplace: false };
+        }
         // A value not known until apply (preview) is a change of its field's kind.
         return {
             changes: frozen || d.replaces.length + d.scontrol.length + d.state.length > 0,
@@ -515,6 +545,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         const tag = inputs.ownerTag;
         const clusterName = await clusterNameOf(inputs);
         let jobId: string;
+        let predecessor: string | undefined;
         if (inputs.adoptJobId !== undefined && inputs.adoptJobId !== UNKNOWN) {
             jobId = inputs.adoptJobId;
             if (!(await queryJobs(inputs, [jobId])).has(jobId)) {
@@ -525,9 +556,11 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         } else {
             const script = renderBatchScript(inputs);
             const hash = scriptHash(script);
+            // A job due for renewal is the predecessor of this create: never adopted, never cancelled here.
             const earlier = await adoptOrClear(inputs, hash);
-            if (earlier !== undefined) {
-                jobId = earlier;
+            predecessor = earlier.predecessor;
+            if (earlier.adopted !== undefined) {
+                jobId = earlier.adopted;
             } else {
                 if (inputs.clusterChecks !== "off") {
                     const failures = await clusterFailures(inputs);
@@ -540,11 +573,15 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 log(tag, submitted.adopted ? `adopted job ${jobId}, which this attempt submitted (its reply was lost)` : `submitted job ${jobId}`);
             }
         }
-        // From here on the job exists: every failure keeps it in state.
+        // From here on the job exists: every failure keeps it in state, except in a renewal, where
+        // the successor is cancelled and the old job (still in state) keeps serving.
         try {
             const first = await readJobBatched(inputs, jobId);
-            return { id: jobId, outs: await settle(inputs, jobId, clusterName, {}, first) };
+            return { id: jobId, outs: await settle(inputs, jobId, clusterName, {}, first, predecessor !== undefined) };
         } catch (err) {
+            if (predecessor !== undefined) {
+                throw new Error(`renewal of job ${predecessor} failed: ${(err as Error).message}; ${await cancelFailedSuccessor(inputs, jobId)}`);
+            }
             throw keepJob(err, jobId, inputs, { clusterName });
         }
     },
@@ -570,6 +607,8 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         for (const key of Object.keys(STATUS_DEFAULTS) as (keyof typeof STATUS_DEFAULTS)[]) {
             (kept as Record<string, string>)[key] = olds[key] ?? "";
         }
+        kept.readyReport = olds.readyReport ?? "";
+        kept.endsAt = olds.endsAt ?? 0;
         // The connection is only how the cluster is reached: a new spelling must reach the same cluster.
         let clusterName = olds.clusterName ?? "";
         if (clusterName === "" || d.state.some((k) => k.startsWith("connection."))) {
@@ -590,12 +629,15 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             log(news.ownerTag, `updated ${d.scontrol.join(", ")} of job ${id} in place`);
         }
         const outs = { ...STATUS_DEFAULTS, ...kept, ...news, jobId: olds.jobId || id, clusterName } as SlurmJobOutputs;
+        // A job kept after failing its readiness check (an init failure) has no readyReport yet.
+        const readinessPending = news.waitFor === "running" && news.readyCheck !== undefined && (olds.readyReport ?? "") === "";
         // olds.state "" : the last create failed before it could read the job.
-        if (goalReached(news.waitFor, olds.state) && (olds.state ?? "") !== "") {
+        if (goalReached(news.waitFor, olds.state) && (olds.state ?? "") !== "" && !readinessPending) {
             return { outs };
         }
-        // The last create (or update) ended before the goal (e.g. still PENDING after the wait):
-        // read the job again and wait again, instead of reporting success unchecked.
+        // The last create (or update) ended before the goal (e.g. still PENDING after the wait) or
+        // before the readiness check passed: read the job again, wait again and check again,
+        // instead of reporting success unchecked.
         try {
             const status = await readJobBatched(news, id);
             if (status === undefined) {

@@ -25,6 +25,12 @@ export interface SlurmJobArgs extends Inputs<JobSpec> {
     adoptJobId?: pulumi.Input<string>;
     /** Check partition/time/GPU type against sinfo: "up" (default, before submitting), "preview" (also at preview), "off". */
     clusterChecks?: pulumi.Input<"up" | "preview" | "off">;
+    /** Bash script run on the login node once the job is RUNNING (args: job id, log path, end time); must exit 0. */
+    readyCheck?: pulumi.Input<string>;
+    /** Bound on readyCheck, in seconds (default 300). */
+    readyTimeoutSeconds?: pulumi.Input<number>;
+    /** Rolling renewal: replace the job create-before-delete once it is this close to its end, in seconds (0 = off). */
+    renewBeforeSeconds?: pulumi.Input<number>;
 }
 
 /**
@@ -50,6 +56,10 @@ export class SlurmJob extends pulumi.dynamic.Resource {
     declare readonly ownerTag: pulumi.Output<string>;
     /** The cluster's ClusterName: with jobId, what identifies the job (not the host spelling). */
     declare readonly clusterName: pulumi.Output<string>;
+    /** readyCheck's last stdout line ("" without one). */
+    declare readonly readyReport: pulumi.Output<string | undefined>;
+    /** The job's end in seconds since the epoch (cluster clock); 0 = unknown. */
+    declare readonly endsAt: pulumi.Output<number | undefined>;
 
     constructor(name: string, args: SlurmJobArgs, opts?: pulumi.CustomResourceOptions) {
         // State holds the shim (a few hundred bytes), which loads the installed provider at each call.
@@ -68,6 +78,8 @@ export class SlurmJob extends pulumi.dynamic.Resource {
             stdoutPath: undefined,
             stderrPath: undefined,
             clusterName: undefined,
+            readyReport: undefined,
+            endsAt: undefined,
         }, {
             ...opts,
             additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],

@@ -109,6 +109,20 @@ export interface SlurmJobInputs extends JobSpec {
      * also during `pulumi preview` ("preview": costs an SSH login, i.e. a Duo prompt), or never ("off").
      */
     clusterChecks: "up" | "preview" | "off";
+    /**
+     * A bash script run on the login node once the job is RUNNING (waitFor "running"), with the
+     * arguments job id, log path and squeue's end time; it must exit 0 within readyTimeoutSeconds.
+     * Its last stdout line is kept as readyReport. A job that fails it while an older job of this
+     * resource still serves (a renewal) is cancelled.
+     */
+    readyCheck?: string;
+    /** Bound on readyCheck, in seconds (default 300). */
+    readyTimeoutSeconds?: number;
+    /**
+     * Rolling renewal: an up that finds the job RUNNING within this many seconds of its end replaces it
+     * create-before-delete (successor RUNNING and ready before the old job is cancelled). 0 or absent = off.
+     */
+    renewBeforeSeconds?: number;
 }
 
 /** What Slurm says about a job; absent values are "". */
@@ -124,7 +138,7 @@ export interface JobStatusFields {
 }
 
 /** Everything the provider stores in state. No undefined values: absent strings are "". */
-export interface SlurmJobOutputs extends SlurmJobInputs, JobStatusFields {
+export interface SlurmJobOutputs extends SlurmJobInputs, JobStatusFields, RenewalOutputs {
     /**
      * The cluster the job runs on (ClusterName of `scontrol show config`): with the job id,
      * the job's identity. "" in states written before it was recorded; update fills it in.
@@ -132,6 +146,14 @@ export interface SlurmJobOutputs extends SlurmJobInputs, JobStatusFields {
     clusterName: string;
     stdoutPath: string;
     stderrPath: string;
+}
+
+/** Outputs of the readiness check and renewal (providers/slurm/renewal.ts); absent in older state. */
+export interface RenewalOutputs {
+    /** readyCheck's last stdout line ("" without a readyCheck). */
+    readyReport?: string;
+    /** The job's end (time limit) in seconds since the epoch, by the cluster's clock; 0 = unknown. */
+    endsAt?: number;
 }
 
 /** One job as read from squeue or sacct, state normalised (e.g. "CANCELLED by 1001" -> "CANCELLED"). */

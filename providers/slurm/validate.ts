@@ -337,6 +337,21 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     if (isKnown(checks) && !["up", "preview", "off"].includes(checks as string)) {
         fail("clusterChecks", `${is("clusterChecks", checks)}: must be "up" (check against sinfo before submitting), "preview" (also during pulumi preview) or "off"`);
     }
+    checkNonNegativeSeconds(fail, "renewBeforeSeconds", inputs.renewBeforeSeconds);
+    const readyTimeout = inputs.readyTimeoutSeconds;
+    if (isKnown(readyTimeout) && !(typeof readyTimeout === "number" && Number.isFinite(readyTimeout) && readyTimeout >= 1)) {
+        fail("readyTimeoutSeconds", `${is("readyTimeoutSeconds", readyTimeout)}: must be a number of seconds, 1 or more, such as 300`);
+    }
+    const readyCheck = inputs.readyCheck;
+    if (isKnown(readyCheck) && (typeof readyCheck !== "string" || readyCheck.trim() === "" || readyCheck.includes("\0"))) {
+        fail("readyCheck", `${is("readyCheck", readyCheck)}: must be a non-empty bash script without NUL bytes, run on the login node once the job is RUNNING`);
+    }
+    if (isKnown(readyCheck) && isKnown(waitFor) && waitFor !== "running") {
+        fail("readyCheck", `${is("waitFor", waitFor)}: readyCheck runs once the job is RUNNING; set waitFor to "running" or drop readyCheck`);
+    }
+    if (typeof inputs.renewBeforeSeconds === "number" && inputs.renewBeforeSeconds > 0 && isKnown(waitFor) && waitFor !== "running") {
+        fail("renewBeforeSeconds", `${is("renewBeforeSeconds", inputs.renewBeforeSeconds)}: renewal is for service jobs that wait for RUNNING; set waitFor to "running" or renewBeforeSeconds to 0`);
+    }
     if (isKnown(cancelSignal) && !(cancelSignal === "" || (typeof cancelSignal === "string" && SIGNAL.test(cancelSignal)))) {
         fail("cancelSignal", `${is("cancelSignal", cancelSignal)}: must be a signal name such as "TERM", "SIGTERM", "INT", "USR1" or "KILL", or "" to send none`);
     }

@@ -1,23 +1,30 @@
 // The whole hpg pipeline against the local Slurm cluster, with exactly the commands and
 // job inputs the hpg stack generates: MAS image -> docker-archive -> copied over OpenSSH
-// (checksum verified) -> `apptainer build` on the "login node" -> MAS service job RUNNING ->
-// /health answers through the readiness check -> an unchanged second run sends nothing ->
-// destroy cancels the job and removes every file. Apptainer and Lmod are stand-ins
-// (test/standins/), since Debian 12 packages neither.
+// (checksum verified) -> `apptainer build` on the "login node" and as a CPU Slurm job ->
+// MAS service job RUNNING while another process holds its port on the node (it serves on
+// another port, named by its endpoint file) -> ready only when /health answers with its job id
+// (a foreign service on the port is refused) -> rolling renewal with /health sampled every
+// 200 ms (no failure, the endpoint changes, one job remains; a failed successor is cancelled
+// and the old job kept) -> an unchanged second run sends nothing -> destroy cancels the job and
+// removes every file. Apptainer and Lmod are stand-ins (test/standins/), since Debian 12
+// packages neither; the compute node is this machine.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as net from "node:net";
+import * as http from "node:http";
 import {
-    copyArchiveCommand, endpointFileOf, identityHash, readinessRemoteArgv, removeLocalArchiveCommand, removeRemoteCommand,
-    saveArchiveCommand, serviceJobCommand, serviceJobSpec, sifBuildCommand, sifPlan, sshArgv, type HpgConfig, type SifPlan,
+    copyArchiveCommand, endpointFileOf, endpointPatternOf, identityHash, parseReadinessReport, readinessScript, removeLocalArchiveCommand,
+    removeRemoteCommand, saveArchiveCommand, serviceJobCommand, serviceJobSpec, sifBuildCommand, sifBuildJobSpec, sifBuildScript, sifPlan,
+    sshArgv, type HpgConfig, type SifPlan,
 } from "../../components/hpg";
 import { slurmJobProvider } from "../../providers/slurm/provider";
 import { closeAllConnections } from "../../providers/slurm/ssh";
 import { shJoin } from "../../providers/slurm/quote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
-import { HOST_KEY_PATH, USER_KEY_PATH, jobInputs, onCluster, requireClusterOrSkip, squeueState } from "../support/cluster";
+import { HOST_KEY_PATH, USER_KEY_PATH, jobInputs, jobsWithTag, onCluster, requireClusterOrSkip, squeueState } from "../support/cluster";
 
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
 const root = path.resolve(__dirname, "../..");
@@ -26,8 +33,12 @@ const standinsReady = clusterUp && onCluster("apptainer --version && command -v 
 if (clusterUp && !standinsReady && process.env.CI === "true") {
     throw new Error("the Apptainer/Lmod stand-ins or /blue/sparc-test are missing: run `bash test/cluster/install-standins.sh` (.ci/run does it)");
 }
-const IMAGE = "localhost/sparc-hpgtest/mas-server:latest";
-const PORT = 18500;
+// Per run: other sessions build this tag from their own checkouts on the same Podman.
+const IMAGE = `localhost/sparc-hpgtest-${process.pid}/mas-server:latest`;
+/** Set in beforeAll to a port free on this machine (the compute node), which a socket of this test then holds. */
+let PORT = 0;
+/** Per run: other sessions may run this file on the same cluster at the same time. */
+const BLUE = `/blue/sparc-test/hpcuser/sparc-pipeline-${process.pid}`;
 
 function sh(script: string): { code: number; stdout: string; stderr: string; seconds: number } {
     const started = Date.now();
@@ -38,16 +49,21 @@ function sh(script: string): { code: number; stdout: string; stderr: string; sec
 describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptainer stand-in)", () => {
     const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-hpg-archives-"));
     const cfg: HpgConfig = {
-        hostAlias: "127.0.0.1", host: "127.0.0.1", port: 2222, user: "hpcuser",
+        hostAlias: "127.0.0.1", host: "127.0.0.1", proxyJump: "", port: 2222, user: "hpcuser",
         hostKey: fs.existsSync(HOST_KEY_PATH) ? fs.readFileSync(HOST_KEY_PATH, "utf8").trim() : "",
         insecureIgnoreHostKey: false, identityFile: USER_KEY_PATH, privateKey: undefined, passphrase: undefined, mfaAnswers: undefined,
         transport: "openssh", controlPath: `/tmp/sparc-hpgtest-${process.pid}-%C`, group: "sparc-test",
-        containerDir: "/blue/sparc-test/hpcuser/sparc/containers", workDir: "/blue/sparc-test/hpcuser/sparc",
-        localArchiveDir: localDir, localCli: "podman", sifBuildOn: "login", services: ["mas"], modules: ["apptainer"],
+        containerDir: `${BLUE}/containers`, workDir: BLUE,
+        localArchiveDir: localDir, localCli: "podman", sifBuildOn: "login",
+        sifBuildPartition: "debug", sifBuildCpus: 1, sifBuildMem: "1gb", sifBuildTime: "00:30:00", gpus: "", renewBeforeHours: 0, services: ["mas"], modules: ["apptainer"],
         jobName: "sparc-production-service", partition: "gpu", account: "", qos: "", nodes: 1, ntasks: 1,
         gpusPerTask: "fake:1", cpusPerTask: 1, mem: "1gb", time: "14-00:00:00", output: "sparc_service_%j.log",
-        masPort: PORT, masAppDir: "/app", clusterChecks: "up", readinessTimeoutSeconds: 60, waitTimeoutSeconds: 120,
+        masPort: 0, masAppDir: "/app", clusterChecks: "up", readinessTimeoutSeconds: 60, waitTimeoutSeconds: 120,
     };
+    const connection = { host: cfg.host, port: cfg.port, user: cfg.user, hostKey: cfg.hostKey, transport: "openssh" as const, identityFile: cfg.identityFile, controlPath: cfg.controlPath };
+    let serviceInputs: SlurmJobInputs;
+    /** Another process on the node (this machine) that holds the configured port. */
+    const holder = net.createServer();
     const target = {
         host: cfg.host, port: cfg.port, user: cfg.user, hostKey: cfg.hostKey, insecureIgnoreHostKey: false,
         identityFile: cfg.identityFile, controlPath: cfg.controlPath, controlPersistSeconds: 60,
@@ -57,7 +73,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
     let job: SlurmJobOutputs | undefined;
     const figures: string[] = [];
 
-    beforeAll(() => {
+    beforeAll(async () => {
         // The image is built from the project's own Dockerfile and sample (cached after the first build).
         execFileSync("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas")], { stdio: "ignore" });
         const built = sh(shJoin(["podman", "build", "-q", "-t", IMAGE, "-f", path.join(root, "dockerfiles/Dockerfile.mas"), path.join(root, "samples/mas")]));
@@ -65,16 +81,25 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         figures.push(`podman build (MAS): ${built.seconds.toFixed(1)} s`);
         const id = execFileSync("podman", ["image", "inspect", "--format", "{{.Id}}", IMAGE], { encoding: "utf8" }).trim();
         plan = sifPlan("mas", IMAGE, identityHash(id), localDir, cfg.containerDir);
-        onCluster(`rm -rf ${cfg.containerDir}`);
+        onCluster(`rm -rf ${BLUE}`);
+        await new Promise<void>((resolve) => holder.listen(0, "0.0.0.0", resolve));
+        PORT = (holder.address() as net.AddressInfo).port;
+        cfg.masPort = PORT;
     }, 600_000);
 
     afterAll(() => {
+        holder.close();
+        for (const id of serviceInputs === undefined ? [] : jobsWithTag(serviceInputs.ownerTag)) {
+            onCluster(`scancel ${Number(id)}`);
+        }
         if (job !== undefined) {
             onCluster(`scancel ${Number(job.jobId)}`);
         }
         spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${cfg.controlPath}`, "-p", "2222", "hpcuser@127.0.0.1"], { stdio: "ignore" });
         closeAllConnections();
         fs.rmSync(localDir, { recursive: true, force: true });
+        onCluster(`rm -rf ${BLUE}`);
+        spawnSync("podman", ["rmi", "-f", IMAGE], { stdio: "ignore" });
         console.log(`hpg pipeline figures:\n  ${figures.join("\n  ")}`);
     });
 
@@ -111,28 +136,157 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         figures.push(`apptainer build (stand-in): ${r.seconds.toFixed(1)} s`);
     });
 
-    it("runs the MAS service job and its /health answers through the readiness check", async () => {
+    it("builds the .sif as a Slurm job on the CPU partition, without GPUs, with the service's Lmod preamble", async () => {
+        onCluster(`rm -f ${plan.remoteSif}`);
         const inputs = jobInputs({
+            ...sifBuildJobSpec({ ...cfg, sifBuildOn: "slurm" }, "mas"),
+            waitPollSeconds: 1,
+            command: sifBuildScript(plan, cfg.modules),
+            connection,
+        }, "hpg-sif-build") as SlurmJobInputs;
+        const started = Date.now();
+        const checked = await provider.check({} as SlurmJobInputs, inputs);
+        expect(checked.failures).toEqual([]);
+        const built = (await provider.create(checked.inputs as SlurmJobInputs)).outs as SlurmJobOutputs;
+        figures.push(`apptainer build as a Slurm job (stand-in), submit -> COMPLETED: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        expect(built.state).toBe("COMPLETED");
+        expect(onCluster(`test -s ${plan.remoteSif} && echo yes`).stdout.trim()).toBe("yes");
+        const accounted = onCluster(`sacct -j ${Number(built.jobId)} -X -n -P -o Partition,AllocTRES`).stdout.trim();
+        expect(accounted.split("|")[0]).toBe("debug");
+        expect(accounted).not.toContain("gpu");
+        expect(onCluster(`cat ${built.stdoutPath}`).stdout).toContain("Build complete");
+    }, 300_000);
+
+    it("starts the service on another port when another process holds the configured one on the node, and outputs it", async () => {
+        serviceInputs = jobInputs({
             ...serviceJobSpec(cfg),
             waitPollSeconds: 1,
             cancelGraceSeconds: 10,
             command: serviceJobCommand(cfg, plan.remoteSif),
-            connection: { host: cfg.host, port: cfg.port, user: cfg.user, hostKey: cfg.hostKey, transport: "openssh", identityFile: cfg.identityFile, controlPath: cfg.controlPath },
+            connection,
         }, "hpg-service") as SlurmJobInputs;
         const started = Date.now();
-        const checked = await provider.check({} as SlurmJobInputs, inputs);
+        const checked = await provider.check({} as SlurmJobInputs, serviceInputs);
         expect(checked.failures).toEqual([]);
-        job = (await provider.create(checked.inputs as SlurmJobInputs)).outs as SlurmJobOutputs;
-        figures.push(`service job submit -> RUNNING: ${(Date.now() - started) / 1000} s`);
+        serviceInputs = checked.inputs as SlurmJobInputs;
+        job = (await provider.create(serviceInputs)).outs as SlurmJobOutputs;
+        figures.push(`service job submit -> RUNNING and ready (readiness in create): ${(Date.now() - started) / 1000} s`);
         expect(job.state).toBe("RUNNING");
         expect(job.stdoutPath).toBe(`${cfg.workDir}/sparc_service_${job.jobId}.log`);
-        const ready = sh(shJoin(sshArgv(target, readinessRemoteArgv({ node: job.nodeList, port: PORT, timeoutSeconds: 60, logPath: job.stdoutPath }))));
-        expect(ready.code, ready.stderr).toBe(0);
-        expect(ready.stdout).toContain('"status":"ok"');
-        expect(ready.stdout).toContain(`ready: http://localhost:${PORT}/health`);
-        figures.push(`RUNNING -> /health answers: ${ready.seconds.toFixed(1)} s`);
-        expect(onCluster(`cat ${endpointFileOf(cfg)}`).stdout.trim()).toMatch(new RegExp(`^\\S+ ${PORT} ${job.jobId}$`));
+        const report = parseReadinessReport(job.readyReport ?? "");
+        expect(report).toBeDefined();
+        expect(report?.jobId).toBe(job.jobId);
+        expect(report?.port).not.toBe(PORT);
+        expect(job.endsAt).toBeGreaterThan(Date.now() / 1000);
+        expect(onCluster(`cat ${endpointPatternOf(cfg).replace("%j", job.jobId)}`).stdout.trim()).toBe(`${report?.node} ${report?.port} ${job.jobId}`);
+        expect(onCluster(`cat ${endpointFileOf(cfg)}`).stdout.trim()).toBe(`${report?.node} ${report?.port} ${job.jobId}`);
+        expect(onCluster(`cat ${job.stdoutPath}`).stdout).toContain(`sparc: port ${PORT} is taken on ${report?.node}; using ${report?.port}`);
+        const health = sh(`curl -fsS --max-time 5 http://127.0.0.1:${report?.port}/health`);
+        expect(JSON.parse(health.stdout)).toEqual({ status: "ok", job_id: job.jobId });
     }, 300_000);
+
+    it("readiness refuses a foreign service on the port the endpoint file names", async () => {
+        const foreign = http.createServer((_q, res) => res.end(JSON.stringify({ status: "ok" })));
+        await new Promise<void>((resolve) => foreign.listen(0, "0.0.0.0", resolve));
+        const port = (foreign.address() as net.AddressInfo).port;
+        const fakeJob = "999999";
+        onCluster(`echo localhost ${port} ${fakeJob} > ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
+        const script = readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds: 20 });
+        // Async: the foreign server lives in this process and must answer meanwhile.
+        const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+            const child = spawn("/bin/sh", ["-c", shJoin(sshArgv(target, ["bash", "-c", script, "sparc-ready", fakeJob, job?.stdoutPath ?? "/dev/null", ""]))]);
+            let stderr = "";
+            child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+            child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
+        });
+        foreign.close();
+        onCluster(`rm -f ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`refusing http://localhost:${port}/health: it answers, but not as job ${fakeJob} (another service holds the port): {"status":"ok"}`);
+        // The current-endpoint file still names our job.
+        expect(onCluster(`cat ${endpointFileOf(cfg)}`).stdout).toContain(` ${job?.jobId}`);
+    }, 120_000);
+
+    it("a failed successor is cancelled and the old job keeps serving", async () => {
+        const old = job as SlurmJobOutputs;
+        const renewing = { ...serviceInputs, renewBeforeSeconds: 30 * 86_400 };
+        const due = await provider.diff(old.jobId, old, renewing);
+        expect(due).toMatchObject({ changes: true, replaces: ["endsAt"], deleteBeforeReplace: false });
+        // A successor whose readiness check fails: its create must fail without keeping it.
+        const failing = { ...renewing, readyCheck: "echo 'MAS did not come up' >&2; exit 1" };
+        const error = await provider.create(failing).then(() => undefined, (e: Error & { id?: string }) => e);
+        expect(error?.message).toMatch(new RegExp(`^renewal of job ${old.jobId} failed: job (\\d+) is RUNNING but not ready: MAS did not come up; the successor \\1 was cancelled; the old job keeps serving$`));
+        expect(error?.id).toBeUndefined();
+        expect(jobsWithTag(serviceInputs.ownerTag).filter((id) => squeueState(id) === "RUNNING")).toEqual([old.jobId]);
+        const report = parseReadinessReport(old.readyReport ?? "");
+        expect(sh(`curl -fsS --max-time 5 http://127.0.0.1:${report?.port}/health`).stdout).toContain(`"job_id":"${old.jobId}"`);
+    }, 300_000);
+
+    it("renews without a gap: /health every 200 ms answers throughout, the endpoint changes, one job remains", async () => {
+        const old = job as SlurmJobOutputs;
+        const renewing = { ...serviceInputs, renewBeforeSeconds: 30 * 86_400 };
+        let endpoint = parseReadinessReport(old.readyReport ?? "") as { node: string; port: number; jobId: string };
+        const samples: { ok: boolean; job: string; at: number }[] = [];
+        let sampling = true;
+        const sampler = (async () => {
+            while (sampling) {
+                const at = Date.now();
+                const current = endpoint;
+                try {
+                    const res = await fetch(`http://127.0.0.1:${current.port}/health`, { signal: AbortSignal.timeout(2000) });
+                    const body = await res.json() as { job_id?: string };
+                    samples.push({ ok: res.ok && body.job_id === current.jobId, job: body.job_id ?? "", at });
+                } catch {
+                    samples.push({ ok: false, job: current.jobId, at });
+                }
+                await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - at))));
+            }
+        })();
+        const started = Date.now();
+        // What the engine does for a create-before-delete replacement: create the successor, switch, delete the old job.
+        expect(await provider.diff(old.jobId, old, renewing)).toMatchObject({ replaces: ["endsAt"], deleteBeforeReplace: false });
+        const successor = (await provider.create(renewing)).outs as SlurmJobOutputs;
+        const created = Date.now();
+        expect(successor.jobId).not.toBe(old.jobId);
+        expect(squeueState(old.jobId)).toBe("RUNNING");
+        const next = parseReadinessReport(successor.readyReport ?? "");
+        expect(next).toBeDefined();
+        endpoint = next as typeof endpoint;
+        await provider.delete(old.jobId, old);
+        const deleted = Date.now();
+        await new Promise((r) => setTimeout(r, 1000));
+        sampling = false;
+        await sampler;
+        figures.push(`renewal: successor RUNNING and ready ${((created - started) / 1000).toFixed(1)} s, old job cancelled ${((deleted - created) / 1000).toFixed(1)} s later; ` +
+            `${samples.length} /health samples at 200 ms, ${samples.filter((x) => !x.ok).length} failed`);
+        expect(samples.filter((x) => !x.ok)).toEqual([]);
+        expect(samples.length).toBeGreaterThan(10);
+        expect(new Set(samples.map((x) => x.job))).toEqual(new Set([old.jobId, successor.jobId]));
+        expect(`${next?.node}:${next?.port}`).not.toBe(`${endpoint.node}:${parseReadinessReport(old.readyReport ?? "")?.port}`);
+        expect(onCluster(`cat ${endpointFileOf(cfg)}`).stdout.trim()).toBe(`${next?.node} ${next?.port} ${successor.jobId}`);
+        expect(jobsWithTag(serviceInputs.ownerTag).filter((id) => ["RUNNING", "PENDING"].includes(squeueState(id)))).toEqual([successor.jobId]);
+        job = successor;
+    }, 600_000);
+
+    it("a service job kept after failing its readiness check is checked again by the next up (update)", async () => {
+        const marker = `/tmp/sparc-ready-marker-${process.pid}`;
+        const inputs = jobInputs({
+            command: "sleep 300", output: "/dev/null", partition: "debug", time: "10", waitFor: "running", cancelGraceSeconds: 0,
+            readyCheck: `test -f ${marker} || { echo "not ready yet" >&2; exit 1; }; echo '{"node":"n","port":1,"jobId":"'"$1"'","endsAt":0}'`,
+            readyTimeoutSeconds: 30,
+        }, "hpg-ready-again") as SlurmJobInputs;
+        const failed = await provider.create(inputs).then(() => undefined, (e: Error & { id?: string; properties?: SlurmJobOutputs }) => e);
+        expect(failed?.message).toMatch(/^job \d+ is RUNNING but not ready: not ready yet$/);
+        // No older job of this resource serves: the job is kept (init failure with its id), not cancelled.
+        expect(failed?.id).toMatch(/^\d+$/);
+        const kept = failed?.properties as SlurmJobOutputs;
+        expect(squeueState(kept.jobId)).toBe("RUNNING");
+        onCluster(`touch ${marker}`);
+        const updated = (await provider.update(kept.jobId, kept, inputs)).outs as SlurmJobOutputs;
+        onCluster(`rm -f ${marker}`);
+        expect(parseReadinessReport(updated.readyReport ?? "")?.jobId).toBe(kept.jobId);
+        await provider.delete(kept.jobId, updated);
+    }, 180_000);
 
     it("sends and builds nothing again for an unchanged image", () => {
         const again = sifPlan("mas", IMAGE, plan.identity, localDir, cfg.containerDir);
@@ -144,7 +298,11 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
     });
 
     it("reports a service that never answers with the job log's last lines", () => {
-        const r = sh(shJoin(sshArgv(target, readinessRemoteArgv({ node: "localhost", port: PORT + 1, timeoutSeconds: 1, logPath: job?.stdoutPath ?? "/dev/null" }))));
+        const fakeJob = "999998";
+        onCluster(`echo localhost ${PORT + 1} ${fakeJob} > ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
+        const script = readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds: 1 });
+        const r = sh(shJoin(sshArgv(target, ["bash", "-c", script, "sparc-ready", fakeJob, job?.stdoutPath ?? "/dev/null", ""])));
+        onCluster(`rm -f ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
         expect(r.code).toBe(1);
         expect(r.stderr).toContain(`http://localhost:${PORT + 1}/health did not answer within 1 s; last lines of ${job?.stdoutPath}:`);
         expect(r.stderr).toContain("Uvicorn running on");

@@ -170,6 +170,7 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
             [{ partition: "hpg-ai" }, "partition", /partition "hpg-ai" does not exist on 127.0.0.1; it offers: debug \(default\)/],
             [{ partition: "debug", time: "14-00:00:00" }, "time", offers],
             [{ partition: "gpu", gpusPerTask: "a100:4" }, "gpusPerTask", /asks for GPU type a100, but partition gpu offers GPU types fake/],
+            [{ partition: "gpu", gpus: "a100:4" }, "gpus", /gpus "a100:4" asks for GPU type a100, but partition gpu offers GPU types fake\. The cluster offers: .*gpu \(MaxTime 14-00:00:00, GPUs fake\)/],
         ];
         for (const [fields, property, reason] of cases) {
             const inputs = jobInputs({ command: "true", output: "/dev/null", ...fields });

@@ -1,11 +1,15 @@
 // `pulumi up --stack hpg` of the project's own program under the real engine, against the
-// local Slurm cluster: prebuilt MAS image -> archive -> verified copy -> .sif (Apptainer
-// stand-in) -> service job RUNNING -> /health answers; a second up changes nothing; a job
-// cancelled out of band is seen by refresh and the next up resubmits exactly one; destroy
-// leaves nothing. The real @pulumi/command plugin (scripts/pulumi-engine/build.sh) runs the commands.
+// local Slurm cluster: prebuilt MAS image -> archive -> verified copy -> .sif built by a CPU
+// Slurm job (Apptainer stand-in) -> service job RUNNING while another process holds its
+// configured port on the node (this machine) -> ready when /health answers with its job id;
+// the outputs name the port it took (masEndpoint, tunnelCommand, logPath); a second up changes
+// nothing; with hpgRenewBeforeHours an up renews the job without a gap (/health sampled every
+// 200 ms); a job cancelled out of band is seen by refresh and the next up resubmits exactly
+// one; destroy leaves nothing. The real @pulumi/command plugin (scripts/pulumi-engine/build.sh) runs the commands.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from "./lib/engine";
@@ -13,11 +17,16 @@ import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, requireClusterOrSkip } from ".
 import { parseJobComment } from "../../providers/slurm/ownership";
 
 const root = path.resolve(__dirname, "../..");
-const IMAGE = "localhost/sparc-hpgtest/mas-server:latest";
-const PORT = 18502;
-const TAG = "pulumi:sparc-deploy/e2e-hpg/sparc-service";
-const CONTAINERS = "/blue/sparc-test/hpcuser/sparc-e2e/containers";
-const sshdLog = "/var/lib/slurm-test/log/sshd.log";
+// Per run: other sessions build this tag from their own checkouts on the same Podman.
+const IMAGE = `localhost/sparc-hpgtest-${process.pid}/mas-server:latest`;
+/** The configured MAS port: picked free in beforeAll, then held by another process of this test. */
+let PORT = 0;
+// Per run: other sessions may run this file against the same cluster at the same time.
+const STACK = `e2e-hpg-${process.pid}`;
+const TAG = `pulumi:sparc-deploy/${STACK}/sparc-service`;
+const CONTAINERS = `/blue/sparc-test/hpcuser/sparc-e2e-${process.pid}/containers`;
+/** The current-endpoint file the readiness check switches (the cluster's /blue is this machine's). */
+const CURRENT_ENDPOINT = `${path.dirname(CONTAINERS)}/sparc_service.endpoint`;
 
 const skip = shouldSkipEngineTests() || !requireClusterOrSkip();
 
@@ -27,8 +36,12 @@ function liveJobsWithTag(): string[] {
         .filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === TAG).map((l) => l.split("|")[0]);
 }
 
-function logins(): number {
-    return fs.readFileSync(sshdLog, "utf8").split("\n").filter((l) => l.includes("Accepted publickey for hpcuser")).length;
+/** A listener of this test's own that counts connections: the shared sshd's log also holds other sessions' logins. */
+async function countingListener(): Promise<{ port: number; connections: () => number; close: () => void }> {
+    let connections = 0;
+    const server = net.createServer((socket) => { connections += 1; socket.destroy(); });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { port: (server.address() as net.AddressInfo).port, connections: () => connections, close: () => server.close() };
 }
 
 describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real engine)", () => {
@@ -36,12 +49,16 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
     const archives = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-e2e-archives-"));
     const controlPath = `/tmp/sparc-e2e-cm-${process.pid}-%C`;
     let firstJob = "";
+    /** Another process holding the configured port on the node, as another user's job might. */
+    const holder = net.createServer();
 
     beforeAll(async () => {
         execFileSync("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas")], { stdio: "ignore" });
         execFileSync("podman", ["build", "-q", "-t", IMAGE, "-f", path.join(root, "dockerfiles/Dockerfile.mas"), path.join(root, "samples/mas")], { stdio: "ignore" });
         onCluster(`rm -rf ${path.dirname(CONTAINERS)}`);
-        stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-hpg" });
+        await new Promise<void>((resolve) => holder.listen(0, "0.0.0.0", resolve));
+        PORT = (holder.address() as net.AddressInfo).port;
+        stack = await TestStack.create(requireEngine(), { programDir: root, stackName: STACK });
         const config: Record<string, string> = {
             target: "hpg",
             imageSource: "prebuilt",
@@ -61,9 +78,15 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
             hpgGpusPerTask: "fake:1",
             hpgCpusPerTask: "1",
             hpgMem: "1gb",
+            // Short enough that a renewal window below it is reached within the test.
+            hpgTime: "30",
+            hpgSifBuildPartition: "debug",
+            hpgSifBuildCpus: "1",
+            hpgSifBuildMem: "1gb",
             hpgMasPort: String(PORT),
             hpgReadinessTimeoutSeconds: "60",
-            hpgWaitTimeoutSeconds: "120",
+            // Other sessions share the two test CPUs: a renewal successor may queue for a while.
+            hpgWaitTimeoutSeconds: "300",
         };
         for (const [key, value] of Object.entries(config)) {
             await stack.setConfig(key, value);
@@ -71,34 +94,55 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
     }, 600_000);
 
     afterAll(async () => {
+        holder.close();
         for (const id of liveJobsWithTag()) {
             onCluster(`scancel ${Number(id)}`);
         }
         await stack?.dispose();
+        spawnSync("podman", ["rmi", "-f", IMAGE], { stdio: "ignore" });
+        onCluster(`rm -rf ${path.dirname(CONTAINERS)}`);
         spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${controlPath}`, "-p", "2222", "hpcuser@127.0.0.1"], { stdio: "ignore" });
         fs.rmSync(archives, { recursive: true, force: true });
     });
 
     it("preview plans the pipeline without logging in to the cluster", async () => {
-        const before = logins();
-        expect(await stack.preview()).toEqual({ create: 8 });
-        expect(logins() - before).toBe(0);
+        // The login node, for this preview, is a listener that counts who connects.
+        const loginNode = await countingListener();
+        await stack.setConfig("hpgPort", String(loginNode.port));
+        try {
+            expect(await stack.preview()).toEqual({ create: 8 });
+        } finally {
+            await stack.setConfig("hpgPort", "2222");
+            loginNode.close();
+        }
+        expect(loginNode.connections()).toBe(0);
     }, 300_000);
 
-    it("up deploys: the .sif is built, the service job runs and /health answers", async () => {
+    it("up deploys: the .sif is built by a job, the service takes a free port, /health answers with its job id, outputs name it", async () => {
         const started = Date.now();
         expect(await stack.up()).toEqual({ create: 8 });
         console.log(`pulumi up --stack hpg (first): ${((Date.now() - started) / 1000).toFixed(1)} s`);
         const out = await stack.outputs();
         expect(out.jobState).toBe("RUNNING");
-        expect(out.masEndpoint).toBe(`http://localhost:${PORT}`);
-        expect(String(out.readiness)).toContain(`ready: http://localhost:${PORT}/health`);
-        expect(String((out.copyReports as Record<string, string>).mas)).toMatch(/^sent \d+ bytes to /);
         firstJob = String(out.jobId);
+        const [node, port] = String(out.masEndpoint).split(":");
+        expect(node).toBe("localhost");
+        expect(Number(port)).not.toBe(PORT);
+        expect(out.tunnelCommand).toBe(`ssh -N -L ${PORT}:localhost:${port} -p 2222 hpcuser@127.0.0.1`);
+        expect(out.logPath).toBe(`${path.dirname(CONTAINERS)}/sparc_service_${firstJob}.log`);
+        expect(out.endpointFile).toBe(CURRENT_ENDPOINT);
+        expect(fs.readFileSync(CURRENT_ENDPOINT, "utf8")).toBe(`localhost ${port} ${firstJob}\n`);
+        expect(String(out.readiness)).toContain(`"port":${port},"jobId":"${firstJob}"`);
+        expect(String((out.copyReports as Record<string, string>).mas)).toMatch(/^sent \d+ bytes to /);
         expect(liveJobsWithTag()).toEqual([firstJob]);
-        const health = spawnSync("curl", ["-fsS", "--max-time", "5", `http://127.0.0.1:${PORT}/health`], { encoding: "utf8" });
-        expect(health.stdout).toContain('"status":"ok"');
+        const health = spawnSync("curl", ["-fsS", "--max-time", "5", `http://127.0.0.1:${port}/health`], { encoding: "utf8" });
+        expect(JSON.parse(health.stdout)).toEqual({ status: "ok", job_id: firstJob });
         expect(onCluster(`ls ${CONTAINERS}`).stdout).toMatch(/mas_server-[0-9a-f]{16}\.sif/);
+        // The .sif was built by a job on the CPU partition, not on the login node.
+        const builds = onCluster("sacct -n -X -P -u hpcuser -S now-1hours -o JobName,Partition,State,AllocTRES").stdout.split("\n").filter((l) => l.startsWith("sparc-sif-mas|"));
+        expect(builds.length).toBeGreaterThanOrEqual(1);
+        expect(builds[builds.length - 1]).toMatch(/^sparc-sif-mas\|debug\|COMPLETED\|/);
+        expect(builds[builds.length - 1]).not.toContain("gpu");
     }, 600_000);
 
     it("keeps the key out of the state", async () => {
@@ -136,14 +180,62 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         }
     }, 300_000);
 
+    it("renews the job before its end without a gap: /health every 200 ms never fails, the endpoint changes, one job remains", async () => {
+        // hpgTime is 30 min: with 0.49 h the job is due 36 s after it started.
+        await stack.setConfig("hpgRenewBeforeHours", "0.49");
+        const startedAt = onCluster(`squeue -h -j ${Number(firstJob)} -o %S`).stdout.trim();
+        const ranFor = Number(onCluster(`echo $(( $(date +%s) - $(date -d ${startedAt} +%s) ))`).stdout.trim());
+        await new Promise((r) => setTimeout(r, Math.max(0, 45 - ranFor) * 1000));
+        expect(await stack.preview()).toMatchObject({ replace: 1 });
+        const before = await stack.outputs();
+        const samples: { ok: boolean; job: string }[] = [];
+        let most = 0;
+        let sampling = true;
+        const sampler = (async () => {
+            while (sampling) {
+                const at = Date.now();
+                const [node, port, job] = fs.readFileSync(CURRENT_ENDPOINT, "utf8").trim().split(" ");
+                try {
+                    const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
+                    const body = await res.json() as { job_id?: string };
+                    samples.push({ ok: res.ok && node === "localhost" && body.job_id === job, job });
+                } catch {
+                    samples.push({ ok: false, job });
+                }
+                await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - at))));
+            }
+        })();
+        const counter = setInterval(() => { most = Math.max(most, liveJobsWithTag().length); }, 2000);
+        const started = Date.now();
+        const up = await stack.up();
+        const seconds = (Date.now() - started) / 1000;
+        sampling = false;
+        clearInterval(counter);
+        await sampler;
+        const out = await stack.outputs();
+        console.log(`pulumi up --stack hpg (renewal): ${seconds.toFixed(1)} s; ${samples.length} /health samples every 200 ms, ` +
+            `${samples.filter((x) => !x.ok).length} failed; at most ${most} jobs at once`);
+        expect(up).toMatchObject({ replace: 1 });
+        expect(samples.filter((x) => !x.ok)).toEqual([]);
+        expect(samples.length).toBeGreaterThan(10);
+        expect(out.jobId).not.toBe(before.jobId);
+        expect(out.masEndpoint).not.toBe(before.masEndpoint);
+        expect(new Set(samples.map((x) => x.job))).toEqual(new Set([String(before.jobId), String(out.jobId)]));
+        expect(liveJobsWithTag()).toEqual([String(out.jobId)]);
+        expect(most).toBeLessThanOrEqual(2);
+        firstJob = String(out.jobId);
+        await stack.setConfig("hpgRenewBeforeHours", "0");
+    }, 600_000);
+
     it("refresh sees the job cancelled out of band, and the next up resubmits exactly one", async () => {
         expect(onCluster(`scancel ${Number(firstJob)}`).code).toBe(0);
         await new Promise((r) => setTimeout(r, 3000));
         const refreshed = await stack.refresh();
-        expect(refreshed.update).toBe(1);
+        // The service job changed; the completed .sif build job may be re-read from accounting too.
+        expect(refreshed.update).toBeGreaterThanOrEqual(1);
         // Refresh updates the resource's state (stack outputs change only on the next up).
         const { deployment } = await stack.exportState();
-        const jobs = resourcesOfType(deployment, "pulumi-nodejs:dynamic/slurm:SlurmJob");
+        const jobs = resourcesOfType(deployment, "pulumi-nodejs:dynamic/slurm:SlurmJob").filter((r) => r.urn.endsWith("::sparc-service"));
         expect(jobs.map((r) => [r.id, r.outputs?.state])).toEqual([[firstJob, "CANCELLED"]]);
         const started = Date.now();
         const up = await stack.up();

@@ -23,12 +23,24 @@ describe("loadHpgConfig", () => {
         expect(cfg).toMatchObject({
             host: "hpg.rc.ufl.edu.test-no-ssh-config", port: 22, user: "albert", group: "jasondeanarnold",
             containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
-            account: "jasondeanarnold", transport: "openssh", sifBuildOn: "login", services: ["mas"], modules: ["apptainer"],
+            account: "jasondeanarnold", transport: "openssh", sifBuildOn: "slurm", services: ["mas"], modules: ["apptainer"],
+            sifBuildPartition: "hpg-default", sifBuildCpus: 4, sifBuildMem: "16gb", sifBuildTime: "02:00:00", gpus: "", renewBeforeHours: 0, proxyJump: "",
             jobName: "sparc-production-service", partition: "hpg-ai", nodes: 1, ntasks: 1, gpusPerTask: "4", cpusPerTask: 32,
             mem: "256gb", time: "14-00:00:00", output: "sparc_service_%j.log", masPort: 8000, clusterChecks: "up",
         });
         expect(cfg.privateKey).toBeUndefined();
         expect(cfg.mfaAnswers).toBeUndefined();
+    });
+
+    it.each<[Record<string, string>, Partial<Record<string, unknown>>]>([
+        [{ hpgPartition: "hpg-ai", hpgGpusPerTask: "a100:4" }, { partition: "hpg-ai", gpusPerTask: "a100:4" }],
+        [{ hpgPartition: "hpg-b200", hpgGpusPerTask: "0", hpgGpus: "b200:2" }, { partition: "hpg-b200", gpus: "b200:2", gpusPerTask: "0" }],
+        // A partition HiPerGator's table does not know is left to sinfo at up.
+        [{ hpgPartition: "gpu", hpgGpusPerTask: "fake:1" }, { partition: "gpu", gpusPerTask: "fake:1" }],
+        [{ hpgRenewBeforeHours: "0.5" }, { renewBeforeHours: 0.5 }],
+        [{ hpgSifBuildOn: "login" }, { sifBuildOn: "login" }],
+    ])("accepts %j", (values, expected) => {
+        expect(load({ ...required, ...values })).toMatchObject(expected);
     });
 
     it("names every value a user must set, with the command that sets it", () => {
@@ -47,6 +59,17 @@ describe("loadHpgConfig", () => {
         [{ hpgServices: '["signaling"]' }, /hpgServices = \["signaling"\]: .*"mas" is required/],
         [{ hpgIdentityFile: "/nonexistent/key" }, /hpgIdentityFile = "\/nonexistent\/key": no such file/],
         [{ hpgSshTransport: "telnet" }, /hpgSshTransport/],
+        // Typed GPU requests at preview, against HiPerGator's known partitions.
+        [{ hpgPartition: "hpg-b200", hpgGpusPerTask: "a100:4" },
+            /hpgGpusPerTask = "a100:4" with hpgPartition = "hpg-b200": partition hpg-b200 offers GPU type b200, not a100; a100 GPUs are in hpg-ai\. Partitions and their GPU types: hpg-ai: a100; hpg-b200: b200; hpg-rtx6000: rtx_pro_6000; hpg-turin: l4; change hpgPartition or hpgGpusPerTask/],
+        [{ hpgPartition: "hpg-ai", hpgGpusPerTask: "0", hpgGpus: "b200:8" }, /hpgGpus = "b200:8" with hpgPartition = "hpg-ai": partition hpg-ai offers GPU type a100, not b200; b200 GPUs are in hpg-b200/],
+        [{ hpgPartition: "hpg-default", hpgGpusPerTask: "2" }, /hpgGpusPerTask = "2" with hpgPartition = "hpg-default": partition hpg-default has no GPUs; GPU partitions: hpg-ai: a100; hpg-b200: b200/],
+        [{ hpgGpusPerTask: "four" }, /hpgGpusPerTask = "four" is not a GPU request; use a count or type:count, e.g. "4" or "a100:4"/],
+        [{ hpgGpus: "a100:4" }, /hpgGpusPerTask = "4" and hpgGpus = "a100:4": ask for GPUs one way/],
+        [{ hpgSifBuildPartition: "hpg-ai" }, /hpgSifBuildPartition = "hpg-ai" is a GPU partition, but the \.sif build uses no GPU .*use a CPU partition such as hpg-default/],
+        [{ hpgRenewBeforeHours: "-1" }, /hpgRenewBeforeHours.*Fix: pulumi config set hpgRenewBeforeHours <hours, e\.g\. 48; 0 = off>/],
+        [{ hpgRenewBeforeHours: "400" }, /hpgRenewBeforeHours = 400 is not less than hpgTime \(14-00:00:00\)/],
+        [{ hpgSifBuildMem: "big" }, /hpgSifBuildMem = "big" is not a Slurm memory size/],
     ])("rejects %j", (values, message) => {
         expect(() => load({ ...required, ...values })).toThrow(message);
     });

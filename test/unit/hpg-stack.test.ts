@@ -31,7 +31,12 @@ beforeAll(async () => {
             const extra: Record<string, unknown> = {};
             if (a.type === "docker:index/image:Image") extra.repoDigest = `sha256:digest-of-${a.name}`;
             if (a.type === COMMAND) extra.stdout = a.name.endsWith("-archive") ? "0123abcd\n" : `${a.name} ok\n`;
-            if (a.type === SLURM_JOB) Object.assign(extra, { jobId: "4242", state: "RUNNING", nodeList: "c0900a-s1", stdoutPath: "/blue/g/u/sparc/sparc_service_4242.log" });
+            if (a.type === SLURM_JOB) {
+                Object.assign(extra, {
+                    jobId: "4242", state: "RUNNING", nodeList: "c0900a-s1", stdoutPath: "/blue/g/u/sparc/sparc_service_4242.log",
+                    readyReport: '{"node":"c0900a-s1","port":8123,"jobId":"4242","endsAt":1900000000}',
+                });
+            }
             return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
         },
         call: (a) => { throw new Error(`unexpected invoke ${a.token}`); },
@@ -49,11 +54,12 @@ const images: ImagesConfig = {
 
 function config(over: Partial<HpgConfig> = {}): HpgConfig {
     return {
-        hostAlias: "hpg.rc.ufl.edu", host: "hpg.rc.ufl.edu", port: 22, user: "albert", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
+        hostAlias: "hpg.rc.ufl.edu", host: "hpg.rc.ufl.edu", proxyJump: "", port: 22, user: "albert", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
         insecureIgnoreHostKey: false, identityFile: "", privateKey: undefined, passphrase: undefined, mfaAnswers: undefined,
         transport: "openssh", controlPath: "~/.ssh/sparc-cm-%C", group: "jasondeanarnold",
         containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
         localArchiveDir: "/home/albert/.cache/sparc-deploy/archives", localCli: "podman", sifBuildOn: "login",
+        sifBuildPartition: "hpg-default", sifBuildCpus: 4, sifBuildMem: "16gb", sifBuildTime: "02:00:00", gpus: "", renewBeforeHours: 0,
         services: ["mas"], modules: ["apptainer"], jobName: "sparc-production-service", partition: "hpg-ai",
         account: "jasondeanarnold", qos: "", nodes: 1, ntasks: 1, gpusPerTask: "4", cpusPerTask: 32, mem: "256gb",
         time: "14-00:00:00", output: "sparc_service_%j.log", masPort: 8000, masAppDir: "/app", clusterChecks: "up",
@@ -72,7 +78,7 @@ function scriptOf(job: Registered): string {
 }
 
 describe("HpgStack under mocks", () => {
-    it("builds archive -> copy -> sif per image, then the service job and the readiness check", async () => {
+    it("builds archive -> copy -> sif per image, then the service job, ready once it answers", async () => {
         const stack = new hpg.HpgStack("sparc", { hpg: config(), images });
         await val(stack.readiness);
         expect(registered.map((r) => `${r.type} ${r.name}`)).toEqual([
@@ -82,7 +88,6 @@ describe("HpgStack under mocks", () => {
             `${COMMAND} sparc-mas-copy`,
             `${COMMAND} sparc-mas-sif`,
             `${SLURM_JOB} sparc-service`,
-            `${COMMAND} sparc-ready`,
         ]);
         const [archive, copy, sif] = byType(COMMAND);
         const id = hpg.identityHash(images.masImage);
@@ -93,8 +98,15 @@ describe("HpgStack under mocks", () => {
         expect(sif.inputs.create).toContain(`apptainer build --force /blue/jasondeanarnold/albert/sparc/containers/mas_server-${id}.sif.part docker-archive:///blue/jasondeanarnold/albert/sparc/containers/mas-${id}.tar`);
         expect(sif.inputs.create).not.toContain("docker-daemon://");
         expect(sif.inputs.delete).toContain(`rm -f /blue/jasondeanarnold/albert/sparc/containers/mas_server-${id}.sif`);
-        expect(await val(stack.masEndpoint)).toBe("http://c0900a-s1:8000");
+        // The outputs come from the endpoint the job wrote (port 8123, not the configured 8000), through readiness.
+        expect(await val(stack.masEndpoint)).toBe("c0900a-s1:8123");
+        expect(await val(stack.tunnelCommand)).toBe("ssh -N -L 8000:c0900a-s1:8123 albert@hpg.rc.ufl.edu");
+        expect(await val(stack.endpointFile)).toBe("/blue/jasondeanarnold/albert/sparc/sparc_service.endpoint");
+        expect(await val(stack.logPath)).toBe("/blue/g/u/sparc/sparc_service_4242.log");
         expect(await val(stack.jobId)).toBe("4242");
+        const [job] = byType(SLURM_JOB);
+        expect(job.inputs).toMatchObject({ readyTimeoutSeconds: 300, renewBeforeSeconds: 0 });
+        expect(job.inputs.readyCheck).toContain("endpoint=/blue/jasondeanarnold/albert/sparc/sparc_service_\"${job}\".endpoint");
     });
 
     it("renders the reference production script for the default config (golden file)", async () => {
@@ -122,17 +134,49 @@ describe("HpgStack under mocks", () => {
         expect(script).toContain("#SBATCH --time=2-00:00:00\n");
         expect(script).not.toContain("--gpus-per-task");
         expect(script).not.toContain("module ");
-        expect(script).toMatch(/exec apptainer exec --pwd \/app \/blue\/\S+\.sif uvicorn main:app --host 0\.0\.0\.0 --port 18500\n/);
+        expect(script).toContain("\nport=18500\n");
+        expect(script).toMatch(/exec apptainer exec --pwd \/app \/blue\/\S+\.sif uvicorn main:app --host 0\.0\.0\.0 --port "\$port"\n/);
     });
 
-    it("runs the .sif build as a SlurmJob on a compute node when asked, and converts every listed image", async () => {
+    it("asks for typed GPUs with --gpus when hpgGpus is set, and renews 48 h before the end when asked", async () => {
+        const stack = new hpg.HpgStack("sparc", { hpg: config({ gpusPerTask: "0", gpus: "b200:2", partition: "hpg-b200", renewBeforeHours: 48 }), images });
+        await val(stack.jobId);
+        const [job] = byType(SLURM_JOB);
+        const script = scriptOf(job);
+        expect(script).toContain("#SBATCH --gpus=b200:2\n");
+        expect(script).not.toContain("--gpus-per-task");
+        expect(script).toContain("apptainer exec --nv ");
+        expect(job.inputs.renewBeforeSeconds).toBe(48 * 3600);
+    });
+
+    it("builds the tunnel through the ProxyJump of ~/.ssh/config and a non-default port", async () => {
+        const stack = new hpg.HpgStack("sparc", { hpg: config({ proxyJump: "albert@bastion.example.org", port: 2222 }), images });
+        expect(await val(stack.tunnelCommand)).toBe("ssh -N -L 8000:c0900a-s1:8123 -J albert@bastion.example.org -p 2222 albert@hpg.rc.ufl.edu");
+    });
+
+    it("runs the .sif build as a CPU SlurmJob (no GPUs, the service's Lmod preamble) and converts every listed image", async () => {
         const stack = new hpg.HpgStack("sparc", { hpg: config({ sifBuildOn: "slurm", services: ["mas", "signaling"] }), images });
         await val(stack.readiness);
         const jobs = byType(SLURM_JOB).map((j) => j.name);
-        expect(jobs).toEqual(["sparc-mas-sif", "sparc-signaling-sif", "sparc-service"]);
+        expect(jobs).toEqual(["sparc-mas-sif-build", "sparc-signaling-sif-build", "sparc-service"]);
         const build = byType(SLURM_JOB)[0];
-        expect(build.inputs).toMatchObject({ waitFor: "completed", jobName: "sparc-sif-mas" });
+        expect(build.inputs).toMatchObject({ waitFor: "completed", jobName: "sparc-sif-mas", partition: "hpg-default", cpusPerTask: 4, mem: "16gb", time: "02:00:00" });
+        expect(build.inputs).not.toHaveProperty("gpusPerTask");
+        expect(build.inputs).not.toHaveProperty("gpus");
         expect(build.inputs.command).toContain("apptainer build --force");
+        const service = scriptOf(byType(SLURM_JOB)[2]);
+        for (const line of ["if ! command -v module >/dev/null 2>&1 && [ -f /etc/profile.d/lmod.sh ]; then . /etc/profile.d/lmod.sh; fi", "module purge", "module load apptainer"]) {
+            expect(build.inputs.command).toContain(`${line}\n`);
+            expect(service).toContain(`${line}\n`);
+        }
+        // The .sif's place comes first and is removed on destroy; the build job carries its id, so replacing it rebuilds.
+        const names = registered.map((r) => r.name);
+        expect(names.indexOf("sparc-mas-sif")).toBeLessThan(names.indexOf("sparc-mas-sif-build"));
+        const sifFiles = byType(COMMAND).filter((c) => c.name.endsWith("-sif"));
+        expect(sifFiles.map((c) => c.name)).toEqual(["sparc-mas-sif", "sparc-signaling-sif"]);
+        expect(sifFiles[0].inputs.create).toMatch(/^echo \/blue\/jasondeanarnold\/albert\/sparc\/containers\/mas_server-[0-9a-f]{16}\.sif$/);
+        expect(sifFiles[0].inputs.delete).toContain("rm -f /blue/jasondeanarnold/albert/sparc/containers/mas_server-");
+        expect(build.inputs.environment).toEqual({ SPARC_SIF_SLOT: "sparc-mas-sif-id" });
         expect(Object.keys(await val(stack.sifPaths))).toEqual(["mas", "signaling"]);
     });
 

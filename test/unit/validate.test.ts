@@ -156,6 +156,11 @@ const failureCases: FailureCase[] = [
     { name: "keyboard answers as a string", inputs: withConnection({ keyboardInteractiveAnswers: "push" }), property: "connection.keyboardInteractiveAnswers", reason: "(hidden)" },
     { name: "dialAttempts 0", inputs: withConnection({ dialAttempts: 0 }), property: "connection.dialAttempts", reason: "positive integer" },
     { name: "dialTimeoutSeconds 0", inputs: withConnection({ dialTimeoutSeconds: 0 }), property: "connection.dialTimeoutSeconds", reason: "above 0" },
+    { name: "empty readyCheck", inputs: job({ readyCheck: " " }), property: "readyCheck", reason: "non-empty bash script" },
+    { name: "readyCheck without waiting for RUNNING", inputs: job({ readyCheck: "true", waitFor: "submitted" }), property: "readyCheck", reason: 'set waitFor to "running"' },
+    { name: "readyTimeoutSeconds 0", inputs: job({ readyTimeoutSeconds: 0 }), property: "readyTimeoutSeconds", reason: "1 or more" },
+    { name: "negative renewBeforeSeconds", inputs: job({ renewBeforeSeconds: -1 }), property: "renewBeforeSeconds", reason: "0 or more" },
+    { name: "renewal of a job that is waited for to completion", inputs: job({ renewBeforeSeconds: 3600, waitFor: "completed" }), property: "renewBeforeSeconds", reason: 'set waitFor to "running"' },
 ];
 
 describe("validateJobInputs: one failure per broken rule", () => {
@@ -189,6 +194,8 @@ describe("validateJobInputs: valid inputs", () => {
         { name: "no host key with insecureIgnoreHostKey", inputs: withConnection({ hostKey: undefined, insecureIgnoreHostKey: true }) },
         { name: "agent instead of a key, port and MFA answers", inputs: withConnection({ privateKey: undefined, agentSocket: "/run/agent.sock", port: 2222, keyboardInteractiveAnswers: ["push"], dialAttempts: 3, dialTimeoutSeconds: 20 }) },
         { name: "the test cluster's user", inputs: withConnection({ host: "127.0.0.1", user: "hpcuser" }) },
+        { name: "a service job with readiness and renewal", inputs: job({ readyCheck: "curl -fsS http://$2/health", readyTimeoutSeconds: 300, renewBeforeSeconds: 172_800 }) },
+        { name: "renewal off", inputs: job({ renewBeforeSeconds: 0 }) },
     ])("$name", ({ inputs }) => {
         expect(validateJobInputs(inputs)).toEqual([]);
     });
