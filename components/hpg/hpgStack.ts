@@ -3,14 +3,13 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { SlurmJob } from "../../providers/slurm";
+import { RemoteCommand, SlurmJob } from "../../providers/slurm";
 import type { SshConnection } from "../../providers/slurm/types";
-import { shJoin } from "../../providers/slurm/quote";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import type { HpgConfig } from "./config";
 import {
-    copyArchiveCommand, readinessRemoteArgv, removeLocalArchiveCommand, removeRemoteCommand, saveArchiveCommand,
-    serviceJobBody, sifBuildCommand, sifBuildScript, sifPlan, sshArgv, type OpenSshTarget, type SifPlan,
+    copyArchiveSteps, readinessRemoteArgv, removeLocalArchiveCommand, removeRemoteArgv, saveArchiveCommand,
+    serviceJobBody, sifBuildArgv, sifBuildScript, sifPlan, type SifPlan,
 } from "./commands";
 
 export interface HpgStackArgs {
@@ -23,20 +22,10 @@ export function identityHash(identity: string): string {
     return crypto.createHash("sha256").update(identity).digest("hex").slice(0, 16);
 }
 
-export function openSshTarget(cfg: HpgConfig): OpenSshTarget {
-    return {
-        host: cfg.host,
-        port: cfg.port,
-        user: cfg.user,
-        hostKey: cfg.hostKey,
-        insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
-        identityFile: cfg.identityFile,
-        controlPath: cfg.controlPath,
-        controlPersistSeconds: 600,
-    };
-}
-
-/** The SlurmJob connection for the configured transport (secrets stay Outputs). */
+/**
+ * The one connection of the stack: every SlurmJob and RemoteCommand gets this same value, so they
+ * share one pooled login in the provider process (one second-factor prompt per run). Secrets stay Outputs.
+ */
 export function slurmConnection(cfg: HpgConfig): pulumi.Input<SshConnection> {
     return pulumi.all([cfg.privateKey, cfg.passphrase, cfg.mfaAnswers]).apply(([privateKey, passphrase, answers]) => {
         const conn: SshConnection = {
@@ -47,15 +36,22 @@ export function slurmConnection(cfg: HpgConfig): pulumi.Input<SshConnection> {
             ...(cfg.hostKey !== "" ? { hostKey: cfg.hostKey } : {}),
             ...(cfg.insecureIgnoreHostKey ? { insecureIgnoreHostKey: true } : {}),
             ...(answers !== undefined && answers.length > 0 ? { keyboardInteractiveAnswers: answers } : {}),
-        };
-        if (cfg.transport === "openssh") {
-            return { ...conn, identityFile: cfg.identityFile, controlPath: cfg.controlPath };
-        }
-        return {
-            ...conn,
-            ...(privateKey !== undefined ? { privateKey } : {}),
+            ...(cfg.mfaPromptPattern !== "" ? { mfaPromptPattern: cfg.mfaPromptPattern } : {}),
             ...(passphrase !== undefined ? { passphrase } : {}),
         };
+        if (cfg.transport === "openssh") {
+            // ssh gets hpgHost as written (an alias keeps the user's Host block: ProxyJump, User, ...),
+            // and no -p when the port comes from that block.
+            const { port: _resolvedPort, ...rest } = conn;
+            return {
+                ...rest,
+                host: cfg.hostAlias,
+                ...(cfg.portFromSshConfig ? {} : { port: cfg.port }),
+                identityFile: cfg.identityFile,
+                controlPath: cfg.controlPath,
+            };
+        }
+        return { ...conn, ...(privateKey !== undefined ? { privateKey } : {}) };
     });
 }
 
@@ -110,7 +106,6 @@ export class HpgStack extends pulumi.ComponentResource {
     constructor(name: string, args: HpgStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("sparc:hpg:HpgStack", name, {}, opts);
         const cfg = args.hpg;
-        const target = openSshTarget(cfg);
         const connection = slurmConnection(cfg);
         const images = new SparcImages(`${name}-images`, { config: args.images, services: cfg.services }, { parent: this });
 
@@ -132,11 +127,16 @@ export class HpgStack extends pulumi.ComponentResource {
                 logging: "stderr",
             }, { parent: this, deleteBeforeReplace: true });
             const sha256 = archive.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
-            const copy = new command.local.Command(`${name}-${service}-copy`, {
-                create: pulumi.all([plan, sha256]).apply(([p, sum]) => copyArchiveCommand(target, p, sum)),
-                delete: plan.apply((p) => removeRemoteCommand(target, [p.remoteTar, `${p.remoteTar}.part`])),
+            const copySteps = pulumi.all([plan, sha256]).apply(([p, sum]) => copyArchiveSteps(p, sum));
+            // Streamed over the stack's one login (no scp): unchanged archives are not sent again.
+            const copy = new RemoteCommand(`${name}-${service}-copy`, {
+                connection,
+                unless: copySteps.apply((c) => c.unless),
+                create: copySteps.apply((c) => c.create),
+                stdinFile: plan.apply((p) => p.localTar),
+                delete: plan.apply((p) => removeRemoteArgv([p.remoteTar, `${p.remoteTar}.part`])),
                 triggers: [sha256],
-            }, { parent: this, deleteBeforeReplace: true });
+            }, { parent: this, deleteBeforeReplace: true, dependsOn: [archive] });
             copyReports[service] = copy.stdout;
 
             let built: pulumi.Resource;
@@ -159,11 +159,11 @@ export class HpgStack extends pulumi.ComponentResource {
                     clusterChecks: cfg.clusterChecks,
                 }, { parent: this, dependsOn: [copy] });
             } else {
-                built = new command.local.Command(`${name}-${service}-sif`, {
-                    create: plan.apply((p) => sifBuildCommand(target, p, cfg.modules)),
-                    delete: plan.apply((p) => removeRemoteCommand(target, [p.remoteSif, `${p.remoteSif}.part`])),
+                built = new RemoteCommand(`${name}-${service}-sif`, {
+                    connection,
+                    create: plan.apply((p) => sifBuildArgv(p, cfg.modules)),
+                    delete: plan.apply((p) => removeRemoteArgv([p.remoteSif, `${p.remoteSif}.part`])),
                     triggers: [plan.apply((p) => p.remoteSif), copy.id],
-                    logging: "stderr",
                 }, { parent: this, dependsOn: [copy], deleteBeforeReplace: true });
             }
             sifs[service] = { plan, built };
@@ -179,12 +179,14 @@ export class HpgStack extends pulumi.ComponentResource {
             command: mas.plan.apply((p) => serviceJobCommand(cfg, p.remoteSif)),
         }, { parent: this, dependsOn: [mas.built] });
 
-        const readiness = new command.local.Command(`${name}-ready`, {
-            create: pulumi.all([job.nodeList, job.stdoutPath]).apply(([node, log]) => shJoin(sshArgv(target, readinessRemoteArgv({
+        const readiness = new RemoteCommand(`${name}-ready`, {
+            connection,
+            create: pulumi.all([job.nodeList, job.stdoutPath]).apply(([node, log]) => readinessRemoteArgv({
                 node, port: cfg.masPort, timeoutSeconds: cfg.readinessTimeoutSeconds, logPath: log,
-            })))),
+            })),
             triggers: [job.jobId],
-        }, { parent: this, customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 120}s` } });
+            timeoutSeconds: cfg.readinessTimeoutSeconds + 120,
+        }, { parent: this });
 
         this.masEndpoint = pulumi.interpolate`http://${job.nodeList}:${cfg.masPort}`;
         this.jobId = job.jobId;
