@@ -469,18 +469,19 @@ function runLocal(argv: readonly string[], env: NodeJS.ProcessEnv, timeoutSecond
  */
 const ASKPASS_SCRIPT = `#!/bin/sh
 # sparc-deploy askpass: answers the second factor only.
-line=$(printf '%s\n' "$1" | awk 'NF { l = $0 } END { print l }')
+line=$(printf '%s\\n' "$1" | awk 'NF { l = $0 } END { print l }')
 if printf '%s' "$line" | grep -Eiq 'pass(word|phrase)'; then
   if printf '%s' "$line" | grep -Eiq 'passphrase for' && [ -n "\${SPARC_SSH_KEY_PASSPHRASE:-}" ]; then
-    printf '%s\n' "$SPARC_SSH_KEY_PASSPHRASE"; exit 0
+    printf '%s\\n' "$SPARC_SSH_KEY_PASSPHRASE"; exit 0
   fi
-  printf 'sparc-deploy-refused-prompt: %s\n' "$line" >&2; exit 1
+  # Stop ssh itself: exiting 1 alone makes it send an empty answer (a failed password try at the server).
+  printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
 fi
 if [ -n "\${SPARC_SSH_MFA_ANSWER:-}" ] && printf '%s' "$line" | grep -Eiq -- "$SPARC_SSH_MFA_PATTERN"; then
   echo 'sparc-deploy-answered-second-factor' >&2
-  printf '%s\n' "$SPARC_SSH_MFA_ANSWER"; exit 0
+  printf '%s\\n' "$SPARC_SSH_MFA_ANSWER"; exit 0
 fi
-printf 'sparc-deploy-refused-prompt: %s\n' "$line" >&2; exit 1
+printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
 `;
 
 /** Turns a failed master login's stderr into the error a user can act on. */
@@ -489,7 +490,7 @@ export function masterLoginError(label: string, stderr: string, pattern: string)
     if (refused !== null) {
         return new SshConnectError(refusedPromptMessage(`connection to ${label}`, refused[1], classifyPrompt(refused[1], pattern), pattern), false);
     }
-    const plain = stderr.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("sparc-deploy-")).join("; ");
+    const plain = stderr.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.startsWith("sparc-deploy-")).join("; ");
     if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(stderr)) {
         return new SshConnectError(`connection to ${label} refused: the server's host key does not match connection.hostKey (hpgHostKey). ` +
             "If the cluster's key really changed, compare it with the site's published fingerprints, then update it.", false);
@@ -622,6 +623,13 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
     const errOut: Buffer[] = [];
     child.stderr?.on("data", (d: Buffer) => errOut.push(d));
     child.on("error", (err) => errOut.push(Buffer.from(`cannot run ssh: ${err.message}\n`)));
+    master.child = child;
+    // From its first moment: if this process dies (the engine kills the provider at the end of
+    // the run), the reaper's stdin closes and it stops the master, so the login never outlives the run.
+    const reaper = spawn("sh", ["-c", "read _ignored; kill \"$1\" 2>/dev/null", "sparc-ssh-reaper", String(child.pid)], { stdio: ["pipe", "ignore", "ignore"] });
+    reaper.stdin?.on("error", () => undefined);
+    master.reaper = reaper;
+    master.ours = true;
     const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
     const started = Date.now();
     for (;;) {
@@ -639,12 +647,6 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
         }
     }
     master.ours = true;
-    master.child = child;
-    // If this process dies (the engine kills the provider at the end of the run), the reaper's
-    // stdin closes and it stops the master: the login never outlives the run.
-    const reaper = spawn("sh", ["-c", "read _ignored; kill \"$1\" 2>/dev/null", "sparc-ssh-reaper", String(child.pid)], { stdio: ["pipe", "ignore", "ignore"] });
-    reaper.stdin?.on("error", () => undefined);
-    master.reaper = reaper;
     for (const handle of [child, reaper]) {
         handle.unref();
     }

@@ -58,6 +58,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
     pam_get_user(pamh, &user, NULL);
     char *resp = NULL;
     int rc;
+    /* Logged before asking: a client that hangs up at the prompt leaves only this line. */
+    log_line(log_file, "mode=%s prompt user=%s asked", mode, user);
     if (strcmp(mode, "duo") == 0) {
         pam_info(pamh, "Duo two-factor login for %s@ufl.edu\n\nEnter a passcode or select one of the following options:\n\n"
                        " 1. Duo Push to XXX-XXX-1234\n 2. Phone call to XXX-XXX-1234\n 3. SMS passcodes to XXX-XXX-1234\n", user);

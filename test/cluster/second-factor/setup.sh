@@ -60,8 +60,9 @@ AuthenticationMethods publickey,keyboard-interactive:pam
 CONF
 ln -sfn /usr/sbin/sshd "$dir/bin/sshd-sparc2fa"
 pidfile=$state/run/sshd-2fa.pid
-if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-  kill "$(cat "$pidfile")"; for _ in $(seq 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
+old=$(cat "$pidfile" 2>/dev/null || true)
+if [ -n "$old" ] && kill -0 "$old" 2>/dev/null; then
+  kill "$old"; for _ in $(seq 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
 fi
 "$dir/bin/sshd-sparc2fa" -t -f "$dir/sshd_config"
 "$dir/bin/sshd-sparc2fa" -f "$dir/sshd_config" -E "$state/log/sshd-2fa.log"
