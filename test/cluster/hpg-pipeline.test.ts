@@ -1,6 +1,6 @@
 // The whole hpg pipeline against the local Slurm cluster, with exactly the commands and
-// job inputs the hpg stack generates: MAS image -> docker-archive -> copied over OpenSSH
-// (checksum verified) -> `apptainer build` on the "login node" -> MAS service job RUNNING ->
+// job inputs the hpg stack generates: MAS image -> docker-archive -> streamed over the
+// stack's one SSH login by RemoteCommand (checksum verified) -> `apptainer build` on the "login node" -> MAS service job RUNNING ->
 // /health answers through the readiness check -> an unchanged second run sends nothing ->
 // destroy cancels the job and removes every file. Apptainer and Lmod are stand-ins
 // (test/standins/), since Debian 12 packages neither.
@@ -10,16 +10,18 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-    copyArchiveCommand, endpointFileOf, identityHash, readinessRemoteArgv, removeLocalArchiveCommand, removeRemoteCommand,
-    saveArchiveCommand, serviceJobCommand, serviceJobSpec, sifBuildCommand, sifPlan, sshArgv, type HpgConfig, type SifPlan,
+    copyArchiveSteps, endpointFileOf, identityHash, readinessRemoteArgv, removeLocalArchiveCommand, removeRemoteArgv,
+    saveArchiveCommand, serviceJobCommand, serviceJobSpec, sifBuildArgv, sifPlan, type HpgConfig, type SifPlan,
 } from "../../components/hpg";
 import { slurmJobProvider } from "../../providers/slurm/provider";
+import { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "../../providers/slurm/remoteCommand";
 import { closeAllConnections } from "../../providers/slurm/ssh";
 import { shJoin } from "../../providers/slurm/quote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import { HOST_KEY_PATH, USER_KEY_PATH, jobInputs, onCluster, requireClusterOrSkip, squeueState } from "../support/cluster";
 
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
+const remote = remoteCommandProvider as Required<typeof remoteCommandProvider>;
 const root = path.resolve(__dirname, "../..");
 const clusterUp = requireClusterOrSkip();
 const standinsReady = clusterUp && onCluster("apptainer --version && command -v module && test -w /blue/sparc-test/hpcuser").code === 0;
@@ -38,9 +40,9 @@ function sh(script: string): { code: number; stdout: string; stderr: string; sec
 describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptainer stand-in)", () => {
     const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-hpg-archives-"));
     const cfg: HpgConfig = {
-        hostAlias: "127.0.0.1", host: "127.0.0.1", port: 2222, user: "hpcuser",
+        hostAlias: "127.0.0.1", host: "127.0.0.1", port: 2222, portFromSshConfig: false, user: "hpcuser",
         hostKey: fs.existsSync(HOST_KEY_PATH) ? fs.readFileSync(HOST_KEY_PATH, "utf8").trim() : "",
-        insecureIgnoreHostKey: false, identityFile: USER_KEY_PATH, privateKey: undefined, passphrase: undefined, mfaAnswers: undefined,
+        insecureIgnoreHostKey: false, identityFile: USER_KEY_PATH, privateKey: undefined, passphrase: undefined, mfaAnswers: undefined, mfaPromptPattern: "",
         transport: "openssh", controlPath: `/tmp/sparc-hpgtest-${process.pid}-%C`, group: "sparc-test",
         containerDir: "/blue/sparc-test/hpcuser/sparc/containers", workDir: "/blue/sparc-test/hpcuser/sparc",
         localArchiveDir: localDir, localCli: "podman", sifBuildOn: "login", services: ["mas"], modules: ["apptainer"],
@@ -48,10 +50,21 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         gpusPerTask: "fake:1", cpusPerTask: 1, mem: "1gb", time: "14-00:00:00", output: "sparc_service_%j.log",
         masPort: PORT, masAppDir: "/app", clusterChecks: "up", readinessTimeoutSeconds: 60, waitTimeoutSeconds: 120,
     };
-    const target = {
-        host: cfg.host, port: cfg.port, user: cfg.user, hostKey: cfg.hostKey, insecureIgnoreHostKey: false,
-        identityFile: cfg.identityFile, controlPath: cfg.controlPath, controlPersistSeconds: 60,
-    };
+    // The one connection the stack gives every SlurmJob and RemoteCommand.
+    const connection = { host: cfg.host, port: cfg.port, user: cfg.user, hostKey: cfg.hostKey, transport: "openssh" as const, identityFile: cfg.identityFile, controlPath: cfg.controlPath };
+
+    /** Runs a RemoteCommand step as the engine would (create), timed. */
+    async function step(description: string, fields: Partial<RemoteCommandInputs>): Promise<{ outs?: RemoteCommandOutputs; error?: Error; seconds: number }> {
+        const started = Date.now();
+        const inputs: RemoteCommandInputs = { connection, create: [], unless: [], stdinFile: "", delete: [], triggers: [], timeoutSeconds: 600, description, ...fields };
+        try {
+            const r = await remote.create(inputs);
+            return { outs: r.outs as RemoteCommandOutputs, seconds: (Date.now() - started) / 1000 };
+        } catch (error) {
+            return { error: error as Error, seconds: (Date.now() - started) / 1000 };
+        }
+    }
+
     let plan: SifPlan;
     let sha256 = "";
     let job: SlurmJobOutputs | undefined;
@@ -72,7 +85,6 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         if (job !== undefined) {
             onCluster(`scancel ${Number(job.jobId)}`);
         }
-        spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${cfg.controlPath}`, "-p", "2222", "hpcuser@127.0.0.1"], { stdio: "ignore" });
         closeAllConnections();
         fs.rmSync(localDir, { recursive: true, force: true });
         console.log(`hpg pipeline figures:\n  ${figures.join("\n  ")}`);
@@ -87,26 +99,25 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         figures.push(`podman save: ${r.seconds.toFixed(1)} s, ${fs.statSync(plan.localTar).size} bytes`);
     });
 
-    it("copies it to cluster storage with the checksum verified there", () => {
-        const r = sh(copyArchiveCommand(target, plan, sha256));
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout).toContain(`sent ${fs.statSync(plan.localTar).size} bytes to ${plan.remoteTar}`);
+    it("copies it to cluster storage with the checksum verified there", async () => {
+        const r = await step("copy", { ...copyArchiveSteps(plan, sha256), stdinFile: plan.localTar });
+        expect(r.error).toBeUndefined();
+        expect(r.outs?.stdout).toContain(`sent ${fs.statSync(plan.localTar).size} bytes to ${plan.remoteTar}`);
         expect(onCluster(`sha256sum ${plan.remoteTar}`).stdout.split(" ")[0]).toBe(sha256);
-        figures.push(`copy (first run): ${r.seconds.toFixed(1)} s, ${r.stdout.trim()}`);
+        figures.push(`copy (first run): ${r.seconds.toFixed(1)} s, ${r.outs?.stdout.trim()}`);
     });
 
-    it("refuses a corrupted copy", () => {
+    it("refuses a corrupted copy", async () => {
         const wrong = "0".repeat(64);
         const other = { ...plan, remoteTar: `${plan.remoteTar}.other` };
-        const r = sh(copyArchiveCommand(target, other, wrong));
-        expect(r.code).not.toBe(0);
-        expect(r.stderr).toContain(`checksum mismatch after copying to ${other.remoteTar}.part`);
+        const r = await step("copy", { ...copyArchiveSteps(other, wrong), stdinFile: plan.localTar });
+        expect(r.error?.message).toContain(`checksum mismatch after copying to ${other.remoteTar}.part`);
         onCluster(`rm -f ${other.remoteTar}.part`);
     });
 
-    it("builds the .sif on the login node from the docker-archive", () => {
-        const r = sh(sifBuildCommand(target, plan, cfg.modules));
-        expect(r.code, r.stderr + r.stdout).toBe(0);
+    it("builds the .sif on the login node from the docker-archive", async () => {
+        const r = await step("sif", { create: sifBuildArgv(plan, cfg.modules) });
+        expect(r.error).toBeUndefined();
         expect(onCluster(`test -s ${plan.remoteSif} && echo yes`).stdout.trim()).toBe("yes");
         figures.push(`apptainer build (stand-in): ${r.seconds.toFixed(1)} s`);
     });
@@ -117,7 +128,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
             waitPollSeconds: 1,
             cancelGraceSeconds: 10,
             command: serviceJobCommand(cfg, plan.remoteSif),
-            connection: { host: cfg.host, port: cfg.port, user: cfg.user, hostKey: cfg.hostKey, transport: "openssh", identityFile: cfg.identityFile, controlPath: cfg.controlPath },
+            connection,
         }, "hpg-service") as SlurmJobInputs;
         const started = Date.now();
         const checked = await provider.check({} as SlurmJobInputs, inputs);
@@ -126,28 +137,28 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         figures.push(`service job submit -> RUNNING: ${(Date.now() - started) / 1000} s`);
         expect(job.state).toBe("RUNNING");
         expect(job.stdoutPath).toBe(`${cfg.workDir}/sparc_service_${job.jobId}.log`);
-        const ready = sh(shJoin(sshArgv(target, readinessRemoteArgv({ node: job.nodeList, port: PORT, timeoutSeconds: 60, logPath: job.stdoutPath }))));
-        expect(ready.code, ready.stderr).toBe(0);
-        expect(ready.stdout).toContain('"status":"ok"');
-        expect(ready.stdout).toContain(`ready: http://localhost:${PORT}/health`);
+        const ready = await step("ready", { create: readinessRemoteArgv({ node: job.nodeList, port: PORT, timeoutSeconds: 60, logPath: job.stdoutPath }) });
+        expect(ready.error).toBeUndefined();
+        expect(ready.outs?.stdout).toContain('"status":"ok"');
+        expect(ready.outs?.stdout).toContain(`ready: http://localhost:${PORT}/health`);
         figures.push(`RUNNING -> /health answers: ${ready.seconds.toFixed(1)} s`);
         expect(onCluster(`cat ${endpointFileOf(cfg)}`).stdout.trim()).toMatch(new RegExp(`^\\S+ ${PORT} ${job.jobId}$`));
     }, 300_000);
 
-    it("sends and builds nothing again for an unchanged image", () => {
+    it("sends and builds nothing again for an unchanged image", async () => {
         const again = sifPlan("mas", IMAGE, plan.identity, localDir, cfg.containerDir);
         expect(again).toEqual(plan);
-        const r = sh(copyArchiveCommand(target, plan, sha256));
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout.trim()).toBe(`sent 0 bytes: ${plan.remoteTar} is already on the cluster`);
-        figures.push(`copy (unchanged second run): ${r.seconds.toFixed(1)} s, ${r.stdout.trim()}`);
+        const r = await step("copy", { ...copyArchiveSteps(plan, sha256), stdinFile: plan.localTar });
+        expect(r.outs?.skipped).toBe(true);
+        expect(r.outs?.stdout.trim()).toBe(`sent 0 bytes: ${plan.remoteTar} is already on the cluster`);
+        figures.push(`copy (unchanged second run): ${r.seconds.toFixed(1)} s, ${r.outs?.stdout.trim()}`);
     });
 
-    it("reports a service that never answers with the job log's last lines", () => {
-        const r = sh(shJoin(sshArgv(target, readinessRemoteArgv({ node: "localhost", port: PORT + 1, timeoutSeconds: 1, logPath: job?.stdoutPath ?? "/dev/null" }))));
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`http://localhost:${PORT + 1}/health did not answer within 1 s; last lines of ${job?.stdoutPath}:`);
-        expect(r.stderr).toContain("Uvicorn running on");
+    it("reports a service that never answers with the job log's last lines", async () => {
+        const r = await step("ready", { create: readinessRemoteArgv({ node: "localhost", port: PORT + 1, timeoutSeconds: 1, logPath: job?.stdoutPath ?? "/dev/null" }) });
+        expect(r.error?.message).toContain(`exited 1`);
+        expect(r.error?.message).toContain(`http://localhost:${PORT + 1}/health did not answer within 1 s; last lines of ${job?.stdoutPath}:`);
+        expect(r.error?.message).toContain("Uvicorn running on");
     });
 
     it("destroy cancels the job and removes every file it made", async () => {
@@ -155,14 +166,11 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         const outs = job as SlurmJobOutputs;
         await provider.delete(outs.jobId, outs);
         expect(["CANCELLED", "COMPLETED", "FAILED"]).toContain(squeueState(outs.jobId));
-        for (const command of [
-            removeRemoteCommand(target, [plan.remoteSif, `${plan.remoteSif}.part`]),
-            removeRemoteCommand(target, [plan.remoteTar, `${plan.remoteTar}.part`]),
-            removeLocalArchiveCommand(plan),
-        ]) {
-            const r = sh(command);
-            expect(r.code, r.stderr).toBe(0);
+        for (const paths of [[plan.remoteSif, `${plan.remoteSif}.part`], [plan.remoteTar, `${plan.remoteTar}.part`]]) {
+            const props = { connection, create: [], unless: [], stdinFile: "", delete: removeRemoteArgv(paths), triggers: [], timeoutSeconds: 60, description: "rm", stdout: "", stderr: "", skipped: false };
+            await remote.delete("id", props);
         }
+        expect(sh(removeLocalArchiveCommand(plan)).code).toBe(0);
         expect(onCluster(`ls -A ${cfg.containerDir}`).stdout.trim()).toBe("");
         expect(fs.existsSync(plan.localTar)).toBe(false);
         expect(spawnSync("curl", ["-fsS", "--max-time", "2", `http://127.0.0.1:${PORT}/health`]).status).not.toBe(0);
