@@ -20,8 +20,6 @@ export interface HpgConfig {
     hostAlias: string;
     host: string;
     port: number;
-    /** True when port is the Port of ~/.ssh/config (the openssh transport then leaves -p to that config). */
-    portFromSshConfig: boolean;
     user: string;
     hostKey: string;
     insecureIgnoreHostKey: boolean;
@@ -193,7 +191,6 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         host: resolved.host,
         // 0 (the Pulumi.yaml default) = the Port of ~/.ssh/config, else 22.
         port: nonZero(port) ?? resolved.port ?? hpgConfigDefaults.port,
-        portFromSshConfig: nonZero(port) === undefined && resolved.port !== undefined,
         user,
         hostKey,
         insecureIgnoreHostKey,

@@ -40,13 +40,10 @@ export function slurmConnection(cfg: HpgConfig): pulumi.Input<SshConnection> {
             ...(passphrase !== undefined ? { passphrase } : {}),
         };
         if (cfg.transport === "openssh") {
-            // ssh gets hpgHost as written (an alias keeps the user's Host block: ProxyJump, User, ...),
-            // and no -p when the port comes from that block.
-            const { port: _resolvedPort, ...rest } = conn;
+            // ssh gets hpgHost as written: an alias keeps the user's Host block (ProxyJump, User, ...).
             return {
-                ...rest,
-                host: cfg.hostAlias,
-                ...(cfg.portFromSshConfig ? {} : { port: cfg.port }),
+                ...conn,
+                ...(cfg.hostAlias !== cfg.host ? { hostAlias: cfg.hostAlias } : {}),
                 identityFile: cfg.identityFile,
                 controlPath: cfg.controlPath,
             };

@@ -160,7 +160,7 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
             }
             config.agent = agent;
         }
-        const answers = conn.keyboardInteractiveAnswers ?? [];
+        const answers = secondFactorAnswers(conn);
         if (answers.length > 0) {
             config.tryKeyboard = true;
             const pattern = conn.mfaPromptPattern ?? DEFAULT_MFA_PROMPT_PATTERN;
@@ -213,6 +213,16 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
                 `(${(err as Error).message}); check the key and connection.passphrase`, false));
         }
     });
+}
+
+/**
+ * The second-factor answers for a login: SPARC_HPG_MFA_ANSWERS (comma-separated) in this process's
+ * environment wins over those stored with the resource, so a one-time passcode typed for this run
+ * also serves refresh and destroy (which otherwise replay the answer stored in state, already used).
+ */
+export function secondFactorAnswers(conn: SshConnection, env: NodeJS.ProcessEnv = process.env): string[] {
+    const fromEnv = (env.SPARC_HPG_MFA_ANSWERS ?? "").split(",").filter((a) => a !== "");
+    return fromEnv.length > 0 ? fromEnv : (conn.keyboardInteractiveAnswers ?? []);
 }
 
 /** A TCP stream to conn's host:port opened through the jump host's pooled (already authenticated) connection. */
@@ -511,7 +521,7 @@ export function masterLoginError(label: string, stderr: string, pattern: string)
 export function openSshTargetOf(conn: SshConnection, dir: string, proxyCommand?: string): OpenSshTarget {
     const os = require("node:os") as typeof import("node:os");
     return {
-        host: conn.host,
+        host: conn.hostAlias ?? conn.host,
         ...(conn.port !== undefined ? { port: conn.port } : {}),
         user: conn.user,
         hostKey: conn.hostKey ?? "",
@@ -612,13 +622,13 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
         SSH_ASKPASS: askpass,
         SSH_ASKPASS_REQUIRE: "force",
         DISPLAY: process.env.DISPLAY ?? ":0",
-        SPARC_SSH_MFA_ANSWER: (conn.keyboardInteractiveAnswers ?? [])[0] ?? "",
+        SPARC_SSH_MFA_ANSWER: secondFactorAnswers(conn)[0] ?? "",
         SPARC_SSH_MFA_PATTERN: pattern,
         SPARC_SSH_KEY_PASSPHRASE: conn.passphrase ?? "",
     };
     const connectSeconds = conn.dialTimeoutSeconds ?? 20;
     // The second factor may wait for a person (a Duo push times out after 60 s).
-    const boundSeconds = connectSeconds + ((conn.keyboardInteractiveAnswers ?? []).length > 0 ? 75 : 0);
+    const boundSeconds = connectSeconds + (secondFactorAnswers(conn).length > 0 ? 75 : 0);
     const child = spawn("ssh", masterArgv(master.target, connectSeconds).slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
     const errOut: Buffer[] = [];
     child.stderr?.on("data", (d: Buffer) => errOut.push(d));

@@ -45,9 +45,12 @@ export interface SshConnection {
      */
     transport?: "ssh2" | "openssh";
     /**
-     * openssh transport: host is passed to ssh as given (it may be a ~/.ssh/config alias whose Host block
-     * applies in full), and port may be left out (the config's Port applies).
-     * Private key file ("" or absent = agent / ~/.ssh/config); an encrypted one is unlocked with passphrase.
+     * openssh transport: the name given to ssh instead of host, e.g. the ~/.ssh/config alias "hpg", so the
+     * user's Host block (ProxyJump, User, ControlPath...) applies in full; host stays the resolved name.
+     */
+    hostAlias?: string;
+    /**
+     * openssh transport: private key file ("" or absent = agent / ~/.ssh/config); an encrypted one is unlocked with passphrase.
      */
     identityFile?: string;
     /** openssh transport: ControlPath of the shared master connection (default "~/.ssh/sparc-cm-%C"). */

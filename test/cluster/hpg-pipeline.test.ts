@@ -40,7 +40,7 @@ function sh(script: string): { code: number; stdout: string; stderr: string; sec
 describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptainer stand-in)", () => {
     const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-hpg-archives-"));
     const cfg: HpgConfig = {
-        hostAlias: "127.0.0.1", host: "127.0.0.1", port: 2222, portFromSshConfig: false, user: "hpcuser",
+        hostAlias: "127.0.0.1", host: "127.0.0.1", port: 2222, user: "hpcuser",
         hostKey: fs.existsSync(HOST_KEY_PATH) ? fs.readFileSync(HOST_KEY_PATH, "utf8").trim() : "",
         insecureIgnoreHostKey: false, identityFile: USER_KEY_PATH, privateKey: undefined, passphrase: undefined, mfaAnswers: undefined, mfaPromptPattern: "",
         transport: "openssh", controlPath: `/tmp/sparc-hpgtest-${process.pid}-%C`, group: "sparc-test",

@@ -21,7 +21,7 @@ describe("loadHpgConfig", () => {
     it("takes the reference production job as defaults, with storage under /blue/<group>/<user>", () => {
         const cfg = load(required);
         expect(cfg).toMatchObject({
-            host: "hpg.rc.ufl.edu.test-no-ssh-config", port: 2222, portFromSshConfig: false, mfaPromptPattern: "", user: "albert", group: "jasondeanarnold",
+            host: "hpg.rc.ufl.edu.test-no-ssh-config", port: 2222, mfaPromptPattern: "", user: "albert", group: "jasondeanarnold",
             containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
             account: "jasondeanarnold", transport: "openssh", sifBuildOn: "login", services: ["mas"], modules: ["apptainer"],
             jobName: "sparc-production-service", partition: "hpg-ai", nodes: 1, ntasks: 1, gpusPerTask: "4", cpusPerTask: 32,

@@ -51,7 +51,7 @@ const images: ImagesConfig = {
 
 function config(over: Partial<HpgConfig> = {}): HpgConfig {
     return {
-        hostAlias: "hpg.rc.ufl.edu", host: "hpg.rc.ufl.edu", port: 2222, portFromSshConfig: false, user: "albert", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
+        hostAlias: "hpg.rc.ufl.edu", host: "hpg.rc.ufl.edu", port: 2222, user: "albert", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
         insecureIgnoreHostKey: false, identityFile: "", privateKey: undefined, passphrase: undefined, mfaAnswers: undefined, mfaPromptPattern: "",
         transport: "openssh", controlPath: "~/.ssh/sparc-cm-%C", group: "jasondeanarnold",
         containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
@@ -148,6 +148,14 @@ describe("HpgStack under mocks", () => {
         expect(build.inputs).toMatchObject({ waitFor: "completed", jobName: "sparc-sif-mas" });
         expect(build.inputs.command).toContain("apptainer build --force");
         expect(Object.keys(await val(stack.sifPaths))).toEqual(["mas", "signaling"]);
+    });
+
+    it("openssh: gives ssh the alias as written (the user's Host block applies), keeping the resolved host for identity", async () => {
+        const stack = new hpg.HpgStack("sparc", { hpg: config({ hostAlias: "hpg" }), images });
+        await val(stack.jobId);
+        const [job] = byType(SLURM_JOB);
+        expect(JSON.stringify(job.inputs.connection)).toContain('"hostAlias":"hpg"');
+        expect(JSON.stringify(job.inputs.connection)).toContain('"host":"hpg.rc.ufl.edu"');
     });
 
     it("passes a secret connection, never the key text in the clear", async () => {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, promptLine, refusedPromptMessage } from "../../providers/slurm/prompts";
 import { blobKeyType, hostKeyAlgorithmsFor, parsePinnedHostKey } from "../../providers/slurm/hostKey";
+import { secondFactorAnswers } from "../../providers/slurm/ssh";
 import { controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "../../providers/slurm/openssh";
 
 const DUO = "Duo two-factor login for albert@ufl.edu\n\nEnter a passcode or select one of the following options:\n\n" +
@@ -102,5 +103,17 @@ describe("OpenSSH command lines", () => {
     it("reaches a host behind a jump host through the jump host's master (no second login there)", () => {
         const proxy = proxyThroughMaster({ ...target, user: "albert", port: 2222 });
         expect(proxy).toMatch(/^ssh -o ControlMaster=no -o BatchMode=yes -p 2222 .* -o ControlPath=\/home\/albert\/.ssh\/sparc-cm-%%C .* -W %h:%p albert@hpg$/);
+    });
+});
+
+describe("secondFactorAnswers", () => {
+    it.each<[string | undefined, string[] | undefined, string[]]>([
+        [undefined, ["1"], ["1"]],
+        ["", ["1"], ["1"]],
+        ["123456", ["1"], ["123456"]],
+        ["push,1", undefined, ["push", "1"]],
+        [undefined, undefined, []],
+    ])("env %j, stored %j -> %j (the run's own passcode wins over the one in state)", (env, stored, expected) => {
+        expect(secondFactorAnswers({ host: "h", user: "u", ...(stored ? { keyboardInteractiveAnswers: stored } : {}) }, env === undefined ? {} : { SPARC_HPG_MFA_ANSWERS: env })).toEqual(expected);
     });
 });
