@@ -635,8 +635,9 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
     child.on("error", (err) => errOut.push(Buffer.from(`cannot run ssh: ${err.message}\n`)));
     master.child = child;
     // From its first moment: if this process dies (the engine kills the provider at the end of
-    // the run), the reaper's stdin closes and it stops the master, so the login never outlives the run.
-    const reaper = spawn("sh", ["-c", "read _ignored; kill \"$1\" 2>/dev/null", "sparc-ssh-reaper", String(child.pid)], { stdio: ["pipe", "ignore", "ignore"] });
+    // the run), the reaper's stdin closes and it stops the master, so the login never outlives the run
+    // (and removes the run's known_hosts/askpass directory).
+    const reaper = spawn("sh", ["-c", "read _ignored; kill \"$1\" 2>/dev/null; rm -rf \"$2\"", "sparc-ssh-reaper", String(child.pid), master.dir], { stdio: ["pipe", "ignore", "ignore"] });
     reaper.stdin?.on("error", () => undefined);
     master.reaper = reaper;
     master.ours = true;

@@ -142,6 +142,7 @@ describe.skipIf(!ready)("second factor at the login node", () => {
     it("openssh: the master dies with the process that started it (the engine kills the provider at the end of a run)", async () => {
         setMode("duo", "1");
         const controlPath = `/tmp/sparc-tfa-kill-${process.pid}-%C`;
+        const testStarted = Date.now();
         const script = `
             const { runRemote } = require(${JSON.stringify(path.resolve(__dirname, "../../providers/slurm/ssh"))});
             const conn = ${JSON.stringify(tfaConnection("openssh", { controlPath, keyboardInteractiveAnswers: ["1"] }))};
@@ -155,6 +156,7 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             ${check} && echo still-up || echo gone`, "bash", script],
         { encoding: "utf8", timeout: 60_000, cwd: path.resolve(__dirname, "../..") });
         expect(child.stdout.trim().split("\n")).toEqual(["master-up", "gone"]);
+        expect(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("sparc-ssh-") && fs.statSync(path.join(os.tmpdir(), d)).mtimeMs > testStarted)).toEqual([]);
         fs.rmSync(path.dirname(out), { recursive: true });
     }, 70_000);
 });
