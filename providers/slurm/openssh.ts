@@ -81,11 +81,18 @@ export function masterArgv(t: OpenSshTarget, connectTimeoutSeconds: number): str
 }
 
 /**
+ * A client of the master and nothing else: if the master is gone or refuses, ssh must not open a
+ * connection of its own (ProxyCommand=false, first on the line so it wins over a ProxyJump or
+ * ProxyCommand from config; BatchMode so it could never prompt anyway).
+ */
+const MUX_ONLY = ["-o", "ControlMaster=no", "-o", "BatchMode=yes", "-o", "ProxyCommand=/bin/false"];
+
+/**
  * A command through the master. BatchMode: if the master is gone this ssh must fail at once
  * instead of logging in again by itself (a new login is a new Duo prompt; the transport decides).
  */
 export function muxArgv(t: OpenSshTarget, remote: readonly string[]): string[] {
-    return ["ssh", "-o", "ControlMaster=no", "-o", "BatchMode=yes", ...openSshOptions(t), destination(t), "--", shJoin(remote)];
+    return ["ssh", ...MUX_ONLY, ...openSshOptions(t), destination(t), "--", shJoin(remote)];
 }
 
 /** `ssh -O check|exit`: is a master listening on the ControlPath / stop it. */
@@ -97,7 +104,7 @@ export function controlArgv(t: OpenSshTarget, op: "check" | "exit"): string[] {
 export function proxyThroughMaster(jump: OpenSshTarget): string {
     // ssh expands %-tokens in ProxyCommand with the *target's* values: the jump's own (%C in its
     // ControlPath) are escaped as %%, so the inner ssh expands them for the jump host.
-    const inner = ["ssh", "-o", "ControlMaster=no", "-o", "BatchMode=yes", ...openSshOptions(jump)].map((a) => a.replace(/%/g, "%%"));
+    const inner = ["ssh", ...MUX_ONLY, ...openSshOptions(jump)].map((a) => a.replace(/%/g, "%%"));
     return shJoin([...inner, "-W", "%h:%p", destination(jump).replace(/%/g, "%%")]);
 }
 

@@ -74,6 +74,9 @@ interface OpenSshMaster {
     /** Holds the run's known_hosts file and askpass helper. */
     dir: string;
     ready: Promise<void>;
+    /** Sessions open through the master, capped like the ssh2 pool's channels (sshd's MaxSessions counts them). */
+    active: number;
+    waiting: (() => void)[];
 }
 
 /** The process-wide pool (globalThis, so every deserialized copy of the provider shares it). */
@@ -562,7 +565,7 @@ export async function openSshMaster(conn: SshConnection): Promise<OpenSshMaster>
     const os = require("node:os") as typeof import("node:os");
     const path = require("node:path") as typeof import("node:path");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-ssh-"));
-    const master: OpenSshMaster = { target: openSshTargetOf(conn, dir), ours: false, child: undefined, reaper: undefined, dir, ready: Promise.resolve() };
+    const master: OpenSshMaster = { target: openSshTargetOf(conn, dir), ours: false, child: undefined, reaper: undefined, dir, ready: Promise.resolve(), active: 0, waiting: [] };
     master.ready = (async () => {
         const jump = conn.jump === undefined ? undefined : await openSshMaster(conn.jump);
         if (jump !== undefined) {
@@ -672,9 +675,30 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
  * tells a failed login (nothing ran) from a dropped connection (the command may have run).
  */
 export async function runOpenSsh(conn: SshConnection, argv: readonly string[], options: RunOptions = {}): Promise<RemoteResult> {
+    // A refused session never started the command, so trying again is safe (as for ssh2's refused channels).
+    for (let attempt = 1; ; attempt++) {
+        const master = await openSshMaster(conn);
+        while (master.active >= sshPool().maxChannels) {
+            await new Promise<void>((resolve) => master.waiting.push(resolve));
+        }
+        master.active += 1;
+        try {
+            return await runOpenSshOnce(conn, master, argv, options);
+        } catch (err) {
+            if (!(err instanceof ChannelRefusedError) || attempt >= 5) {
+                throw err;
+            }
+        } finally {
+            master.active -= 1;
+            master.waiting.shift()?.();
+        }
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+    }
+}
+
+async function runOpenSshOnce(conn: SshConnection, master: OpenSshMaster, argv: readonly string[], options: RunOptions): Promise<RemoteResult> {
     const { spawn } = require("node:child_process") as typeof import("node:child_process");
     const fs = require("node:fs") as typeof import("node:fs");
-    const master = await openSshMaster(conn);
     const stats = sshPool().stats;
     stats.commands[argv[0]] = (stats.commands[argv[0]] ?? 0) + 1;
     const full = muxArgv(master.target, argv);
@@ -698,6 +722,10 @@ export async function runOpenSsh(conn: SshConnection, argv: readonly string[], o
             clearTimeout(timer);
             const stderr = Buffer.concat(errOut).toString("utf8");
             if (code === 255) {
+                if (/Session open refused|session request failed/.test(stderr)) {
+                    reject(new ChannelRefusedError(`the server refused a session on the shared SSH connection to ${key}: ${stderr.trim()}`));
+                    return;
+                }
                 if (/Control socket connect|ControlSocket .* already exists|mux_client/.test(stderr)) {
                     // The master is gone, so nothing was sent through it; BatchMode kept ssh from logging in by itself.
                     reject(new SshConnectError(`the shared SSH connection to ${key} was lost before \`${argv[0]}\` started: ${stderr.trim()}`, true));

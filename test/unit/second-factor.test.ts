@@ -96,13 +96,13 @@ describe("OpenSSH command lines", () => {
         expect(master).toContain("-o PasswordAuthentication=no");
         expect(master).toContain("-o NumberOfPasswordPrompts=1");
         expect(master).toContain("-o ServerAliveInterval=15");
-        expect(muxArgv(target, ["true"]).slice(0, 5)).toEqual(["ssh", "-o", "ControlMaster=no", "-o", "BatchMode=yes"]);
+        expect(muxArgv(target, ["true"]).slice(0, 7)).toEqual(["ssh", "-o", "ControlMaster=no", "-o", "BatchMode=yes", "-o", "ProxyCommand=/bin/false"]);
         expect(controlArgv(target, "exit").slice(0, 3)).toEqual(["ssh", "-O", "exit"]);
     });
 
     it("reaches a host behind a jump host through the jump host's master (no second login there)", () => {
         const proxy = proxyThroughMaster({ ...target, user: "albert", port: 2222 });
-        expect(proxy).toMatch(/^ssh -o ControlMaster=no -o BatchMode=yes -p 2222 .* -o ControlPath=\/home\/albert\/.ssh\/sparc-cm-%%C .* -W %h:%p albert@hpg$/);
+        expect(proxy).toMatch(/^ssh -o ControlMaster=no -o BatchMode=yes -o ProxyCommand=\/bin\/false -p 2222 .* -o ControlPath=\/home\/albert\/.ssh\/sparc-cm-%%C .* -W %h:%p albert@hpg$/);
     });
 });
 
