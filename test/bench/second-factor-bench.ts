@@ -3,7 +3,7 @@
 // prompt "Passcode or option (1-3):", static answer), for both transports: N = 1, 10, 50
 // SlurmJobs created, refreshed and deleted (each operation a fresh process, as each `pulumi
 // up/refresh/destroy` is), and one job waited for RUNNING through a 10-minute hold.
-// Run: npx ts-node --transpile-only test/bench/second-factor-bench.ts [--no-wait] [--wait-seconds=600]
+// Run: npx ts-node --transpile-only test/bench/second-factor-bench.ts [--no-wait | --only-wait] [--wait-seconds=600]
 //   (needs test/cluster/setup.sh and test/cluster/second-factor/setup.sh)
 import { slurmJobProvider, slurmStats } from "../../providers/slurm/provider";
 import { closeAllConnections } from "../../providers/slurm/ssh";
@@ -37,7 +37,7 @@ async function operation<T>(label: string, work: () => Promise<T>): Promise<T> {
 async function main(): Promise<void> {
     const waitSeconds = Number((process.argv.find((a) => a.startsWith("--wait-seconds=")) ?? "--wait-seconds=600").split("=")[1]);
     setMode("duo", "1");
-    for (const transport of transports) {
+    for (const transport of process.argv.includes("--only-wait") ? [] : transports) {
         const connection = tfaConnection(transport, { keyboardInteractiveAnswers: ["1"] });
         for (const n of [1, 10, 50]) {
             // Held jobs (--begin) so that 50 of them never wait for the test node's 2 CPUs.
