@@ -98,6 +98,12 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             expect((await runRemote(conn, ["true"])).code).toBe(0);
             await settle();
             expect(countsSince(before).accepted).toBe(1);
+            closeAllConnections();
+            if (transport === "openssh") {
+                // Without hpgKeyPassphrase, ssh's own passphrase prompt is refused at once, never answered with the Duo answer.
+                const { passphrase: _unused, ...withoutPassphrase } = conn;
+                await expect(runRemote(withoutPassphrase, ["true"])).rejects.toThrow(/asked for a password or passphrase \("Enter passphrase for key .*hpgKeyPassphrase/);
+            }
             fs.rmSync(dir, { recursive: true });
         });
 
