@@ -136,7 +136,8 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
             port: conn.port ?? 22,
             username: conn.user,
             ...(sock !== undefined ? { sock } : {}),
-            readyTimeout: (conn.dialTimeoutSeconds ?? 20) * 1000,
+            // The second factor may wait for a person (a Duo push): the bound allows for it.
+            readyTimeout: ((conn.dialTimeoutSeconds ?? 20) + secondFactorAllowanceSeconds(conn)) * 1000,
             keepaliveInterval: 15_000,
             keepaliveCountMax: 4,
             ...(pinned !== undefined ? { algorithms: { serverHostKey: hostKeyAlgorithmsFor(pinned.type) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] } } : {}),
@@ -226,6 +227,11 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
 export function secondFactorAnswers(conn: SshConnection, env: NodeJS.ProcessEnv = process.env): string[] {
     const fromEnv = (env.SPARC_HPG_MFA_ANSWERS ?? "").split(",").filter((a) => a !== "");
     return fromEnv.length > 0 ? fromEnv : (conn.keyboardInteractiveAnswers ?? []);
+}
+
+/** Extra seconds a login may take when a second factor is answered: a Duo push waits for a person (Duo gives up after 60 s). */
+export function secondFactorAllowanceSeconds(conn: SshConnection): number {
+    return secondFactorAnswers(conn).length > 0 ? 75 : 0;
 }
 
 /** A TCP stream to conn's host:port opened through the jump host's pooled (already authenticated) connection. */
@@ -631,7 +637,7 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
     };
     const connectSeconds = conn.dialTimeoutSeconds ?? 20;
     // The second factor may wait for a person (a Duo push times out after 60 s).
-    const boundSeconds = connectSeconds + (secondFactorAnswers(conn).length > 0 ? 75 : 0);
+    const boundSeconds = connectSeconds + secondFactorAllowanceSeconds(conn);
     const child = spawn("ssh", masterArgv(master.target, connectSeconds).slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
     const errOut: Buffer[] = [];
     child.stderr?.on("data", (d: Buffer) => errOut.push(d));
@@ -657,7 +663,7 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
         if (Date.now() - started > boundSeconds * 1000) {
             child.kill("SIGTERM");
             throw new SshConnectError(`connection to ${label}: the login did not complete within ${boundSeconds} s ` +
-                "(connection.dialTimeoutSeconds, plus 75 s for the second factor)", true);
+                `(connection.dialTimeoutSeconds, plus ${secondFactorAllowanceSeconds(conn)} s for the second factor)`, true);
         }
     }
     master.ours = true;
