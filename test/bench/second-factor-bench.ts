@@ -50,10 +50,11 @@ async function main(): Promise<void> {
         }
     }
     if (!process.argv.includes("--no-wait")) {
-        // Both transports wait at once (two pools, two logins in all): one job each, held for waitSeconds, waited for RUNNING.
+        // Both transports wait at once (two pools, two logins in all): one job each, held for waitSeconds, waited for
+        // RUNNING (it then runs long enough for the provider's slowest poll, 120 s, to see it), then deleted.
         await operation(`both: wait ${waitSeconds} s for RUNNING (2 jobs)`, () => Promise.all(transports.map(async (transport) => {
             const inp = jobInputs({
-                connection: tfaConnection(transport, { keyboardInteractiveAnswers: ["1"] }), command: "sleep 30", output: "/dev/null",
+                connection: tfaConnection(transport, { keyboardInteractiveAnswers: ["1"] }), command: "sleep 900", output: "/dev/null",
                 cpusPerTask: 1, mem: "100M", partition: "debug",
                 extraArgs: [`--begin=now+${waitSeconds}`], waitFor: "running", waitTimeoutSeconds: waitSeconds + 300, waitPollSeconds: 10,
             }, `tfa-wait-${transport}`);
