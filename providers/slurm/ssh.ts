@@ -127,10 +127,11 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
         let hostKeyMismatch = false;
         let refusedPrompt: SshConnectError | undefined;
         let answered = 0;
-        const expected = conn.hostKey === undefined ? undefined : hostKeyBlob(conn.hostKey);
         // Offer only the pinned key's type: otherwise the server may present another of its keys
         // (ed25519 first) and a correctly pinned ECDSA or RSA key looks like a mismatch.
         const pinned = conn.hostKey === undefined || conn.insecureIgnoreHostKey === true ? undefined : parsePinnedHostKey(conn.hostKey);
+        // parsePinnedHostKey also reads a known_hosts line ("[host]:port type blob").
+        const expected = conn.hostKey === undefined ? undefined : (pinned?.blob ?? hostKeyBlob(conn.hostKey));
         const config: ConnectConfig = {
             host: conn.host,
             port: conn.port ?? 22,

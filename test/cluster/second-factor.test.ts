@@ -83,6 +83,15 @@ describe.skipIf(!ready)("second factor at the login node", () => {
                 .rejects.toThrow(/host key does not match/);
         });
 
+        it("takes the pinned key as a known_hosts line or a bare blob too", async () => {
+            setMode("duo", "1");
+            const [type, blob] = tfaHostKey("ecdsa").split(/\s+/);
+            for (const hostKey of [`[127.0.0.1]:2224 ${type} ${blob}`, blob]) {
+                expect((await runRemote(tfaConnection(transport, { hostKey, keyboardInteractiveAnswers: ["1"] }), ["true"])).code).toBe(0);
+                closeAllConnections();
+            }
+        });
+
         it("unlocks an encrypted key with its passphrase (never sending it to the server)", async () => {
             setMode("duo", "1");
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tfa-enc-"));
