@@ -548,6 +548,35 @@ function masterAlive(master: OpenSshMaster): boolean {
 }
 
 /**
+ * Removes the known_hosts/askpass directories of runs whose process is gone. The engine may kill the
+ * provider's whole process group at the end of a run (the master dies with it, closing the login),
+ * and then nothing is left to remove them. Once per process.
+ */
+function sweepStaleRunDirs(): void {
+    const fs = require("node:fs") as typeof import("node:fs");
+    const os = require("node:os") as typeof import("node:os");
+    const path = require("node:path") as typeof import("node:path");
+    const g = globalThis as unknown as { __sparcSshSwept?: boolean };
+    if (g.__sparcSshSwept === true) {
+        return;
+    }
+    g.__sparcSshSwept = true;
+    for (const name of fs.readdirSync(os.tmpdir())) {
+        const owner = /^sparc-ssh-(\d+)-/.exec(name);
+        if (owner === null || Number(owner[1]) === process.pid) {
+            continue;
+        }
+        try {
+            process.kill(Number(owner[1]), 0);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ESRCH") {
+                fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+            }
+        }
+    }
+}
+
+/**
  * The one OpenSSH login of this process for conn: a master already listening on the ControlPath
  * (the user's own, e.g. `ssh -fNM hpg`) is used and left alone; otherwise one is started
  * (answering the second factor once) and lives exactly as long as this process.
@@ -571,7 +600,8 @@ export async function openSshMaster(conn: SshConnection): Promise<OpenSshMaster>
     const fs = require("node:fs") as typeof import("node:fs");
     const os = require("node:os") as typeof import("node:os");
     const path = require("node:path") as typeof import("node:path");
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-ssh-"));
+    sweepStaleRunDirs();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sparc-ssh-${process.pid}-`));
     const master: OpenSshMaster = { target: openSshTargetOf(conn, dir), ours: false, child: undefined, reaper: undefined, dir, ready: Promise.resolve(), active: 0, waiting: [] };
     master.ready = (async () => {
         const jump = conn.jump === undefined ? undefined : await openSshMaster(conn.jump);

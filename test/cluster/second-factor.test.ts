@@ -158,6 +158,9 @@ describe.skipIf(!ready)("second factor at the login node", () => {
         setMode("duo", "1");
         const controlPath = `/tmp/sparc-tfa-kill-${process.pid}-%C`;
         const testStarted = Date.now();
+        // A directory left by a provider process killed with its whole process group is swept by the next run.
+        const deadPid = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
+        const stale = fs.mkdtempSync(path.join(os.tmpdir(), `sparc-ssh-${deadPid}-`));
         const script = `
             const { runRemote } = require(${JSON.stringify(path.resolve(__dirname, "../../providers/slurm/ssh"))});
             const conn = ${JSON.stringify(tfaConnection("openssh", { controlPath, keyboardInteractiveAnswers: ["1"] }))};
@@ -171,6 +174,7 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             ${check} && echo still-up || echo gone`, "bash", script],
         { encoding: "utf8", timeout: 60_000, cwd: path.resolve(__dirname, "../..") });
         expect(child.stdout.trim().split("\n")).toEqual(["master-up", "gone"]);
+        expect(fs.existsSync(stale)).toBe(false);
         expect(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("sparc-ssh-") && fs.statSync(path.join(os.tmpdir(), d)).mtimeMs > testStarted)).toEqual([]);
         fs.rmSync(path.dirname(out), { recursive: true });
     }, 70_000);
