@@ -1,4 +1,15 @@
 #!/bin/sh
-# SSH_ASKPASS helper: answers ssh's keyboard-interactive prompt (Duo: "push" or "1") from the
-# environment, so that the answer never appears on a command line.
-printf '%s\n' "$SPARC_ASKPASS_ANSWER"
+# sparc-deploy askpass: answers the second factor only.
+line=$(printf '%s\n' "$1" | awk 'NF { l = $0 } END { print l }')
+if printf '%s' "$line" | grep -Eiq 'pass(word|phrase)'; then
+  if printf '%s' "$line" | grep -Eiq 'passphrase for' && [ -n "${SPARC_SSH_KEY_PASSPHRASE:-}" ]; then
+    printf '%s\n' "$SPARC_SSH_KEY_PASSPHRASE"; exit 0
+  fi
+  # Stop ssh itself: exiting 1 alone makes it send an empty answer (a failed password try at the server).
+  printf 'sparc-deploy-refused-prompt: %s\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
+fi
+if [ -n "${SPARC_SSH_MFA_ANSWER:-}" ] && printf '%s' "$line" | grep -Eiq -- "$SPARC_SSH_MFA_PATTERN"; then
+  echo 'sparc-deploy-answered-second-factor' >&2
+  printf '%s\n' "$SPARC_SSH_MFA_ANSWER"; exit 0
+fi
+printf 'sparc-deploy-refused-prompt: %s\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1

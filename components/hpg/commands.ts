@@ -1,12 +1,11 @@
 // Pure builders for the hpg pipeline's commands: docker-archive on this machine,
 // copy to cluster storage with a checksum check, `apptainer build` on the cluster,
 // the service job's body and the readiness probe. Every command is an argv array
-// rendered through the one quoting helper; remote commands are quoted twice
-// (once for the remote shell, once for the local one), by the same helper.
+// rendered through the one quoting helper. Remote steps are argv for RemoteCommand,
+// which runs them through the stack's one SSH login (no ssh/scp of their own).
 import { shJoin, shQuote } from "../../providers/slurm/quote";
-import { openSshOptions, sshArgv, type OpenSshTarget } from "../../providers/slurm/openssh";
 
-export { knownHostsLine, openSshOptions, sshArgv, type OpenSshTarget } from "../../providers/slurm/openssh";
+export { knownHostsLine, openSshOptions, muxArgv, sshArgv, type OpenSshTarget } from "../../providers/slurm/openssh";
 
 /** Commands (argv arrays) joined with &&: each quoted by the one helper. */
 export function andThen(lines: readonly (readonly string[])[]): string {
@@ -60,31 +59,32 @@ export function removeLocalArchiveCommand(p: SifPlan): string {
     return shJoin(["rm", "-f", p.localTar, `${p.localTar}.part`]);
 }
 
-/**
- * Copies the archive unless the cluster already has it with the same checksum,
- * verifies the checksum there, and prints how many bytes were sent.
- */
-export function copyArchiveCommand(t: OpenSshTarget, p: SifPlan, sha256: string): string {
-    const part = `${p.remoteTar}.part`;
-    const has = sshArgv(t, ["bash", "-c", `cd ${shQuote(p.remoteDir)} 2>/dev/null && echo ${shQuote(`${sha256}  ${p.remoteTar}`)} | sha256sum -c --status -`]);
-    const mkdir = sshArgv(t, ["mkdir", "-p", p.remoteDir]);
-    const scp = ["scp", "-q", ...openSshOptions(t, "-P"), p.localTar, `${t.user}@${t.host}:${part}`];
-    const verify = sshArgv(t, remoteScript([
-        ["bash", "-c", `echo ${shQuote(`${sha256}  ${part}`)} | sha256sum -c --status -`],
-        ["mv", "-f", part, p.remoteTar],
-    ]));
-    return [
-        "set -e",
-        `if ${shJoin(has)}; then echo "sent 0 bytes: ${p.remoteTar} is already on the cluster"; exit 0; fi`,
-        shJoin(mkdir),
-        shJoin(scp),
-        `${shJoin(verify)} || { echo ${shQuote(`checksum mismatch after copying to ${part}`)} >&2; exit 1; }`,
-        `echo "sent $(stat -c %s ${shQuote(p.localTar)}) bytes to ${p.remoteTar}"`,
-    ].join("\n");
+/** The copy of the archive as RemoteCommand steps: skipped when the cluster has it with this checksum; the archive arrives on stdin. */
+export interface CopySteps {
+    /** Exits 0 (saying "sent 0 bytes") when the archive is already there with this checksum. */
+    unless: string[];
+    /** Receives the archive on stdin into a .part file, verifies the checksum there, then renames it and says how many bytes came. */
+    create: string[];
 }
 
-export function removeRemoteCommand(t: OpenSshTarget, paths: readonly string[]): string {
-    return shJoin(sshArgv(t, ["rm", "-f", ...paths]));
+export function copyArchiveSteps(p: SifPlan, sha256: string): CopySteps {
+    const part = `${p.remoteTar}.part`;
+    return {
+        unless: ["bash", "-c", `cd ${shQuote(p.remoteDir)} 2>/dev/null && echo ${shQuote(`${sha256}  ${p.remoteTar}`)} | sha256sum -c --status - && ` +
+            `echo ${shQuote(`sent 0 bytes: ${p.remoteTar} is already on the cluster`)}`],
+        create: ["bash", "-c", [
+            "set -e",
+            shJoin(["mkdir", "-p", p.remoteDir]),
+            `cat > ${shQuote(part)}`,
+            `echo ${shQuote(`${sha256}  ${part}`)} | sha256sum -c --status - || { echo ${shQuote(`checksum mismatch after copying to ${part}`)} >&2; exit 1; }`,
+            shJoin(["mv", "-f", part, p.remoteTar]),
+            `echo "sent $(stat -c %s ${shQuote(p.remoteTar)}) bytes to ${p.remoteTar}"`,
+        ].join("\n")],
+    };
+}
+
+export function removeRemoteArgv(paths: readonly string[]): string[] {
+    return ["rm", "-f", ...paths];
 }
 
 /** The module lines HiPerGator jobs start with (Lmod). */
@@ -118,8 +118,8 @@ export function sifBuildScript(p: SifPlan, modules: readonly string[]): string {
     ].join("\n");
 }
 
-export function sifBuildCommand(t: OpenSshTarget, p: SifPlan, modules: readonly string[]): string {
-    return shJoin(sshArgv(t, ["bash", "-c", sifBuildScript(p, modules)]));
+export function sifBuildArgv(p: SifPlan, modules: readonly string[]): string[] {
+    return ["bash", "-c", sifBuildScript(p, modules)];
 }
 
 /**

@@ -9,6 +9,8 @@ import { parseSlurmTime } from "../../providers/slurm/time";
 import { resolveSshHost } from "./sshConfig";
 import { checkedReader } from "../configCheck";
 import { HIPERGATOR_GPU_OFFER, gpuRequestProblem, parseGpuRequest } from "../../providers/slurm/gpus";
+import { parsePinnedHostKey } from "../../providers/slurm/hostKey";
+import { DEFAULT_MFA_PROMPT_PATTERN } from "../../providers/slurm/prompts";
 
 export const sifBuildPlaces = ["login", "slurm"] as const;
 export const clusterCheckModes = ["up", "preview", "off"] as const;
@@ -30,6 +32,8 @@ export interface HpgConfig {
     passphrase: pulumi.Output<string> | undefined;
     /** Keyboard-interactive answers (Duo: "push" or "1"), from config or SPARC_HPG_MFA_ANSWERS. */
     mfaAnswers: pulumi.Output<string[]> | undefined;
+    /** Which keyboard-interactive prompts get mfaAnswers (regex); "" = the built-in Duo/TOTP pattern. */
+    mfaPromptPattern: string;
     transport: (typeof sshTransports)[number];
     controlPath: string;
     group: string;
@@ -71,7 +75,8 @@ export interface HpgConfig {
 
 export const hpgConfigDefaults = {
     host: "hpg.rc.ufl.edu",
-    port: 22,
+    // UF RC: key-based SSH goes to port 2222 (port 22 asks for the GatorLink password); Duo follows the key.
+    port: 2222,
     transport: "openssh",
     controlPath: "~/.ssh/sparc-cm-%C",
     sifBuildOn: "slurm",
@@ -137,8 +142,12 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         "set your HiPerGator group (the /blue/<group> directory) with `pulumi config set hpgGroup <group>`");
     const insecureIgnoreHostKey = config.getBoolean("hpgInsecureIgnoreHostKey") ?? false;
     const hostKey = setting(config, "hpgHostKey") ?? "";
+    if (hostKey !== "" && parsePinnedHostKey(hostKey) === undefined) {
+        problems.push(`hpgHostKey = ${JSON.stringify(hostKey.length > 60 ? `${hostKey.slice(0, 60)}...` : hostKey)} is not an OpenSSH public key: ` +
+            `give a line of \`ssh-keyscan -p 2222 ${resolved.host}\` without the host name, e.g. "ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA..." or "ssh-rsa AAAA..."`);
+    }
     if (hostKey === "" && !insecureIgnoreHostKey) {
-        problems.push(`hpgHostKey is not set: run \`ssh-keyscan -t ed25519 ${resolved.host}\`, compare the fingerprint ` +
+        problems.push(`hpgHostKey is not set: run \`ssh-keyscan -p 2222 ${resolved.host}\`, compare the fingerprint ` +
             "(`ssh-keygen -lf`) with the one UF Research Computing publishes, then `pulumi config set hpgHostKey \"ssh-ed25519 AAAA...\"`");
     }
     const identityFile = expandHome(setting(config, "hpgIdentityFile") ?? resolved.identityFile ?? "");
@@ -167,6 +176,19 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         problems.push(`hpgServices = ${JSON.stringify(services)}: list the images to turn into .sif files, from "mas", "signaling", "unity"; "mas" is required (it is the service job)`);
     }
     const mfa = config.getSecretObject<string[]>("hpgMfaAnswers");
+    const mfaPromptPattern = setting(config, "hpgMfaPromptPattern") ?? "";
+    if (mfaPromptPattern !== "") {
+        try {
+            new RegExp(mfaPromptPattern, "i");
+        } catch (err) {
+            problems.push(`hpgMfaPromptPattern = ${JSON.stringify(mfaPromptPattern)} is not a valid regular expression (${(err as Error).message}); ` +
+                `use e.g. "${DEFAULT_MFA_PROMPT_PATTERN}"`);
+        }
+        if (/pass(word|phrase)/i.test(mfaPromptPattern)) {
+            problems.push(`hpgMfaPromptPattern = ${JSON.stringify(mfaPromptPattern)} mentions password/passphrase: password prompts are never answered ` +
+                "with the second-factor answer; match the second factor's own prompt only (e.g. \"Passcode or option\")");
+        }
+    }
     const envAnswers = env.SPARC_HPG_MFA_ANSWERS;
     const port = count("hpgPort", 0, 0, 65535);
     const localCli = oneOf("hpgLocalCli", ["podman", "docker"] as const, hpgConfigDefaults.localCli);
@@ -222,6 +244,7 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         // Read once, as a secret (Duo answers can be passcodes); an empty list falls back to the environment.
         mfaAnswers: mfa === undefined && (envAnswers ?? "") === "" ? undefined
             : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : (envAnswers ?? "").split(",").filter((x) => x !== "")))),
+        mfaPromptPattern,
         transport,
         controlPath: setting(config, "hpgControlPath") ?? hpgConfigDefaults.controlPath,
         group,

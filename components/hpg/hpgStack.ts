@@ -3,15 +3,14 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { SlurmJob } from "../../providers/slurm";
-import { shJoin } from "../../providers/slurm/quote";
+import { RemoteCommand, SlurmJob } from "../../providers/slurm";
 import type { SshConnection } from "../../providers/slurm/types";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import type { HpgConfig } from "./config";
 import {
-    copyArchiveCommand, currentEndpointFile, endpointFilePattern, parseReadinessReport, readinessScript, removeLocalArchiveCommand,
-    removeRemoteCommand, saveArchiveCommand, serviceJobBody, sifBuildCommand, sifBuildScript, sifPlan,
-    tunnelCommand, type OpenSshTarget, type SifPlan,
+    copyArchiveSteps, currentEndpointFile, endpointFilePattern, parseReadinessReport, readinessScript, removeLocalArchiveCommand,
+    removeRemoteArgv, saveArchiveCommand, serviceJobBody, sifBuildArgv, sifBuildScript, sifPlan,
+    tunnelCommand, type SifPlan,
 } from "./commands";
 
 export interface HpgStackArgs {
@@ -24,20 +23,10 @@ export function identityHash(identity: string): string {
     return crypto.createHash("sha256").update(identity).digest("hex").slice(0, 16);
 }
 
-export function openSshTarget(cfg: HpgConfig): OpenSshTarget {
-    return {
-        host: cfg.host,
-        port: cfg.port,
-        user: cfg.user,
-        hostKey: cfg.hostKey,
-        insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
-        identityFile: cfg.identityFile,
-        controlPath: cfg.controlPath,
-        controlPersistSeconds: 600,
-    };
-}
-
-/** The SlurmJob connection for the configured transport (secrets stay Outputs). */
+/**
+ * The one connection of the stack: every SlurmJob and RemoteCommand gets this same value, so they
+ * share one pooled login in the provider process (one second-factor prompt per run). Secrets stay Outputs.
+ */
 export function slurmConnection(cfg: HpgConfig): pulumi.Input<SshConnection> {
     return pulumi.all([cfg.privateKey, cfg.passphrase, cfg.mfaAnswers]).apply(([privateKey, passphrase, answers]) => {
         const conn: SshConnection = {
@@ -48,15 +37,19 @@ export function slurmConnection(cfg: HpgConfig): pulumi.Input<SshConnection> {
             ...(cfg.hostKey !== "" ? { hostKey: cfg.hostKey } : {}),
             ...(cfg.insecureIgnoreHostKey ? { insecureIgnoreHostKey: true } : {}),
             ...(answers !== undefined && answers.length > 0 ? { keyboardInteractiveAnswers: answers } : {}),
-        };
-        if (cfg.transport === "openssh") {
-            return { ...conn, identityFile: cfg.identityFile, controlPath: cfg.controlPath };
-        }
-        return {
-            ...conn,
-            ...(privateKey !== undefined ? { privateKey } : {}),
+            ...(cfg.mfaPromptPattern !== "" ? { mfaPromptPattern: cfg.mfaPromptPattern } : {}),
             ...(passphrase !== undefined ? { passphrase } : {}),
         };
+        if (cfg.transport === "openssh") {
+            // ssh gets hpgHost as written: an alias keeps the user's Host block (ProxyJump, User, ...).
+            return {
+                ...conn,
+                ...(cfg.hostAlias !== cfg.host ? { hostAlias: cfg.hostAlias } : {}),
+                identityFile: cfg.identityFile,
+                controlPath: cfg.controlPath,
+            };
+        }
+        return { ...conn, ...(privateKey !== undefined ? { privateKey } : {}) };
     });
 }
 
@@ -141,7 +134,6 @@ export class HpgStack extends pulumi.ComponentResource {
     constructor(name: string, args: HpgStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("sparc:hpg:HpgStack", name, {}, opts);
         const cfg = args.hpg;
-        const target = openSshTarget(cfg);
         const connection = slurmConnection(cfg);
         const images = new SparcImages(`${name}-images`, { config: args.images, services: cfg.services }, { parent: this });
 
@@ -165,11 +157,16 @@ export class HpgStack extends pulumi.ComponentResource {
                 addPreviousOutputInEnv: false,
             }, { parent: this, deleteBeforeReplace: true });
             const sha256 = archive.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
-            const copy = new command.local.Command(`${name}-${service}-copy`, {
-                create: pulumi.all([plan, sha256]).apply(([p, sum]) => copyArchiveCommand(target, p, sum)),
-                delete: plan.apply((p) => removeRemoteCommand(target, [p.remoteTar, `${p.remoteTar}.part`])),
+            const copySteps = pulumi.all([plan, sha256]).apply(([p, sum]) => copyArchiveSteps(p, sum));
+            // Streamed over the stack's one login (no scp): unchanged archives are not sent again.
+            const copy = new RemoteCommand(`${name}-${service}-copy`, {
+                connection,
+                unless: copySteps.apply((c) => c.unless),
+                create: copySteps.apply((c) => c.create),
+                stdinFile: plan.apply((p) => p.localTar),
+                delete: plan.apply((p) => removeRemoteArgv([p.remoteTar, `${p.remoteTar}.part`])),
                 triggers: [sha256],
-            }, { parent: this, deleteBeforeReplace: true });
+            }, { parent: this, deleteBeforeReplace: true, dependsOn: [archive] });
             copyReports[service] = copy.stdout;
 
             let built: pulumi.Resource;
@@ -177,9 +174,10 @@ export class HpgStack extends pulumi.ComponentResource {
                 // The .sif's place, removed on destroy. It comes before the build job (and the job carries its id):
                 // replacing it (a new image, or a stack switching from hpgSifBuildOn "login", whose command of this
                 // name removes the .sif on delete) always rebuilds, never leaves a removed .sif behind.
-                const sifFile = new command.local.Command(`${name}-${service}-sif`, {
-                    create: plan.apply((p) => shJoin(["echo", p.remoteSif])),
-                    delete: plan.apply((p) => removeRemoteCommand(target, [p.remoteSif, `${p.remoteSif}.part`])),
+                const sifFile = new RemoteCommand(`${name}-${service}-sif`, {
+                    connection,
+                    create: plan.apply((p) => ["echo", p.remoteSif]),
+                    delete: plan.apply((p) => removeRemoteArgv([p.remoteSif, `${p.remoteSif}.part`])),
                     triggers: [plan.apply((p) => p.remoteSif), copy.id],
                 }, { parent: this, dependsOn: [copy], deleteBeforeReplace: true });
                 // UF RC allows no computational work on login nodes: the build runs as a CPU job and is waited for.
@@ -190,13 +188,11 @@ export class HpgStack extends pulumi.ComponentResource {
                     command: plan.apply((p) => sifBuildScript(p, cfg.modules)),
                 }, { parent: this, dependsOn: [sifFile] });
             } else {
-                built = new command.local.Command(`${name}-${service}-sif`, {
-                    create: plan.apply((p) => sifBuildCommand(target, p, cfg.modules)),
-                    delete: plan.apply((p) => removeRemoteCommand(target, [p.remoteSif, `${p.remoteSif}.part`])),
+                built = new RemoteCommand(`${name}-${service}-sif`, {
+                    connection,
+                    create: plan.apply((p) => sifBuildArgv(p, cfg.modules)),
+                    delete: plan.apply((p) => removeRemoteArgv([p.remoteSif, `${p.remoteSif}.part`])),
                     triggers: [plan.apply((p) => p.remoteSif), copy.id],
-                    logging: "stderr",
-                    // apptainer build prints a lot; kept out of the env of the delete.
-                    addPreviousOutputInEnv: false,
                 }, { parent: this, dependsOn: [copy], deleteBeforeReplace: true });
             }
             sifs[service] = { plan, built };

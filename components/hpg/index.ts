@@ -1,6 +1,6 @@
 // Public surface of the hpg stack (Apptainer + SLURM on HiPerGator).
 export { loadHpgConfig, hpgConfigDefaults, gpuConfigProblems } from "./config";
 export type { HpgConfig } from "./config";
-export { HpgStack, identityHash, openSshTarget, slurmConnection, serviceJobSpec, serviceJobCommand, endpointFileOf, endpointPatternOf, sifBuildJobSpec } from "./hpgStack";
+export { HpgStack, identityHash, slurmConnection, serviceJobSpec, serviceJobCommand, endpointFileOf, endpointPatternOf, sifBuildJobSpec } from "./hpgStack";
 export * from "./commands";
 export { resolveSshHost } from "./sshConfig";

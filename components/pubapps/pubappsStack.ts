@@ -16,7 +16,7 @@ import {
     type ImagePlan,
 } from "./remote";
 import { podUnits, type PodUnitSpec, type UnitFile } from "./units";
-import { copyCommand, remoteCommand, transportEnvironment, type PubappsTransport } from "./transport";
+import { copyCommand, pubappsTargets, remoteCommand, transportEnvironment, type PubappsTransport } from "./transport";
 
 export interface PubappsStackArgs {
     pubapps: PubappsConfig;
@@ -25,29 +25,22 @@ export interface PubappsStackArgs {
 }
 
 export function pubappsTransport(cfg: PubappsConfig): PubappsTransport {
-    return {
-        target: {
-            host: cfg.host,
-            port: cfg.port,
-            user: cfg.user,
-            hostKey: cfg.hostKey,
-            insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
-            identityFile: cfg.identityFile,
-            controlPath: cfg.controlPath,
-            controlPersistSeconds: 600,
-            ...(cfg.jumpHost !== "" ? {
-                jump: {
-                    host: cfg.jumpHost,
-                    port: cfg.jumpPort,
-                    user: cfg.jumpUser,
-                    hostKey: cfg.jumpHostKey,
-                    insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
-                    identityFile: cfg.identityFile,
-                },
-            } : {}),
-        },
-        interactive: cfg.mfaAnswers !== undefined,
-    };
+    return pubappsTargets({
+        host: cfg.host,
+        port: cfg.port,
+        user: cfg.user,
+        hostKey: cfg.hostKey,
+        insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
+        identityFile: cfg.identityFile,
+        controlPath: cfg.controlPath,
+    }, cfg.jumpHost === "" ? undefined : {
+        host: cfg.jumpHost,
+        port: cfg.jumpPort,
+        user: cfg.jumpUser,
+        hostKey: cfg.jumpHostKey,
+        insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
+        identityFile: cfg.identityFile,
+    }, cfg.mfaAnswers !== undefined);
 }
 
 /** The pod's publications: the proxied port to signaling, MAS on the instance's loopback, TURN and WebRTC UDP. */

@@ -4,3 +4,7 @@ export { runRemote, closeAllConnections, sshPool } from "./ssh";
 export { renderBatchScript, sbatchOptions } from "./render";
 export { diffJob, FIELD_POLICY } from "./fields";
 export type * from "./types";
+export { RemoteCommand, type RemoteCommandArgs } from "./remoteCommandResource";
+export { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "./remoteCommand";
+export { openSshMaster } from "./ssh";
+export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt } from "./prompts";

@@ -1,80 +1,112 @@
-// OpenSSH (ssh/scp) command lines for the login node: a pinned host key through
-// KnownHostsCommand and a ControlMaster socket, so that every command of a run
-// shares one login (one Duo prompt on HiPerGator). Pure: captured into the
-// serialized SlurmJob provider for its "openssh" transport.
+// OpenSSH (ssh) command lines for the login node: one ControlMaster connection per run that
+// every command goes through as a multiplexed client (one login, one Duo prompt on HiPerGator).
+// Pure: captured into the serialized SlurmJob/RemoteCommand providers for their "openssh" transport.
 import { shJoin } from "./quote";
+import { hostKeyAlgorithmsFor, parsePinnedHostKey } from "./hostKey";
 
-/** How this machine reaches the login node with OpenSSH (ssh/scp). */
+/** How this machine reaches the login node with OpenSSH. */
 export interface OpenSshTarget {
+    /** Destination as given to ssh: a host name or a ~/.ssh/config alias (the user's Host block applies in full). */
     host: string;
-    port: number;
+    /** -p; undefined = the Port of ~/.ssh/config (else 22). */
+    port?: number;
+    /** -l; "" = the User of ~/.ssh/config (else the local user). */
     user: string;
-    /** "ssh-ed25519 AAAA...": pinned through KnownHostsCommand; "" only with insecureIgnoreHostKey. */
+    /** Pinned key, any type ("ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA...", a bare blob); "" only with insecureIgnoreHostKey. */
     hostKey: string;
     insecureIgnoreHostKey: boolean;
     /** Private key file; "" = ssh-agent or ~/.ssh/config. */
     identityFile: string;
-    /** ControlMaster socket path: one login (one Duo prompt) is shared by every command of a run. */
+    /** ControlMaster socket path (ssh expands %C etc.). */
     controlPath: string;
-    /** Seconds the master connection stays up after the last command. */
-    controlPersistSeconds: number;
     /**
-     * A host to go through (ssh -J), e.g. HiPerGator in front of a PubApps instance. Its host key is
-     * pinned the same way; the jump login belongs to the master connection, so it is made once per run.
+     * known_hosts file written for the run holding knownHostsLine(): a file, not KnownHostsCommand,
+     * so OpenSSH older than 8.5 (Ubuntu 20.04, RHEL 8) works the same.
      */
-    jump?: OpenSshJump;
-}
-
-/** The jump host of an OpenSshTarget: reached with its own pinned key, no master of its own. */
-export type OpenSshJump = Pick<OpenSshTarget, "host" | "port" | "user" | "hostKey" | "insecureIgnoreHostKey" | "identityFile">;
-
-/** known_hosts line for the pinned key ("[host]:port" for a port other than 22). */
-export function knownHostsLine(t: Pick<OpenSshTarget, "host" | "port" | "hostKey">): string {
-    const name = t.port === 22 ? t.host : `[${t.host}]:${t.port}`;
-    const parts = t.hostKey.trim().split(/\s+/);
-    const typed = parts.length >= 2 ? `${parts[0]} ${parts[1]}` : `ssh-ed25519 ${parts[0]}`;
-    return `${name} ${typed}`;
-}
-
-function hostKeyOptions(t: OpenSshJump): string[] {
-    return t.insecureIgnoreHostKey
-        ? ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
-        // The key comes from config, not from ~/.ssh/known_hosts: a mismatch refuses the connection.
-        : ["-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", `KnownHostsCommand=/bin/echo ${knownHostsLine(t)}`];
-}
-
-function identityOptions(t: OpenSshJump): string[] {
-    return t.identityFile !== "" ? ["-i", t.identityFile, "-o", "IdentitiesOnly=yes"] : [];
+    knownHostsFile: string;
+    /** ProxyCommand reaching host through another target's master (a jump host); "" or absent = none. */
+    proxyCommand?: string;
 }
 
 /**
- * ProxyCommand for the jump host (rather than -J, whose ssh would not get the pinned key and
- * identity): `ssh ... -W [%h]:%p user@jump`, quoted by the one helper; %h/%p are ssh's tokens.
+ * The known_hosts line for the pinned key, named by HostKeyAlias = the destination as given,
+ * so it matches whatever HostName, port or ProxyJump the user's ~/.ssh/config resolves to.
  */
-export function proxyCommandOption(j: OpenSshJump): string[] {
-    const argv = ["ssh", "-p", String(j.port), ...identityOptions(j), ...hostKeyOptions(j),
-        "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "LogLevel=ERROR", "-W", "[%h]:%p", `${j.user}@${j.host}`];
-    return ["-o", `ProxyCommand=${shJoin(argv)}`];
+export function knownHostsLine(t: Pick<OpenSshTarget, "host" | "hostKey">): string {
+    const pinned = parsePinnedHostKey(t.hostKey);
+    if (pinned === undefined) {
+        throw new Error(`host key for ${t.host} is not an OpenSSH public key ("ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA...", "ssh-rsa AAAA..."): ${JSON.stringify(t.hostKey.slice(0, 40))}`);
+    }
+    return `${t.host} ${pinned.type} ${pinned.blob}`;
 }
 
-/** OpenSSH options shared by ssh and scp. */
-export function openSshOptions(t: OpenSshTarget, portFlag: "-p" | "-P"): string[] {
+/** "user@host" or just the alias when the user comes from ~/.ssh/config. */
+export function destination(t: Pick<OpenSshTarget, "host" | "user">): string {
+    return t.user === "" ? t.host : `${t.user}@${t.host}`;
+}
+
+/** Options shared by every ssh invocation of a target (the same everywhere, so ssh computes the same %C). */
+export function openSshOptions(t: OpenSshTarget): string[] {
+    const pinned = t.insecureIgnoreHostKey ? undefined : parsePinnedHostKey(t.hostKey);
+    const hostKeyOptions = t.insecureIgnoreHostKey
+        ? ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        // The key comes from config, not from ~/.ssh/known_hosts: a mismatch refuses the connection.
+        : ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${t.knownHostsFile}`, "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", `HostKeyAlias=${t.host}`,
+            ...(pinned !== undefined ? ["-o", `HostKeyAlgorithms=${hostKeyAlgorithmsFor(pinned.type).join(",")}`] : [])];
     return [
-        portFlag, String(t.port),
-        ...identityOptions(t),
-        ...hostKeyOptions(t),
-        ...(t.jump !== undefined ? proxyCommandOption(t.jump) : []),
-        "-o", "ControlMaster=auto",
+        ...(t.port !== undefined ? ["-p", String(t.port)] : []),
+        ...(t.identityFile !== "" ? ["-i", t.identityFile, "-o", "IdentitiesOnly=yes"] : []),
+        ...hostKeyOptions,
+        ...(t.proxyCommand !== undefined && t.proxyCommand !== "" ? ["-o", `ProxyCommand=${t.proxyCommand}`] : []),
         "-o", `ControlPath=${t.controlPath}`,
-        "-o", `ControlPersist=${t.controlPersistSeconds}`,
+        // Key, then the second factor; never a password; one try of the second factor (no retry storm).
+        "-o", "PreferredAuthentications=publickey,keyboard-interactive",
+        "-o", "PasswordAuthentication=no",
+        "-o", "NumberOfPasswordPrompts=1",
+        // Keepalives: an idle wait (a job pending for minutes) must not let a firewall drop the login.
         "-o", "ServerAliveInterval=15",
+        "-o", "ServerAliveCountMax=4",
         "-o", "LogLevel=ERROR",
     ];
 }
 
-/** `ssh ... user@host -- <remote argv>`: the remote argv is quoted for the remote shell. */
-export function sshArgv(t: OpenSshTarget, remote: readonly string[]): string[] {
-    return ["ssh", ...openSshOptions(t, "-p"), `${t.user}@${t.host}`, "--", shJoin(remote)];
+/**
+ * The master: logs in once (key, then the second factor through SSH_ASKPASS), runs nothing,
+ * and lives in the foreground as long as the process that started it (ControlPersist=no).
+ */
+export function masterArgv(t: OpenSshTarget, connectTimeoutSeconds: number): string[] {
+    return ["ssh", "-M", "-N", "-o", "ControlPersist=no", "-o", `ConnectTimeout=${connectTimeoutSeconds}`,
+        ...openSshOptions(t), destination(t)];
 }
 
+/**
+ * A client of the master and nothing else: if the master is gone or refuses, ssh must not open a
+ * connection of its own (ProxyCommand=false, first on the line so it wins over a ProxyJump or
+ * ProxyCommand from config; BatchMode so it could never prompt anyway).
+ */
+const MUX_ONLY = ["-o", "ControlMaster=no", "-o", "BatchMode=yes", "-o", "ProxyCommand=/bin/false"];
+
+/**
+ * A command through the master. BatchMode: if the master is gone this ssh must fail at once
+ * instead of logging in again by itself (a new login is a new Duo prompt; the transport decides).
+ */
+export function muxArgv(t: OpenSshTarget, remote: readonly string[]): string[] {
+    return ["ssh", ...MUX_ONLY, ...openSshOptions(t), destination(t), "--", shJoin(remote)];
+}
+
+/** `ssh -O check|exit`: is a master listening on the ControlPath / stop it. */
+export function controlArgv(t: OpenSshTarget, op: "check" | "exit"): string[] {
+    return ["ssh", "-O", op, "-o", "BatchMode=yes", ...openSshOptions(t), destination(t)];
+}
+
+/** ProxyCommand that reaches %h:%p through jump's master (no second login to the jump host). */
+export function proxyThroughMaster(jump: OpenSshTarget): string {
+    // ssh expands %-tokens in ProxyCommand with the *target's* values: the jump's own (%C in its
+    // ControlPath) are escaped as %%, so the inner ssh expands them for the jump host.
+    const inner = ["ssh", ...MUX_ONLY, ...openSshOptions(jump)].map((a) => a.replace(/%/g, "%%"));
+    return shJoin([...inner, "-W", "%h:%p", destination(jump).replace(/%/g, "%%")]);
+}
+
+/** Kept for callers of the old name: a command through the shared master. */
+export const sshArgv = muxArgv;

@@ -7,6 +7,7 @@
 // resolves it from the program's node_modules, where the workspace links it).
 import type * as pulumi from "@pulumi/pulumi";
 import type { SlurmJobInputs, SlurmJobOutputs } from "./types";
+import type { RemoteCommandInputs, RemoteCommandOutputs } from "./remoteCommand";
 
 /** Marks state written through the shim; diff() migrates states that hold an older, frozen provider. */
 export const SHIM_MARKER = "sparc-slurm-shim/1";
@@ -21,4 +22,15 @@ export const slurmJobShim: Provider & { shim: string } = {
     read: (id, props) => (require("@sparc-deploy/slurm-provider").slurmJobProvider as Required<Provider>).read(id, props),
     update: (id, olds, news) => (require("@sparc-deploy/slurm-provider").slurmJobProvider as Required<Provider>).update(id, olds, news),
     delete: (id, props) => (require("@sparc-deploy/slurm-provider").slurmJobProvider as Required<Provider>).delete(id, props),
+};
+
+type CommandProvider = pulumi.dynamic.ResourceProvider<RemoteCommandInputs, RemoteCommandOutputs>;
+
+/** The same for every RemoteCommand (the hpg stack's copy, SIF and delete steps): today's code, and the same module (one pool, one login) as SlurmJob. */
+export const remoteCommandShim: CommandProvider & { shim: string } = {
+    shim: SHIM_MARKER,
+    diff: (id, olds, news) => (require("@sparc-deploy/slurm-provider").remoteCommandProvider as Required<CommandProvider>).diff(id, olds, news),
+    create: (inputs) => (require("@sparc-deploy/slurm-provider").remoteCommandProvider as Required<CommandProvider>).create(inputs),
+    update: (id, olds, news) => (require("@sparc-deploy/slurm-provider").remoteCommandProvider as Required<CommandProvider>).update(id, olds, news),
+    delete: (id, props) => (require("@sparc-deploy/slurm-provider").remoteCommandProvider as Required<CommandProvider>).delete(id, props),
 };

@@ -8,7 +8,9 @@
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import type { SshConnection } from "./types";
 import { shJoin } from "./quote";
-import { sshArgv } from "./openssh";
+import { controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "./openssh";
+import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, refusedPromptMessage } from "./prompts";
+import { hostKeyAlgorithmsFor, parsePinnedHostKey } from "./hostKey";
 
 export interface RemoteResult {
     /** The command line as sent (argv joined through shJoin). */
@@ -22,12 +24,15 @@ export interface RemoteResult {
 
 export interface RunOptions {
     stdin?: string;
+    /** A local file streamed to the command's stdin (an upload through the same connection, no scp/sftp login). */
+    stdinFile?: string;
     /** Bound on the whole command, in seconds (default 120). */
     timeoutSeconds?: number;
 }
 
 /** Counters read by the benchmark and the tests. */
 export interface SshStats {
+    /** Logins made: ssh2 handshakes plus OpenSSH masters started. */
     handshakes: number;
     commands: Record<string, number>;
 }
@@ -50,7 +55,30 @@ interface PoolState {
     stats: SshStats;
     /** Parallel channels per connection: well below OpenSSH's MaxSessions (10), which counts closing channels too. */
     maxChannels: number;
+    /**
+     * Close a connection after this many idle seconds; 0 = never. Default 0: every login may cost a Duo
+     * prompt, and the engine holds this process for the whole run (it is killed at the end, which closes
+     * the connection), so an idle close would only buy a second prompt. Keepalives keep it up meanwhile.
+     */
     idleSeconds: number;
+    /** openssh transport: one master per connection key. */
+    masters: Map<string, OpenSshMaster>;
+}
+
+/** An OpenSSH ControlMaster this process uses: started by it (ours) or found running (the user's). */
+interface OpenSshMaster {
+    target: OpenSshTarget;
+    ours: boolean;
+    /** The foreground `ssh -M -N` child (ours only). */
+    child: import("node:child_process").ChildProcess | undefined;
+    /** Kills the master when this process dies, however it dies (its stdin is our pipe). */
+    reaper: import("node:child_process").ChildProcess | undefined;
+    /** Holds the run's known_hosts file and askpass helper. */
+    dir: string;
+    ready: Promise<void>;
+    /** Sessions open through the master, capped like the ssh2 pool's channels (sshd's MaxSessions counts them). */
+    active: number;
+    waiting: (() => void)[];
 }
 
 /** The process-wide pool (globalThis, so every deserialized copy of the provider shares it). */
@@ -60,8 +88,10 @@ export function sshPool(): PoolState {
         entries: new Map(),
         stats: { handshakes: 0, commands: {} },
         maxChannels: 4,
-        idleSeconds: 30,
+        idleSeconds: 0,
+        masters: new Map(),
     };
+    g.__sparcSlurmSsh.masters ??= new Map();
     return g.__sparcSlurmSsh;
 }
 
@@ -84,6 +114,9 @@ export function connectionKey(conn: SshConnection): string {
         conn.transport ?? "ssh2", conn.host, conn.port ?? 22, conn.user, conn.hostKey === undefined ? null : hostKeyBlob(conn.hostKey),
         conn.insecureIgnoreHostKey === true, conn.privateKey ?? null, conn.passphrase ?? null, conn.agentSocket ?? null,
         conn.keyboardInteractiveAnswers ?? [], conn.identityFile ?? null, conn.controlPath ?? null,
+        conn.mfaPromptPattern ?? null, conn.hostAlias ?? null,
+        // Through another host is another path to the peer: its own connection.
+        conn.jump === undefined ? null : connectionKey(conn.jump),
     ]);
     const digest = crypto.createHmac("sha256", g.__sparcSlurmKeySalt).update(identity).digest("hex").slice(0, 32);
     return `${connectionLabel(conn)}#${digest}`;
@@ -116,7 +149,7 @@ export function hostKeyBlob(hostKey: string): string {
     return parts.length >= 2 && /^(ssh-|ecdsa-|sk-)/.test(parts[0]) ? parts[1] : parts[0];
 }
 
-function dialOnce(conn: SshConnection): Promise<Client> {
+function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Promise<Client> {
     const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
     const stats = sshPool().stats;
     const label = connectionLabel(conn);
@@ -145,18 +178,27 @@ function dialOnce(conn: SshConnection): Promise<Client> {
         // ssh2's readyTimeout is cleared when the socket closes, and a close before "ready"
         // emits no "error": both the bound and the close handler below are needed, or a
         // connection cut during the handshake leaves this promise pending forever.
-        const seconds = dialBoundSeconds(conn);
+        // The second factor may wait for a person (a Duo push): the bound allows for it.
+        const seconds = dialBoundSeconds(conn) + secondFactorAllowanceSeconds(conn);
         bound = setTimeout(() => reject(new SshConnectError(
             `connection to ${label} did not complete (TCP, key exchange and authentication) within ${seconds} s ` +
-            "(connection.dialTimeoutSeconds)", true)), seconds * 1000);
-        const expected = conn.hostKey === undefined ? undefined : hostKeyBlob(conn.hostKey);
+            `(connection.dialTimeoutSeconds${secondFactorAllowanceSeconds(conn) > 0 ? `, plus ${secondFactorAllowanceSeconds(conn)} s for the second factor` : ""})`, true)), seconds * 1000);
+        let refusedPrompt: SshConnectError | undefined;
+        let answered = 0;
+        // Offer only the pinned key's type: otherwise the server may present another of its keys
+        // (ed25519 first) and a correctly pinned ECDSA or RSA key looks like a mismatch.
+        const pinned = conn.hostKey === undefined || conn.insecureIgnoreHostKey === true ? undefined : parsePinnedHostKey(conn.hostKey);
+        // parsePinnedHostKey also reads a known_hosts line ("[host]:port type blob").
+        const expected = conn.hostKey === undefined ? undefined : (pinned?.blob ?? hostKeyBlob(conn.hostKey));
         const config: ConnectConfig = {
             host: conn.host,
             port: conn.port ?? 22,
             username: conn.user,
+            ...(sock !== undefined ? { sock } : {}),
             readyTimeout: seconds * 1000,
             keepaliveInterval: 15_000,
             keepaliveCountMax: 4,
+            ...(pinned !== undefined ? { algorithms: { serverHostKey: hostKeyAlgorithmsFor(pinned.type) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] } } : {}),
             hostVerifier: (key: Buffer) => {
                 if (conn.insecureIgnoreHostKey === true) {
                     return true;
@@ -180,10 +222,22 @@ function dialOnce(conn: SshConnection): Promise<Client> {
             }
             config.agent = agent;
         }
-        const answers = conn.keyboardInteractiveAnswers ?? [];
+        const answers = secondFactorAnswers(conn);
         if (answers.length > 0) {
             config.tryKeyboard = true;
+            const pattern = conn.mfaPromptPattern ?? DEFAULT_MFA_PROMPT_PATTERN;
             client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) => {
+                // Only second-factor prompts get an answer; anything else ends the login at once.
+                for (const p of prompts) {
+                    const verdict = classifyPrompt(p.prompt, pattern);
+                    if (verdict !== "answer") {
+                        refusedPrompt = new SshConnectError(refusedPromptMessage(`connection to ${connectionLabel(conn)}`, p.prompt, verdict, pattern), false);
+                        client.end();
+                        reject(refusedPrompt);
+                        return;
+                    }
+                }
+                answered += prompts.length;
                 finish(prompts.map((_p, i) => answers[Math.min(i, answers.length - 1)]));
             });
         }
@@ -193,10 +247,18 @@ function dialOnce(conn: SshConnection): Promise<Client> {
         });
         client.once("close", () => reject(new SshConnectError(`connection to ${label} was closed before login completed`, true)));
         client.once("error", (err: Error & { level?: string }) => {
-            if (hostKeyMismatch) {
+            if (refusedPrompt !== undefined) {
+                reject(refusedPrompt);
+            } else if (hostKeyMismatch) {
                 reject(new SshConnectError(
                     `connection to ${label} refused: the server's host key does not match connection.hostKey. ` +
                     "If the cluster's key really changed, compare it with the site's published fingerprints, then update connection.hostKey.", false));
+            } else if (err.level === "client-authentication" && answered > 0) {
+                // Not retried: each try is another Duo prompt, and a one-time code cannot be used twice.
+                reject(new SshConnectError(
+                    `connection to ${connectionLabel(conn)}: the key was accepted but the server refused the second-factor answer ` +
+                    `(${err.message}); not retried. Check hpgMfaAnswers (connection.keyboardInteractiveAnswers): Duo "1"/"push", ` +
+                    "or a fresh passcode (a passcode works once).", false));
             } else if (err.level === "client-authentication") {
                 reject(new SshConnectError(
                     `connection to ${label}: authentication failed (${err.message}). ` +
@@ -215,12 +277,41 @@ function dialOnce(conn: SshConnection): Promise<Client> {
     });
 }
 
+/**
+ * The second-factor answers for a login: SPARC_HPG_MFA_ANSWERS (comma-separated) in this process's
+ * environment wins over those stored with the resource, so a one-time passcode typed for this run
+ * also serves refresh and destroy (which otherwise replay the answer stored in state, already used).
+ */
+export function secondFactorAnswers(conn: SshConnection, env: NodeJS.ProcessEnv = process.env): string[] {
+    const fromEnv = (env.SPARC_HPG_MFA_ANSWERS ?? "").split(",").filter((a) => a !== "");
+    return fromEnv.length > 0 ? fromEnv : (conn.keyboardInteractiveAnswers ?? []);
+}
+
+/** Extra seconds a login may take when a second factor is answered: a Duo push waits for a person (Duo gives up after 60 s). */
+export function secondFactorAllowanceSeconds(conn: SshConnection): number {
+    return secondFactorAnswers(conn).length > 0 ? 75 : 0;
+}
+
+/** A TCP stream to conn's host:port opened through the jump host's pooled (already authenticated) connection. */
+async function jumpSocket(conn: SshConnection, jump: SshConnection): Promise<import("node:stream").Duplex> {
+    const jumpClient = await clientFor(jump, entryFor(jump));
+    return new Promise((resolve, reject) => {
+        jumpClient.forwardOut("127.0.0.1", 0, conn.host, conn.port ?? 22, (err, stream) => {
+            if (err) {
+                reject(new SshConnectError(`cannot reach ${connectionLabel(conn)} through ${connectionLabel(jump)}: ${err.message}`, true));
+                return;
+            }
+            resolve(stream);
+        });
+    });
+}
+
 async function dial(conn: SshConnection): Promise<Client> {
     const attempts = Math.max(1, conn.dialAttempts ?? 3);
     let last: Error | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
-            return await dialOnce(conn);
+            return await dialOnce(conn, conn.jump === undefined ? undefined : await jumpSocket(conn, conn.jump));
         } catch (err) {
             last = err as Error;
             if (!(err instanceof SshConnectError) || !err.retryable || attempt === attempts) {
@@ -290,7 +381,7 @@ function releaseChannel(entry: PoolEntry): void {
     const next = entry.waiting.shift();
     if (next !== undefined) {
         next();
-    } else if (entry.active === 0) {
+    } else if (entry.active === 0 && sshPool().idleSeconds > 0) {
         entry.idleTimer = setTimeout(() => {
             const client = entry.client;
             entry.client = undefined;
@@ -414,7 +505,14 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                         stderr: afterOutputMarker(Buffer.concat(errOut).toString("utf8")),
                     }));
                 });
-                stream.end(options.stdin ?? undefined);
+                if (options.stdinFile !== undefined) {
+                    const fs = require("node:fs") as typeof import("node:fs");
+                    const file = fs.createReadStream(options.stdinFile);
+                    file.on("error", (e: Error) => fail(new AmbiguousRemoteError(`reading ${options.stdinFile} for \`${argv[0]}\` on ${entry.label} failed: ${e.message}`)));
+                    file.pipe(stream);
+                } else {
+                    stream.end(options.stdin ?? undefined);
+                }
             });
         });
     } finally {
@@ -422,7 +520,7 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
     }
 }
 
-/** Closes every pooled connection (tests and benchmarks; the provider process is simply killed). */
+/** Closes every pooled connection and stops the OpenSSH masters this process started (tests and benchmarks; the provider process is simply killed, and its reaper stops its masters). */
 export function closeAllConnections(): void {
     for (const entry of sshPool().entries.values()) {
         if (entry.idleTimer !== undefined) {
@@ -432,90 +530,353 @@ export function closeAllConnections(): void {
         entry.client = undefined;
     }
     sshPool().entries.clear();
+    for (const master of sshPool().masters.values()) {
+        stopMaster(master);
+    }
+    sshPool().masters.clear();
+}
+
+function stopMaster(master: OpenSshMaster): void {
+    const fs = require("node:fs") as typeof import("node:fs");
+    if (master.ours) {
+        // SIGTERM: ssh closes the connection cleanly and removes its socket.
+        master.child?.kill("SIGTERM");
+        master.reaper?.kill("SIGTERM");
+    }
+    fs.rmSync(master.dir, { recursive: true, force: true });
+}
+
+/** Starts a local process, bounded; resolves with its status and output (never rejects for a non-zero exit). */
+function runLocal(argv: readonly string[], env: NodeJS.ProcessEnv, timeoutSeconds: number): Promise<{ code: number; stderr: string }> {
+    const { spawn } = require("node:child_process") as typeof import("node:child_process");
+    return new Promise((resolve) => {
+        const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
+        const errOut: Buffer[] = [];
+        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutSeconds * 1000);
+        child.stderr.on("data", (d: Buffer) => errOut.push(d));
+        child.on("error", (err) => {
+            clearTimeout(timer);
+            resolve({ code: -1, stderr: err.message });
+        });
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code: code ?? -1, stderr: Buffer.concat(errOut).toString("utf8") });
+        });
+    });
 }
 
 /**
- * The "openssh" transport: the system ssh client through a ControlMaster socket.
- * ssh exits 255 for its own failures; stderr tells a failed login (nothing ran)
- * from a dropped connection (the command may have run).
+ * SSH_ASKPASS for the master's one login. It answers only a prompt that looks like the second factor
+ * (the answer comes from its environment, never its command line), a key-passphrase prompt with
+ * connection.passphrase when set, and refuses anything else (a password prompt above all), saying so on stderr.
  */
-export async function runOpenSsh(conn: SshConnection, argv: readonly string[], options: RunOptions = {}): Promise<RemoteResult> {
-    const { spawn } = require("node:child_process") as typeof import("node:child_process");
-    const fs = require("node:fs") as typeof import("node:fs");
+export const ASKPASS_SCRIPT = `#!/bin/sh
+# sparc-deploy askpass: answers the second factor only.
+line=$(printf '%s\\n' "$1" | awk 'NF { l = $0 } END { print l }')
+if printf '%s' "$line" | grep -Eiq 'pass(word|phrase)'; then
+  if printf '%s' "$line" | grep -Eiq 'passphrase for' && [ -n "\${SPARC_SSH_KEY_PASSPHRASE:-}" ]; then
+    printf '%s\\n' "$SPARC_SSH_KEY_PASSPHRASE"; exit 0
+  fi
+  # Stop ssh itself: exiting 1 alone makes it send an empty answer (a failed password try at the server).
+  printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
+fi
+if [ -n "\${SPARC_SSH_MFA_ANSWER:-}" ] && printf '%s' "$line" | grep -Eiq -- "$SPARC_SSH_MFA_PATTERN"; then
+  echo 'sparc-deploy-answered-second-factor' >&2
+  printf '%s\\n' "$SPARC_SSH_MFA_ANSWER"; exit 0
+fi
+printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
+`;
+
+/** Turns a failed master login's stderr into the error a user can act on. */
+export function masterLoginError(label: string, stderr: string, pattern: string): SshConnectError {
+    const refused = /sparc-deploy-refused-prompt: (.*)/.exec(stderr);
+    if (refused !== null) {
+        return new SshConnectError(refusedPromptMessage(`connection to ${label}`, refused[1], classifyPrompt(refused[1], pattern), pattern), false);
+    }
+    const plain = stderr.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.startsWith("sparc-deploy-")).join("; ");
+    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(stderr)) {
+        return new SshConnectError(`connection to ${label} refused: the server's host key does not match connection.hostKey (hpgHostKey). ` +
+            "If the cluster's key really changed, compare it with the site's published fingerprints, then update it.", false);
+    }
+    if (/Permission denied/.test(stderr) && stderr.includes("sparc-deploy-answered-second-factor")) {
+        return new SshConnectError(`connection to ${label}: the key was accepted but the server refused the second-factor answer (${plain}); ` +
+            "not retried. Check hpgMfaAnswers (connection.keyboardInteractiveAnswers): Duo \"1\"/\"push\", or a fresh passcode (a passcode works once).", false);
+    }
+    if (/Permission denied/.test(stderr)) {
+        return new SshConnectError(`connection to ${label}: authentication failed (${plain}). Check the user, the key (hpgIdentityFile or ssh-agent) ` +
+            "and, with Duo, hpgMfaAnswers; on HiPerGator key-based SSH is port 2222.", false);
+    }
+    return new SshConnectError(`connection to ${label} failed: ${plain === "" ? "ssh exited before logging in" : plain}`,
+        /Connection refused|Connection timed out|No route to host|Could not resolve|Connection closed|reset by peer|timed out/i.test(stderr));
+}
+
+/** The OpenSshTarget of a connection ("~/" expanded, the run's known_hosts file in dir). */
+export function openSshTargetOf(conn: SshConnection, dir: string, proxyCommand?: string): OpenSshTarget {
     const os = require("node:os") as typeof import("node:os");
-    const path = require("node:path") as typeof import("node:path");
-    const stats = sshPool().stats;
-    stats.commands[argv[0]] = (stats.commands[argv[0]] ?? 0) + 1;
-    const controlPath = (conn.controlPath ?? "~/.ssh/sparc-cm-%C").replace(/^~\//, `${os.homedir()}/`);
-    fs.mkdirSync(path.dirname(controlPath), { recursive: true, mode: 0o700 });
-    const full = sshArgv({
-        host: conn.host,
-        port: conn.port ?? 22,
+    return {
+        host: conn.hostAlias ?? conn.host,
+        ...(conn.port !== undefined ? { port: conn.port } : {}),
         user: conn.user,
         hostKey: conn.hostKey ?? "",
         insecureIgnoreHostKey: conn.insecureIgnoreHostKey === true,
-        identityFile: conn.identityFile ?? "",
-        controlPath,
-        controlPersistSeconds: 600,
-    }, argv);
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    const answers = conn.keyboardInteractiveAnswers ?? [];
-    let askpass: string | undefined;
-    if (answers.length > 0) {
-        // Duo's keyboard-interactive prompt without a terminal: ssh asks this script, which
-        // prints the answer from its environment (never from its command line).
-        askpass = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sparc-askpass-")), "askpass");
-        fs.writeFileSync(askpass, "#!/bin/sh\nprintf '%s\\n' \"$SPARC_ASKPASS_ANSWER\"\n", { mode: 0o700 });
-        Object.assign(env, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", SPARC_ASKPASS_ANSWER: answers[0], DISPLAY: env.DISPLAY ?? ":0" });
-    } else {
-        full.splice(1, 0, "-o", "BatchMode=yes");
+        identityFile: (conn.identityFile ?? "").replace(/^~\//, `${os.homedir()}/`),
+        controlPath: (conn.controlPath ?? "~/.ssh/sparc-cm-%C").replace(/^~\//, `${os.homedir()}/`),
+        knownHostsFile: `${dir}/known_hosts`,
+        ...(proxyCommand !== undefined ? { proxyCommand } : {}),
+    };
+}
+
+function masterAlive(master: OpenSshMaster): boolean {
+    return !master.ours || (master.child !== undefined && master.child.exitCode === null && master.child.signalCode === null);
+}
+
+/**
+ * Removes the known_hosts/askpass directories of runs whose process is gone. The engine may kill the
+ * provider's whole process group at the end of a run (the master dies with it, closing the login),
+ * and then nothing is left to remove them. Once per process.
+ */
+function sweepStaleRunDirs(): void {
+    const fs = require("node:fs") as typeof import("node:fs");
+    const os = require("node:os") as typeof import("node:os");
+    const path = require("node:path") as typeof import("node:path");
+    const g = globalThis as unknown as { __sparcSshSwept?: boolean };
+    if (g.__sparcSshSwept === true) {
+        return;
     }
-    const key = connectionLabel(conn);
-    try {
-        return await new Promise<RemoteResult>((resolve, reject) => {
-            const child = spawn(full[0], full.slice(1), { env, stdio: ["pipe", "pipe", "pipe"] });
-            const out: Buffer[] = [];
-            const errOut: Buffer[] = [];
-            const timeoutSeconds = conn.commandTimeoutSeconds ?? options.timeoutSeconds ?? 120;
-            const timer = setTimeout(() => {
-                child.kill("SIGTERM");
-                reject(new AmbiguousRemoteError(`\`${argv[0]}\` on ${key} did not finish within ${timeoutSeconds} s`));
-            }, timeoutSeconds * 1000);
-            child.stdout.on("data", (d: Buffer) => out.push(d));
-            child.stderr.on("data", (d: Buffer) => errOut.push(d));
-            child.on("error", (err) => {
-                clearTimeout(timer);
-                reject(new SshConnectError(`cannot run ssh for ${key}: ${err.message}`, false));
-            });
-            child.on("close", (code, signal) => {
-                clearTimeout(timer);
-                const stderr = Buffer.concat(errOut).toString("utf8");
-                if (code === 255) {
-                    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
-                        reject(new SshConnectError(`connection to ${key} refused: the server's host key does not match connection.hostKey. ` +
-                            "If the cluster's key really changed, compare it with the site's published fingerprints, then update connection.hostKey.", false));
-                        return;
-                    }
-                    if (/Permission denied|Connection refused|Could not resolve hostname|No route to host|Connection timed out/.test(stderr)) {
-                        reject(new SshConnectError(`connection to ${key} failed: ${stderr.trim()}`, !/Permission denied/.test(stderr)));
-                        return;
-                    }
-                    reject(new AmbiguousRemoteError(`ssh to ${key} failed while \`${argv[0]}\` may have been running: ${stderr.trim()}`));
-                    return;
-                }
-                resolve({
-                    command: shJoin(argv),
-                    code: code ?? -1,
-                    signal: signal ?? "",
-                    stdout: Buffer.concat(out).toString("utf8"),
-                    stderr,
-                });
-            });
-            child.stdin.end(options.stdin ?? "");
-        });
-    } finally {
-        if (askpass !== undefined) {
-            fs.rmSync(path.dirname(askpass), { recursive: true, force: true });
+    g.__sparcSshSwept = true;
+    for (const name of fs.readdirSync(os.tmpdir())) {
+        const owner = /^sparc-ssh-(\d+)-/.exec(name);
+        if (owner === null || Number(owner[1]) === process.pid) {
+            continue;
+        }
+        try {
+            process.kill(Number(owner[1]), 0);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ESRCH") {
+                fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+            }
         }
     }
+}
+
+/**
+ * The one OpenSSH login of this process for conn: a master already listening on the ControlPath
+ * (the user's own, e.g. `ssh -fNM hpg`) is used and left alone; otherwise one is started
+ * (answering the second factor once) and lives exactly as long as this process.
+ * Concurrent callers share the same attempt. A jump host's master is opened first and reused.
+ */
+export async function openSshMaster(conn: SshConnection): Promise<OpenSshMaster> {
+    const pool = sshPool();
+    const key = connectionKey(conn);
+    const known = pool.masters.get(key);
+    if (known !== undefined) {
+        await known.ready;
+        if (masterAlive(known)) {
+            return known;
+        }
+        if (pool.masters.get(key) === known) {
+            pool.masters.delete(key);
+            stopMaster(known);
+        }
+        return openSshMaster(conn);
+    }
+    const fs = require("node:fs") as typeof import("node:fs");
+    const os = require("node:os") as typeof import("node:os");
+    const path = require("node:path") as typeof import("node:path");
+    sweepStaleRunDirs();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sparc-ssh-${process.pid}-`));
+    const master: OpenSshMaster = { target: openSshTargetOf(conn, dir), ours: false, child: undefined, reaper: undefined, dir, ready: Promise.resolve(), active: 0, waiting: [] };
+    master.ready = (async () => {
+        const jump = conn.jump === undefined ? undefined : await openSshMaster(conn.jump);
+        if (jump !== undefined) {
+            master.target = openSshTargetOf(conn, dir, proxyThroughMaster(jump.target));
+        }
+        if (!master.target.insecureIgnoreHostKey) {
+            let line: string;
+            try {
+                line = knownHostsLine(master.target);
+            } catch (err) {
+                throw new SshConnectError(`connection to ${connectionLabel(conn)}: ${(err as Error).message}`, false);
+            }
+            fs.writeFileSync(master.target.knownHostsFile, `${line}\n`, { mode: 0o600 });
+        }
+        fs.mkdirSync(path.dirname(master.target.controlPath), { recursive: true, mode: 0o700 });
+        const attempts = Math.max(1, conn.dialAttempts ?? 3);
+        for (let attempt = 1; ; attempt++) {
+            try {
+                await startMaster(conn, master);
+                return;
+            } catch (err) {
+                if (!(err instanceof SshConnectError) || !err.retryable || attempt >= attempts) {
+                    throw err;
+                }
+                await new Promise((r) => setTimeout(r, 1000 * attempt));
+            }
+        }
+    })();
+    pool.masters.set(key, master);
+    try {
+        await master.ready;
+    } catch (err) {
+        if (pool.masters.get(key) === master) {
+            pool.masters.delete(key);
+        }
+        stopMaster(master);
+        throw err;
+    }
+    return master;
+}
+
+async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<void> {
+    const { spawn } = require("node:child_process") as typeof import("node:child_process");
+    const fs = require("node:fs") as typeof import("node:fs");
+    const path = require("node:path") as typeof import("node:path");
+    const label = connectionLabel(conn);
+    if ((await runLocal(controlArgv(master.target, "check"), process.env, 15)).code === 0) {
+        master.ours = false;
+        return;
+    }
+    const pattern = conn.mfaPromptPattern ?? DEFAULT_MFA_PROMPT_PATTERN;
+    const askpass = path.join(master.dir, "askpass");
+    fs.writeFileSync(askpass, ASKPASS_SCRIPT, { mode: 0o700 });
+    // Always through the askpass (even without answers): a prompt nobody configured fails with a clear error instead of hanging.
+    const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        SSH_ASKPASS: askpass,
+        SSH_ASKPASS_REQUIRE: "force",
+        DISPLAY: process.env.DISPLAY ?? ":0",
+        SPARC_SSH_MFA_ANSWER: secondFactorAnswers(conn)[0] ?? "",
+        SPARC_SSH_MFA_PATTERN: pattern,
+        SPARC_SSH_KEY_PASSPHRASE: conn.passphrase ?? "",
+    };
+    const connectSeconds = conn.dialTimeoutSeconds ?? 20;
+    // The second factor may wait for a person (a Duo push times out after 60 s).
+    const boundSeconds = connectSeconds + secondFactorAllowanceSeconds(conn);
+    const child = spawn("ssh", masterArgv(master.target, connectSeconds).slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
+    const errOut: Buffer[] = [];
+    child.stderr?.on("data", (d: Buffer) => errOut.push(d));
+    child.on("error", (err) => errOut.push(Buffer.from(`cannot run ssh: ${err.message}\n`)));
+    master.child = child;
+    // From its first moment: if this process dies (the engine kills the provider at the end of
+    // the run), the reaper's stdin closes and it stops the master, so the login never outlives the run
+    // (and removes the run's known_hosts/askpass directory).
+    const reaper = spawn("sh", ["-c", "read _ignored; kill \"$1\" 2>/dev/null; rm -rf \"$2\"", "sparc-ssh-reaper", String(child.pid), master.dir], { stdio: ["pipe", "ignore", "ignore"] });
+    reaper.stdin?.on("error", () => undefined);
+    master.reaper = reaper;
+    master.ours = true;
+    const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    const started = Date.now();
+    for (;;) {
+        const dead = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
+        if (dead) {
+            throw masterLoginError(label, Buffer.concat(errOut).toString("utf8"), pattern);
+        }
+        if ((await runLocal(controlArgv(master.target, "check"), process.env, 15)).code === 0) {
+            break;
+        }
+        if (Date.now() - started > boundSeconds * 1000) {
+            child.kill("SIGTERM");
+            throw new SshConnectError(`connection to ${label}: the login did not complete within ${boundSeconds} s ` +
+                `(connection.dialTimeoutSeconds, plus ${secondFactorAllowanceSeconds(conn)} s for the second factor)`, true);
+        }
+    }
+    master.ours = true;
+    for (const handle of [child, reaper]) {
+        handle.unref();
+    }
+    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+    (reaper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    sshPool().stats.handshakes += 1;
+}
+
+/**
+ * The "openssh" transport: the system ssh client, every command a multiplexed client of
+ * this process's one master (openSshMaster). ssh exits 255 for its own failures; stderr
+ * tells a failed login (nothing ran) from a dropped connection (the command may have run).
+ */
+export async function runOpenSsh(conn: SshConnection, argv: readonly string[], options: RunOptions = {}): Promise<RemoteResult> {
+    // A refused session never started the command, so trying again is safe (as for ssh2's refused channels).
+    for (let attempt = 1; ; attempt++) {
+        const master = await openSshMaster(conn);
+        while (master.active >= sshPool().maxChannels) {
+            await new Promise<void>((resolve) => master.waiting.push(resolve));
+        }
+        master.active += 1;
+        try {
+            return await runOpenSshOnce(conn, master, argv, options);
+        } catch (err) {
+            if (!(err instanceof ChannelRefusedError) || attempt >= 5) {
+                throw err;
+            }
+        } finally {
+            master.active -= 1;
+            master.waiting.shift()?.();
+        }
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+    }
+}
+
+async function runOpenSshOnce(conn: SshConnection, master: OpenSshMaster, argv: readonly string[], options: RunOptions): Promise<RemoteResult> {
+    const { spawn } = require("node:child_process") as typeof import("node:child_process");
+    const fs = require("node:fs") as typeof import("node:fs");
+    const stats = sshPool().stats;
+    stats.commands[argv[0]] = (stats.commands[argv[0]] ?? 0) + 1;
+    // The same output marker as the ssh2 transport: a login shell that prints cannot garble stdout.
+    const full = [...muxArgv(master.target, argv).slice(0, -1), withOutputMarker(shJoin(argv))];
+    const key = connectionLabel(conn);
+    return new Promise<RemoteResult>((resolve, reject) => {
+        const child = spawn(full[0], full.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        const timeoutSeconds = conn.commandTimeoutSeconds ?? options.timeoutSeconds ?? 120;
+        const timer = setTimeout(() => {
+            child.kill("SIGTERM");
+            reject(new AmbiguousRemoteError(`\`${argv[0]}\` on ${key} did not finish within ${timeoutSeconds} s`));
+        }, timeoutSeconds * 1000);
+        child.stdout.on("data", (d: Buffer) => out.push(d));
+        child.stderr.on("data", (d: Buffer) => errOut.push(d));
+        child.on("error", (err) => {
+            clearTimeout(timer);
+            reject(new SshConnectError(`cannot run ssh for ${key}: ${err.message}`, false));
+        });
+        child.on("close", (code, signal) => {
+            clearTimeout(timer);
+            const stderr = Buffer.concat(errOut).toString("utf8");
+            if (code === 255) {
+                if (/Session open refused|session request failed/.test(stderr)) {
+                    reject(new ChannelRefusedError(`the server refused a session on the shared SSH connection to ${key}: ${stderr.trim()}`));
+                    return;
+                }
+                if (/Control socket connect|ControlSocket .* already exists|mux_client/.test(stderr)) {
+                    // The master is gone, so nothing was sent through it; BatchMode kept ssh from logging in by itself.
+                    reject(new SshConnectError(`the shared SSH connection to ${key} was lost before \`${argv[0]}\` started: ${stderr.trim()}`, true));
+                    return;
+                }
+                if (/Permission denied|Connection refused|Could not resolve hostname|No route to host|Connection timed out|Host key verification failed/.test(stderr)) {
+                    reject(new SshConnectError(`connection to ${key} failed: ${stderr.trim()}`, !/Permission denied|Host key/.test(stderr)));
+                    return;
+                }
+                reject(new AmbiguousRemoteError(`ssh to ${key} failed while \`${argv[0]}\` may have been running: ${stderr.trim()}`));
+                return;
+            }
+            resolve({
+                command: shJoin(argv),
+                code: code ?? -1,
+                signal: signal ?? "",
+                stdout: afterOutputMarker(Buffer.concat(out).toString("utf8")),
+                stderr: afterOutputMarker(stderr),
+            });
+        });
+        child.stdin.on("error", () => undefined);
+        if (options.stdinFile !== undefined) {
+            const file = fs.createReadStream(options.stdinFile);
+            file.on("error", (e: Error) => {
+                child.kill("SIGTERM");
+                reject(new AmbiguousRemoteError(`reading ${options.stdinFile} for \`${argv[0]}\` on ${key} failed: ${e.message}`));
+            });
+            file.pipe(child.stdin);
+        } else {
+            child.stdin.end(options.stdin ?? "");
+        }
+    });
 }

@@ -21,8 +21,19 @@ export interface SshConnection {
     hostKey?: string;
     /** Skip host-key checking. Only for throwaway test clusters. */
     insecureIgnoreHostKey?: boolean;
-    /** Answers for keyboard-interactive prompts (Duo MFA: "push", "1", a passcode), in order. */
+    /**
+     * Answers for the second factor's keyboard-interactive prompts (Duo MFA: "push", "1", a passcode), in order.
+     * Given only to prompts matching mfaPromptPattern; a password or passphrase prompt fails the login instead.
+     */
     keyboardInteractiveAnswers?: string[];
+    /** Which prompts are the second factor (case-insensitive regex, POSIX ERE syntax); default DEFAULT_MFA_PROMPT_PATTERN. */
+    mfaPromptPattern?: string;
+    /**
+     * Reach this host through another one (a jump host, e.g. HiPerGator for a PubApps instance): its
+     * connection is opened (one login, one second factor) and pooled first, and this one is tunnelled
+     * through it (ssh2: a direct-tcpip channel; openssh: ProxyCommand `ssh -W` through its master).
+     */
+    jump?: SshConnection;
     /** Dial attempts before giving up (default 3). */
     dialAttempts?: number;
     /** Bound on one whole dial (TCP connect, key exchange, authentication), in seconds (default 20). */
@@ -38,7 +49,14 @@ export interface SshConnection {
      * every other ssh/scp of the run, so HiPerGator's Duo prompt comes once.
      */
     transport?: "ssh2" | "openssh";
-    /** openssh transport: private key file ("" or absent = agent / ~/.ssh/config). */
+    /**
+     * openssh transport: the name given to ssh instead of host, e.g. the ~/.ssh/config alias "hpg", so the
+     * user's Host block (ProxyJump, User, ControlPath...) applies in full; host stays the resolved name.
+     */
+    hostAlias?: string;
+    /**
+     * openssh transport: private key file ("" or absent = agent / ~/.ssh/config); an encrypted one is unlocked with passphrase.
+     */
     identityFile?: string;
     /** openssh transport: ControlPath of the shared master connection (default "~/.ssh/sparc-cm-%C"). */
     controlPath?: string;

@@ -1,6 +1,7 @@
 // The whole hpg pipeline against the local Slurm cluster, with exactly the commands and
-// job inputs the hpg stack generates: MAS image -> docker-archive -> copied over OpenSSH
-// (checksum verified) -> `apptainer build` on the "login node" and as a CPU Slurm job ->
+// job inputs the hpg stack generates: MAS image -> docker-archive -> streamed over the stack's
+// one SSH login by RemoteCommand (checksum verified) -> `apptainer build` on the "login node"
+// (a RemoteCommand) and as a CPU Slurm job ->
 // MAS service job RUNNING while another process holds its port on the node (it serves on
 // another port, named by its endpoint file) -> ready only when /health answers with its job id
 // (a foreign service on the port is refused) -> rolling renewal with /health sampled every
@@ -9,24 +10,26 @@
 // removes every file. Apptainer and Lmod are stand-ins (test/standins/), since Debian 12
 // packages neither; the compute node is this machine.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as net from "node:net";
 import * as http from "node:http";
 import {
-    copyArchiveCommand, endpointFileOf, endpointPatternOf, identityHash, parseReadinessReport, readinessScript, removeLocalArchiveCommand,
-    removeRemoteCommand, saveArchiveCommand, serviceJobCommand, serviceJobSpec, sifBuildCommand, sifBuildJobSpec, sifBuildScript, sifPlan,
-    sshArgv, type HpgConfig, type SifPlan,
+    copyArchiveSteps, endpointFileOf, endpointPatternOf, identityHash, parseReadinessReport, readinessScript, removeLocalArchiveCommand,
+    removeRemoteArgv, saveArchiveCommand, serviceJobCommand, serviceJobSpec, sifBuildArgv, sifBuildJobSpec, sifBuildScript, sifPlan,
+    type HpgConfig, type SifPlan,
 } from "../../components/hpg";
 import { slurmJobProvider } from "../../providers/slurm/provider";
+import { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "../../providers/slurm/remoteCommand";
 import { closeAllConnections } from "../../providers/slurm/ssh";
 import { shJoin } from "../../providers/slurm/quote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import { HOST_KEY_PATH, USER_KEY_PATH, jobInputs, jobsWithTag, onCluster, requireClusterOrSkip, squeueState } from "../support/cluster";
 
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
+const remote = remoteCommandProvider as Required<typeof remoteCommandProvider>;
 const root = path.resolve(__dirname, "../..");
 const clusterUp = requireClusterOrSkip();
 const standinsReady = clusterUp && onCluster("apptainer --version && command -v module && test -w /blue/sparc-test/hpcuser").code === 0;
@@ -51,7 +54,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
     const cfg: HpgConfig = {
         hostAlias: "127.0.0.1", host: "127.0.0.1", proxyJump: "", port: 2222, user: "hpcuser",
         hostKey: fs.existsSync(HOST_KEY_PATH) ? fs.readFileSync(HOST_KEY_PATH, "utf8").trim() : "",
-        insecureIgnoreHostKey: false, identityFile: USER_KEY_PATH, privateKey: undefined, passphrase: undefined, mfaAnswers: undefined,
+        insecureIgnoreHostKey: false, identityFile: USER_KEY_PATH, privateKey: undefined, passphrase: undefined, mfaAnswers: undefined, mfaPromptPattern: "",
         transport: "openssh", controlPath: `/tmp/sparc-hpgtest-${process.pid}-%C`, group: "sparc-test",
         containerDir: `${BLUE}/containers`, workDir: BLUE,
         localArchiveDir: localDir, localCli: "podman", sifBuildOn: "login",
@@ -60,14 +63,29 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         gpusPerTask: "fake:1", cpusPerTask: 1, mem: "1gb", time: "14-00:00:00", output: "sparc_service_%j.log",
         masPort: 0, masAppDir: "/app", clusterChecks: "up", readinessTimeoutSeconds: 60, waitTimeoutSeconds: 120,
     };
+    // The one connection the stack gives every SlurmJob and RemoteCommand.
     const connection = { host: cfg.host, port: cfg.port, user: cfg.user, hostKey: cfg.hostKey, transport: "openssh" as const, identityFile: cfg.identityFile, controlPath: cfg.controlPath };
     let serviceInputs: SlurmJobInputs;
     /** Another process on the node (this machine) that holds the configured port. */
     const holder = net.createServer();
-    const target = {
-        host: cfg.host, port: cfg.port, user: cfg.user, hostKey: cfg.hostKey, insecureIgnoreHostKey: false,
-        identityFile: cfg.identityFile, controlPath: cfg.controlPath, controlPersistSeconds: 60,
-    };
+
+    /** Runs a RemoteCommand step as the engine would (create), timed. */
+    async function step(description: string, fields: Partial<RemoteCommandInputs>): Promise<{ outs?: RemoteCommandOutputs; error?: Error; seconds: number }> {
+        const started = Date.now();
+        const inputs: RemoteCommandInputs = { connection, create: [], unless: [], stdinFile: "", delete: [], triggers: [], timeoutSeconds: 600, description, ...fields };
+        try {
+            const r = await remote.create(inputs);
+            return { outs: r.outs as RemoteCommandOutputs, seconds: (Date.now() - started) / 1000 };
+        } catch (error) {
+            return { error: error as Error, seconds: (Date.now() - started) / 1000 };
+        }
+    }
+
+    /** The readiness check of a job, run as the provider runs it (over the same login). */
+    function readyStep(fakeJob: string, timeoutSeconds: number) {
+        const script = readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds });
+        return step("ready", { create: ["bash", "-c", script, "sparc-ready", fakeJob, job?.stdoutPath ?? "/dev/null", ""] });
+    }
     let plan: SifPlan;
     let sha256 = "";
     let job: SlurmJobOutputs | undefined;
@@ -95,7 +113,6 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         if (job !== undefined) {
             onCluster(`scancel ${Number(job.jobId)}`);
         }
-        spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${cfg.controlPath}`, "-p", "2222", "hpcuser@127.0.0.1"], { stdio: "ignore" });
         closeAllConnections();
         fs.rmSync(localDir, { recursive: true, force: true });
         onCluster(`rm -rf ${BLUE}`);
@@ -112,26 +129,25 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         figures.push(`podman save: ${r.seconds.toFixed(1)} s, ${fs.statSync(plan.localTar).size} bytes`);
     });
 
-    it("copies it to cluster storage with the checksum verified there", () => {
-        const r = sh(copyArchiveCommand(target, plan, sha256));
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout).toContain(`sent ${fs.statSync(plan.localTar).size} bytes to ${plan.remoteTar}`);
+    it("copies it to cluster storage with the checksum verified there", async () => {
+        const r = await step("copy", { ...copyArchiveSteps(plan, sha256), stdinFile: plan.localTar });
+        expect(r.error).toBeUndefined();
+        expect(r.outs?.stdout).toContain(`sent ${fs.statSync(plan.localTar).size} bytes to ${plan.remoteTar}`);
         expect(onCluster(`sha256sum ${plan.remoteTar}`).stdout.split(" ")[0]).toBe(sha256);
-        figures.push(`copy (first run): ${r.seconds.toFixed(1)} s, ${r.stdout.trim()}`);
+        figures.push(`copy (first run): ${r.seconds.toFixed(1)} s, ${r.outs?.stdout.trim()}`);
     });
 
-    it("refuses a corrupted copy", () => {
+    it("refuses a corrupted copy", async () => {
         const wrong = "0".repeat(64);
         const other = { ...plan, remoteTar: `${plan.remoteTar}.other` };
-        const r = sh(copyArchiveCommand(target, other, wrong));
-        expect(r.code).not.toBe(0);
-        expect(r.stderr).toContain(`checksum mismatch after copying to ${other.remoteTar}.part`);
+        const r = await step("copy", { ...copyArchiveSteps(other, wrong), stdinFile: plan.localTar });
+        expect(r.error?.message).toContain(`checksum mismatch after copying to ${other.remoteTar}.part`);
         onCluster(`rm -f ${other.remoteTar}.part`);
     });
 
-    it("builds the .sif on the login node from the docker-archive", () => {
-        const r = sh(sifBuildCommand(target, plan, cfg.modules));
-        expect(r.code, r.stderr + r.stdout).toBe(0);
+    it("builds the .sif on the login node from the docker-archive", async () => {
+        const r = await step("sif", { create: sifBuildArgv(plan, cfg.modules) });
+        expect(r.error).toBeUndefined();
         expect(onCluster(`test -s ${plan.remoteSif} && echo yes`).stdout.trim()).toBe("yes");
         figures.push(`apptainer build (stand-in): ${r.seconds.toFixed(1)} s`);
     });
@@ -191,18 +207,12 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         const port = (foreign.address() as net.AddressInfo).port;
         const fakeJob = "999999";
         onCluster(`echo localhost ${port} ${fakeJob} > ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
-        const script = readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds: 20 });
         // Async: the foreign server lives in this process and must answer meanwhile.
-        const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-            const child = spawn("/bin/sh", ["-c", shJoin(sshArgv(target, ["bash", "-c", script, "sparc-ready", fakeJob, job?.stdoutPath ?? "/dev/null", ""]))]);
-            let stderr = "";
-            child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-            child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
-        });
+        const r = await readyStep(fakeJob, 20);
         foreign.close();
         onCluster(`rm -f ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`refusing http://localhost:${port}/health: it answers, but not as job ${fakeJob} (another service holds the port): {"status":"ok"}`);
+        expect(r.error?.message).toContain("exited 1");
+        expect(r.error?.message).toContain(`refusing http://localhost:${port}/health: it answers, but not as job ${fakeJob} (another service holds the port): {"status":"ok"}`);
         // The current-endpoint file still names our job.
         expect(onCluster(`cat ${endpointFileOf(cfg)}`).stdout).toContain(` ${job?.jobId}`);
     }, 120_000);
@@ -288,24 +298,23 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         await provider.delete(kept.jobId, updated);
     }, 180_000);
 
-    it("sends and builds nothing again for an unchanged image", () => {
+    it("sends and builds nothing again for an unchanged image", async () => {
         const again = sifPlan("mas", IMAGE, plan.identity, localDir, cfg.containerDir);
         expect(again).toEqual(plan);
-        const r = sh(copyArchiveCommand(target, plan, sha256));
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout.trim()).toBe(`sent 0 bytes: ${plan.remoteTar} is already on the cluster`);
-        figures.push(`copy (unchanged second run): ${r.seconds.toFixed(1)} s, ${r.stdout.trim()}`);
+        const r = await step("copy", { ...copyArchiveSteps(plan, sha256), stdinFile: plan.localTar });
+        expect(r.outs?.skipped).toBe(true);
+        expect(r.outs?.stdout.trim()).toBe(`sent 0 bytes: ${plan.remoteTar} is already on the cluster`);
+        figures.push(`copy (unchanged second run): ${r.seconds.toFixed(1)} s, ${r.outs?.stdout.trim()}`);
     });
 
-    it("reports a service that never answers with the job log's last lines", () => {
+    it("reports a service that never answers with the job log's last lines", async () => {
         const fakeJob = "999998";
         onCluster(`echo localhost ${PORT + 1} ${fakeJob} > ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
-        const script = readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds: 1 });
-        const r = sh(shJoin(sshArgv(target, ["bash", "-c", script, "sparc-ready", fakeJob, job?.stdoutPath ?? "/dev/null", ""])));
+        const r = await readyStep(fakeJob, 1);
         onCluster(`rm -f ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`http://localhost:${PORT + 1}/health did not answer within 1 s; last lines of ${job?.stdoutPath}:`);
-        expect(r.stderr).toContain("Uvicorn running on");
+        expect(r.error?.message).toContain("exited 1");
+        expect(r.error?.message).toContain(`http://localhost:${PORT + 1}/health did not answer within 1 s; last lines of ${job?.stdoutPath}:`);
+        expect(r.error?.message).toContain("Uvicorn running on");
     });
 
     it("destroy cancels the job and removes every file it made", async () => {
@@ -313,14 +322,12 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         const outs = job as SlurmJobOutputs;
         await provider.delete(outs.jobId, outs);
         expect(["CANCELLED", "COMPLETED", "FAILED"]).toContain(squeueState(outs.jobId));
-        for (const command of [
-            removeRemoteCommand(target, [plan.remoteSif, `${plan.remoteSif}.part`]),
-            removeRemoteCommand(target, [plan.remoteTar, `${plan.remoteTar}.part`]),
-            removeLocalArchiveCommand(plan),
-        ]) {
-            const r = sh(command);
-            expect(r.code, r.stderr).toBe(0);
+        // The RemoteCommand deletes, over the same login.
+        for (const paths of [[plan.remoteSif, `${plan.remoteSif}.part`], [plan.remoteTar, `${plan.remoteTar}.part`]]) {
+            const props = { connection, create: [], unless: [], stdinFile: "", delete: removeRemoteArgv(paths), triggers: [], timeoutSeconds: 60, description: "rm", stdout: "", stderr: "", skipped: false };
+            await remote.delete("id", props);
         }
+        expect(sh(removeLocalArchiveCommand(plan)).code).toBe(0);
         expect(onCluster(`ls -A ${cfg.containerDir}`).stdout.trim()).toBe("");
         expect(fs.existsSync(plan.localTar)).toBe(false);
         expect(spawnSync("curl", ["-fsS", "--max-time", "2", `http://127.0.0.1:${PORT}/health`]).status).not.toBe(0);

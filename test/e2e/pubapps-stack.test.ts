@@ -53,7 +53,8 @@ function instanceLogins(): number {
 }
 
 function closeMaster(): void {
-    for (const [port, user] of [[SSH_PORT, "svc"]] as const) {
+    // The instance's master, then the jump host's (it has its own master, which the instance's ProxyCommand goes through).
+    for (const [port, user] of [[SSH_PORT, "svc"], [2222, TEST_USER]] as const) {
         spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${controlPath}`, "-p", String(port), `${user}@127.0.0.1`], { stdio: "ignore", timeout: 10_000 });
     }
 }

@@ -21,7 +21,7 @@ describe("loadHpgConfig", () => {
     it("takes the reference production job as defaults, with storage under /blue/<group>/<user>", () => {
         const cfg = load(required);
         expect(cfg).toMatchObject({
-            host: "hpg.rc.ufl.edu.test-no-ssh-config", port: 22, user: "albert", group: "jasondeanarnold",
+            host: "hpg.rc.ufl.edu.test-no-ssh-config", port: 2222, mfaPromptPattern: "", user: "albert", group: "jasondeanarnold",
             containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
             account: "jasondeanarnold", transport: "openssh", sifBuildOn: "slurm", services: ["mas"], modules: ["apptainer"],
             sifBuildPartition: "hpg-default", sifBuildCpus: 4, sifBuildMem: "16gb", sifBuildTime: "02:00:00", gpus: "", renewBeforeHours: 0, proxyJump: "",
@@ -48,7 +48,7 @@ describe("loadHpgConfig", () => {
             "invalid hpg stack configuration:",
             "  - hpgUser is not set: set your GatorLink user with `pulumi config set hpgUser <gatorlink>`.*",
             "  - hpgGroup is not set: .*`pulumi config set hpgGroup <group>`",
-            "  - hpgHostKey is not set: run `ssh-keyscan -t ed25519 hpg.rc.ufl.edu.test-no-ssh-config`.*",
+            "  - hpgHostKey is not set: run `ssh-keyscan -p 2222 hpg.rc.ufl.edu.test-no-ssh-config`.*",
         ].join("\\n")));
     });
 
@@ -70,6 +70,11 @@ describe("loadHpgConfig", () => {
         [{ hpgRenewBeforeHours: "-1" }, /hpgRenewBeforeHours.*Fix: pulumi config set hpgRenewBeforeHours <hours, e\.g\. 48; 0 = off>/],
         [{ hpgRenewBeforeHours: "400" }, /hpgRenewBeforeHours = 400 is not less than hpgTime \(14-00:00:00\)/],
         [{ hpgSifBuildMem: "big" }, /hpgSifBuildMem = "big" is not a Slurm memory size/],
+        [{ hpgHostKey: "ssh-ed25519 not-a-key" }, /hpgHostKey = "ssh-ed25519 not-a-key" is not an OpenSSH public key: .*ssh-keyscan -p 2222/],
+        // The written type must agree with the type inside the blob (a copy-paste of the wrong line).
+        [{ hpgHostKey: "ecdsa-sha2-nistp256 AAAAC3NzaC1lZDI1NTE5AAAAIHpgHostKeyForTests" }, /hpgHostKey = .* is not an OpenSSH public key/],
+        [{ hpgMfaPromptPattern: "passcode|(" }, /hpgMfaPromptPattern = "passcode\|\(" is not a valid regular expression/],
+        [{ hpgMfaPromptPattern: "password|passcode" }, /hpgMfaPromptPattern = .* mentions password\/passphrase/],
     ])("rejects %j", (values, message) => {
         expect(() => load({ ...required, ...values })).toThrow(message);
     });
@@ -81,6 +86,13 @@ describe("loadHpgConfig", () => {
             "  - .*hpgClusterChecks.*always.*Fix: pulumi config set hpgClusterChecks up\\|preview\\|off",
             "  - .*hpgNodes.*Fix: pulumi config set hpgNodes <whole number >= 1>",
         ].join("\n")));
+    });
+
+    it("takes a bare host-key blob of any type (its type is read from the blob) and UF's port 2222 unless ~/.ssh/config says otherwise", () => {
+        const cfg = load({ ...required, hpgHostKey: "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY=" });
+        expect(cfg.hostKey).toBe("AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY=");
+        expect(cfg.port).toBe(2222);
+        expect(load({ ...required, hpgPort: "22" }).port).toBe(22);
     });
 
     it("reads the key file at run time as a secret, and Duo answers from the environment", async () => {

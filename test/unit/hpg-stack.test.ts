@@ -20,6 +20,7 @@ let registered: Registered[] = [];
 let hpg: typeof import("../../components/hpg");
 const SLURM_JOB = "pulumi-nodejs:dynamic/slurm:SlurmJob";
 const COMMAND = "command:local:Command";
+const REMOTE = "pulumi-nodejs:dynamic/ssh:RemoteCommand";
 const GOLDEN = path.join(__dirname, "golden", "hpg-service-default.sbatch");
 
 const val = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
@@ -31,6 +32,7 @@ beforeAll(async () => {
             const extra: Record<string, unknown> = {};
             if (a.type === "docker:index/image:Image") extra.repoDigest = `sha256:digest-of-${a.name}`;
             if (a.type === COMMAND) extra.stdout = a.name.endsWith("-archive") ? "0123abcd\n" : `${a.name} ok\n`;
+            if (a.type === REMOTE) extra.stdout = `${a.name} ok\n`;
             if (a.type === SLURM_JOB) {
                 Object.assign(extra, {
                     jobId: "4242", state: "RUNNING", nodeList: "c0900a-s1", stdoutPath: "/blue/g/u/sparc/sparc_service_4242.log",
@@ -54,8 +56,8 @@ const images: ImagesConfig = {
 
 function config(over: Partial<HpgConfig> = {}): HpgConfig {
     return {
-        hostAlias: "hpg.rc.ufl.edu", host: "hpg.rc.ufl.edu", proxyJump: "", port: 22, user: "albert", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
-        insecureIgnoreHostKey: false, identityFile: "", privateKey: undefined, passphrase: undefined, mfaAnswers: undefined,
+        hostAlias: "hpg.rc.ufl.edu", host: "hpg.rc.ufl.edu", proxyJump: "", port: 2222, user: "albert", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
+        insecureIgnoreHostKey: false, identityFile: "", privateKey: undefined, passphrase: undefined, mfaAnswers: undefined, mfaPromptPattern: "",
         transport: "openssh", controlPath: "~/.ssh/sparc-cm-%C", group: "jasondeanarnold",
         containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
         localArchiveDir: "/home/albert/.cache/sparc-deploy/archives", localCli: "podman", sifBuildOn: "login",
@@ -85,26 +87,36 @@ describe("HpgStack under mocks", () => {
             "sparc:hpg:HpgStack sparc",
             "sparc:images:SparcImages sparc-images",
             `${COMMAND} sparc-mas-archive`,
-            `${COMMAND} sparc-mas-copy`,
-            `${COMMAND} sparc-mas-sif`,
+            `${REMOTE} sparc-mas-copy`,
+            `${REMOTE} sparc-mas-sif`,
             `${SLURM_JOB} sparc-service`,
         ]);
-        const [archive, copy, sif] = byType(COMMAND);
+        const [archive] = byType(COMMAND);
+        const [copy, sif] = byType(REMOTE);
+        const [job] = byType(SLURM_JOB);
         const id = hpg.identityHash(images.masImage);
+        const dir = "/blue/jasondeanarnold/albert/sparc/containers";
         expect(archive.inputs.create).toContain(`podman save --format docker-archive -o /home/albert/.cache/sparc-deploy/archives/mas-${id}.tar.part localhost/sparc/mas-server@sha256:aaaa`);
-        expect(copy.inputs.create).toContain(`scp -q -P 22 -o StrictHostKeyChecking=yes`);
-        expect(copy.inputs.create).toContain(`albert@hpg.rc.ufl.edu:/blue/jasondeanarnold/albert/sparc/containers/mas-${id}.tar.part`);
+        // The archive goes over the stack's one login, on stdin: no scp, no ssh of its own.
+        expect(copy.inputs.stdinFile).toBe(`/home/albert/.cache/sparc-deploy/archives/mas-${id}.tar`);
+        expect(JSON.stringify(copy.inputs)).not.toMatch(/\bscp\b|"ssh"/);
+        expect((copy.inputs.create as string[])[2]).toContain(`cat > ${dir}/mas-${id}.tar.part`);
+        expect((copy.inputs.unless as string[])[2]).toContain(`0123abcd  ${dir}/mas-${id}.tar`);
+        expect(copy.inputs.delete).toEqual(["rm", "-f", `${dir}/mas-${id}.tar`, `${dir}/mas-${id}.tar.part`]);
         expect(copy.inputs.triggers).toEqual(["0123abcd"]);
-        expect(sif.inputs.create).toContain(`apptainer build --force /blue/jasondeanarnold/albert/sparc/containers/mas_server-${id}.sif.part docker-archive:///blue/jasondeanarnold/albert/sparc/containers/mas-${id}.tar`);
-        expect(sif.inputs.create).not.toContain("docker-daemon://");
-        expect(sif.inputs.delete).toContain(`rm -f /blue/jasondeanarnold/albert/sparc/containers/mas_server-${id}.sif`);
+        expect((sif.inputs.create as string[])[2]).toContain(`apptainer build --force ${dir}/mas_server-${id}.sif.part docker-archive://${dir}/mas-${id}.tar`);
+        expect((sif.inputs.create as string[])[2]).not.toContain("docker-daemon://");
+        expect(sif.inputs.delete).toEqual(["rm", "-f", `${dir}/mas_server-${id}.sif`, `${dir}/mas_server-${id}.sif.part`]);
+        // One connection for every remote step: the same value, hence one pooled login in the provider process.
+        for (const step of [copy, sif]) {
+            expect(step.inputs.connection).toEqual(job.inputs.connection);
+        }
         // The outputs come from the endpoint the job wrote (port 8123, not the configured 8000), through readiness.
         expect(await val(stack.masEndpoint)).toBe("c0900a-s1:8123");
-        expect(await val(stack.tunnelCommand)).toBe("ssh -N -L 8000:c0900a-s1:8123 albert@hpg.rc.ufl.edu");
+        expect(await val(stack.tunnelCommand)).toBe("ssh -N -L 8000:c0900a-s1:8123 -p 2222 albert@hpg.rc.ufl.edu");
         expect(await val(stack.endpointFile)).toBe("/blue/jasondeanarnold/albert/sparc/sparc_service.endpoint");
         expect(await val(stack.logPath)).toBe("/blue/g/u/sparc/sparc_service_4242.log");
         expect(await val(stack.jobId)).toBe("4242");
-        const [job] = byType(SLURM_JOB);
         expect(job.inputs).toMatchObject({ readyTimeoutSeconds: 300, renewBeforeSeconds: 0 });
         expect(job.inputs.readyCheck).toContain("endpoint=/blue/jasondeanarnold/albert/sparc/sparc_service_\"${job}\".endpoint");
     });
@@ -172,12 +184,21 @@ describe("HpgStack under mocks", () => {
         // The .sif's place comes first and is removed on destroy; the build job carries its id, so replacing it rebuilds.
         const names = registered.map((r) => r.name);
         expect(names.indexOf("sparc-mas-sif")).toBeLessThan(names.indexOf("sparc-mas-sif-build"));
-        const sifFiles = byType(COMMAND).filter((c) => c.name.endsWith("-sif"));
+        // A RemoteCommand: its delete goes over the stack's one login too.
+        const sifFiles = byType(REMOTE).filter((c) => c.name.endsWith("-sif"));
         expect(sifFiles.map((c) => c.name)).toEqual(["sparc-mas-sif", "sparc-signaling-sif"]);
-        expect(sifFiles[0].inputs.create).toMatch(/^echo \/blue\/jasondeanarnold\/albert\/sparc\/containers\/mas_server-[0-9a-f]{16}\.sif$/);
-        expect(sifFiles[0].inputs.delete).toContain("rm -f /blue/jasondeanarnold/albert/sparc/containers/mas_server-");
+        expect(sifFiles[0].inputs.create).toEqual(["echo", expect.stringMatching(/^\/blue\/jasondeanarnold\/albert\/sparc\/containers\/mas_server-[0-9a-f]{16}\.sif$/)]);
+        expect((sifFiles[0].inputs.delete as string[]).slice(0, 3)).toEqual(["rm", "-f", expect.stringMatching(/^\/blue\/jasondeanarnold\/albert\/sparc\/containers\/mas_server-/)]);
         expect(build.inputs.environment).toEqual({ SPARC_SIF_SLOT: "sparc-mas-sif-id" });
         expect(Object.keys(await val(stack.sifPaths))).toEqual(["mas", "signaling"]);
+    });
+
+    it("openssh: gives ssh the alias as written (the user's Host block applies), keeping the resolved host for identity", async () => {
+        const stack = new hpg.HpgStack("sparc", { hpg: config({ hostAlias: "hpg" }), images });
+        await val(stack.jobId);
+        const [job] = byType(SLURM_JOB);
+        expect(JSON.stringify(job.inputs.connection)).toContain('"hostAlias":"hpg"');
+        expect(JSON.stringify(job.inputs.connection)).toContain('"host":"hpg.rc.ufl.edu"');
     });
 
     it("passes a secret connection, never the key text in the clear", async () => {

@@ -7,11 +7,11 @@ import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import type { ContainerSpec } from "../../components/dev/podman";
-import { proxyCommandOption } from "../../providers/slurm/openssh";
+import { ASKPASS_SCRIPT } from "../../providers/slurm/ssh";
 import {
     bareImageId, copyCommand, generatedContainer, generatedPod, imagePlan, installUnitScript, loadPubappsConfig, parseHostFacts,
     podUnits, prepareHostScript, quadletContainer, quadletPod, readinessScript, remoteCommand, removeUnitScript, systemdWord,
-    transportEnvironment, type PodUnitSpec, type PubappsTransport,
+    closeCommand, pubappsTargets, transportEnvironment, type PodUnitSpec, type PubappsTransport,
 } from "../../components/pubapps";
 
 const pod: PodUnitSpec = { podName: "sparc-avatar", publish: ["8443:8080", "127.0.0.1:8000:8000", "3478:3478/udp", "49152-49200:49152-49200/udp"], stopTimeoutSeconds: 5 };
@@ -169,35 +169,49 @@ describe("remote steps", () => {
 });
 
 describe("transport (the adapter)", () => {
-    const t: PubappsTransport = {
-        target: {
-            host: "app1.pubapps.rc.ufl.edu", port: 22, user: "svc", hostKey: "ssh-ed25519 AAAAinstance", insecureIgnoreHostKey: false,
-            identityFile: "/k/id", controlPath: "/tmp/cm-%C", controlPersistSeconds: 600,
-            jump: { host: "hpg.rc.ufl.edu", port: 22, user: "albert", hostKey: "ssh-ed25519 AAAAhpg", insecureIgnoreHostKey: false, identityFile: "/k/id" },
-        },
-        interactive: false,
-    };
-    it("goes through the jump host with both host keys pinned, one master login, and no prompt without Duo answers", () => {
+    const INSTANCE_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIBSU1nRK37ZVJCPPzhkT0eNZA7BunTv07xlYOutJ+UyC";
+    const HPG_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIHVvzh1WQuG2OEKEIHiNtkOkLlFLR7nd9l35cqKobU8O";
+    const t: PubappsTransport = pubappsTargets(
+        { host: "app1.pubapps.rc.ufl.edu", port: 22, user: "svc", hostKey: `ssh-ed25519 ${INSTANCE_KEY}`, insecureIgnoreHostKey: false, identityFile: "/k/id", controlPath: "/tmp/cm-%C" },
+        { host: "hpg.rc.ufl.edu", port: 2222, user: "albert", hostKey: `ssh-ed25519 ${HPG_KEY}`, insecureIgnoreHostKey: false, identityFile: "/k/id" },
+        false,
+    );
+    it("goes through the jump host's own master (the hpg stack's mechanism), both host keys pinned in known_hosts files, one lock", () => {
         const line = remoteCommand(t, ["echo", "hi there"]);
-        expect(line).toContain("ProxyCommand=ssh -p 22 -i /k/id");
-        expect(line).toContain("KnownHostsCommand=/bin/echo hpg.rc.ufl.edu ssh-ed25519 AAAAhpg");
-        expect(line).toContain("KnownHostsCommand=/bin/echo app1.pubapps.rc.ufl.edu ssh-ed25519 AAAAinstance");
-        expect(proxyCommandOption(t.target.jump!)[1]).toBe("ProxyCommand=ssh -p 22 -i /k/id -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes " +
-            "-o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o 'KnownHostsCommand=/bin/echo hpg.rc.ufl.edu ssh-ed25519 AAAAhpg' " +
-            "-o ControlMaster=no -o ControlPath=none -o LogLevel=ERROR -W '[%h]:%p' albert@hpg.rc.ufl.edu");
         expect(line).toMatch(/^mkdir -p \/tmp && flock -w 300 \/tmp\/cm-_\.lock sh -c /);
+        // The pinned keys are written for the run (a file: no KnownHostsCommand, so OpenSSH < 8.5 works too).
+        expect(t.jump?.knownHostsFile).toBe("/tmp/cm-_.jump.known_hosts");
+        expect(t.target.knownHostsFile).toBe("/tmp/cm-_.instance.known_hosts");
+        expect(line).toContain(`hpg.rc.ufl.edu ssh-ed25519 ${HPG_KEY}`);
+        expect(line).toContain(`app1.pubapps.rc.ufl.edu ssh-ed25519 ${INSTANCE_KEY}`);
+        expect(line).not.toContain("KnownHostsCommand");
+        // The jump host's master comes up first; the instance's ProxyCommand only goes through it (never a login of its own).
+        expect(line.indexOf("albert@hpg.rc.ufl.edu")).toBeLessThan(line.indexOf("svc@app1.pubapps.rc.ufl.edu"));
+        expect(t.target.proxyCommand).toContain("ProxyCommand=/bin/false");
+        expect(t.target.proxyCommand).toContain("-W %h:%p albert@hpg.rc.ufl.edu");
+        expect(t.target.proxyCommand).toContain("ControlPath=/tmp/cm-%%C");
+        expect(line).toContain("ControlPersist=600");
         expect(line).toContain("BatchMode=yes");
         expect(line).toContain("svc@app1.pubapps.rc.ufl.edu -- 'echo '\\''hi there'\\'''");
-        expect(copyCommand(t, "/l/a.tar", "/podman/svc/a.tar.part")).toMatch(/scp -q -o BatchMode=yes -P 22 .* \/l\/a\.tar svc@app1\.pubapps\.rc\.ufl\.edu:\/podman\/svc\/a\.tar\.part$/);
+        expect(copyCommand(t, "/l/a.tar", "/podman/svc/a.tar.part")).toMatch(/scp -q -o ControlMaster=no -o BatchMode=yes -o ProxyCommand=\/bin\/false -P 22 .* \/l\/a\.tar svc@app1\.pubapps\.rc\.ufl\.edu:\/podman\/svc\/a\.tar\.part$/);
+        expect(closeCommand(t)).toMatch(/^ssh -O exit .*svc@app1\.pubapps\.rc\.ufl\.edu 2>\/dev\/null; ssh -O exit .*albert@hpg\.rc\.ufl\.edu 2>\/dev\/null$/);
     });
-    it("with a Duo answer, ssh may prompt through the askpass script; the answer is only in the environment", () => {
+    it("with a Duo answer, the logins may prompt through the askpass, which answers only the second factor", () => {
         const line = remoteCommand({ ...t, interactive: true }, ["true"]);
-        expect(line).not.toContain("BatchMode");
         const env = transportEnvironment("push");
         expect(env.SSH_ASKPASS).toMatch(/scripts\/ssh-askpass\.sh$/);
-        expect(env.SPARC_ASKPASS_ANSWER).toBe("push");
+        expect(env.SPARC_SSH_MFA_ANSWER).toBe("push");
         expect(line).not.toContain("push");
-        expect(spawnSync(env.SSH_ASKPASS, [], { encoding: "utf8", env: { SPARC_ASKPASS_ANSWER: "push" } }).stdout).toBe("push\n");
+        // The same script as the hpg stack's openssh transport.
+        expect(fs.readFileSync(env.SSH_ASKPASS, "utf8")).toBe(ASKPASS_SCRIPT);
+        // Under a shell of its own, as ssh runs it: a refused prompt stops its parent (ssh), here that shell.
+        const ask = (prompt: string) => spawnSync("sh", ["-c", '"$0" "$1"; exit $?', env.SSH_ASKPASS, prompt],
+            { encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...env } });
+        expect(ask("Duo two-factor login for albert@ufl.edu\n\nPasscode or option (1-2): ").stdout).toBe("push\n");
+        const password = ask("albert@hpg.rc.ufl.edu's password: ");
+        expect(password.status).not.toBe(0);
+        expect(password.stdout).toBe("");
+        expect(password.stderr).toContain("sparc-deploy-refused-prompt");
     });
 });
 

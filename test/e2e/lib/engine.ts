@@ -265,6 +265,11 @@ export class TestStack {
         });
     }
 
+    /** Sets an environment variable for the next CLI calls (the program and its providers inherit it). */
+    setEnv(name: string, value: string): void {
+        this.env[name] = value;
+    }
+
     private stackArgs(): string[] {
         return ["--stack", this.stackName, "--non-interactive"];
     }

@@ -1,0 +1,44 @@
+// Pinned host keys of every type. A known_hosts/.pub line names its type; a bare base64
+// blob names it too, inside (the blob starts with the length-prefixed type string), so no
+// type is ever assumed. Pure: captured into the serialized provider.
+
+/** The key type inside an OpenSSH public key blob ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", ...); undefined if unreadable. */
+export function blobKeyType(blobBase64: string): string | undefined {
+    const blob = Buffer.from(blobBase64, "base64");
+    if (blob.length < 4) {
+        return undefined;
+    }
+    const len = blob.readUInt32BE(0);
+    if (len === 0 || len > 64 || blob.length < 4 + len) {
+        return undefined;
+    }
+    const type = blob.subarray(4, 4 + len).toString("latin1");
+    return /^[a-z0-9@.-]+$/.test(type) ? type : undefined;
+}
+
+export interface PinnedHostKey {
+    /** The type written in the blob itself. */
+    type: string;
+    blob: string;
+}
+
+/** Parses "type AAAA... [comment]", "[host]:port type AAAA..." (a known_hosts line) or a bare "AAAA..." blob. */
+export function parsePinnedHostKey(hostKey: string): PinnedHostKey | undefined {
+    const parts = hostKey.trim().split(/\s+/);
+    const blob = parts.find((p) => blobKeyType(p) !== undefined);
+    if (blob === undefined) {
+        return undefined;
+    }
+    const type = blobKeyType(blob) as string;
+    // A written type that disagrees with the blob is a copy-paste error: refuse it.
+    const written = parts.find((p) => /^(ssh-|ecdsa-|sk-)/.test(p));
+    if (written !== undefined && written !== type) {
+        return undefined;
+    }
+    return { type, blob };
+}
+
+/** Host-key algorithms to offer for a pinned key type: only that type (RSA: its SHA-2 signatures first). */
+export function hostKeyAlgorithmsFor(type: string): string[] {
+    return type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
+}

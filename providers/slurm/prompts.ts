@@ -1,0 +1,43 @@
+// Which keyboard-interactive prompts get the configured second-factor answer.
+// HiPerGator asks for Duo after the key ("Passcode or option (1-3): "); a prompt for a
+// password or a key passphrase must never receive that answer (a GatorLink password
+// prompt answered with "push" counts as a failed password: lockout risk), so such a
+// prompt fails the login at once with a clear error. Pure: captured into the provider.
+
+/**
+ * Prompts answered by default (case-insensitive, POSIX extended regex syntax, so the same
+ * text works in the ssh2 transport (JS RegExp) and in the openssh transport's askpass (grep -E)):
+ * Duo's "Passcode or option (1-3):", "Verification code:" (TOTP), "Passcode:".
+ */
+export const DEFAULT_MFA_PROMPT_PATTERN = "passcode or option|verification code|passcode";
+
+/** A prompt that asks for a secret this tool must never give the second-factor answer to. */
+const PASSWORD_PROMPT = /pass(word|phrase)/i;
+
+export type PromptVerdict = "answer" | "password" | "unknown";
+
+/** The last non-empty line of a prompt (OpenSSH's askpass gets the server's instructions above it). */
+export function promptLine(prompt: string): string {
+    const lines = prompt.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
+    return lines.length === 0 ? "" : lines[lines.length - 1];
+}
+
+/** "answer" only for a second-factor prompt; "password" for a password or passphrase prompt; else "unknown" (refused too). */
+export function classifyPrompt(prompt: string, pattern: string = DEFAULT_MFA_PROMPT_PATTERN): PromptVerdict {
+    const line = promptLine(prompt);
+    if (PASSWORD_PROMPT.test(line)) {
+        return "password";
+    }
+    return new RegExp(pattern, "i").test(line) ? "answer" : "unknown";
+}
+
+/** The error for a refused prompt: names the prompt, why, and the fix. */
+export function refusedPromptMessage(where: string, prompt: string, verdict: PromptVerdict, pattern: string): string {
+    const line = JSON.stringify(promptLine(prompt));
+    return verdict === "password"
+        ? `${where}: the server asked for a password or passphrase (${line}); sparc-deploy never sends the second-factor answer there ` +
+          "and does not log in with passwords. Use key-based SSH (on HiPerGator: port 2222 with hpgIdentityFile or ssh-agent; " +
+          "port 22 asks for the GatorLink password); for an encrypted key set hpgKeyPassphrase (--secret) or load it into ssh-agent."
+        : `${where}: the server asked ${line}, which does not look like a second-factor prompt (pattern /${pattern}/i), so it was not answered. ` +
+          "If this is your site's second-factor prompt, set hpgMfaPromptPattern (connection.mfaPromptPattern) to match it.";
+}

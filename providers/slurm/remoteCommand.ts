@@ -1,0 +1,96 @@
+// RemoteCommand: one command on the login node as a dynamic resource, run through the
+// same pooled transport as SlurmJob (ssh.ts: one ssh2 connection or one OpenSSH master
+// per host and process). Every dynamic resource of a deployment runs in one provider
+// process, so the hpg stack's copy, SIF build, readiness check, deletes and its Slurm
+// jobs share one login: one Duo prompt per `pulumi up` (a @pulumi/command step would
+// run ssh in another process and log in again).
+//
+// Serialized into state like SlurmJob's provider: runtime libraries only via ssh.ts's
+// require() at call time; credentials travel as the (secret) connection input.
+import type * as pulumi from "@pulumi/pulumi";
+import type { SshConnection } from "./types";
+import { runRemote, type RemoteResult } from "./ssh";
+
+export interface RemoteCommandInputs {
+    connection: SshConnection;
+    /** argv run on create (and again on replace). */
+    create: string[];
+    /** When this argv exits 0, create is skipped (e.g. the file is already there with the same checksum); [] = always run. */
+    unless: string[];
+    /** A local file streamed to create's stdin (an upload over the same login); "" = none. */
+    stdinFile: string;
+    /** argv run on delete; [] = nothing to undo. */
+    delete: string[];
+    /** Any change replaces the resource (create runs again). */
+    triggers: unknown[];
+    /** Bound on each command, in seconds. */
+    timeoutSeconds: number;
+    /** Names the step in errors. */
+    description: string;
+}
+
+export interface RemoteCommandOutputs extends RemoteCommandInputs {
+    stdout: string;
+    stderr: string;
+    /** True when `unless` said the work was already done. */
+    skipped: boolean;
+}
+
+/** Inputs whose change means the command must run again. */
+const REPLACING: readonly (keyof RemoteCommandInputs)[] = ["create", "unless", "stdinFile", "triggers"];
+
+function tail(text: string, lines = 20): string {
+    return text.trim().split("\n").slice(-lines).join("\n");
+}
+
+/** Output kept in state: the last 16 KiB (an apptainer build prints megabytes; state and its copies stay small). */
+export function keptOutput(text: string, limit = 16 * 1024): string {
+    return text.length <= limit ? text : `[... ${text.length - limit} characters dropped]\n${text.slice(-limit)}`;
+}
+
+function failed(what: string, r: RemoteResult): Error {
+    return new Error(`${what}: \`${r.command.slice(0, 200)}\` exited ${r.code}${r.signal !== "" ? ` (${r.signal})` : ""}` +
+        `${r.stderr.trim() !== "" ? `:\n${tail(r.stderr)}` : ""}${r.stdout.trim() !== "" ? `\nstdout:\n${tail(r.stdout)}` : ""}`);
+}
+
+export const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
+    async diff(_id: pulumi.ID, olds: RemoteCommandOutputs, news: RemoteCommandInputs): Promise<pulumi.dynamic.DiffResult> {
+        const replaces = REPLACING.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+        const changed = replaces.length > 0 ||
+            (["delete", "timeoutSeconds", "description", "connection"] as const).some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+        return { changes: changed, replaces: [...replaces], deleteBeforeReplace: true };
+    },
+
+    async create(inputs: RemoteCommandInputs): Promise<pulumi.dynamic.CreateResult> {
+        const id = `${inputs.connection.host}:${inputs.description}`;
+        if (inputs.unless.length > 0) {
+            const done = await runRemote(inputs.connection, inputs.unless, { timeoutSeconds: inputs.timeoutSeconds });
+            if (done.code === 0) {
+                return { id, outs: { ...inputs, stdout: keptOutput(done.stdout), stderr: "", skipped: true } };
+            }
+        }
+        const r = await runRemote(inputs.connection, inputs.create, {
+            timeoutSeconds: inputs.timeoutSeconds,
+            ...(inputs.stdinFile !== "" ? { stdinFile: inputs.stdinFile } : {}),
+        });
+        if (r.code !== 0) {
+            throw failed(inputs.description, r);
+        }
+        return { id, outs: { ...inputs, stdout: keptOutput(r.stdout), stderr: keptOutput(r.stderr), skipped: false } };
+    },
+
+    // Only settings that need no new run changed (the connection, the delete command): keep what create printed.
+    async update(_id: pulumi.ID, olds: RemoteCommandOutputs, news: RemoteCommandInputs): Promise<pulumi.dynamic.UpdateResult> {
+        return { outs: { ...news, stdout: olds.stdout, stderr: olds.stderr, skipped: olds.skipped } };
+    },
+
+    async delete(_id: pulumi.ID, props: RemoteCommandOutputs): Promise<void> {
+        if (props.delete.length === 0) {
+            return;
+        }
+        const r = await runRemote(props.connection, props.delete, { timeoutSeconds: props.timeoutSeconds });
+        if (r.code !== 0) {
+            throw failed(`deleting ${props.description}`, r);
+        }
+    },
+};
