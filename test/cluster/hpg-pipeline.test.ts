@@ -23,7 +23,7 @@ import {
 } from "../../components/hpg";
 import { slurmJobProvider } from "../../providers/slurm/provider";
 import { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "../../providers/slurm/remoteCommand";
-import { closeAllConnections } from "../../providers/slurm/ssh";
+import { closeAllConnections, runRemote } from "../../providers/slurm/ssh";
 import { shJoin } from "../../providers/slurm/quote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import { HOST_KEY_PATH, USER_KEY_PATH, jobInputs, jobsWithTag, onCluster, requireClusterOrSkip, squeueState } from "../support/cluster";
@@ -81,10 +81,10 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         }
     }
 
-    /** The readiness check of a job, run as the provider runs it (over the same login). */
-    function readyStep(fakeJob: string, timeoutSeconds: number) {
+    /** The readiness check of a job, run as the SlurmJob provider runs it (runRemote over the same login). */
+    function readyCheck(fakeJob: string, timeoutSeconds: number) {
         const script = readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds });
-        return step("ready", { create: ["bash", "-c", script, "sparc-ready", fakeJob, job?.stdoutPath ?? "/dev/null", ""] });
+        return runRemote(connection, ["bash", "-c", script, "sparc-ready", fakeJob, job?.stdoutPath ?? "/dev/null", ""], { timeoutSeconds: timeoutSeconds + 60 });
     }
     let plan: SifPlan;
     let sha256 = "";
@@ -208,11 +208,11 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         const fakeJob = "999999";
         onCluster(`echo localhost ${port} ${fakeJob} > ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
         // Async: the foreign server lives in this process and must answer meanwhile.
-        const r = await readyStep(fakeJob, 20);
+        const r = await readyCheck(fakeJob, 20);
         foreign.close();
         onCluster(`rm -f ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
-        expect(r.error?.message).toContain("exited 1");
-        expect(r.error?.message).toContain(`refusing http://localhost:${port}/health: it answers, but not as job ${fakeJob} (another service holds the port): {"status":"ok"}`);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`refusing http://localhost:${port}/health: it answers, but not as job ${fakeJob} (another service holds the port): {"status":"ok"}`);
         // The current-endpoint file still names our job.
         expect(onCluster(`cat ${endpointFileOf(cfg)}`).stdout).toContain(` ${job?.jobId}`);
     }, 120_000);
@@ -310,11 +310,11 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
     it("reports a service that never answers with the job log's last lines", async () => {
         const fakeJob = "999998";
         onCluster(`echo localhost ${PORT + 1} ${fakeJob} > ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
-        const r = await readyStep(fakeJob, 1);
+        const r = await readyCheck(fakeJob, 1);
         onCluster(`rm -f ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
-        expect(r.error?.message).toContain("exited 1");
-        expect(r.error?.message).toContain(`http://localhost:${PORT + 1}/health did not answer within 1 s; last lines of ${job?.stdoutPath}:`);
-        expect(r.error?.message).toContain("Uvicorn running on");
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`http://localhost:${PORT + 1}/health did not answer within 1 s; last lines of ${job?.stdoutPath}:`);
+        expect(r.stderr).toContain("Uvicorn running on");
     });
 
     it("destroy cancels the job and removes every file it made", async () => {
