@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { checkedReader } from "../configCheck";
 import type { UnitFormatChoice } from "./remote";
+import { parsePinnedHostKey } from "../../providers/slurm/hostKey";
 
 export const unitFormats = ["auto", "quadlet", "systemd"] as const;
 
@@ -87,6 +88,13 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
     if (jumpHost !== "" && jumpHostKey === "" && !insecureIgnoreHostKey) {
         problems.push(`pubappsJumpHostKey is not set. Fix: run \`ssh-keyscan -t ed25519 ${jumpHost}\`, compare the fingerprint with the one UF RC publishes, ` +
             "then `pulumi config set pubappsJumpHostKey \"ssh-ed25519 AAAA...\"`");
+    }
+    // The transport pins keys through a known_hosts file: a key it cannot read is refused here, at preview.
+    for (const [key, value] of [["pubappsHostKey", hostKey], ["pubappsJumpHostKey", jumpHostKey]] as const) {
+        if (value !== "" && parsePinnedHostKey(value) === undefined) {
+            problems.push(`${key} = ${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value)} is not an OpenSSH public key. ` +
+                `Fix: give a line of \`ssh-keyscan\` without the host name, e.g. "ssh-ed25519 AAAA..."`);
+        }
     }
     const identityFile = expandHome(text("pubappsIdentityFile"));
     if (identityFile !== "" && !fs.existsSync(identityFile)) {

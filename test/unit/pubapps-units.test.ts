@@ -236,10 +236,18 @@ describe("loadPubappsConfig", () => {
         expect(message).toMatch(/pubappsUnitFormat[\s\S]*Fix: pulumi config set pubappsUnitFormat auto\|quadlet\|systemd/);
         expect(message).toContain("pubappsArchiveDir = \"relative/dir\": must be an absolute path");
     });
+    it("refuses a host key the transport cannot pin, at preview", async () => {
+        const message = ((await load({
+            pubappsInstance: "app1", pubappsUser: "svc", pubappsHostKey: "ssh-ed25519 AAAA", pubappsJumpUser: "albert",
+            pubappsJumpHostKey: "ssh-ed25519 not-a-key", pubappsProxyPort: "8443", pubappsPublicHost: "x",
+        }).catch((e: Error) => e)) as Error).message;
+        expect(message).toContain('pubappsHostKey = "ssh-ed25519 AAAA" is not an OpenSSH public key. Fix: ');
+        expect(message).toContain('pubappsJumpHostKey = "ssh-ed25519 not-a-key" is not an OpenSSH public key. Fix: ');
+    });
     it("a complete config loads, with the archive directory under /podman", async () => {
         const cfg = await load({
-            pubappsInstance: "app1", pubappsUser: "svc", pubappsHostKey: "ssh-ed25519 AAAA", pubappsJumpUser: "albert",
-            pubappsJumpHostKey: "ssh-ed25519 BBBB", pubappsProxyPort: "8443", pubappsPublicHost: "sparc.rc.ufl.edu",
+            pubappsInstance: "app1", pubappsUser: "svc", pubappsHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBSU1nRK37ZVJCPPzhkT0eNZA7BunTv07xlYOutJ+UyC", pubappsJumpUser: "albert",
+            pubappsJumpHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVvzh1WQuG2OEKEIHiNtkOkLlFLR7nd9l35cqKobU8O", pubappsProxyPort: "8443", pubappsPublicHost: "sparc.rc.ufl.edu",
         });
         expect(cfg).toMatchObject({ host: "app1", port: 22, jumpHost: "hpg.rc.ufl.edu", archiveDir: "/podman/svc/sparc-archives", unitFormat: "auto", proxyPort: 8443, masPort: 8000 });
         expect(cfg.mfaAnswers).toBeUndefined();
