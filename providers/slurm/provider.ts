@@ -410,7 +410,9 @@ async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promise<{ ado
     const tagged = (await findJobsByTag(inputs)).filter((j) => !isTerminalState(j.state));
     const { adoptable: live, predecessors } = await splitLiveJobs(inputs, tagged);
     const byId = (a: JobStatus, b: JobStatus) => Number(b.jobId.replace(/\D.*$/, "")) - Number(a.jobId.replace(/\D.*$/, ""));
-    const predecessor = [...predecessors].sort(byId)[0]?.jobId;
+    // The job in state runs this script (a renewal replaces nothing else); older versions tagged without a hash.
+    const predecessor = [...predecessors].sort((a, b) =>
+        Number(parseJobComment(b.comment).scriptHash === hash) - Number(parseJobComment(a.comment).scriptHash === hash) || byId(a, b))[0]?.jobId;
     if (predecessor !== undefined) {
         log(inputs.ownerTag, `renewing job ${predecessor}, due to end within renewBeforeSeconds (${inputs.renewBeforeSeconds} s): it keeps running until its successor is ready`);
     }
