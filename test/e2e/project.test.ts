@@ -31,7 +31,7 @@ describe.skipIf(shouldSkipEngineTests())("the project's own program under the re
         expect(out).toContain("invalid hpg stack configuration:");
         expect(out).toContain("hpgUser is not set: set your GatorLink user with `pulumi config set hpgUser <gatorlink>`");
         expect(out).toContain("hpgGroup is not set:");
-        expect(out).toContain("hpgHostKey is not set: run `ssh-keyscan -t ed25519 hpg.rc.ufl.edu`");
+        expect(out).toContain("hpgHostKey is not set: run `ssh-keyscan -p 2222 hpg.rc.ufl.edu`");
     }, 120_000);
 
     it("hpg: preview shows a bad time limit with its value and the fix", async () => {
