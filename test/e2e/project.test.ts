@@ -1,8 +1,6 @@
 // The repository's own program (Pulumi.yaml, index.ts, the config loaders) under the real
 // engine: bad or missing configuration fails `pulumi preview` with errors that name the key,
-// show the value and say the fix, before any resource or plugin is needed. (A full preview
-// of the stacks needs the @pulumi/command and @pulumi/docker plugins, which cannot be built
-// here: see README, "Testing".)
+// show the value and say the fix, before any resource or plugin is needed.
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
