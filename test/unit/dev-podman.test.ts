@@ -15,7 +15,7 @@ const referencePod = { podName: "sparc-avatar", masPort: 8000, signalingPort: 80
 describe("podCreateArgv", () => {
     it.each([
         {
-            label: "reference ports (README, "Dev stack")",
+            label: "reference ports (README, 'Dev stack')",
             spec: referencePod,
             line: "podman pod create --name sparc-avatar -p 8000:8000 -p 8080:8080 -p 3478:3478/udp -p 49152-49200:49152-49200/udp",
         },
@@ -84,7 +84,7 @@ describe("devContainerSpecs", () => {
             ],
         },
         {
-            label: "everything, reference names and env (README, "Dev stack")",
+            label: "everything, reference names and env (README, 'Dev stack')",
             plan: plan({ rivaEnabled: true, unityEnabled: true }),
             lines: [
                 "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure img-mas",
