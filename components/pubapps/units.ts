@@ -63,28 +63,32 @@ function section(name: string, lines: readonly string[]): string {
 const HEADER = "# Written by sparc-deploy (pulumi); changes here are overwritten by the next `pulumi up`.\n";
 const install = section("Install", ["WantedBy=default.target"]);
 
+/** The frame every unit shares: our header, the given sections, then [Install]. */
+function unitFile(unit: string, file: string, dir: UnitFile["dir"], sections: readonly string[]): UnitFile {
+    return { unit, file, dir, text: HEADER + [...sections, install].join("\n") };
+}
+
+// The lines `podman generate systemd --new` (4.3.1) opens every [Unit] and [Service] with.
+const GENERATED_UNIT_LINES = [
+    "Documentation=man:podman-generate-systemd(1)",
+    "Wants=network-online.target",
+    "After=network-online.target",
+    "RequiresMountsFor=%t/containers",
+] as const;
+const GENERATED_SERVICE_LINES = ["Environment=PODMAN_SYSTEMD_UNIT=%n", "Restart=on-failure", "TimeoutStopSec=70"] as const;
+
 // ---------------------------------------------------------------- Quadlet (Podman >= 5)
 
 export function quadletPod(spec: PodUnitSpec): UnitFile {
-    return {
-        unit: podUnitName(spec.podName),
-        file: `${spec.podName}.pod`,
-        dir: "quadlet",
-        text: HEADER + [
-            section("Unit", [`Description=SPARC avatar pod ${spec.podName}`]),
-            section("Pod", [`PodName=${spec.podName}`, ...spec.publish.map((p) => `PublishPort=${p}`)]),
-            install,
-        ].join("\n"),
-    };
+    return unitFile(podUnitName(spec.podName), `${spec.podName}.pod`, "quadlet", [
+        section("Unit", [`Description=SPARC avatar pod ${spec.podName}`]),
+        section("Pod", [`PodName=${spec.podName}`, ...spec.publish.map((p) => `PublishPort=${p}`)]),
+    ]);
 }
 
 export function quadletContainer(c: ContainerSpec, pod: PodUnitSpec): UnitFile {
     const env = Object.entries(c.env).map(([k, v]) => `Environment=${systemdWord(`${k}=${v}`)}`);
-    return {
-        unit: containerUnitName(c.name),
-        file: `${c.name}.container`,
-        dir: "quadlet",
-        text: HEADER + [
+    return unitFile(containerUnitName(c.name), `${c.name}.container`, "quadlet", [
             section("Unit", [`Description=SPARC ${c.name} in pod ${pod.podName}`]),
             section("Container", [
                 `ContainerName=${c.name}`,
@@ -96,9 +100,7 @@ export function quadletContainer(c: ContainerSpec, pod: PodUnitSpec): UnitFile {
                 `StopTimeout=${pod.stopTimeoutSeconds}`,
             ]),
             section("Service", ["Restart=on-failure", "TimeoutStartSec=300"]),
-            install,
-        ].join("\n"),
-    };
+    ]);
 }
 
 // ------------------------------------------- as `podman generate systemd --new` (Podman < 5)
@@ -113,23 +115,14 @@ export function generatedPod(spec: PodUnitSpec, containerUnits: readonly string[
     const unit = podUnitName(spec.podName);
     const podIdFile = { raw: `%t/${spec.podName}-pod.pod-id` };
     const pidFile = `%t/${spec.podName}-pod.pid`;
-    return {
-        unit,
-        file: unit,
-        dir: "user",
-        text: HEADER + [
+    return unitFile(unit, unit, "user", [
             section("Unit", [
                 `Description=SPARC avatar pod ${spec.podName}`,
-                "Documentation=man:podman-generate-systemd(1)",
-                "Wants=network-online.target",
-                "After=network-online.target",
-                "RequiresMountsFor=%t/containers",
+                ...GENERATED_UNIT_LINES,
                 ...(containerUnits.length > 0 ? [`Wants=${containerUnits.join(" ")}`, `Before=${containerUnits.join(" ")}`] : []),
             ]),
             section("Service", [
-                "Environment=PODMAN_SYSTEMD_UNIT=%n",
-                "Restart=on-failure",
-                "TimeoutStopSec=70",
+                ...GENERATED_SERVICE_LINES,
                 `ExecStartPre=/bin/rm -f ${pidFile} ${podIdFile.raw}`,
                 `ExecStartPre=${commandLine([PODMAN, "pod", "create", "--infra-conmon-pidfile", { raw: pidFile }, "--pod-id-file", podIdFile, "--name", spec.podName,
                     ...spec.publish.flatMap((p) => ["-p", p]), "--replace"])}`,
@@ -139,9 +132,7 @@ export function generatedPod(spec: PodUnitSpec, containerUnits: readonly string[
                 `PIDFile=${pidFile}`,
                 "Type=forking",
             ]),
-            install,
-        ].join("\n"),
-    };
+    ]);
 }
 
 /** The container unit of `podman generate systemd --new` (Podman 4.3.1), line for line. */
@@ -150,24 +141,15 @@ export function generatedContainer(c: ContainerSpec, pod: PodUnitSpec): UnitFile
     const cidFile = { raw: "%t/%n.ctr-id" };
     const stop = String(pod.stopTimeoutSeconds);
     const env = Object.entries(c.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-    return {
-        unit,
-        file: unit,
-        dir: "user",
-        text: HEADER + [
+    return unitFile(unit, unit, "user", [
             section("Unit", [
                 `Description=SPARC ${c.name} in pod ${pod.podName}`,
-                "Documentation=man:podman-generate-systemd(1)",
-                "Wants=network-online.target",
-                "After=network-online.target",
-                "RequiresMountsFor=%t/containers",
+                ...GENERATED_UNIT_LINES,
                 `BindsTo=${podUnitName(pod.podName)}`,
                 `After=${podUnitName(pod.podName)}`,
             ]),
             section("Service", [
-                "Environment=PODMAN_SYSTEMD_UNIT=%n",
-                "Restart=on-failure",
-                "TimeoutStopSec=70",
+                ...GENERATED_SERVICE_LINES,
                 `ExecStartPre=/bin/rm -f ${cidFile.raw}`,
                 `ExecStart=${commandLine([PODMAN, "run", { raw: `--cidfile=${cidFile.raw}` }, "--cgroups=no-conmon", "--rm",
                     "--pod-id-file", { raw: `%t/${pod.podName}-pod.pod-id` }, "--sdnotify=conmon", "-d", "--replace",
@@ -177,9 +159,7 @@ export function generatedContainer(c: ContainerSpec, pod: PodUnitSpec): UnitFile
                 "Type=notify",
                 "NotifyAccess=all",
             ]),
-            install,
-        ].join("\n"),
-    };
+    ]);
 }
 
 /** Both renderings of the pod and its containers; the instance's Podman version picks one at up time. */
