@@ -1,3 +1,4 @@
+// @ts-check
 // Prettier settings chosen to match the code as it was written (4-space indent, double quotes,
 // trailing commas, long lines); measured by counting the lines `prettier --write` would change
 // over the tree for each candidate: printWidth 100/120/140/160/180/200 touched 3726/2861/2237/
