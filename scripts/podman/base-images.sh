@@ -17,6 +17,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=scripts/podman/apt-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-mirror.sh"
 
 SPARC_CACHE_DIR=${SPARC_CACHE_DIR:-/var/cache/sparc-deploy}
 SPARC_STATE_DIR=${SPARC_STATE_DIR:-/run/sparc-deploy}
@@ -31,23 +33,11 @@ OPENGL_IMG=docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
 
 mkdir -p "$SPARC_CACHE_DIR" "$SPARC_STATE_DIR"
 
-detect_mirror() {
-  [ -n "${SPARC_MIRROR:-}" ] && { echo "$SPARC_MIRROR"; return; }
-  local f m
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    m=$(awk -v s="$CODENAME" '/^[[:space:]]*$/ {u=""; next} /^URIs:/ {u=$2}
-          /^Suites:/ { for (i=2;i<=NF;i++) if ($i==s && u!="") {print u; exit} }' "$f")
-    [ -n "$m" ] && { echo "$m"; return; }
-  done
-  echo http://deb.debian.org/debian
-}
-
 # ---------------------------------------------------------------- debian minbase
 if ! podman image exists "$DEBIAN_IMG"; then
   tarball=$SPARC_CACHE_DIR/debian-$CODENAME-minbase.tar.gz
   if [ ! -s "$tarball" ]; then
-    t=$(now); mirror=$(detect_mirror)
+    t=$(now); mirror=$(mirror_for_debootstrap "$CODENAME")
     rootfs=$(mktemp -d "$SPARC_CACHE_DIR/rootfs.XXXXXX")
     log "debootstrap --variant=minbase $CODENAME from $mirror"
     debootstrap --variant=minbase "$CODENAME" "$rootfs" "$mirror" > "$SPARC_STATE_DIR/debootstrap.log" 2>&1 \
