@@ -29,6 +29,7 @@ for f in "${files[@]}"; do
     *) if head -n 1 "$f" | grep -Eq '^#!.*[/ ](ba|da)?sh( |$)'; then scripts+=("$f"); fi ;;
   esac
 done
+[ ${#scripts[@]} -gt 0 ] || die "found no shell scripts in $(pwd): run it from a checkout of the repository"
 log "shellcheck $(shellcheck --version | sed -n 's/^version: //p') on ${#scripts[@]} scripts"
 shellcheck -x "${scripts[@]}"
 log "clean"

@@ -6,7 +6,7 @@
 #   typecheck     tsc on the TypeScript, then tsconfig.scripts.json on the JavaScript (checkJs)
 #   lint:sh       shellcheck on every shell script (scripts/check-shell.sh)
 # Needs no services: node_modules (npm ci) and shellcheck (apt-get install shellcheck).
-set -uo pipefail
+set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib/common.sh
 . scripts/lib/common.sh
