@@ -1,3 +1,4 @@
+// @ts-check
 // Entry point of the @sparc-deploy/slurm-provider workspace package, required by name by
 // the shim serialized into Pulumi state (shim.ts). It runs in Pulumi's dynamic-provider
 // host, a plain `node` without TypeScript support, so it compiles the provider's .ts

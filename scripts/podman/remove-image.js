@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 "use strict";
 // remove-image.js - removes one image the stack built, by id, through the Docker API it was
 // built with (docker.Image's delete is a no-op, so without this `pulumi destroy` and every
@@ -8,6 +9,11 @@
 // usage: node remove-image.js --docker-host unix:///run/podman/podman.sock --image sha256:<id>
 const http = require("node:http");
 
+/** @typedef {{ socketPath: string } | { host: string, port: number }} Endpoint where the Docker API listens */
+/** @typedef {{ Id: string, Parent?: string, RepoTags?: string[] | null, RootFS?: { Layers?: string[] } }} ImageInfo the fields used of libpod's image JSON */
+/** @typedef {{ Id: string, State: string, ImageID: string }} ContainerInfo the fields used of libpod's container list */
+
+/** @param {string[]} argv */
 function parseArgs(argv) {
     const opts = { dockerHost: "", image: "" };
     for (let i = 0; i < argv.length; i += 2) {
@@ -21,7 +27,11 @@ function parseArgs(argv) {
     return opts;
 }
 
-/** http.request options for a Docker endpoint: unix:// socket or tcp:// (plain HTTP). */
+/**
+ * http.request options for a Docker endpoint: unix:// socket or tcp:// (plain HTTP).
+ * @param {string} dockerHost
+ * @returns {Endpoint | null}
+ */
 function endpoint(dockerHost) {
     const unix = /^unix:\/\/(.+)$/.exec(dockerHost);
     if (unix) return { socketPath: unix[1] };
@@ -30,6 +40,12 @@ function endpoint(dockerHost) {
     return null;
 }
 
+/**
+ * @param {Endpoint} target
+ * @param {string} method
+ * @param {string} apiPath
+ * @returns {Promise<{ status: number | undefined, body: string }>}
+ */
 function call(target, method, apiPath, timeoutMs = 60_000) {
     return new Promise((resolve, reject) => {
         const req = http.request({ ...target, method, path: apiPath, timeout: timeoutMs }, (res) => {
@@ -43,6 +59,11 @@ function call(target, method, apiPath, timeoutMs = 60_000) {
     });
 }
 
+/**
+ * @param {Endpoint} target
+ * @param {string} apiPath
+ * @returns {Promise<any>} the parsed body of a 200 answer, else null
+ */
 async function json(target, apiPath) {
     const { status, body } = await call(target, "GET", apiPath);
     return status === 200 ? JSON.parse(body) : null;
@@ -50,12 +71,19 @@ async function json(target, apiPath) {
 
 const libpod = "/v4.0.0/libpod";
 
-/** The image and its untagged (intermediate) parents, top first, down to the first tagged one (the base); null when not Podman or gone. */
+/**
+ * The image and its untagged (intermediate) parents, top first, down to the first tagged one (the base); null when not Podman or gone.
+ * @param {Endpoint} target
+ * @param {string} image
+ * @returns {Promise<ImageInfo[] | null>}
+ */
 async function intermediateChain(target, image) {
+    /** @type {ImageInfo | null} */
     const own = await json(target, `${libpod}/images/${encodeURIComponent(image)}/json`);
     if (own === null) return null;
     const chain = [own];
-    for (let parent = own.Parent; parent; ) {
+    for (let parent = own.Parent; parent;) {
+        /** @type {ImageInfo | null} */
         const img = await json(target, `${libpod}/images/${parent}/json`);
         if (img === null || (img.RepoTags ?? []).length > 0) break;
         chain.push(img);
@@ -73,19 +101,26 @@ async function intermediateChain(target, image) {
  * (A build running right now that shares one of those cached intermediates would lose its working
  * container; buildah gives no way to tell which build a working container belongs to.)
  * Containers that run, or were ever started (any state but "storage"), are never touched.
+ * @param {Endpoint} target
+ * @param {ImageInfo[]} chain
+ * @returns {Promise<{ removed: string[], tail: string[] }>} short ids of the containers removed; ids of the same-top-layer images
  */
 async function removeBuildLeftovers(target, chain) {
     const ids = new Set(chain.map((img) => img.Id));
     const top = (chain[0].RootFS?.Layers ?? []).at(-1);
+    /** @type {ContainerInfo[]} */
     const containers = (await json(target, `${libpod}/containers/json?all=true&external=true`)) ?? [];
+    /** @type {Map<string, ImageInfo | null>} */
     const imageOf = new Map();
+    /** @type {string[]} */
     const removed = [];
+    /** @type {Set<string>} */
     const tail = new Set();
     for (const c of containers) {
         if (c.State !== "storage") continue;
         if (!ids.has(c.ImageID)) {
             if (!imageOf.has(c.ImageID)) imageOf.set(c.ImageID, await json(target, `${libpod}/images/${c.ImageID}/json`));
-            const img = imageOf.get(c.ImageID);
+            const img = /** @type {ImageInfo | null} */ (imageOf.get(c.ImageID)); // set just above
             const sameTail = img !== null && top !== undefined && (img.RepoTags ?? []).length === 0 && (img.RootFS?.Layers ?? []).at(-1) === top;
             if (!sameTail) continue;
             tail.add(img.Id);
@@ -100,10 +135,13 @@ async function main() {
     const opts = parseArgs(process.argv.slice(2));
     const target = endpoint(opts.dockerHost);
     if (target === null) {
-        console.log(`${opts.image} left in place: dockerHost=${opts.dockerHost} is neither unix:// nor tcp://; remove it with \`docker image rm ${opts.image}\``);
+        console.log(
+            `${opts.image} left in place: dockerHost=${opts.dockerHost} is neither unix:// nor tcp://; remove it with \`docker image rm ${opts.image}\``,
+        );
         return 0;
     }
     const chain = await intermediateChain(target, opts.image);
+    /** @type {string[]} */
     let tail = [];
     if (chain !== null) {
         const leftovers = await removeBuildLeftovers(target, chain);
@@ -120,8 +158,10 @@ async function main() {
     const gone = status === 200 || (await call(target, "GET", `/images/${encodeURIComponent(opts.image)}/json`)).status === 404;
     if (!gone) {
         // 409: still used by a container the stack does not manage; say which fix applies.
-        console.error(`could not remove image ${opts.image} at ${opts.dockerHost}: HTTP ${status} ${body.trim()}. ` +
-            `Fix: remove the containers that use it (\`podman ps -a --external --filter ancestor=${opts.image}\`), then rerun.`);
+        console.error(
+            `could not remove image ${opts.image} at ${opts.dockerHost}: HTTP ${status} ${body.trim()}. ` +
+                `Fix: remove the containers that use it (\`podman ps -a --external --filter ancestor=${opts.image}\`), then rerun.`,
+        );
         return 1;
     }
     for (const id of tail) {
@@ -130,14 +170,21 @@ async function main() {
     // Intermediate parents still there (Docker keeps them with rm=0 builds; Podman when one is in use):
     // removed from the top down, stopping at the first one another image or build still uses.
     let kept = 0;
-    for (const img of (chain ?? []).slice(1)) {
+    const intermediates = (chain ?? []).slice(1);
+    for (const img of intermediates) {
         const r = await call(target, "DELETE", `/images/sha256:${img.Id.replace(/^sha256:/, "")}`);
         if (r.status === 200 || r.status === 404) continue;
-        kept = chain.length - 1 - chain.indexOf(img);
+        kept = intermediates.length - 1 - intermediates.indexOf(img); // = chain.length - 1 - chain.indexOf(img)
         break;
     }
     console.log(`removed ${opts.image}${kept > 0 ? ` (${kept} intermediate image(s) kept: another build uses them)` : ""}`);
     return 0;
 }
 
-main().then((code) => process.exit(code), (err) => { console.error(`remove-image: ${err.message}`); process.exit(2); });
+main().then(
+    (code) => process.exit(code),
+    (err) => {
+        console.error(`remove-image: ${err.message}`);
+        process.exit(2);
+    },
+);

@@ -25,10 +25,8 @@ SPARC_CACHE_DIR=${SPARC_CACHE_DIR:-/var/cache/sparc-deploy}
 export SPARC_STATE_DIR SPARC_CACHE_DIR
 PODMAN_SOCK=/run/podman/podman.sock
 
-log() { printf '[setup %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
+# shellcheck source=scripts/lib/common.sh
+. "$HERE/../lib/common.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root (rootful podman)"
 mkdir -p "$SPARC_STATE_DIR" "$SPARC_CACHE_DIR"

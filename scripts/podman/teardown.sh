@@ -4,8 +4,9 @@
 # are not touched (rootful containers outlive the API service under conmon):
 # `pulumi destroy` or the tests remove their own pods.
 set -uo pipefail
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 SPARC_STATE_DIR=${SPARC_STATE_DIR:-/run/sparc-deploy}
-log() { printf '[teardown %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 PF=$SPARC_STATE_DIR/podman-service.pid
 is_ours() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -qF -- "system service"; }

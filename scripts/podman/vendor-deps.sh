@@ -12,6 +12,8 @@
 # Env: SPARC_PY_PLATFORM (manylinux2014_x86_64), SPARC_PY_VERSION (3.11): the
 #      target image's platform and Python, not the host's.
 set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MAS=$ROOT/samples/mas
 SIGNALING=$ROOT/samples/signaling
@@ -22,7 +24,6 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--mas DIR] [--signaling DIR]" >&2; exit 2 ;;
   esac
 done
-log() { printf '[vendor-deps %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 # Absolute paths: npm below runs in a temp dir, so a relative --cache would land (and vanish) there.
 [ -z "$MAS" ] || MAS=$(mkdir -p "$MAS" && cd "$MAS" && pwd)
 [ -z "$SIGNALING" ] || SIGNALING=$(mkdir -p "$SIGNALING" && cd "$SIGNALING" && pwd)
@@ -32,7 +33,7 @@ if [ -n "$MAS" ]; then
   python3 -m pip download -q --disable-pip-version-check --only-binary=:all: \
     --platform "${SPARC_PY_PLATFORM:-manylinux2014_x86_64}" --python-version "${SPARC_PY_VERSION:-3.11}" \
     --implementation cp -r "$MAS/requirements.txt" -d "$MAS/vendor"
-  log "MAS: $(ls "$MAS"/vendor/*.whl | wc -l) wheels in $MAS/vendor"
+  log "MAS: $(find "$MAS/vendor" -maxdepth 1 -name '*.whl' | wc -l) wheels in $MAS/vendor"
 fi
 # npm rewrites its cache index (with timestamps) on every run, which would change the build
 # context and rebuild the image on every `pulumi up`: refill only when the lockfile changed.

@@ -13,10 +13,10 @@ unset pulumi_engine_cli_version
 # The engine finds pulumi-language-nodejs and pulumi-resource-pulumi-nodejs on PATH or
 # next to the pulumi binary; when build.sh reused a pulumi already on PATH, the dir is absent.
 if [ -x "$PULUMI_ENGINE_DIR/bin/pulumi" ]; then
-    case ":$PATH:" in
-        *":$PULUMI_ENGINE_DIR/bin:"*) ;;
-        *) export PATH="$PULUMI_ENGINE_DIR/bin:$PATH" ;;
-    esac
+  case ":$PATH:" in
+    *":$PULUMI_ENGINE_DIR/bin:"*) ;;
+    *) export PATH="$PULUMI_ENGINE_DIR/bin:$PATH" ;;
+  esac
 fi
 
 # Plugins, credentials and logs stay out of ~/.pulumi.

@@ -1,12 +1,14 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # A second test user, hpcprint, whose login shell prints (as many sites' do): ~/.bashrc
 # echoes a banner on stdout and stderr, and puts ~/bin first on PATH, where an `sbatch`
 # wrapper prints a notice before the real sbatch (as site wrappers do). It logs in with
 # hpcuser's test key. Idempotent; changes nothing of hpcuser, sshd or Slurm. Runs as root.
 set -euo pipefail
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 STATE=/var/lib/slurm-test
 USER_NAME=${1:-hpcprint}
-[ "$(id -u)" = 0 ] || { echo "printing-user.sh: must run as root" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "must run as root"
 if ! id "$USER_NAME" >/dev/null 2>&1; then
   useradd -m -s /bin/bash "$USER_NAME"
   touch "$STATE/created-user-$USER_NAME"

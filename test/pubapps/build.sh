@@ -4,14 +4,16 @@
 # (podman v5.4.2's cmd/quadlet) built from the Go module proxy. Cached; a rerun does nothing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$here/../../scripts/lib/common.sh"
+log_tag=pubapps-testbed
 # Tagged by the Containerfile's content: a changed Containerfile builds a new image.
 image=${PUBAPPS_IMAGE:-localhost/sparc-pubapps-testbed:$(sha256sum "$here/Containerfile" | cut -c1-12)}
 base=${PUBAPPS_BASE:-localhost/sparc-standin/debian:bookworm}
 user=${PUBAPPS_USER:-svc}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/sparc-deploy/pubapps-testbed; mkdir -p "$cache"
-log() { printf '[pubapps-testbed %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 podman image exists "$image" && exit 0
-podman image exists "$base" || { echo "base image $base missing: run scripts/podman/setup.sh first" >&2; exit 1; }
+podman image exists "$base" || die "base image $base missing: run scripts/podman/setup.sh first"
 if [ ! -x "$cache/quadlet" ]; then
   log "building quadlet (podman v5.4.2 cmd/quadlet) from the Go module proxy"
   w=$(mktemp -d); trap 'rm -rf "$w"' EXIT
@@ -24,6 +26,6 @@ fi
 log "building $image"
 ctx=$(mktemp -d); cp "$here/Containerfile" "$cache/quadlet" "$ctx/"
 timeout 1200 podman build --build-arg BASE="$base" --build-arg SVC_USER="$user" -t "$image" "$ctx" >"$cache/build.log" 2>&1 \
-  || { rm -rf "$ctx"; echo "podman build failed, see $cache/build.log" >&2; exit 1; }
+  || { rm -rf "$ctx"; die "podman build failed, see $cache/build.log"; }
 rm -rf "$ctx"
 log "built $image"

@@ -7,11 +7,13 @@
 # Every wait is bounded; prints the instance's ed25519 host key on the last line.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$here/../../scripts/lib/common.sh"
+log_tag=pubapps-testbed
 pub=${1:?usage: setup.sh AUTHORIZED_PUBKEY_FILE}
 port=${PUBAPPS_SSH_PORT:-2223}; name=${PUBAPPS_CONTAINER:-sparc-pubapps-testbed}; user=${PUBAPPS_USER:-svc}
 # Tagged by the Containerfile's content: a changed Containerfile builds a new image.
 image=${PUBAPPS_IMAGE:-localhost/sparc-pubapps-testbed:$(sha256sum "$here/Containerfile" | cut -c1-12)}
-log() { printf '[pubapps-testbed %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 PUBAPPS_USER=$user PUBAPPS_IMAGE=$image bash "$here/build.sh"
 publish=(-p "127.0.0.1:$port:22")
 for p in ${PUBAPPS_PROXY_PORTS:-}; do publish+=(-p "127.0.0.1:$p:$p"); done

@@ -22,16 +22,24 @@
 # Usage: setup.sh [BASE32_SECRET]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$here/../../../scripts/lib/common.sh"
 state=/var/lib/slurm-test; port=${TFA_PORT:-2224}; user=${TEST_USER:-hpcuser}; dir=$state/2fa
-[ "$(id -u)" = 0 ] || { echo "setup.sh: must run as root" >&2; exit 1; }
-[ -s "$state/ssh/ssh_host_ed25519_key" ] || { echo "setup.sh: run test/cluster/setup.sh first" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "must run as root"
+[ -s "$state/ssh/ssh_host_ed25519_key" ] || die "run test/cluster/setup.sh first"
 if ! command -v oathtool >/dev/null || [ ! -e /lib/x86_64-linux-gnu/security/pam_google_authenticator.so ] ||
    [ ! -e /usr/include/security/pam_modules.h ] || ! command -v gcc >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     libpam-google-authenticator oathtool libpam0g-dev gcc libc6-dev >/dev/null
 fi
 install -d -m 700 "$dir" "$dir/bin"
-secret=${1:-$( [ -s "$dir/secret" ] && cat "$dir/secret" || head -c 20 /dev/urandom | base32 | tr -d '=')}
+if [ -n "${1:-}" ]; then
+  secret=$1
+elif [ -s "$dir/secret" ]; then
+  secret=$(cat "$dir/secret")
+else
+  secret=$(head -c 20 /dev/urandom | base32 | tr -d '=')
+fi
 printf '%s\n' "$secret" > "$dir/secret"; chmod 400 "$dir/secret"
 # google-authenticator rewrites this file at each login (used codes, rate limit).
 printf '%s\n" RATE_LIMIT 10 30\n" DISALLOW_REUSE\n" TOTP_AUTH\n" WINDOW_SIZE 3\n' "$secret" > "$dir/$user.ga"
