@@ -57,17 +57,17 @@ describe("loadDevConfig", () => {
     });
 
     it.each([
-        { label: "unknown image source", values: { imageSource: "pull" }, message: /'sparc-deploy:imageSource' value 'pull' is not a legal enum value .*Fix: pulumi config set imageSource build/ },
+        { label: "unknown image source", values: { imageSource: "pull" }, message: /sparc-deploy:imageSource = "pull": is not a legal enum value .*\. Fix: pulumi config set imageSource build/ },
         { label: "missing context directory", values: { masContext: "no/such/dir" }, message: /sparc-deploy:masContext = ".*no\/such\/dir": directory does not exist\. Fix: point masContext/ },
         { label: "context without the expected files", values: { signalingContext: "samples/mas" }, message: /signalingContext = .*missing package\.json, package-lock\.json, server\.js/ },
         { label: "Unity dir without the player", values: { unityBuildDir: "samples" }, message: /unityBuildDir = .*missing Build\/LinuxServer\/SPARC-P\.x86_64\. Fix: .*or set it to "" to skip/ },
-        { label: "port out of range", values: { masPort: "70000" }, message: /'sparc-deploy:masPort' value '70000' is outside of the legal range .*Fix: pulumi config set masPort <1-65535>/ },
-        { label: "same host port twice", values: { signalingPort: "8000" }, message: /signalingPort = 8000: is the same host port as masPort/ },
+        { label: "port out of range", values: { masPort: "70000" }, message: /sparc-deploy:masPort = 70000: is outside of the legal range .*\. Fix: pulumi config set masPort <1-65535>/ },
+        { label: "same host port twice", values: { signalingPort: "8000" }, message: /sparc-deploy:signalingPort = 8000: is the same host port as masPort\. Fix: / },
         { label: "TURN inside the WebRTC range", values: { turnPort: "49160" }, message: /turnPort = 49160: lies inside webrtcPortRange 49152-49200/ },
         { label: "reversed range", values: { webrtcPortRange: "50000-49000" }, message: /webrtcPortRange = "50000-49000": needs FIRST-LAST/ },
-        { label: "list of non-strings", values: { gpuDeviceArgs: "[1, 2]" }, message: /gpuDeviceArgs = \[1,2\]: must be a list of strings/ },
-        { label: "pod name podman refuses", values: { podName: "bad name" }, message: /'sparc-deploy:podName' value 'bad name' does not match .*Fix: use letters/ },
-        { label: "not a boolean", values: { rivaEnabled: "yes" }, message: /rivaEnabled.*Fix: pulumi config set rivaEnabled true\|false/ },
+        { label: "list of non-strings", values: { gpuDeviceArgs: "[1, 2]" }, message: /sparc-deploy:gpuDeviceArgs = \[1,2\]: must be a list of strings\. Fix: / },
+        { label: "pod name podman refuses", values: { podName: "bad name" }, message: /sparc-deploy:podName = "bad name": does not match .*\. Fix: use letters/ },
+        { label: "not a boolean", values: { rivaEnabled: "yes" }, message: /sparc-deploy:rivaEnabled = "yes": is not a valid boolean\. Fix: pulumi config set rivaEnabled true\|false/ },
     ])("rejects: $label", ({ values, message }) => {
         expect(() => load(values)).toThrow(message);
     });

@@ -50,7 +50,7 @@ beforeEach(() => { registered = []; });
 const images: ImagesConfig = {
     imageSource: "prebuilt", dockerHost: "unix:///run/podman/podman.sock", registry: "",
     masContext: "", signalingContext: "", unityBuildDir: "",
-    masImage: "localhost/sparc/mas-server@sha256:aaaa", signalingImage: "localhost/sparc/signaling-server:1", unityImage: "",
+    masImage: "localhost/sparc/mas-server@sha256:aaaa", signalingImage: "localhost/sparc/signaling-server:1", unityImage: "", unityEnabled: false,
     pythonBaseImage: "python:3.11-slim", nodeBaseImage: "node:20-alpine", unityBaseImage: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04",
 };
 
@@ -214,5 +214,24 @@ describe("HpgStack under mocks", () => {
         // (__provider is the serialized provider code: it holds validation messages, no key.)
         const others = { ...job.inputs, connection: undefined, __provider: undefined };
         expect(JSON.stringify(others)).not.toContain("PRIVATE KEY");
+    });
+
+    // A config not made by loadHpgConfig: what the SlurmJob provider's check would refuse is refused here,
+    // before any resource, under the config key (not the provider's field name).
+    it.each<[Partial<HpgConfig>, RegExp]>([
+        [{ partition: "hpg ai" }, /sparc-deploy:hpgPartition = "hpg ai": must be a partition name .*\. Fix: pulumi config set hpgPartition /],
+        [{ jobName: "" }, /sparc-deploy:hpgJobName = "": is empty; .*\. Fix: pulumi config set hpgJobName /],
+        [{ sifBuildOn: "slurm", sifBuildMem: "big" }, /sparc-deploy:hpgSifBuildMem = "big": is not a Slurm memory size; .*\. Fix: pulumi config set hpgSifBuildMem /],
+    ])("refuses %j under the config key, before any resource", (over, message) => {
+        let thrown: unknown;
+        try {
+            new hpg.HpgStack("sparc", { hpg: config(over), images });
+        } catch (err) {
+            thrown = err;
+        }
+        expect(pulumi.RunError.isInstance(thrown)).toBe(true);
+        expect((thrown as Error).message).toMatch(message);
+        expect((thrown as Error).message).not.toMatch(/^  - (partition|jobName|mem) = /m);
+        expect(registered.filter((r) => r.type === SLURM_JOB)).toEqual([]);
     });
 });
