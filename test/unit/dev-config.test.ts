@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { loadDevConfig } from "../../components/dev/config";
+import { builtUnityImageName, devConfigDefaults, loadDevConfig } from "../../components/dev/config";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -12,36 +12,22 @@ function load(values: Partial<Record<string, string>>) {
 }
 
 describe("loadDevConfig", () => {
-    it("defaults match the reference pod and resolve contexts against the program dir", () => {
-        const cfg = load({});
-        expect(cfg).toEqual({
-            imageSource: "build",
-            dockerHost: "unix:///run/podman/podman.sock",
-            registry: "",
-            masContext: path.join(root, "samples/mas"),
-            signalingContext: path.join(root, "samples/signaling"),
-            unityBuildDir: "",
+    it("defaults are Pulumi.yaml's (devConfigDefaults, checked by config-defaults.test.ts), contexts resolved against the program dir", () => {
+        const d = devConfigDefaults;
+        const [first, last] = d.webrtcPortRange.split("-").map(Number);
+        expect(load({})).toEqual({
+            ...d,
+            masContext: path.join(root, d.masContext),
+            signalingContext: path.join(root, d.signalingContext),
+            // unityBuildDir "" = no Unity; a build names the image all the same.
             unityEnabled: false,
-            masImage: "sparc/mas-server:latest",
-            signalingImage: "sparc/signaling-server:latest",
-            unityImage: "sparc/unity-server:latest",
-            pythonBaseImage: "python:3.11-slim",
-            nodeBaseImage: "node:20-alpine",
-            unityBaseImage: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04",
-            podName: "sparc-avatar",
-            containerNamePrefix: "",
-            masPort: 8000,
-            signalingPort: 8080,
-            turnPort: 3478,
-            webrtcPortRange: { first: 49152, last: 49200 },
-            publicHost: "localhost",
-            rivaEnabled: false,
-            rivaImage: "nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
-            gpuDeviceArgs: ["--device", "nvidia.com/gpu=all"],
-            unityArgs: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
-            readinessTimeoutSeconds: 120,
-            containerStopTimeoutSeconds: 5,
+            unityImage: builtUnityImageName,
+            webrtcPortRange: { first, last },
+            gpuDeviceArgs: [...d.gpuDeviceArgs],
+            unityArgs: [...d.unityArgs],
         });
+        // The reference pod's values, as the README documents them.
+        expect(load({})).toMatchObject({ podName: "sparc-avatar", masPort: 8000, signalingPort: 8080, turnPort: 3478, webrtcPortRange: { first: 49152, last: 49200 } });
     });
 
     it.each([

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { loadHpgConfig } from "../../components/hpg/config";
+import { hpgConfigDefaults, hpgDefaultSshPort, loadHpgConfig } from "../../components/hpg/config";
 import { resolveSshHost } from "../../components/hpg/sshConfig";
 import { fakePrivateKey } from "../support/fake-key";
 
@@ -20,14 +20,23 @@ const required = { hpgUser: "albert", hpgGroup: "jasondeanarnold", hpgHostKey: H
 describe("loadHpgConfig", () => {
     it("takes the reference production job as defaults, with storage under /blue/<group>/<user>", () => {
         const cfg = load(required);
+        const d = hpgConfigDefaults;
+        // Storage and account follow user and group; port 0 (no ~/.ssh/config entry) is UF's key-based port.
         expect(cfg).toMatchObject({
-            host: "hpg.rc.ufl.edu.test-no-ssh-config", port: 2222, mfaPromptPattern: "", user: "albert", group: "jasondeanarnold",
+            host: "hpg.rc.ufl.edu.test-no-ssh-config", port: hpgDefaultSshPort, mfaPromptPattern: "", user: "albert", group: "jasondeanarnold",
             containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
-            account: "jasondeanarnold", transport: "openssh", sifBuildOn: "slurm", services: ["mas"], modules: ["apptainer"],
-            sifBuildPartition: "hpg-default", sifBuildCpus: 4, sifBuildMem: "16gb", sifBuildTime: "02:00:00", gpus: "", renewBeforeHours: 0, proxyJump: "",
-            jobName: "sparc-production-service", partition: "hpg-ai", nodes: 1, ntasks: 1, gpusPerTask: "4", cpusPerTask: 32,
-            mem: "256gb", time: "14-00:00:00", output: "sparc_service_%j.log", masPort: 8000, clusterChecks: "up",
+            account: "jasondeanarnold", proxyJump: "",
         });
+        // Every other value is Pulumi.yaml's default (hpgConfigDefaults, checked by config-defaults.test.ts).
+        expect(cfg).toMatchObject({
+            transport: d.hpgSshTransport, sifBuildOn: d.hpgSifBuildOn, services: d.hpgServices, modules: d.hpgModules,
+            sifBuildPartition: d.hpgSifBuildPartition, sifBuildCpus: d.hpgSifBuildCpus, sifBuildMem: d.hpgSifBuildMem, sifBuildTime: d.hpgSifBuildTime,
+            gpus: d.hpgGpus, renewBeforeHours: Number(d.hpgRenewBeforeHours), jobName: d.hpgJobName, partition: d.hpgPartition, nodes: d.hpgNodes,
+            ntasks: d.hpgNtasks, gpusPerTask: d.hpgGpusPerTask, cpusPerTask: d.hpgCpusPerTask, mem: d.hpgMem, time: d.hpgTime, output: d.hpgOutput,
+            masPort: d.hpgMasPort, clusterChecks: d.hpgClusterChecks, controlPath: d.hpgControlPath, masAppDir: d.hpgMasAppDir, localCli: d.hpgLocalCli,
+        });
+        // The reference production job (README "What `pulumi up --stack hpg` does").
+        expect(cfg).toMatchObject({ partition: "hpg-ai", gpusPerTask: "4", cpusPerTask: 32, mem: "256gb", time: "14-00:00:00", port: 2222 });
         expect(cfg.privateKey).toBeUndefined();
         expect(cfg.mfaAnswers).toBeUndefined();
     });
