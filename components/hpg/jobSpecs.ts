@@ -3,7 +3,7 @@
 // SlurmJob provider's check would refuse is reported at preview under the user's key
 // (`sparc-deploy:hpgPartition`), not the provider's field name (`partition`).
 import { describeValue, validateJobInputs } from "../../providers/slurm/validate";
-import type { SlurmJobInputs } from "../../providers/slurm/types";
+import type { SlurmJobInputs, SshConnection } from "../../providers/slurm/types";
 import { HIPERGATOR_GPU_OFFER, gpuRequestProblem, parseGpuRequest } from "../../providers/slurm/gpus";
 import { showValue } from "../configCheck";
 import { endpointFilePattern, readinessScript } from "./commands";
@@ -104,6 +104,29 @@ export const SIF_BUILD_JOB_KEYS: Readonly<Record<string, JobFieldKey>> = {
     clusterChecks: { key: "hpgClusterChecks", fix: "pulumi config set hpgClusterChecks up|preview|off" },
 };
 
+/** Connection field -> config key (the plain fields; secrets are Outputs, checked by the provider). */
+export const CONNECTION_KEYS: Readonly<Record<string, JobFieldKey>> = {
+    "connection.host": { key: "hpgHost", fix: "pulumi config set hpgHost <login node or ~/.ssh/config alias, e.g. hpg.rc.ufl.edu>" },
+    "connection.user": { key: "hpgUser", fix: "pulumi config set hpgUser <your GatorLink user>" },
+    "connection.port": { key: "hpgPort", fix: "pulumi config set hpgPort <1-65535> (or 0 for ~/.ssh/config, else 2222)" },
+    "connection.hostKey": { key: "hpgHostKey", fix: "pulumi config set hpgHostKey \"ssh-ed25519 AAAA...\" (a line of `ssh-keyscan -p 2222 HOST` without the host name)" },
+    "connection.identityFile": { key: "hpgIdentityFile", fix: "pulumi config set hpgIdentityFile <path of your private key> (or \"\" for ssh-agent)" },
+    "connection.controlPath": { key: "hpgControlPath", fix: "pulumi config set hpgControlPath <socket path, e.g. ~/.ssh/sparc-cm-%C>" },
+};
+
+/** The connection's plain fields as the stack passes them (slurmConnection in hpgStack.ts), for the provider's rules. */
+function plainConnection(cfg: HpgConfig): Record<string, unknown> {
+    return {
+        host: cfg.host,
+        port: cfg.port,
+        user: cfg.user,
+        transport: cfg.transport,
+        ...(cfg.hostKey !== "" ? { hostKey: cfg.hostKey } : {}),
+        ...(cfg.insecureIgnoreHostKey ? { insecureIgnoreHostKey: true } : {}),
+        ...(cfg.transport === "openssh" ? { identityFile: cfg.identityFile, controlPath: cfg.controlPath } : {}),
+    };
+}
+
 /** A problem in the config vocabulary, with the key it belongs to (for de-duplication by the loader). */
 export interface KeyedProblem {
     key: string;
@@ -122,7 +145,8 @@ export function jobSpecProblems(project: string, spec: Partial<SlurmJobInputs>, 
         if (mapped === undefined) {
             return [];
         }
-        const value = fields[failure.property];
+        // "connection.user" is a nested field.
+        const value = failure.property.split(".").reduce<unknown>((v, part) => (v as Record<string, unknown> | undefined)?.[part], fields);
         // The provider's reasons read "field = value: what; how" (validate.ts): keep "what; how", name the key.
         const prefix = `${failure.property} = ${describeValue(value)}: `;
         const what = failure.reason.startsWith(prefix) ? failure.reason.slice(prefix.length) : failure.reason;
@@ -136,6 +160,11 @@ export function hpgJobProblems(project: string, cfg: HpgConfig): KeyedProblem[] 
     if (cfg.sifBuildOn === "slurm") {
         // The build jobs differ only in their fixed names: one stands for all.
         problems.push(...jobSpecProblems(project, sifBuildJobSpec(cfg, "mas"), SIF_BUILD_JOB_KEYS));
+    }
+    // An unset user or host key is reported by the loader as unset, not as a bad connection field.
+    if (cfg.user !== "") {
+        problems.push(...jobSpecProblems(project, { connection: plainConnection(cfg) as unknown as SshConnection }, CONNECTION_KEYS)
+            .filter((p) => !(p.key === "hpgHostKey" && cfg.hostKey === "")));
     }
     const seen = new Set<string>();
     return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));

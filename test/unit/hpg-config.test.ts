@@ -121,12 +121,14 @@ describe("loadHpgConfig", () => {
         ["hpgAccount", "my account", /sparc-deploy:hpgAccount = "my account": must be one account name .*\. Fix: pulumi config set hpgAccount </],
         ["hpgQos", "a,b", /sparc-deploy:hpgQos = "a,b": must be one qos name .*\. Fix: pulumi config set hpgQos </],
         ["hpgOutput", "log\rfile", /sparc-deploy:hpgOutput = "log\\rfile": contains a newline, carriage return or NUL byte.*\. Fix: pulumi config set hpgOutput </],
+        ["hpgUser", "Albert Gator", /sparc-deploy:hpgUser = "Albert Gator": must be your user name on the cluster, e\.g\. "gatorlink_id"\. Fix: pulumi config set hpgUser </],
+        ["hpgHost", "hpg login.test-no-ssh-config", /sparc-deploy:hpgHost = "hpg login\.test-no-ssh-config": must be the login node's host name or address without spaces.*\. Fix: pulumi config set hpgHost </],
         ["hpgSifBuildPartition", "cpu partition", /sparc-deploy:hpgSifBuildPartition = "cpu partition": must be a partition name .*\. Fix: pulumi config set hpgSifBuildPartition </],
     ])("maps the provider's rule for %s = %j to the config key", (key, value, message) => {
         const run = () => load({ ...required, [key]: value });
         expect(run).toThrow(message);
         // Not under the provider's field name.
-        expect(run).not.toThrow(/^  - (partition|jobName|gpusPerTask|account|qos|output) = /m);
+        expect(run).not.toThrow(/^  - (partition|jobName|gpusPerTask|account|qos|output|connection\.\w+) = /m);
     });
 
     it("reports a key once even when the loader and the provider's rules both refuse it", () => {
