@@ -5,76 +5,58 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DevStack, loadDevConfig } from "./components/dev";
 import { HpgStack, loadHpgConfig } from "./components/hpg";
+import { loadImagesConfig } from "./components/imagesConfig";
 import { PubappsStack, loadPubappsConfig } from "./components/pubapps";
 
 const config = new pulumi.Config();
 const target = config.get("target", { allowedValues: ["podman", "hpg", "pubapps"] }) ?? "podman";
-const images = loadDevConfig(config);
 
-function deployDev() {
-    const dev = new DevStack("sparc", images);
-    return {
-        masUrl: dev.masUrl,
-        signalingUrl: dev.signalingUrl,
-        podName: dev.podName,
-        containerIds: dev.containerIds,
-        imageIds: dev.imageIds,
-        skipped: dev.skipped,
-        readiness: dev.readiness,
-    };
-}
+// Each target reads only its own keys (hpg: the image keys and its own, no pod keys) and
+// returns only the outputs it produces: those become the stack outputs.
+const deployers = {
+    podman: () => {
+        const dev = new DevStack("sparc", loadDevConfig(config));
+        return {
+            masUrl: dev.masUrl,
+            signalingUrl: dev.signalingUrl,
+            podName: dev.podName,
+            containerIds: dev.containerIds,
+            imageIds: dev.imageIds,
+            skipped: dev.skipped,
+            readiness: dev.readiness,
+        };
+    },
+    hpg: () => {
+        const hpg = new HpgStack("sparc", { hpg: loadHpgConfig(config), images: loadImagesConfig(config) });
+        return {
+            masEndpoint: hpg.masEndpoint,
+            tunnelCommand: hpg.tunnelCommand,
+            endpointFile: hpg.endpointFile,
+            jobId: hpg.jobId,
+            jobState: hpg.jobState,
+            logPath: hpg.logPath,
+            sifPaths: hpg.sifPaths,
+            readiness: hpg.readiness,
+            copyReports: hpg.copyReports,
+        };
+    },
+    pubapps: () => {
+        const pubapps = new PubappsStack("sparc", { pubapps: loadPubappsConfig(config), dev: loadDevConfig(config) });
+        return {
+            publicUrl: pubapps.publicUrl,
+            signalingUrl: pubapps.signalingUrl,
+            podName: pubapps.podName,
+            unitNames: pubapps.unitNames,
+            imageIds: pubapps.imageIds,
+            unitFormat: pubapps.unitFormat,
+            podmanVersion: pubapps.podmanVersion,
+            linger: pubapps.linger,
+            readiness: pubapps.readiness,
+            copyReports: pubapps.copyReports,
+        };
+    },
+};
 
-function deployHpg() {
-    const hpg = new HpgStack("sparc", { hpg: loadHpgConfig(config), images });
-    return {
-        masEndpoint: hpg.masEndpoint,
-        tunnelCommand: hpg.tunnelCommand,
-        endpointFile: hpg.endpointFile,
-        jobId: hpg.jobId,
-        jobState: hpg.jobState,
-        logPath: hpg.logPath,
-        sifPaths: hpg.sifPaths,
-        readiness: hpg.readiness,
-        copyReports: hpg.copyReports,
-    };
-}
-
-function deployPubapps() {
-    const pubapps = new PubappsStack("sparc", { pubapps: loadPubappsConfig(config), dev: images });
-    return {
-        publicUrl: pubapps.publicUrl,
-        signalingUrl: pubapps.signalingUrl,
-        podName: pubapps.podName,
-        unitNames: pubapps.unitNames,
-        imageIds: pubapps.imageIds,
-        unitFormat: pubapps.unitFormat,
-        podmanVersion: pubapps.podmanVersion,
-        linger: pubapps.linger,
-        readiness: pubapps.readiness,
-        copyReports: pubapps.copyReports,
-    };
-}
-
-const deployers = { podman: deployDev, hpg: deployHpg, pubapps: deployPubapps };
+// Only the chosen target's outputs: no "Undefined value ... will not show as a stack output" warnings.
 const outputs: Record<string, pulumi.Output<unknown>> = deployers[target as keyof typeof deployers]();
-
-export const masUrl = outputs.masUrl;
-export const signalingUrl = outputs.signalingUrl;
-export const podName = outputs.podName;
-export const containerIds = outputs.containerIds;
-export const imageIds = outputs.imageIds;
-export const skipped = outputs.skipped;
-export const readiness = outputs.readiness;
-export const masEndpoint = outputs.masEndpoint;
-export const tunnelCommand = outputs.tunnelCommand;
-export const endpointFile = outputs.endpointFile;
-export const jobId = outputs.jobId;
-export const jobState = outputs.jobState;
-export const logPath = outputs.logPath;
-export const sifPaths = outputs.sifPaths;
-export const copyReports = outputs.copyReports;
-export const publicUrl = outputs.publicUrl;
-export const unitNames = outputs.unitNames;
-export const unitFormat = outputs.unitFormat;
-export const podmanVersion = outputs.podmanVersion;
-export const linger = outputs.linger;
+export = outputs;

@@ -1,11 +1,14 @@
 // The SPARC images, built from source through a Docker-API socket (Podman's) or
-// taken prebuilt. Both stacks use it: dev runs them in a pod, hpg turns them into .sif files.
+// taken prebuilt. Every target uses it: dev and pubapps run them in a pod, hpg turns them into .sif files.
+// Their config (the image keys) is read by components/imagesConfig.ts.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { shJoin } from "../providers/slurm/quote";
-import type { DevConfig } from "./dev/config";
+import type { ImagesConfig } from "./imagesConfig";
+
+export type { ImagesConfig } from "./imagesConfig";
 
 export type BuiltService = "mas" | "signaling" | "unity";
 
@@ -17,11 +20,6 @@ export const dockerfiles: Record<BuiltService, string> = {
     signaling: path.join(projectRoot, "dockerfiles", "Dockerfile.signaling"),
     unity: path.join(projectRoot, "dockerfiles", "Dockerfile.unity-server"),
 };
-
-/** What the images need from config (the image keys of Pulumi.yaml, shared by both stacks). */
-export type ImagesConfig = Pick<DevConfig,
-    "imageSource" | "dockerHost" | "registry" | "masContext" | "signalingContext" | "unityBuildDir" |
-    "masImage" | "signalingImage" | "unityImage" | "pythonBaseImage" | "nodeBaseImage" | "unityBaseImage">;
 
 export interface SparcImagesArgs {
     config: ImagesConfig;

@@ -8,10 +8,13 @@ import type { SshConnection } from "../../providers/slurm/types";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import type { HpgConfig } from "./config";
 import {
-    copyArchiveSteps, currentEndpointFile, endpointFilePattern, parseReadinessReport, readinessScript, removeLocalArchiveCommand,
+    copyArchiveSteps, currentEndpointFile, parseReadinessReport, removeLocalArchiveCommand,
     removeRemoteArgv, saveArchiveCommand, serviceJobBody, sifBuildArgv, sifBuildScript, sifPlan,
     tunnelCommand, type SifPlan,
 } from "./commands";
+import { endpointPatternOf, hpgJobProblems, serviceJobSpec, sifBuildJobSpec } from "./jobSpecs";
+
+export { endpointPatternOf, serviceJobSpec, sifBuildJobSpec } from "./jobSpecs";
 
 export interface HpgStackArgs {
     hpg: HpgConfig;
@@ -53,11 +56,6 @@ export function slurmConnection(cfg: HpgConfig): pulumi.Input<SshConnection> {
     });
 }
 
-/** Where each service job writes "node port jobid" (%j = its job id), next to its log. */
-export function endpointPatternOf(cfg: HpgConfig): string {
-    return endpointFilePattern(cfg.workDir, cfg.output);
-}
-
 /** The file naming the endpoint that passed readiness last (the one the outputs show). */
 export function endpointFileOf(cfg: HpgConfig): string {
     return currentEndpointFile(endpointPatternOf(cfg));
@@ -65,54 +63,6 @@ export function endpointFileOf(cfg: HpgConfig): string {
 
 function wantsGpus(cfg: HpgConfig): boolean {
     return (cfg.gpusPerTask !== "" && cfg.gpusPerTask !== "0") || cfg.gpus !== "";
-}
-
-/** The service job's fields (everything but the connection and the command), from typed config. */
-export function serviceJobSpec(cfg: HpgConfig) {
-    return {
-        jobName: cfg.jobName,
-        partition: cfg.partition,
-        ...(cfg.account !== "" ? { account: cfg.account } : {}),
-        ...(cfg.qos !== "" ? { qos: cfg.qos } : {}),
-        nodes: cfg.nodes,
-        // The reference script's --gpus-per-task alone is refused by sbatch: it needs a task count.
-        ntasks: cfg.ntasks,
-        ...(cfg.gpusPerTask !== "" && cfg.gpusPerTask !== "0" ? { gpusPerTask: cfg.gpusPerTask } : {}),
-        ...(cfg.gpus !== "" ? { gpus: cfg.gpus } : {}),
-        cpusPerTask: cfg.cpusPerTask,
-        mem: cfg.mem,
-        time: cfg.time,
-        output: cfg.output,
-        workdir: cfg.workDir,
-        waitFor: "running" as const,
-        waitTimeoutSeconds: cfg.waitTimeoutSeconds,
-        waitPollSeconds: 15,
-        cancelSignal: "TERM",
-        cancelGraceSeconds: 30,
-        clusterChecks: cfg.clusterChecks,
-        // Readiness is part of the job's create: a renewal's successor must be ready before the old job goes.
-        readyCheck: readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds: cfg.readinessTimeoutSeconds }),
-        readyTimeoutSeconds: cfg.readinessTimeoutSeconds,
-        renewBeforeSeconds: Math.round(cfg.renewBeforeHours * 3600),
-    };
-}
-
-/** The .sif build job's fields: a CPU partition, no GPUs, the same account and QOS. */
-export function sifBuildJobSpec(cfg: HpgConfig, service: string) {
-    return {
-        jobName: `sparc-sif-${service}`,
-        partition: cfg.sifBuildPartition,
-        ...(cfg.account !== "" ? { account: cfg.account } : {}),
-        ...(cfg.qos !== "" ? { qos: cfg.qos } : {}),
-        cpusPerTask: cfg.sifBuildCpus,
-        mem: cfg.sifBuildMem,
-        time: cfg.sifBuildTime,
-        output: `${cfg.workDir}/sif_build_${service}_%j.log`,
-        waitFor: "completed" as const,
-        waitTimeoutSeconds: 7200,
-        waitPollSeconds: 15,
-        clusterChecks: cfg.clusterChecks,
-    };
 }
 
 /** The service job's body for the MAS .sif. */
@@ -134,6 +84,12 @@ export class HpgStack extends pulumi.ComponentResource {
     constructor(name: string, args: HpgStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("sparc:hpg:HpgStack", name, {}, opts);
         const cfg = args.hpg;
+        // loadHpgConfig reports these already; a config made another way still fails here, under the
+        // config keys, rather than in the SlurmJob provider's check under its field names.
+        const jobProblems = hpgJobProblems(pulumi.getProject(), cfg);
+        if (jobProblems.length > 0) {
+            throw new pulumi.RunError(`hpg stack configuration has ${jobProblems.length} problem(s):\n  - ${jobProblems.map((p) => p.message).join("\n  - ")}`);
+        }
         const connection = slurmConnection(cfg);
         const images = new SparcImages(`${name}-images`, { config: args.images, services: cfg.services }, { parent: this });
 

@@ -145,6 +145,10 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         resourceCount = plan.create ?? 0;
         expect(plan).toEqual({ create: resourceCount });
         expect(resourceCount).toBe(13);
+        // index.ts exports the dev target's outputs only: no "Undefined value (masEndpoint) will not show as a stack output".
+        const text = await stack.previewText();
+        expect(text).toContain("masUrl");
+        expect(text).not.toContain("will not show as a stack output");
         expect(imageId(images.mas)).toBe("");
         expect(leftovers(POD, PREFIX)).toBe("");
     }, 300_000);
@@ -166,6 +170,8 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         recordBuilt(ids.signaling);
         expect(builtLayers.size).toBe(4);
         const out = await stack.outputs();
+        // Exactly the dev target's outputs (README "Dev stack"), none of the other targets'.
+        expect(Object.keys(out).sort()).toEqual(["containerIds", "imageIds", "masUrl", "podName", "readiness", "signalingUrl", "skipped"]);
         expect(out.imageIds).toEqual(ids);
         expect(out.masUrl).toBe(`http://localhost:${MAS_PORT}`);
         expect(await health(MAS_PORT)).toEqual({ status: "ok" });

@@ -111,6 +111,10 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         await stack.setConfig("hpgPort", String(loginNode.port));
         try {
             expect(await stack.preview()).toEqual({ create: 8 });
+            // index.ts exports the hpg target's outputs only: no "Undefined value (masUrl) will not show as a stack output".
+            const text = await stack.previewText();
+            expect(text).toContain("masEndpoint");
+            expect(text).not.toContain("will not show as a stack output");
         } finally {
             await stack.setConfig("hpgPort", "2222");
             loginNode.close();
@@ -123,6 +127,8 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         expect(await stack.up()).toEqual({ create: 8 });
         console.log(`pulumi up --stack hpg (first): ${((Date.now() - started) / 1000).toFixed(1)} s`);
         const out = await stack.outputs();
+        // Exactly the hpg target's outputs (README "What `pulumi up --stack hpg` does"), none of the other targets'.
+        expect(Object.keys(out).sort()).toEqual(["copyReports", "endpointFile", "jobId", "jobState", "logPath", "masEndpoint", "readiness", "sifPaths", "tunnelCommand"]);
         expect(out.jobState).toBe("RUNNING");
         firstJob = String(out.jobId);
         const [node, port] = String(out.masEndpoint).split(":");

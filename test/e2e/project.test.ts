@@ -26,17 +26,32 @@ describe.skipIf(shouldSkipEngineTests())("the project's own program under the re
 
     it("hpg: preview names every value a user must set and how", async () => {
         const out = await previewFailure("e2e-hpg", { target: "hpg" });
-        expect(out).toContain("invalid hpg stack configuration:");
-        expect(out).toContain("hpgUser is not set: set your GatorLink user with `pulumi config set hpgUser <gatorlink>`");
-        expect(out).toContain("hpgGroup is not set:");
-        expect(out).toContain("hpgHostKey is not set: run `ssh-keyscan -p 2222 hpg.rc.ufl.edu`");
+        expect(out).toContain("hpg stack configuration has 3 problem(s):");
+        expect(out).toContain("sparc-deploy:hpgUser is not set. Fix: set your GatorLink user with `pulumi config set hpgUser <gatorlink>`");
+        expect(out).toContain("sparc-deploy:hpgGroup is not set. Fix:");
+        expect(out).toContain("sparc-deploy:hpgHostKey is not set. Fix: run `ssh-keyscan -p 2222 hpg.rc.ufl.edu`");
+        // A RunError: the CLI prints the message, not a Node stack trace.
+        expect(out).not.toMatch(/\n\s+at .*\(.*config\.ts:\d+:\d+\)/);
     }, 120_000);
 
     it("hpg: preview shows a bad time limit with its value and the fix", async () => {
         const out = await previewFailure("e2e-hpg2", {
             target: "hpg", hpgUser: "albert", hpgGroup: "g", hpgHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg", hpgTime: "15 days",
         });
-        expect(out).toContain('hpgTime = "15 days" is not a Slurm time; use e.g. "14-00:00:00"');
+        expect(out).toContain('sparc-deploy:hpgTime = "15 days": is not a Slurm time. Fix: use e.g. "14-00:00:00"');
+    }, 120_000);
+
+    // Before: these passed the loader and failed later in the SlurmJob provider's check, named "partition" / "jobName".
+    it("hpg: preview refuses a bad hpgPartition and hpgJobName under their config keys, with the value and the fix", async () => {
+        const out = await previewFailure("e2e-hpg3", {
+            target: "hpg", hpgUser: "albert", hpgGroup: "g", hpgHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
+            hpgPartition: "hpg ai", hpgJobName: "j".repeat(201),
+        });
+        expect(out).toContain("hpg stack configuration has 2 problem(s):");
+        expect(out).toContain('sparc-deploy:hpgPartition = "hpg ai": must be a partition name or a comma list of them (letters, digits, "_", ".", "-"), e.g. "hpg-ai". ' +
+            "Fix: pulumi config set hpgPartition <partition, e.g. hpg-ai>");
+        expect(out).toContain(`sparc-deploy:hpgJobName = "${"j".repeat(76)}...: is 201 characters long; shorten it to at most 200. Fix: pulumi config set hpgJobName <`);
+        expect(out).not.toMatch(/\bpartition = "hpg ai"/);
     }, 120_000);
 
     it("pubapps: preview names every value a user must set and how, without any SSH", async () => {

@@ -153,6 +153,8 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
             `logins: jump ${jumpLogins() - jump}, instance ${instanceLogins() - instance}`);
         expect([jumpLogins() - jump, instanceLogins() - instance]).toEqual([1, 1]);
         const out = await stack.outputs();
+        // Exactly the pubapps target's outputs, none of the other targets'.
+        expect(Object.keys(out).sort()).toEqual(["copyReports", "imageIds", "linger", "podName", "podmanVersion", "publicUrl", "readiness", "signalingUrl", "unitFormat", "unitNames"]);
         expect(out.unitFormat).toBe("systemd");
         expect(out.podmanVersion).toBe("4.3.1");
         // It was off: the stack turned it on (and recorded that it did).

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { loadDevConfig } from "../../components/dev/config";
+import { builtUnityImageName, devConfigDefaults, loadDevConfig } from "../../components/dev/config";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -12,36 +12,22 @@ function load(values: Partial<Record<string, string>>) {
 }
 
 describe("loadDevConfig", () => {
-    it("defaults match the reference pod and resolve contexts against the program dir", () => {
-        const cfg = load({});
-        expect(cfg).toEqual({
-            imageSource: "build",
-            dockerHost: "unix:///run/podman/podman.sock",
-            registry: "",
-            masContext: path.join(root, "samples/mas"),
-            signalingContext: path.join(root, "samples/signaling"),
-            unityBuildDir: "",
+    it("defaults are Pulumi.yaml's (devConfigDefaults, checked by config-defaults.test.ts), contexts resolved against the program dir", () => {
+        const d = devConfigDefaults;
+        const [first, last] = d.webrtcPortRange.split("-").map(Number);
+        expect(load({})).toEqual({
+            ...d,
+            masContext: path.join(root, d.masContext),
+            signalingContext: path.join(root, d.signalingContext),
+            // unityBuildDir "" = no Unity; a build names the image all the same.
             unityEnabled: false,
-            masImage: "sparc/mas-server:latest",
-            signalingImage: "sparc/signaling-server:latest",
-            unityImage: "sparc/unity-server:latest",
-            pythonBaseImage: "python:3.11-slim",
-            nodeBaseImage: "node:20-alpine",
-            unityBaseImage: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04",
-            podName: "sparc-avatar",
-            containerNamePrefix: "",
-            masPort: 8000,
-            signalingPort: 8080,
-            turnPort: 3478,
-            webrtcPortRange: { first: 49152, last: 49200 },
-            publicHost: "localhost",
-            rivaEnabled: false,
-            rivaImage: "nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
-            gpuDeviceArgs: ["--device", "nvidia.com/gpu=all"],
-            unityArgs: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
-            readinessTimeoutSeconds: 120,
-            containerStopTimeoutSeconds: 5,
+            unityImage: builtUnityImageName,
+            webrtcPortRange: { first, last },
+            gpuDeviceArgs: [...d.gpuDeviceArgs],
+            unityArgs: [...d.unityArgs],
         });
+        // The reference pod's values, as the README documents them.
+        expect(load({})).toMatchObject({ podName: "sparc-avatar", masPort: 8000, signalingPort: 8080, turnPort: 3478, webrtcPortRange: { first: 49152, last: 49200 } });
     });
 
     it.each([
@@ -57,17 +43,17 @@ describe("loadDevConfig", () => {
     });
 
     it.each([
-        { label: "unknown image source", values: { imageSource: "pull" }, message: /'sparc-deploy:imageSource' value 'pull' is not a legal enum value .*Fix: pulumi config set imageSource build/ },
+        { label: "unknown image source", values: { imageSource: "pull" }, message: /sparc-deploy:imageSource = "pull": is not a legal enum value .*\. Fix: pulumi config set imageSource build/ },
         { label: "missing context directory", values: { masContext: "no/such/dir" }, message: /sparc-deploy:masContext = ".*no\/such\/dir": directory does not exist\. Fix: point masContext/ },
         { label: "context without the expected files", values: { signalingContext: "samples/mas" }, message: /signalingContext = .*missing package\.json, package-lock\.json, server\.js/ },
         { label: "Unity dir without the player", values: { unityBuildDir: "samples" }, message: /unityBuildDir = .*missing Build\/LinuxServer\/SPARC-P\.x86_64\. Fix: .*or set it to "" to skip/ },
-        { label: "port out of range", values: { masPort: "70000" }, message: /'sparc-deploy:masPort' value '70000' is outside of the legal range .*Fix: pulumi config set masPort <1-65535>/ },
-        { label: "same host port twice", values: { signalingPort: "8000" }, message: /signalingPort = 8000: is the same host port as masPort/ },
+        { label: "port out of range", values: { masPort: "70000" }, message: /sparc-deploy:masPort = 70000: is outside of the legal range .*\. Fix: pulumi config set masPort <1-65535>/ },
+        { label: "same host port twice", values: { signalingPort: "8000" }, message: /sparc-deploy:signalingPort = 8000: is the same host port as masPort\. Fix: / },
         { label: "TURN inside the WebRTC range", values: { turnPort: "49160" }, message: /turnPort = 49160: lies inside webrtcPortRange 49152-49200/ },
         { label: "reversed range", values: { webrtcPortRange: "50000-49000" }, message: /webrtcPortRange = "50000-49000": needs FIRST-LAST/ },
-        { label: "list of non-strings", values: { gpuDeviceArgs: "[1, 2]" }, message: /gpuDeviceArgs = \[1,2\]: must be a list of strings/ },
-        { label: "pod name podman refuses", values: { podName: "bad name" }, message: /'sparc-deploy:podName' value 'bad name' does not match .*Fix: use letters/ },
-        { label: "not a boolean", values: { rivaEnabled: "yes" }, message: /rivaEnabled.*Fix: pulumi config set rivaEnabled true\|false/ },
+        { label: "list of non-strings", values: { gpuDeviceArgs: "[1, 2]" }, message: /sparc-deploy:gpuDeviceArgs = \[1,2\]: must be a list of strings\. Fix: / },
+        { label: "pod name podman refuses", values: { podName: "bad name" }, message: /sparc-deploy:podName = "bad name": does not match .*\. Fix: use letters/ },
+        { label: "not a boolean", values: { rivaEnabled: "yes" }, message: /sparc-deploy:rivaEnabled = "yes": is not a valid boolean\. Fix: pulumi config set rivaEnabled true\|false/ },
     ])("rejects: $label", ({ values, message }) => {
         expect(() => load(values)).toThrow(message);
     });

@@ -1,64 +1,33 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { DevConfig } from "../../components/dev/config";
+import { loadDevConfig, type DevConfig } from "../../components/dev/config";
+import { mockStack, valueOf as val, type MockedStack, type Registered } from "../support/mocks";
 
-interface Registered {
-    type: string;
-    name: string;
-    inputs: Record<string, unknown>;
-}
-
+let mocks: MockedStack;
 let registered: Registered[] = [];
 let dev: typeof import("../../components/dev");
 
-const val = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
-
 beforeAll(async () => {
-    await pulumi.runtime.setMocks({
-        newResource: (a) => {
-            registered.push({ type: a.type, name: a.name, inputs: a.inputs });
-            const extra: Record<string, unknown> = {};
-            if (a.type === "docker:index/image:Image") extra.repoDigest = `sha256:digest-of-${a.name}`;
-            if (a.type === "command:local:Command") extra.stdout = `${a.name}-container-id\n`;
-            return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
-        },
-        call: (a) => { throw new Error(`unexpected invoke ${a.token}`); },
-    }, "sparc-deploy", "dev", false);
+    mocks = await mockStack({
+        stack: "dev",
+        outputsOf: (a) => ({
+            ...(a.type === "docker:index/image:Image" ? { repoDigest: `sha256:digest-of-${a.name}` } : {}),
+            ...(a.type === "command:local:Command" ? { stdout: `${a.name}-container-id\n` } : {}),
+        }),
+    });
+    registered = mocks.registered;
     dev = await import("../../components/dev");
 });
-beforeEach(() => { registered = []; });
+beforeEach(() => mocks.reset());
 
 const root = path.resolve(__dirname, "..", "..");
-const baseConfig = (over: Partial<DevConfig> = {}): DevConfig => ({
-    imageSource: "build",
-    dockerHost: "unix:///run/podman/podman.sock",
-    registry: "",
-    masContext: path.join(root, "samples/mas"),
-    signalingContext: path.join(root, "samples/signaling"),
-    unityBuildDir: "",
-    unityEnabled: false,
-    masImage: "sparc/mas-server:latest",
-    signalingImage: "sparc/signaling-server:latest",
-    unityImage: "sparc/unity-server:latest",
-    pythonBaseImage: "python:3.11-slim",
-    nodeBaseImage: "node:20-alpine",
-    unityBaseImage: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04",
-    podName: "sparc-avatar",
-    containerNamePrefix: "",
-    masPort: 8000,
-    signalingPort: 8080,
-    turnPort: 3478,
-    webrtcPortRange: { first: 49152, last: 49200 },
-    publicHost: "localhost",
-    rivaEnabled: false,
-    rivaImage: "nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
-    gpuDeviceArgs: ["--device", "nvidia.com/gpu=all"],
-    unityArgs: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
-    readinessTimeoutSeconds: 120,
-    containerStopTimeoutSeconds: 5,
-    ...over,
-});
+/** The loader's result for a stack that sets nothing: every value comes from the defaults (Pulumi.yaml's, checked by config-defaults.test.ts). */
+function defaults(): DevConfig {
+    pulumi.runtime.setAllConfig({});
+    return loadDevConfig(new pulumi.Config("sparc-deploy"), root);
+}
+const baseConfig = (over: Partial<DevConfig> = {}): DevConfig => ({ ...defaults(), ...over });
 
 /** Build the component and wait until every child is registered (outputs resolve after their resources). */
 async function deploy(cfg: DevConfig) {
@@ -74,11 +43,7 @@ async function deploy(cfg: DevConfig) {
     };
     return { stack, outputs };
 }
-const byName = (name: string) => {
-    const r = registered.find((x) => x.name === name);
-    if (!r) throw new Error(`no resource ${name}; registered: ${registered.map((x) => x.name).join(", ")}`);
-    return r;
-};
+const byName = (name: string) => mocks.byName(name);
 const node = process.execPath;
 const preflight = path.join(root, "scripts/podman/preflight.js");
 const waitReady = path.join(root, "scripts/podman/wait-ready.js");

@@ -4,18 +4,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { HpgConfig } from "../../components/hpg/config";
-import type { ImagesConfig } from "../../components/images";
+import { loadHpgConfig, type HpgConfig } from "../../components/hpg/config";
+import { loadImagesConfig, type ImagesConfig } from "../../components/imagesConfig";
+import { mockStack, valueOf as val, type MockedStack, type Registered } from "../support/mocks";
 import { renderBatchScript } from "../../providers/slurm/render";
 import type { JobSpec } from "../../providers/slurm/types";
 import { fakePrivateKey } from "../support/fake-key";
 
-interface Registered {
-    type: string;
-    name: string;
-    inputs: Record<string, unknown>;
-}
-
+let mocks: MockedStack;
 let registered: Registered[] = [];
 let hpg: typeof import("../../components/hpg");
 const SLURM_JOB = "pulumi-nodejs:dynamic/slurm:SlurmJob";
@@ -23,12 +19,10 @@ const COMMAND = "command:local:Command";
 const REMOTE = "pulumi-nodejs:dynamic/ssh:RemoteCommand";
 const GOLDEN = path.join(__dirname, "golden", "hpg-service-default.sbatch");
 
-const val = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply((v) => { r(v); return v; }));
-
 beforeAll(async () => {
-    await pulumi.runtime.setMocks({
-        newResource: (a) => {
-            registered.push({ type: a.type, name: a.name, inputs: a.inputs });
+    mocks = await mockStack({
+        stack: "hpg",
+        outputsOf: (a) => {
             const extra: Record<string, unknown> = {};
             if (a.type === "docker:index/image:Image") extra.repoDigest = `sha256:digest-of-${a.name}`;
             if (a.type === COMMAND) extra.stdout = a.name.endsWith("-archive") ? "0123abcd\n" : `${a.name} ok\n`;
@@ -39,33 +33,42 @@ beforeAll(async () => {
                     readyReport: '{"node":"c0900a-s1","port":8123,"jobId":"4242","endsAt":1900000000}',
                 });
             }
-            return { id: `${a.name}-id`, state: { ...a.inputs, ...extra } };
+            return extra;
         },
-        call: (a) => { throw new Error(`unexpected invoke ${a.token}`); },
-    }, "sparc-deploy", "hpg", false);
+    });
+    registered = mocks.registered;
     hpg = await import("../../components/hpg");
 });
-beforeEach(() => { registered = []; });
+beforeEach(() => mocks.reset());
 
+/** Prebuilt images (no build): the defaults with the references this test deploys. */
 const images: ImagesConfig = {
-    imageSource: "prebuilt", dockerHost: "unix:///run/podman/podman.sock", registry: "",
-    masContext: "", signalingContext: "", unityBuildDir: "",
-    masImage: "localhost/sparc/mas-server@sha256:aaaa", signalingImage: "localhost/sparc/signaling-server:1", unityImage: "",
-    pythonBaseImage: "python:3.11-slim", nodeBaseImage: "node:20-alpine", unityBaseImage: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04",
+    ...defaultImages(),
+    imageSource: "prebuilt", masContext: "", signalingContext: "",
+    masImage: "localhost/sparc/mas-server@sha256:aaaa", signalingImage: "localhost/sparc/signaling-server:1", unityImage: "", unityEnabled: false,
 };
 
+function defaultImages(): ImagesConfig {
+    pulumi.runtime.setAllConfig({});
+    return loadImagesConfig(new pulumi.Config("sparc-deploy"), path.resolve(__dirname, "..", ".."));
+}
+
+/**
+ * The loader's result for a stack that sets only the required keys (every other value is a default,
+ * Pulumi.yaml's, checked by config-defaults.test.ts), with this test's user, paths and overrides.
+ */
 function config(over: Partial<HpgConfig> = {}): HpgConfig {
+    pulumi.runtime.setAllConfig({
+        "sparc-deploy:hpgUser": "albert", "sparc-deploy:hpgGroup": "jasondeanarnold",
+        "sparc-deploy:hpgHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
+        // Not a Host of anyone's ~/.ssh/config: the defaults apply.
+        "sparc-deploy:hpgHost": "hpg.rc.ufl.edu.test-no-ssh-config",
+    });
+    const loaded = loadHpgConfig(new pulumi.Config("sparc-deploy"), {});
     return {
-        hostAlias: "hpg.rc.ufl.edu", host: "hpg.rc.ufl.edu", proxyJump: "", port: 2222, user: "albert", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
-        insecureIgnoreHostKey: false, identityFile: "", privateKey: undefined, passphrase: undefined, mfaAnswers: undefined, mfaPromptPattern: "",
-        transport: "openssh", controlPath: "~/.ssh/sparc-cm-%C", group: "jasondeanarnold",
-        containerDir: "/blue/jasondeanarnold/albert/sparc/containers", workDir: "/blue/jasondeanarnold/albert/sparc",
-        localArchiveDir: "/home/albert/.cache/sparc-deploy/archives", localCli: "podman", sifBuildOn: "login",
-        sifBuildPartition: "hpg-default", sifBuildCpus: 4, sifBuildMem: "16gb", sifBuildTime: "02:00:00", gpus: "", renewBeforeHours: 0,
-        services: ["mas"], modules: ["apptainer"], jobName: "sparc-production-service", partition: "hpg-ai",
-        account: "jasondeanarnold", qos: "", nodes: 1, ntasks: 1, gpusPerTask: "4", cpusPerTask: 32, mem: "256gb",
-        time: "14-00:00:00", output: "sparc_service_%j.log", masPort: 8000, masAppDir: "/app", clusterChecks: "up",
-        readinessTimeoutSeconds: 300, waitTimeoutSeconds: 1800,
+        ...loaded,
+        hostAlias: "hpg.rc.ufl.edu", host: "hpg.rc.ufl.edu",
+        localArchiveDir: "/home/albert/.cache/sparc-deploy/archives", sifBuildOn: "login",
         ...over,
     };
 }
@@ -214,5 +217,24 @@ describe("HpgStack under mocks", () => {
         // (__provider is the serialized provider code: it holds validation messages, no key.)
         const others = { ...job.inputs, connection: undefined, __provider: undefined };
         expect(JSON.stringify(others)).not.toContain("PRIVATE KEY");
+    });
+
+    // A config not made by loadHpgConfig: what the SlurmJob provider's check would refuse is refused here,
+    // before any resource, under the config key (not the provider's field name).
+    it.each<[Partial<HpgConfig>, RegExp]>([
+        [{ partition: "hpg ai" }, /sparc-deploy:hpgPartition = "hpg ai": must be a partition name .*\. Fix: pulumi config set hpgPartition /],
+        [{ jobName: "" }, /sparc-deploy:hpgJobName = "": is empty; .*\. Fix: pulumi config set hpgJobName /],
+        [{ sifBuildOn: "slurm", sifBuildMem: "big" }, /sparc-deploy:hpgSifBuildMem = "big": is not a Slurm memory size; .*\. Fix: pulumi config set hpgSifBuildMem /],
+    ])("refuses %j under the config key, before any resource", (over, message) => {
+        let thrown: unknown;
+        try {
+            new hpg.HpgStack("sparc", { hpg: config(over), images });
+        } catch (err) {
+            thrown = err;
+        }
+        expect(pulumi.RunError.isInstance(thrown)).toBe(true);
+        expect((thrown as Error).message).toMatch(message);
+        expect((thrown as Error).message).not.toMatch(/^  - (partition|jobName|mem) = /m);
+        expect(registered.filter((r) => r.type === SLURM_JOB)).toEqual([]);
     });
 });

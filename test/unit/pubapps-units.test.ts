@@ -232,17 +232,17 @@ describe("loadPubappsConfig", () => {
             pubappsInstance: "i", pubappsUser: "svc", pubappsInsecureIgnoreHostKey: "true", pubappsJumpUser: "u", pubappsPublicHost: "x",
             pubappsProxyPort: "8000", pubappsUnitFormat: "docker", pubappsArchiveDir: "relative/dir",
         }).catch((e: Error) => e)) as Error).message;
-        expect(message).toContain("pubappsMasPort = 8000 is the same port as pubappsProxyPort");
+        expect(message).toContain("sparc-deploy:pubappsMasPort = 8000: is the same port as pubappsProxyPort. Fix: give MAS another instance port");
         expect(message).toMatch(/pubappsUnitFormat[\s\S]*Fix: pulumi config set pubappsUnitFormat auto\|quadlet\|systemd/);
-        expect(message).toContain("pubappsArchiveDir = \"relative/dir\": must be an absolute path");
+        expect(message).toContain("sparc-deploy:pubappsArchiveDir = \"relative/dir\": must be an absolute path");
     });
     it("refuses a host key the transport cannot pin, at preview", async () => {
         const message = ((await load({
             pubappsInstance: "app1", pubappsUser: "svc", pubappsHostKey: "ssh-ed25519 AAAA", pubappsJumpUser: "albert",
             pubappsJumpHostKey: "ssh-ed25519 not-a-key", pubappsProxyPort: "8443", pubappsPublicHost: "x",
         }).catch((e: Error) => e)) as Error).message;
-        expect(message).toContain('pubappsHostKey = "ssh-ed25519 AAAA" is not an OpenSSH public key. Fix: ');
-        expect(message).toContain('pubappsJumpHostKey = "ssh-ed25519 not-a-key" is not an OpenSSH public key. Fix: ');
+        expect(message).toContain('sparc-deploy:pubappsHostKey = "ssh-ed25519 AAAA": is not an OpenSSH public key. Fix: ');
+        expect(message).toContain('sparc-deploy:pubappsJumpHostKey = "ssh-ed25519 not-a-key": is not an OpenSSH public key. Fix: ');
     });
     it("a complete config loads, with the archive directory under /podman", async () => {
         const cfg = await load({

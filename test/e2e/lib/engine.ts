@@ -291,6 +291,12 @@ export class TestStack {
         return parseJson<{ changeSummary?: ChangeSummary }>(result.stdout, "preview --json").changeSummary ?? {};
     }
 
+    /** `pulumi preview` as a person sees it (stdout and stderr), for the engine's and the program's warnings. */
+    async previewText(): Promise<string> {
+        const result = await this.pulumi(["preview", ...this.configArgs()]);
+        return result.stdout + result.stderr;
+    }
+
     /** `pulumi up --yes --json`: the change summary of the update that ran. */
     async up(): Promise<ChangeSummary> {
         const result = await this.pulumi(["up", "--yes", "--skip-preview", "--json", ...this.configArgs()]);
