@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import { shJoin } from "../providers/slurm/quote";
+import { shJoin } from "../providers/remote/quote";
 import type { DevConfig } from "./dev/config";
 
 export type BuiltService = "mas" | "signaling" | "unity";

@@ -1,6 +1,6 @@
 // Pure builders of the podman command lines the dev stack runs (argv arrays, rendered with shJoin).
 // Ports, names and env follow the reference pod in the requirements doc (section 3.2).
-import { shJoin } from "../../providers/slurm/quote";
+import { shJoin } from "../../providers/remote/quote";
 
 /** Ports the services listen on inside the pod; the config only chooses the host side. */
 export const containerPorts = { mas: 8000, signaling: 8080, turn: 3478 } as const;

@@ -1,15 +1,15 @@
 // The SlurmJob dynamic provider: submits (sbatch), reads (squeue, then sacct)
 // and cancels (scancel) one batch job over SSH, keeping the job in Pulumi state.
 //
-// Pulumi serializes this object, and everything it references, into state;
-// `pulumi destroy` runs the copy stored there. So the methods reach runtime
-// libraries only through require() at call time (see ssh.ts), and nothing
+// State holds a shim that requires this package by name at each call (shim.ts), so
+// refresh and destroy run the installed code. The methods still reach runtime
+// libraries only through require() at call time (providers/remote), and nothing
 // here captures credentials: they travel as (secret) inputs.
 import type * as pulumi from "@pulumi/pulumi";
 import type { JobStatus, JobStatusFields, SlurmJobInputs, SlurmJobOutputs } from "./types";
 import { renderBatchScript } from "./render";
 import { diffJob, scontrolUpdateArgv } from "./fields";
-import { AmbiguousRemoteError, connectionKey, runRemote, sshPool, type RemoteResult } from "./ssh";
+import { AmbiguousRemoteError, connectionKey, runRemote, sshPool, type RemoteResult } from "../remote/remote";
 import {
     SACCT_FIELDS, SINFO_FORMAT, SQUEUE_FORMAT, gpuTypesOf, isTerminalState, parseClusterName, parseSacct, parseSbatchParsable, parseSinfo, parseSqueue,
 } from "./parse";

@@ -1,7 +1,7 @@
 // Renders a JobSpec into a batch script: #SBATCH lines, then the command body.
 // Pure and dependency-free: captured into the serialized provider.
 import type { JobSpec } from "./types";
-import { shQuote } from "./quote";
+import { SAFE_WORD, shQuote } from "../remote/quote";
 
 /**
  * Quotes a value for an #SBATCH line. sbatch parses these lines itself (no shell):
@@ -13,7 +13,7 @@ export function sbatchDirectiveQuote(value: string): string {
     if (/[\r\n\0]/.test(value)) {
         throw new Error(`an #SBATCH value cannot contain a newline or NUL: ${JSON.stringify(value)}`);
     }
-    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `"${value.replace(/[\\"]/g, "\\$&")}"`;
+    return SAFE_WORD.test(value) ? value : `"${value.replace(/[\\"]/g, "\\$&")}"`;
 }
 
 /** The #SBATCH options a JobSpec renders to, in a stable order. */

@@ -6,9 +6,9 @@
 // does the engine delete (cancel) the old job. A successor that fails is cancelled here and the
 // create fails with a plain error, so the engine keeps the old job as it was.
 //
-// Captured into the serialized provider: runtime libraries only through ssh.ts's require()s.
+// Runtime libraries only through the SSH module's require()s at call time (providers/remote).
 import type { JobStatus, RenewalOutputs, SlurmJobInputs, SlurmJobOutputs } from "./types";
-import { runRemote } from "./ssh";
+import { runRemote } from "../remote/remote";
 import { isTerminalState } from "./parse";
 import { nextPollPause } from "./polling";
 

@@ -2,7 +2,7 @@
 // costs for N jobs created, refreshed and deleted, against the local test cluster.
 // Run: npm run bench   (needs `bash test/cluster/setup.sh`)
 import { slurmJobProvider, slurmStats } from "../../providers/slurm/provider";
-import { closeAllConnections } from "../../providers/slurm/ssh";
+import { closeAllConnections } from "../../providers/remote/remote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import { jobInputs } from "../support/cluster";
 

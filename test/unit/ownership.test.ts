@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { jobComment, newAttemptId, parseJobComment, scriptHash } from "../../providers/slurm/ownership";
 import { POLL_FLOOR_AFTER_SECONDS, POLL_FLOOR_SECONDS, nextPollPause } from "../../providers/slurm/polling";
 import { parseClusterName } from "../../providers/slurm/parse";
-import { afterOutputMarker, OUTPUT_MARKER, withOutputMarker } from "../../providers/slurm/ssh";
+import { afterOutputMarker, OUTPUT_MARKER, withOutputMarker } from "../../providers/remote/connection";
 import { refusedSbatchOption, validateJobInputs } from "../../providers/slurm/validate";
 
 describe("ownership comment", () => {
