@@ -1,6 +1,6 @@
 export { SlurmJob, ownerTagFor, type SlurmJobArgs } from "./resource";
 export { slurmJobProvider, SLURM_JOB_DEFAULTS } from "./provider";
-export { slurmStats, queryJobs, findJobsByTag, SlurmCommandError } from "./provider";
+export { slurmStats, queryJobs, findJobsByTag, SlurmCommandError } from "./scheduler";
 export { renderBatchScript, sbatchOptions } from "./render";
 export { diffJob, FIELD_POLICY } from "./fields";
 // Slurm's own vocabulary (sizes, time limits, GPU requests), for config checks before anything reaches a provider.

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import { scancel, slurmJobProvider } from "../../providers/slurm/provider";
+import { slurmJobProvider } from "../../providers/slurm/provider";
+import { scancel } from "../../providers/slurm/scheduler";
 import { jobComment, parseJobComment, scriptHash } from "../../providers/slurm/ownership";
 import { shQuote } from "../../providers/remote/quote";
 import { renderBatchScript } from "../../providers/slurm/render";

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
-import { slurmJobProvider, slurmStats } from "../../providers/slurm/provider";
+import { slurmJobProvider } from "../../providers/slurm/provider";
+import { slurmStats } from "../../providers/slurm/scheduler";
 import { closeAllConnections, runRemote, sshPool } from "../../providers/remote/remote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import {
