@@ -15,7 +15,8 @@ import { isTerminalState } from "./parse";
 import { scriptHash } from "./ownership";
 import { nextPollPause } from "./polling";
 import { SHIM_MARKER } from "./shim";
-import { UNKNOWN, validateJobInputs } from "./validate";
+import { validateJobInputs } from "./validate";
+import { UNKNOWN } from "./validation";
 import { RENEWAL_OUTPUT_DEFAULTS, cancelFailedSuccessor, checkRunningJob, renewalDue } from "./renewal";
 import {
     STATUS_DEFAULTS, SlurmCommandError, clusterFailures, clusterNameOf, log, logPaths, queryJobs, readJobBatched, scancel, sleep, statusFields,

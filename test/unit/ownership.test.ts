@@ -3,7 +3,8 @@ import { jobComment, newAttemptId, parseJobComment, scriptHash } from "../../pro
 import { POLL_FLOOR_AFTER_SECONDS, POLL_FLOOR_SECONDS, nextPollPause } from "../../providers/slurm/polling";
 import { parseClusterName } from "../../providers/slurm/parse";
 import { afterOutputMarker, OUTPUT_MARKER, withOutputMarker } from "../../providers/remote/connection";
-import { refusedSbatchOption, validateJobInputs } from "../../providers/slurm/validate";
+import { validateJobInputs } from "../../providers/slurm/validate";
+import { refusedSbatchOption } from "../../providers/slurm/validateSbatch";
 
 describe("ownership comment", () => {
     it.each<[string, ReturnType<typeof parseJobComment>]>([
