@@ -194,6 +194,23 @@ export class ChannelRefusedError extends SshConnectError {
     }
 }
 
+/**
+ * Runs `attempt` again while the server refuses the session (ChannelRefusedError: nothing ran, so
+ * trying again is safe), up to 5 tries with growing pauses; both transports use it.
+ */
+export async function retryRefusedChannel<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let tries = 1; ; tries++) {
+        try {
+            return await attempt();
+        } catch (err) {
+            if (!(err instanceof ChannelRefusedError) || tries >= 5) {
+                throw err;
+            }
+        }
+        await new Promise((r) => setTimeout(r, 250 * tries));
+    }
+}
+
 /** Printed just before the command runs, on stdout and stderr. */
 export const OUTPUT_MARKER = "__sparc_command_output_follows__";
 

@@ -8,7 +8,7 @@ import { hostKeyAlgorithmsFor, hostKeyMismatchMessage, parsePinnedHostKey } from
 import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, refusedAnswerMessage, refusedPromptMessage, secondFactorAllowanceSeconds, secondFactorAnswers } from "./prompts";
 import {
     AmbiguousRemoteError, ChannelRefusedError, SshConnectError, afterOutputMarker, commandBoundSeconds, connectionKey, connectionLabel, countCommand,
-    dialBoundSeconds, sshPool, withOutputMarker, type RemoteResult, type RunOptions, type SshConnection,
+    dialBoundSeconds, retryRefusedChannel, sshPool, withOutputMarker, type RemoteResult, type RunOptions, type SshConnection,
 } from "./connection";
 
 /** How this machine reaches the login node with OpenSSH. */
@@ -393,7 +393,7 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
  */
 export async function runOpenSsh(conn: SshConnection, argv: readonly string[], options: RunOptions = {}): Promise<RemoteResult> {
     // A refused session never started the command, so trying again is safe (as for ssh2's refused channels).
-    for (let attempt = 1; ; attempt++) {
+    return retryRefusedChannel(async () => {
         const master = await openSshMaster(conn);
         while (master.active >= sshPool().maxChannels) {
             await new Promise<void>((resolve) => master.waiting.push(resolve));
@@ -401,16 +401,11 @@ export async function runOpenSsh(conn: SshConnection, argv: readonly string[], o
         master.active += 1;
         try {
             return await runOpenSshOnce(conn, master, argv, options);
-        } catch (err) {
-            if (!(err instanceof ChannelRefusedError) || attempt >= 5) {
-                throw err;
-            }
         } finally {
             master.active -= 1;
             master.waiting.shift()?.();
         }
-        await new Promise((r) => setTimeout(r, 250 * attempt));
-    }
+    });
 }
 
 async function runOpenSshOnce(conn: SshConnection, master: OpenSshMaster, argv: readonly string[], options: RunOptions): Promise<RemoteResult> {

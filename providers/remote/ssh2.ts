@@ -10,7 +10,7 @@ import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, refusedAnswerMessage, refus
 import { hostKeyAlgorithmsFor, hostKeyBlob, hostKeyMismatchMessage, parsePinnedHostKey } from "./hostKey";
 import {
     AmbiguousRemoteError, ChannelRefusedError, SshConnectError, afterOutputMarker, commandBoundSeconds, connectionKey, connectionLabel, countCommand,
-    dialBoundSeconds, sshPool, withOutputMarker, type RemoteResult, type RunOptions, type SshConnection,
+    dialBoundSeconds, retryRefusedChannel, sshPool, withOutputMarker, type RemoteResult, type RunOptions, type SshConnection,
 } from "./connection";
 
 /** One ssh2 connection of the pool. */
@@ -249,21 +249,9 @@ function releaseChannel(entry: PoolEntry): void {
     }
 }
 
-/**
- * Runs argv over the pooled ssh2 connection (see remote.ts's runRemote). A refused channel
- * means the command never started, so trying again is safe.
- */
+/** Runs argv over the pooled ssh2 connection (see remote.ts's runRemote); a refused channel is tried again. */
 export async function runSsh2(conn: SshConnection, argv: readonly string[], options: RunOptions = {}): Promise<RemoteResult> {
-    for (let attempt = 1; ; attempt++) {
-        try {
-            return await runOnce(conn, argv, options);
-        } catch (err) {
-            if (!(err instanceof ChannelRefusedError) || attempt >= 5) {
-                throw err;
-            }
-            await new Promise((r) => setTimeout(r, 250 * attempt));
-        }
-    }
+    return retryRefusedChannel(() => runOnce(conn, argv, options));
 }
 
 async function runOnce(conn: SshConnection, argv: readonly string[], options: RunOptions): Promise<RemoteResult> {

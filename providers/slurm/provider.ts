@@ -10,7 +10,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { JobStatus, SlurmJobInputs, SlurmJobOutputs } from "./types";
 import { renderBatchScript } from "./render";
 import { diffJob, scontrolUpdateArgv } from "./fields";
-import { runRemote } from "../remote/remote";
+import { connectionLabel, runRemote } from "../remote/remote";
 import { isTerminalState } from "./parse";
 import { scriptHash } from "./ownership";
 import { nextPollPause } from "./polling";
@@ -22,22 +22,9 @@ import {
     STATUS_DEFAULTS, SlurmCommandError, clusterFailures, clusterNameOf, log, logPaths, queryJobs, readJobBatched, scancel, sleep, statusFields,
 } from "./scheduler";
 import { adoptOrClear, submitOnce } from "./submit";
+import { SLURM_JOB_DEFAULTS } from "./defaults";
 
-/**
- * Defaults applied in check(), so that state always holds every setting. Polling: the
- * first query of a wait comes after waitPollSeconds, pauses grow 1.5x (to 120 s while
- * waiting, 60 s while deleting), and once a wait passes a minute queries are at least
- * 10 s apart (polling.ts), as HiPerGator's scheduler policy asks.
- */
-export const SLURM_JOB_DEFAULTS = {
-    waitFor: "submitted",
-    waitTimeoutSeconds: 600,
-    waitPollSeconds: 10,
-    cancelSignal: "TERM",
-    cancelGraceSeconds: 30,
-    deleteTimeoutSeconds: 300,
-    clusterChecks: "up",
-} as const;
+export { SLURM_JOB_DEFAULTS } from "./defaults";
 
 /** Drops undefined values (Pulumi cannot serialize them) and fills in defaults. */
 function normalizeInputs(news: Record<string, unknown>): SlurmJobInputs {
@@ -264,7 +251,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         if (clusterName === "" || d.state.some((k) => k.startsWith("connection."))) {
             const reached = await clusterNameOf(news);
             if (clusterName !== "" && reached !== clusterName) {
-                throw new Error(`connection: ${news.connection.user}@${news.connection.host}:${news.connection.port ?? 22} reaches cluster ` +
+                throw new Error(`connection: ${connectionLabel(news.connection)} reaches cluster ` +
                     `"${reached}", but job ${id} runs on cluster "${clusterName}". Point connection at a login node of "${clusterName}", ` +
                     "or, to move the job to the other cluster, run `pulumi up --replace <this resource's URN>`.");
             }

@@ -1,5 +1,5 @@
 // Plain data types shared by the SlurmJob provider and its pure helpers.
-// Nothing here imports a runtime library.
+// Nothing here imports a runtime library; the value lists are the one home of their vocabulary.
 
 import type { SshConnection } from "../remote/connection";
 
@@ -7,7 +7,12 @@ import type { SshConnection } from "../remote/connection";
 export type { SshConnection };
 
 /** States the provider can wait for after sbatch returns. */
-export type WaitFor = "submitted" | "running" | "completed";
+export const WAIT_FOR_VALUES = ["submitted", "running", "completed"] as const;
+export type WaitFor = typeof WAIT_FOR_VALUES[number];
+
+/** When partition, time limit and GPU type are checked against sinfo: before submitting, also at preview, never. */
+export const CLUSTER_CHECK_MODES = ["up", "preview", "off"] as const;
+export type ClusterChecks = typeof CLUSTER_CHECK_MODES[number];
 
 /** The job itself: either a whole `script`, or structured fields rendered into #SBATCH lines + `command`. */
 export interface JobSpec {
@@ -67,10 +72,10 @@ export interface SlurmJobInputs extends JobSpec {
     /** Adopt this existing job id instead of submitting (Pulumi import does not work for dynamic providers). */
     adoptJobId?: string;
     /**
-     * Check partition, time limit and GPU type against `sinfo` before submitting ("up", the default),
-     * also during `pulumi preview` ("preview": costs an SSH login, i.e. a Duo prompt), or never ("off").
+     * Check partition, time limit and GPU type against `sinfo` before submitting ("up"), also during
+     * `pulumi preview` ("preview": costs an SSH login, i.e. a Duo prompt), or never ("off"); default "up".
      */
-    clusterChecks: "up" | "preview" | "off";
+    clusterChecks: ClusterChecks;
     /**
      * A bash script run on the login node once the job is RUNNING (waitFor "running"), with the
      * arguments job id, log path and squeue's end time; it must exit 0 within readyTimeoutSeconds.

@@ -7,9 +7,10 @@ import { parseSlurmTime } from "./time";
 import { HIDDEN, LINE_BREAK_OR_NUL, UNKNOWN, checkNonNegativeSeconds, checkPositiveInteger, describeValue, is, isGiven, isKnown, type Fail, type ValidationFailure } from "./validation";
 import { checkExtraArgs, checkNoJobFieldsWithScript, checkScriptDirectives } from "./validateSbatch";
 import { checkConnection } from "./validateConnection";
+import { JOB_ID } from "./parse";
+import { CLUSTER_CHECK_MODES, WAIT_FOR_VALUES } from "./types";
 
 const MAX_JOB_NAME = 200;
-const POSITIVE_ID = /^[1-9][0-9]*$/;
 const NAME = /^[A-Za-z0-9_.-]+$/;
 const NAME_LIST = /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/;
 const GPU_COUNT = /^([A-Za-z0-9_-]+:)?[1-9][0-9]*$/;
@@ -18,7 +19,6 @@ const GRES = new RegExp(`^${GRES_ENTRY}(,${GRES_ENTRY})*$`);
 const GRES_HAS_GPU = /(^|,)gpu(:|,|$)/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SIGNAL = /^(SIG)?[A-Z0-9]+$/;
-const WAIT_FOR = ["submitted", "running", "completed"];
 
 interface TextRule {
     pattern?: RegExp;
@@ -153,8 +153,8 @@ function checkEnvironment(fail: Fail, environment: unknown): void {
 
 function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     const { waitFor, cancelSignal, adoptJobId } = inputs;
-    if (isKnown(waitFor) && !WAIT_FOR.includes(waitFor as string)) {
-        fail("waitFor", `${is("waitFor", waitFor)}: must be one of ${WAIT_FOR.map((w) => `"${w}"`).join(", ")}`);
+    if (isKnown(waitFor) && !(WAIT_FOR_VALUES as readonly unknown[]).includes(waitFor)) {
+        fail("waitFor", `${is("waitFor", waitFor)}: must be one of ${WAIT_FOR_VALUES.map((w) => `"${w}"`).join(", ")}`);
     }
     checkNonNegativeSeconds(fail, "waitTimeoutSeconds", inputs.waitTimeoutSeconds);
     checkNonNegativeSeconds(fail, "cancelGraceSeconds", inputs.cancelGraceSeconds);
@@ -164,7 +164,7 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
         fail("waitPollSeconds", `${is("waitPollSeconds", poll)}: must be at least 1 (second); busy clusters such as HiPerGator forbid frequent scheduler queries, so prefer 10 or more`);
     }
     const checks = inputs.clusterChecks;
-    if (isKnown(checks) && !["up", "preview", "off"].includes(checks as string)) {
+    if (isKnown(checks) && !(CLUSTER_CHECK_MODES as readonly unknown[]).includes(checks)) {
         fail("clusterChecks", `${is("clusterChecks", checks)}: must be "up" (check against sinfo before submitting), "preview" (also during pulumi preview) or "off"`);
     }
     checkNonNegativeSeconds(fail, "renewBeforeSeconds", inputs.renewBeforeSeconds);
@@ -185,7 +185,7 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     if (isKnown(cancelSignal) && !(cancelSignal === "" || (typeof cancelSignal === "string" && SIGNAL.test(cancelSignal)))) {
         fail("cancelSignal", `${is("cancelSignal", cancelSignal)}: must be a signal name such as "TERM", "SIGTERM", "INT", "USR1" or "KILL", or "" to send none`);
     }
-    if (isKnown(adoptJobId) && !(typeof adoptJobId === "string" && POSITIVE_ID.test(adoptJobId))) {
+    if (isKnown(adoptJobId) && !(typeof adoptJobId === "string" && JOB_ID.test(adoptJobId))) {
         fail("adoptJobId", `${is("adoptJobId", adoptJobId)}: must be a Slurm job id as a string of digits, e.g. "1234"`);
     }
 }

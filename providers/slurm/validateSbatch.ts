@@ -1,30 +1,8 @@
 // sbatch options SlurmJob cannot pass (arrays, other clusters, its own --parsable/--comment), in
 // extraArgs or in a whole script's #SBATCH lines, and job fields that a whole script would drop. Pure.
 import type { SlurmJobInputs } from "./types";
+import { SBATCH_OPTION_OF } from "./render";
 import { LINE_BREAK_OR_NUL, UNKNOWN, describeValue, is, isKnown, type Fail } from "./validation";
-
-/** The sbatch option behind each job field ("" = none); with `script` they must live in the script instead. */
-const SBATCH_OPTION_OF: Readonly<Record<string, string>> = {
-    jobName: "--job-name",
-    partition: "--partition",
-    account: "--account",
-    qos: "--qos",
-    time: "--time",
-    nodes: "--nodes",
-    ntasks: "--ntasks",
-    cpusPerTask: "--cpus-per-task",
-    mem: "--mem",
-    gpus: "--gpus",
-    gpusPerTask: "--gpus-per-task",
-    gres: "--gres",
-    constraint: "--constraint",
-    output: "--output",
-    error: "--error",
-    workdir: "--chdir",
-    environment: "",
-    dependency: "--dependency",
-    extraArgs: "",
-};
 
 export function checkNoJobFieldsWithScript(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     if (!isKnown(inputs.script)) {
