@@ -14,7 +14,7 @@ export type { OpenSshTarget } from "../../providers/remote/openssh";
 /**
  * The askpass ssh runs for the logins: answers only a second-factor prompt (Duo's "Passcode or
  * option"), from $SPARC_SSH_MFA_ANSWER; a password prompt is refused (the same script as the hpg
- * stack's openssh transport, ASKPASS_SCRIPT in providers/remote/openssh.ts).
+ * stack's openssh transport, ASKPASS_SCRIPT in providers/remote/opensshTransport.ts).
  */
 export const askpassScript = path.resolve(__dirname, "..", "..", "scripts", "ssh-askpass.sh");
 

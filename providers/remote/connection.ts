@@ -1,12 +1,12 @@
 // What both transports share: the connection settings, the process-wide pool, how a connection
 // is keyed and named, the errors that tell "did not run" from "may have run", and the output
-// marker. The transports are ssh2.ts (in-process, pooled) and openssh.ts (the system ssh with one
+// marker. The transports are ssh2.ts (in-process, pooled) and opensshTransport.ts (the system ssh with one
 // ControlMaster); remote.ts dispatches between them.
 //
 // Runtime libraries are require()d inside function bodies (the providers' rule), and the pool
 // lives on globalThis: every loaded copy of these modules shares one pool, one login per host.
 import type { PoolEntry } from "./ssh2";
-import type { OpenSshMaster } from "./openssh";
+import type { OpenSshMaster } from "./opensshTransport";
 import { hostKeyBlob } from "./hostKey";
 
 /** How the provider reaches the cluster's login node. */

@@ -1,6 +1,6 @@
 // Pinned host keys of every type. A known_hosts/.pub line names its type; a bare base64
 // blob names it too, inside (the blob starts with the length-prefixed type string), so no
-// type is ever assumed. Pure: used by both transports (ssh2.ts, openssh.ts) and by config checks.
+// type is ever assumed. Pure: used by both transports (ssh2.ts, opensshTransport.ts) and by config checks.
 
 /** The first word of a key line that names its type ("ssh-ed25519", "ecdsa-sha2-nistp256", "sk-ssh-ed25519@openssh.com"). */
 const KEY_TYPE_WORD = /^(ssh-|ecdsa-|sk-)/;

@@ -3,7 +3,7 @@
 // password or a key passphrase must never receive that answer (a GatorLink password
 // prompt answered with "push" counts as a failed password: lockout risk), so such a
 // prompt fails the login at once with a clear error. Pure (no runtime library), shared by
-// the ssh2 transport (ssh2.ts), the openssh transport's askpass (openssh.ts) and config checks.
+// the ssh2 transport (ssh2.ts), the openssh transport's askpass (opensshTransport.ts) and config checks.
 import type { SshConnection } from "./connection";
 
 /**

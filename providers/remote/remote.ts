@@ -1,8 +1,8 @@
 // runRemote: one command on a remote host over the connection's transport, and the public face
 // of this module (after pulumi-command's remote package: connection.go = connection.ts, the
-// runner = ssh2.ts / openssh.ts). Every SlurmJob and RemoteCommand of a deployment goes through
+// runners = ssh2.ts / opensshTransport.ts). Every SlurmJob and RemoteCommand of a deployment goes through
 // here, so they share one pool and one login per host.
-import { closeOpenSshMasters, runOpenSsh } from "./openssh";
+import { closeOpenSshMasters, runOpenSsh } from "./opensshTransport";
 import { closeSsh2Connections, runSsh2 } from "./ssh2";
 import type { RemoteResult, RunOptions, SshConnection } from "./connection";
 
