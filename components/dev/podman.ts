@@ -1,13 +1,13 @@
 // Pure builders of the podman command lines the dev stack runs (argv arrays, rendered with shJoin).
-// Ports, names and env follow the reference pod in the requirements doc (section 3.2).
-import { shJoin } from "../../providers/slurm/quote";
+// Ports, names and env follow the reference pod (README, "Dev stack (local Podman pod)").
+import { shJoin } from "../../providers/remote";
 
 /** Ports the services listen on inside the pod; the config only chooses the host side. */
 export const containerPorts = { mas: 8000, signaling: 8080, turn: 3478 } as const;
 
 export type ServiceName = "mas" | "riva" | "unity" | "signaling";
 
-/** Reference container names (section 3.2), before the optional prefix. */
+/** Reference container names (README, "Dev stack"), before the optional prefix. */
 export const referenceContainerNames: Record<ServiceName, string> = {
     mas: "mas-server",
     riva: "riva-server",

@@ -5,14 +5,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseSlurmMemory } from "../../providers/slurm/memory";
-import { parseSlurmTime } from "../../providers/slurm/time";
+import { HIPERGATOR_GPU_OFFER, parseSlurmMemory, parseSlurmTime } from "../../providers/slurm";
 import { resolveSshHost } from "./sshConfig";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { gpuConfigProblems, hpgJobProblems } from "./jobSpecs";
-import { HIPERGATOR_GPU_OFFER } from "../../providers/slurm/gpus";
-import { parsePinnedHostKey } from "../../providers/slurm/hostKey";
-import { DEFAULT_MFA_PROMPT_PATTERN } from "../../providers/slurm/prompts";
+import { DEFAULT_MFA_PROMPT_PATTERN, parsePinnedHostKey } from "../../providers/remote";
 
 export const sifBuildPlaces = ["login", "slurm"] as const;
 export const clusterCheckModes = ["up", "preview", "off"] as const;

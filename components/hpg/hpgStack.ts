@@ -3,8 +3,8 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { RemoteCommand, SlurmJob } from "../../providers/slurm";
-import type { SshConnection } from "../../providers/slurm/types";
+import { SlurmJob } from "../../providers/slurm";
+import { RemoteCommand, type SshConnection } from "../../providers/remote";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import type { HpgConfig } from "./config";
 import {

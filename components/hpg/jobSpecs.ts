@@ -2,9 +2,8 @@
 // them, and the way back: which config key each job field comes from, so that a field the
 // SlurmJob provider's check would refuse is reported at preview under the user's key
 // (`sparc-deploy:hpgPartition`), not the provider's field name (`partition`).
-import { describeValue, validateJobInputs } from "../../providers/slurm/validate";
-import type { SlurmJobInputs, SshConnection } from "../../providers/slurm/types";
-import { HIPERGATOR_GPU_OFFER, gpuRequestProblem, parseGpuRequest } from "../../providers/slurm/gpus";
+import { HIPERGATOR_GPU_OFFER, describeValue, gpuRequestProblem, parseGpuRequest, validateJobInputs } from "../../providers/slurm";
+import type { SlurmJobInputs, SshConnection } from "../../providers/slurm";
 import { showValue } from "../configCheck";
 import { endpointFilePattern, readinessScript } from "./commands";
 import type { HpgConfig } from "./config";

@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import { SparcImages, type BuiltService } from "../images";
 import type { DevConfig } from "../dev/config";
 import { containerPorts, devContainerSpecs, type ServiceName } from "../dev/podman";
-import { shQuote } from "../../providers/slurm/quote";
+import { shQuote } from "../../providers/remote";
 import type { PubappsConfig } from "./config";
 import {
     cleanupHostScript, hasImageScript, imagePlan, installUnitScript, loadImageScript, parseHostFacts, prepareHostScript,

@@ -1,20 +1,29 @@
 // The ONE place where the pubapps stack turns "run this on the instance" / "copy this file there"
-// into local shell commands. It uses the hpg stack's OpenSSH mechanism (providers/slurm/openssh.ts):
+// into local shell commands. It uses the hpg stack's OpenSSH mechanism (providers/remote/openssh.ts):
 // pinned host keys in a known_hosts file, one ControlMaster login shared by every step, a jump host
 // (HiPerGator) reached through its own master (proxyThroughMaster: one login there, one at the
 // instance), and the second-factor-only askpass. Swap this module to change the transport; nothing
 // else builds ssh lines.
 import * as path from "node:path";
-import { shJoin, shQuote } from "../../providers/slurm/quote";
-import { controlArgv, destination, knownHostsLine, muxArgv, openSshOptions, proxyThroughMaster, type OpenSshTarget } from "../../providers/slurm/openssh";
-import { DEFAULT_MFA_PROMPT_PATTERN } from "../../providers/slurm/prompts";
+import {
+    DEFAULT_MFA_PROMPT_PATTERN,
+    controlArgv,
+    destination,
+    knownHostsLine,
+    muxArgv,
+    openSshOptions,
+    proxyThroughMaster,
+    shJoin,
+    shQuote,
+    type OpenSshTarget,
+} from "../../providers/remote";
 
-export type { OpenSshTarget } from "../../providers/slurm/openssh";
+export type { OpenSshTarget } from "../../providers/remote";
 
 /**
  * The askpass ssh runs for the logins: answers only a second-factor prompt (Duo's "Passcode or
  * option"), from $SPARC_SSH_MFA_ANSWER; a password prompt is refused (the same script as the hpg
- * stack's openssh transport, ASKPASS_SCRIPT in providers/slurm/ssh.ts).
+ * stack's openssh transport, ASKPASS_SCRIPT in providers/remote/opensshTransport.ts).
  */
 export const askpassScript = path.resolve(__dirname, "..", "..", "scripts", "ssh-askpass.sh");
 

@@ -1,6 +1,7 @@
 // The one table that decides what a change to each SlurmJob input does.
-// Pure and dependency-free: captured into the serialized provider.
+// Pure: only the pure parse module (the terminal states).
 import type { SlurmJobInputs, SlurmJobOutputs } from "./types";
+import { isTerminalState } from "./parse";
 
 /**
  * replace:  a new job is needed (cancel the old one first: deleteBeforeReplace).
@@ -56,9 +57,6 @@ export const SCONTROL_KEYWORD: { readonly [K in keyof SlurmJobInputs]?: string }
     jobName: "JobName",
     time: "TimeLimit",
 };
-
-/** Slurm states after which a job is never going to run again. */
-const ENDED = /^(BOOT_FAIL|CANCELLED|COMPLETED|DEADLINE|FAILED|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|TIMEOUT|REVOKED|SPECIAL_EXIT)$/;
 
 export interface JobDiff {
     replaces: string[];
@@ -118,7 +116,7 @@ export function diffJob(olds: Partial<SlurmJobOutputs>, news: SlurmJobInputs): J
     }
     // A job that ended without its goal is submitted again: a service (not meant to end)
     // that ended, or a job meant to complete that ended otherwise (e.g. a failed build).
-    if (olds.state !== undefined && ENDED.test(olds.state) && (news.waitFor !== "completed" || olds.state !== "COMPLETED")) {
+    if (olds.state !== undefined && isTerminalState(olds.state) && (news.waitFor !== "completed" || olds.state !== "COMPLETED")) {
         result.replaces.push("state");
     }
     return result;

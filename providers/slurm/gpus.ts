@@ -1,6 +1,6 @@
 // Typed GPU requests (`--gpus=a100:4`, `--gpus-per-task=b200:1`, `--gres=gpu:l4:1`) and which
 // partition offers which GPU type. Pure: used at preview (the hpg config loader, with HiPerGator's
-// table below) and at up (against sinfo, providers/slurm/provider.ts).
+// table below) and at up (against sinfo, providers/slurm/scheduler.ts).
 
 /** A GPU request split into its type ("" = any) and count; undefined when it is not one. */
 export function parseGpuRequest(value: string, kind: "gpus" | "gres"): { type: string; count: number } | undefined {

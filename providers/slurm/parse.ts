@@ -12,6 +12,7 @@ export const SACCT_FIELDS = "JobID,State,Reason,NodeList,Submit,Start,End,ExitCo
 /** sinfo -h -o: partition (default marked "*"), availability, time limit, gres, node count, node state. */
 export const SINFO_FORMAT = "%P|%a|%l|%G|%D|%T";
 
+/** Slurm states after which a job is never going to run again. */
 export const TERMINAL_STATES: readonly string[] = [
     "BOOT_FAIL",
     "CANCELLED",
@@ -43,7 +44,8 @@ export interface PartitionInfo {
 const NOT_SET = ["(null)", "N/A", "None assigned", "Unknown"];
 // sacct prints "None" as Start of a job that never started.
 const NOT_SET_TIME = [...NOT_SET, "None"];
-const POSITIVE_ID = /^[1-9][0-9]*$/;
+/** A plain Slurm job id (not an array task "123_0", a het job "123+0" or "123;cluster"): what one SlurmJob tracks. */
+export const JOB_ID = /^[1-9][0-9]*$/;
 const NODE_COUNT = /^[0-9]+$/;
 
 /** "CANCELLED by 1001" -> "CANCELLED", "CANCELLED+" -> "CANCELLED", surrounding blanks trimmed. */
@@ -51,7 +53,7 @@ export function normalizeState(raw: string): string {
     return (raw.trim().split(/\s+/)[0] ?? "").replace(/\+$/, "");
 }
 
-/** True when Slurm will never run the job again in this state. */
+/** True when Slurm will never run the job again in this state (the one test: fields.ts, the waits and delete use it). */
 export function isTerminalState(state: string): boolean {
     return TERMINAL_STATES.includes(normalizeState(state));
 }
@@ -132,7 +134,7 @@ export function parseSacct(stdout: string): JobStatus[] {
 /** The job id printed by `sbatch --parsable`: "1234" or "1234;cluster". Throws on anything else. */
 export function parseSbatchParsable(stdout: string): string {
     const [id, cluster, ...rest] = stdout.trim().split(";");
-    if (id === undefined || !POSITIVE_ID.test(id) || cluster === "" || rest.length > 0) {
+    if (id === undefined || !JOB_ID.test(id) || cluster === "" || rest.length > 0) {
         throw new Error(`sbatch --parsable printed ${JSON.stringify(stdout)}, expected a job id such as "1234" or "1234;cluster"`);
     }
     return id;

@@ -1,7 +1,7 @@
 // Renders a JobSpec into a batch script: #SBATCH lines, then the command body.
-// Pure and dependency-free: captured into the serialized provider.
+// Pure: only the quoting helper (providers/remote/quote.ts).
 import type { JobSpec } from "./types";
-import { shQuote } from "./quote";
+import { SAFE_WORD, shQuote } from "../remote/quote";
 
 /**
  * Quotes a value for an #SBATCH line. sbatch parses these lines itself (no shell):
@@ -13,34 +13,46 @@ export function sbatchDirectiveQuote(value: string): string {
     if (/[\r\n\0]/.test(value)) {
         throw new Error(`an #SBATCH value cannot contain a newline or NUL: ${JSON.stringify(value)}`);
     }
-    return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `"${value.replace(/[\\"]/g, "\\$&")}"`;
+    return SAFE_WORD.test(value) ? value : `"${value.replace(/[\\"]/g, "\\$&")}"`;
 }
+
+/**
+ * The sbatch option behind each job field, in the order the #SBATCH lines are rendered (the order is
+ * part of the script, and so of its hash in --comment: never reorder). "" = the field is not one
+ * option (environment: export lines; extraArgs: one line per argument). validateSbatch.ts uses it to
+ * tell where a field goes in a whole script.
+ */
+export const SBATCH_OPTION_OF: { readonly [K in Exclude<keyof JobSpec, "script" | "command">]-?: string } = {
+    jobName: "--job-name",
+    partition: "--partition",
+    account: "--account",
+    qos: "--qos",
+    nodes: "--nodes",
+    ntasks: "--ntasks",
+    cpusPerTask: "--cpus-per-task",
+    gpus: "--gpus",
+    gpusPerTask: "--gpus-per-task",
+    gres: "--gres",
+    mem: "--mem",
+    time: "--time",
+    constraint: "--constraint",
+    output: "--output",
+    error: "--error",
+    workdir: "--chdir",
+    dependency: "--dependency",
+    environment: "",
+    extraArgs: "",
+};
 
 /** The #SBATCH options a JobSpec renders to, in a stable order. */
 export function sbatchOptions(spec: JobSpec): string[] {
     const opts: string[] = [];
-    const add = (flag: string, value: string | number | undefined) => {
-        if (value !== undefined && value !== "") {
+    for (const [field, flag] of Object.entries(SBATCH_OPTION_OF)) {
+        const value = spec[field as keyof typeof SBATCH_OPTION_OF];
+        if (flag !== "" && value !== undefined && value !== "") {
             opts.push(`${flag}=${sbatchDirectiveQuote(String(value))}`);
         }
-    };
-    add("--job-name", spec.jobName);
-    add("--partition", spec.partition);
-    add("--account", spec.account);
-    add("--qos", spec.qos);
-    add("--nodes", spec.nodes);
-    add("--ntasks", spec.ntasks);
-    add("--cpus-per-task", spec.cpusPerTask);
-    add("--gpus", spec.gpus);
-    add("--gpus-per-task", spec.gpusPerTask);
-    add("--gres", spec.gres);
-    add("--mem", spec.mem);
-    add("--time", spec.time);
-    add("--constraint", spec.constraint);
-    add("--output", spec.output);
-    add("--error", spec.error);
-    add("--chdir", spec.workdir);
-    add("--dependency", spec.dependency);
+    }
     for (const extra of spec.extraArgs ?? []) {
         const eq = extra.indexOf("=");
         opts.push(eq < 0 ? sbatchDirectiveQuote(extra) : `${extra.slice(0, eq)}=${sbatchDirectiveQuote(extra.slice(eq + 1))}`);

@@ -6,11 +6,12 @@
 // does the engine delete (cancel) the old job. A successor that fails is cancelled here and the
 // create fails with a plain error, so the engine keeps the old job as it was.
 //
-// Captured into the serialized provider: runtime libraries only through ssh.ts's require()s.
+// Runtime libraries only through the SSH module's require()s at call time (providers/remote).
 import type { JobStatus, RenewalOutputs, SlurmJobInputs, SlurmJobOutputs } from "./types";
-import { runRemote } from "./ssh";
+import { runRemote } from "../remote/remote";
 import { isTerminalState } from "./parse";
 import { nextPollPause } from "./polling";
+import { SLURM_JOB_OPTIONAL_DEFAULTS } from "./defaults";
 
 export const RENEWAL_OUTPUT_DEFAULTS: RenewalOutputs = { readyReport: "", endsAt: 0 };
 
@@ -19,7 +20,7 @@ export const RENEWAL_OUTPUT_DEFAULTS: RenewalOutputs = { readyReport: "", endsAt
  * endsAt: no scheduler query, so preview shows the renewal too). Off when renewBeforeSeconds is 0.
  */
 export function renewalDue(olds: Partial<SlurmJobOutputs>, news: Partial<SlurmJobInputs>, nowMs: number): boolean {
-    const before = news.renewBeforeSeconds ?? 0;
+    const before = news.renewBeforeSeconds ?? SLURM_JOB_OPTIONAL_DEFAULTS.renewBeforeSeconds;
     const endsAt = olds.endsAt ?? 0;
     return before > 0 && olds.state === "RUNNING" && endsAt > 0 && endsAt - nowMs / 1000 <= before;
 }
@@ -53,7 +54,7 @@ export const RENEWAL_CLOCK_SLACK_SECONDS = 60;
  * predecessors: jobs due for renewal, which must never be adopted as their own successor.
  */
 export async function splitLiveJobs(inputs: SlurmJobInputs, live: readonly JobStatus[]): Promise<{ adoptable: JobStatus[]; predecessors: JobStatus[] }> {
-    const before = inputs.renewBeforeSeconds ?? 0;
+    const before = inputs.renewBeforeSeconds ?? SLURM_JOB_OPTIONAL_DEFAULTS.renewBeforeSeconds;
     if (before <= 0 || live.length === 0) {
         return { adoptable: [...live], predecessors: [] };
     }
@@ -69,14 +70,14 @@ export async function splitLiveJobs(inputs: SlurmJobInputs, live: readonly JobSt
 export async function checkRunningJob(inputs: SlurmJobInputs, jobId: string, status: JobStatus | undefined, logPath: string): Promise<RenewalOutputs> {
     const endTime = status?.endTime ?? "";
     if (inputs.readyCheck === undefined) {
-        if ((inputs.renewBeforeSeconds ?? 0) <= 0) {
+        if ((inputs.renewBeforeSeconds ?? SLURM_JOB_OPTIONAL_DEFAULTS.renewBeforeSeconds) <= 0) {
             return { ...RENEWAL_OUTPUT_DEFAULTS };
         }
         const left = await secondsLeft(inputs, [{ jobId, endTime }]);
         const seconds = left.get(jobId) ?? Infinity;
         return { readyReport: "", endsAt: Number.isFinite(seconds) ? Math.round(Date.now() / 1000 + seconds) : 0 };
     }
-    const timeout = inputs.readyTimeoutSeconds ?? 300;
+    const timeout = inputs.readyTimeoutSeconds ?? SLURM_JOB_OPTIONAL_DEFAULTS.readyTimeoutSeconds;
     const result = await runRemote(inputs.connection, ["bash", "-c", inputs.readyCheck, "sparc-ready", jobId, logPath, endTime],
         { timeoutSeconds: timeout + 60 });
     if (result.code !== 0) {

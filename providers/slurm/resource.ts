@@ -1,6 +1,6 @@
 // The SlurmJob resource: a thin class over slurmJobProvider.
 import * as pulumi from "@pulumi/pulumi";
-import type { JobSpec, SshConnection, WaitFor } from "./types";
+import type { ClusterChecks, JobSpec, SshConnection, WaitFor } from "./types";
 import { slurmJobShim } from "./shim";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -9,7 +9,7 @@ type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 export interface SlurmJobArgs extends Inputs<JobSpec> {
     /** How to reach the login node. Stored as a secret. */
     connection: pulumi.Input<Inputs<SshConnection>>;
-    /** "submitted" (default), "running" or "completed". */
+    /** "submitted", "running" or "completed" (default "submitted"). */
     waitFor?: pulumi.Input<WaitFor>;
     /** Bound on waiting for waitFor, in seconds (default 600). */
     waitTimeoutSeconds?: pulumi.Input<number>;
@@ -23,13 +23,13 @@ export interface SlurmJobArgs extends Inputs<JobSpec> {
     deleteTimeoutSeconds?: pulumi.Input<number>;
     /** Take over this existing job instead of submitting one. */
     adoptJobId?: pulumi.Input<string>;
-    /** Check partition/time/GPU type against sinfo: "up" (default, before submitting), "preview" (also at preview), "off". */
-    clusterChecks?: pulumi.Input<"up" | "preview" | "off">;
+    /** Check partition/time/GPU type against sinfo: "up" (before submitting), "preview" (also at preview), "off" (default "up"). */
+    clusterChecks?: pulumi.Input<ClusterChecks>;
     /** Bash script run on the login node once the job is RUNNING (args: job id, log path, end time); must exit 0. */
     readyCheck?: pulumi.Input<string>;
     /** Bound on readyCheck, in seconds (default 300). */
     readyTimeoutSeconds?: pulumi.Input<number>;
-    /** Rolling renewal: replace the job create-before-delete once it is this close to its end, in seconds (0 = off). */
+    /** Rolling renewal: replace the job create-before-delete once it is this close to its end, in seconds (default 0 = off). */
     renewBeforeSeconds?: pulumi.Input<number>;
 }
 

@@ -7,7 +7,7 @@
 // resolves it from the program's node_modules, where the workspace links it).
 import type * as pulumi from "@pulumi/pulumi";
 import type { SlurmJobInputs, SlurmJobOutputs } from "./types";
-import type { RemoteCommandInputs, RemoteCommandOutputs } from "./remoteCommand";
+import type { RemoteCommandInputs, RemoteCommandOutputs } from "../remote/remoteCommand";
 
 /** Marks state written through the shim; diff() migrates states that hold an older, frozen provider. */
 export const SHIM_MARKER = "sparc-slurm-shim/1";

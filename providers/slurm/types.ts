@@ -1,69 +1,18 @@
 // Plain data types shared by the SlurmJob provider and its pure helpers.
-// Nothing here imports a runtime library: these modules are captured into the
-// serialized provider that Pulumi stores in state.
+// Nothing here imports a runtime library; the value lists are the one home of their vocabulary.
 
-/** How the provider reaches the cluster's login node. */
-export interface SshConnection {
-    host: string;
-    /** Default 22. */
-    port?: number;
-    user: string;
-    /** OpenSSH private key text. Use a secret; never logged, never stored in plaintext. */
-    privateKey?: string;
-    /** Passphrase of `privateKey`. */
-    passphrase?: string;
-    /** Path of the ssh-agent socket; default $SSH_AUTH_SOCK when no privateKey is given. */
-    agentSocket?: string;
-    /**
-     * The server's public host key as in a known_hosts / .pub line: "ssh-ed25519 AAAA..." (the key type is optional).
-     * Required unless insecureIgnoreHostKey is true.
-     */
-    hostKey?: string;
-    /** Skip host-key checking. Only for throwaway test clusters. */
-    insecureIgnoreHostKey?: boolean;
-    /**
-     * Answers for the second factor's keyboard-interactive prompts (Duo MFA: "push", "1", a passcode), in order.
-     * Given only to prompts matching mfaPromptPattern; a password or passphrase prompt fails the login instead.
-     */
-    keyboardInteractiveAnswers?: string[];
-    /** Which prompts are the second factor (case-insensitive regex, POSIX ERE syntax); default DEFAULT_MFA_PROMPT_PATTERN. */
-    mfaPromptPattern?: string;
-    /**
-     * Reach this host through another one (a jump host, e.g. HiPerGator for a PubApps instance): its
-     * connection is opened (one login, one second factor) and pooled first, and this one is tunnelled
-     * through it (ssh2: a direct-tcpip channel; openssh: ProxyCommand `ssh -W` through its master).
-     */
-    jump?: SshConnection;
-    /** Dial attempts before giving up (default 3). */
-    dialAttempts?: number;
-    /** Bound on one whole dial (TCP connect, key exchange, authentication), in seconds (default 20). */
-    dialTimeoutSeconds?: number;
-    /**
-     * Bound on every remote command, in seconds; by default each command has its own (60 s for
-     * queries, 120 s for sbatch). A command past it has an unknown outcome and is settled as such.
-     */
-    commandTimeoutSeconds?: number;
-    /**
-     * "ssh2" (default): a pooled in-process connection. "openssh": run the system `ssh` with a
-     * ControlMaster socket, honouring ~/.ssh/config (ProxyJump, ...) and sharing one login with
-     * every other ssh/scp of the run, so HiPerGator's Duo prompt comes once.
-     */
-    transport?: "ssh2" | "openssh";
-    /**
-     * openssh transport: the name given to ssh instead of host, e.g. the ~/.ssh/config alias "hpg", so the
-     * user's Host block (ProxyJump, User, ControlPath...) applies in full; host stays the resolved name.
-     */
-    hostAlias?: string;
-    /**
-     * openssh transport: private key file ("" or absent = agent / ~/.ssh/config); an encrypted one is unlocked with passphrase.
-     */
-    identityFile?: string;
-    /** openssh transport: ControlPath of the shared master connection (default "~/.ssh/sparc-cm-%C"). */
-    controlPath?: string;
-}
+import type { SshConnection } from "../remote/connection";
+
+/** How the provider reaches the cluster's login node (the neutral SSH module's type, re-exported for existing importers). */
+export type { SshConnection };
 
 /** States the provider can wait for after sbatch returns. */
-export type WaitFor = "submitted" | "running" | "completed";
+export const WAIT_FOR_VALUES = ["submitted", "running", "completed"] as const;
+export type WaitFor = typeof WAIT_FOR_VALUES[number];
+
+/** When partition, time limit and GPU type are checked against sinfo: before submitting, also at preview, never. */
+export const CLUSTER_CHECK_MODES = ["up", "preview", "off"] as const;
+export type ClusterChecks = typeof CLUSTER_CHECK_MODES[number];
 
 /** The job itself: either a whole `script`, or structured fields rendered into #SBATCH lines + `command`. */
 export interface JobSpec {
@@ -123,10 +72,10 @@ export interface SlurmJobInputs extends JobSpec {
     /** Adopt this existing job id instead of submitting (Pulumi import does not work for dynamic providers). */
     adoptJobId?: string;
     /**
-     * Check partition, time limit and GPU type against `sinfo` before submitting ("up", the default),
-     * also during `pulumi preview` ("preview": costs an SSH login, i.e. a Duo prompt), or never ("off").
+     * Check partition, time limit and GPU type against `sinfo` before submitting ("up"), also during
+     * `pulumi preview` ("preview": costs an SSH login, i.e. a Duo prompt), or never ("off"); default "up".
      */
-    clusterChecks: "up" | "preview" | "off";
+    clusterChecks: ClusterChecks;
     /**
      * A bash script run on the login node once the job is RUNNING (waitFor "running"), with the
      * arguments job id, log path and squeue's end time; it must exit 0 within readyTimeoutSeconds.

@@ -4,11 +4,12 @@
 // against the local test cluster. Prints each scheduler query's time from the start of its phase,
 // the pauses between them, and the counts. UF RC forbids frequent polling of the scheduler.
 // Run: npx ts-node --transpile-only test/bench/hpg-bench.ts [waitSeconds=600]   (needs test/cluster/setup.sh)
-import { slurmJobProvider, slurmStats } from "../../providers/slurm/provider";
-import { closeAllConnections } from "../../providers/slurm/ssh";
+import { slurmJobProvider } from "../../providers/slurm/provider";
+import { slurmStats } from "../../providers/slurm/scheduler";
+import { closeAllConnections } from "../../providers/remote/remote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import { endpointFilePattern, readinessScript } from "../../components/hpg/commands";
-import { shQuote } from "../../providers/slurm/quote";
+import { shQuote } from "../../providers/remote/quote";
 import { jobInputs, jobsWithTag, onCluster } from "../support/cluster";
 
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;

@@ -5,8 +5,9 @@
 // up/refresh/destroy` is), and one job waited for RUNNING through a 10-minute hold.
 // Run: npx ts-node --transpile-only test/bench/second-factor-bench.ts [--no-wait | --only-wait] [--wait-seconds=600]
 //   (needs test/cluster/setup.sh and test/cluster/second-factor/setup.sh)
-import { slurmJobProvider, slurmStats } from "../../providers/slurm/provider";
-import { closeAllConnections } from "../../providers/slurm/ssh";
+import { slurmJobProvider } from "../../providers/slurm/provider";
+import { slurmStats } from "../../providers/slurm/scheduler";
+import { closeAllConnections } from "../../providers/remote/remote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import { jobInputs, onCluster } from "../support/cluster";
 import { countsSince, setMode, settle, tfaConnection, tfaCounts } from "../support/second-factor";

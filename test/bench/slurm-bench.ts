@@ -1,8 +1,9 @@
 // Benchmark (not a test): SSH handshakes and scheduler queries the SlurmJob provider
 // costs for N jobs created, refreshed and deleted, against the local test cluster.
 // Run: npm run bench   (needs `bash test/cluster/setup.sh`)
-import { slurmJobProvider, slurmStats } from "../../providers/slurm/provider";
-import { closeAllConnections } from "../../providers/slurm/ssh";
+import { slurmJobProvider } from "../../providers/slurm/provider";
+import { slurmStats } from "../../providers/slurm/scheduler";
+import { closeAllConnections } from "../../providers/remote/remote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import { jobInputs } from "../support/cluster";
 

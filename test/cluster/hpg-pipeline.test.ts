@@ -22,9 +22,9 @@ import {
     type HpgConfig, type SifPlan,
 } from "../../components/hpg";
 import { slurmJobProvider } from "../../providers/slurm/provider";
-import { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "../../providers/slurm/remoteCommand";
-import { closeAllConnections, runRemote } from "../../providers/slurm/ssh";
-import { shJoin } from "../../providers/slurm/quote";
+import { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "../../providers/remote/remoteCommand";
+import { closeAllConnections, runRemote } from "../../providers/remote/remote";
+import { shJoin } from "../../providers/remote/quote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import { HOST_KEY_PATH, USER_KEY_PATH, jobInputs, jobsWithTag, onCluster, requireClusterOrSkip, squeueState } from "../support/cluster";
 

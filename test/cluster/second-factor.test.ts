@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { closeAllConnections, runRemote, sshPool } from "../../providers/slurm/ssh";
+import { closeAllConnections, runRemote, sshPool } from "../../providers/remote/remote";
 import { HOST_KEY_PATH, SSH_PORT, TEST_USER, USER_KEY_PATH, requireClusterOrSkip } from "../support/cluster";
 import { countsSince, freshCode, requireSecondFactorOrSkip, setMode, settle, tfaConnection, tfaCounts, tfaHostKey } from "../support/second-factor";
 
@@ -162,7 +162,7 @@ describe.skipIf(!ready)("second factor at the login node", () => {
         const deadPid = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
         const stale = fs.mkdtempSync(path.join(os.tmpdir(), `sparc-ssh-${deadPid}-`));
         const script = `
-            const { runRemote } = require(${JSON.stringify(path.resolve(__dirname, "../../providers/slurm/ssh"))});
+            const { runRemote } = require(${JSON.stringify(path.resolve(__dirname, "../../providers/remote/remote"))});
             const conn = ${JSON.stringify(tfaConnection("openssh", { controlPath, keyboardInteractiveAnswers: ["1"] }))};
             runRemote(conn, ["true"]).then((r) => { console.log("ran " + r.code); setInterval(() => undefined, 1000); });`;
         const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tfa-kill-")), "out");

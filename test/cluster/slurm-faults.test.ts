@@ -5,11 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import { scancel, slurmJobProvider } from "../../providers/slurm/provider";
+import { slurmJobProvider } from "../../providers/slurm/provider";
+import { scancel } from "../../providers/slurm/scheduler";
 import { jobComment, parseJobComment, scriptHash } from "../../providers/slurm/ownership";
-import { shQuote } from "../../providers/slurm/quote";
+import { shQuote } from "../../providers/remote/quote";
 import { renderBatchScript } from "../../providers/slurm/render";
-import { closeAllConnections, connectionKey, runRemote, sshPool } from "../../providers/slurm/ssh";
+import { closeAllConnections, connectionKey, runRemote, sshPool } from "../../providers/remote/remote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import {
     FaultProxy, HOST_KEY_PATH, USER_KEY_PATH, jobInputs, jobsWithTag, liveJobsWithTag, onCluster, requireClusterOrSkip, squeueState, testConnection,

@@ -4,8 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
-import { slurmJobProvider, slurmStats } from "../../providers/slurm/provider";
-import { closeAllConnections, runRemote, sshPool } from "../../providers/slurm/ssh";
+import { slurmJobProvider } from "../../providers/slurm/provider";
+import { slurmStats } from "../../providers/slurm/scheduler";
+import { closeAllConnections, runRemote, sshPool } from "../../providers/remote/remote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import {
     FaultProxy, USER_KEY_PATH, jobInputs, jobsWithTag, onCluster, requireClusterOrSkip, restartCluster,

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { jobComment, newAttemptId, parseJobComment, scriptHash } from "../../providers/slurm/ownership";
 import { POLL_FLOOR_AFTER_SECONDS, POLL_FLOOR_SECONDS, nextPollPause } from "../../providers/slurm/polling";
 import { parseClusterName } from "../../providers/slurm/parse";
-import { afterOutputMarker, OUTPUT_MARKER, withOutputMarker } from "../../providers/slurm/ssh";
-import { refusedSbatchOption, validateJobInputs } from "../../providers/slurm/validate";
+import { afterOutputMarker, OUTPUT_MARKER, withOutputMarker } from "../../providers/remote/connection";
+import { validateJobInputs } from "../../providers/slurm/validate";
+import { refusedSbatchOption } from "../../providers/slurm/validateSbatch";
 
 describe("ownership comment", () => {
     it.each<[string, ReturnType<typeof parseJobComment>]>([

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import type { ContainerSpec } from "../../components/dev/podman";
-import { ASKPASS_SCRIPT } from "../../providers/slurm/ssh";
+import { ASKPASS_SCRIPT } from "../../providers/remote/opensshTransport";
 import {
     bareImageId, copyCommand, generatedContainer, generatedPod, imagePlan, installUnitScript, loadPubappsConfig, parseHostFacts,
     podUnits, prepareHostScript, quadletContainer, quadletPod, readinessScript, remoteCommand, removeUnitScript, systemdWord,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { shJoin, shQuote } from "../../providers/slurm/quote";
+import { shJoin, shQuote } from "../../providers/remote/quote";
 
 // Side-effect payloads write into this directory if quoting ever lets the shell interpret them.
 const trapDir = mkdtempSync(join(tmpdir(), "shquote-"));

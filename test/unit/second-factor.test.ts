@@ -1,10 +1,10 @@
 // Which prompts get the second-factor answer, pinned host keys of every type, and the
 // OpenSSH command lines of the one-login transport: pure, table-driven.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, promptLine, refusedPromptMessage } from "../../providers/slurm/prompts";
-import { blobKeyType, hostKeyAlgorithmsFor, parsePinnedHostKey } from "../../providers/slurm/hostKey";
-import { secondFactorAnswers } from "../../providers/slurm/ssh";
-import { controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "../../providers/slurm/openssh";
+import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, promptLine, refusedPromptMessage } from "../../providers/remote/prompts";
+import { blobKeyType, hostKeyAlgorithmsFor, parsePinnedHostKey } from "../../providers/remote/hostKey";
+import { secondFactorAnswers } from "../../providers/remote/prompts";
+import { controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "../../providers/remote/openssh";
 
 const DUO = "Duo two-factor login for albert@ufl.edu\n\nEnter a passcode or select one of the following options:\n\n" +
     " 1. Duo Push to XXX-XXX-1234\n 2. Phone call to XXX-XXX-1234\n\nPasscode or option (1-2): ";

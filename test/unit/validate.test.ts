@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { UNKNOWN, describeValue, validateJobInputs } from "../../providers/slurm/validate";
+import { validateJobInputs } from "../../providers/slurm/validate";
+import { UNKNOWN, describeValue } from "../../providers/slurm/validation";
 import type { SlurmJobInputs } from "../../providers/slurm/types";
 import { fakePrivateKey } from "../support/fake-key";
 

@@ -2,7 +2,7 @@
 // build commands look like when their output is large. addPreviousOutputInEnv comes from config.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { shJoin } from "../../../../providers/slurm/quote";
+import { shJoin } from "../../../../providers/remote/quote";
 
 const config = new pulumi.Config();
 const bytes = config.requireNumber("bytes");

@@ -1,7 +1,8 @@
 // The RemoteCommand resource: a thin class over remoteCommandProvider.
 import * as pulumi from "@pulumi/pulumi";
-import type { SshConnection } from "./types";
-import { remoteCommandShim } from "./shim";
+import type { SshConnection } from "./connection";
+// The shim lives with the package that state requires by name (providers/slurm), which exports this provider too.
+import { remoteCommandShim } from "../slurm/shim";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 

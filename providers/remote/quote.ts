@@ -1,7 +1,9 @@
-// POSIX shell quoting: the one place where strings become shell words.
-// No imports: this module is captured into the provider's serialized closure.
+// POSIX shell quoting: the one place where strings become shell words (remote commands of the
+// SlurmJob and RemoteCommand providers, and the components' local and ssh command lines).
+// No imports: pure, so any module (and a serialized closure) can use it.
 
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** Characters that stand for themselves in a shell word and in an #SBATCH value (render.ts): no quoting needed. */
+export const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /** Quote `s` as one POSIX shell word: unchanged when it is made of safe characters, else single-quoted. */
 export function shQuote(s: string): string {

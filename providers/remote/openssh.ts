@@ -1,6 +1,6 @@
-// OpenSSH (ssh) command lines for the login node: one ControlMaster connection per run that
-// every command goes through as a multiplexed client (one login, one Duo prompt on HiPerGator).
-// Pure: captured into the serialized SlurmJob/RemoteCommand providers for their "openssh" transport.
+// OpenSSH (ssh) command lines for a login node: one ControlMaster connection per run that every
+// command goes through as a multiplexed client (one login, one Duo prompt on HiPerGator). Pure: the
+// openssh transport (opensshTransport.ts) and the components' own ssh/scp lines are built from these.
 import { shJoin } from "./quote";
 import { hostKeyAlgorithmsFor, parsePinnedHostKey } from "./hostKey";
 

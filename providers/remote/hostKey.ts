@@ -1,6 +1,9 @@
 // Pinned host keys of every type. A known_hosts/.pub line names its type; a bare base64
 // blob names it too, inside (the blob starts with the length-prefixed type string), so no
-// type is ever assumed. Pure: captured into the serialized provider.
+// type is ever assumed. Pure: used by both transports (ssh2.ts, opensshTransport.ts) and by config checks.
+
+/** The first word of a key line that names its type ("ssh-ed25519", "ecdsa-sha2-nistp256", "sk-ssh-ed25519@openssh.com"). */
+const KEY_TYPE_WORD = /^(ssh-|ecdsa-|sk-)/;
 
 /** The key type inside an OpenSSH public key blob ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", ...); undefined if unreadable. */
 export function blobKeyType(blobBase64: string): string | undefined {
@@ -31,7 +34,7 @@ export function parsePinnedHostKey(hostKey: string): PinnedHostKey | undefined {
     }
     const type = blobKeyType(blob) as string;
     // A written type that disagrees with the blob is a copy-paste error: refuse it.
-    const written = parts.find((p) => /^(ssh-|ecdsa-|sk-)/.test(p));
+    const written = parts.find((p) => KEY_TYPE_WORD.test(p));
     if (written !== undefined && written !== type) {
         return undefined;
     }
@@ -41,4 +44,16 @@ export function parsePinnedHostKey(hostKey: string): PinnedHostKey | undefined {
 /** Host-key algorithms to offer for a pinned key type: only that type (RSA: its SHA-2 signatures first). */
 export function hostKeyAlgorithmsFor(type: string): string[] {
     return type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
+}
+
+/** The base64 blob of an OpenSSH public key line ("ssh-ed25519 AAAA... comment" or just "AAAA..."). */
+export function hostKeyBlob(hostKey: string): string {
+    const parts = hostKey.trim().split(/\s+/);
+    return parts.length >= 2 && KEY_TYPE_WORD.test(parts[0]) ? parts[1] : parts[0];
+}
+
+/** The error text when the server's host key is not the pinned one (both transports). */
+export function hostKeyMismatchMessage(label: string): string {
+    return `connection to ${label} refused: the server's host key does not match connection.hostKey (hpgHostKey). ` +
+        "If the cluster's key really changed, compare it with the site's published fingerprints, then update it.";
 }

@@ -2,7 +2,9 @@
 // HiPerGator asks for Duo after the key ("Passcode or option (1-3): "); a prompt for a
 // password or a key passphrase must never receive that answer (a GatorLink password
 // prompt answered with "push" counts as a failed password: lockout risk), so such a
-// prompt fails the login at once with a clear error. Pure: captured into the provider.
+// prompt fails the login at once with a clear error. Pure (no runtime library), shared by
+// the ssh2 transport (ssh2.ts), the openssh transport's askpass (opensshTransport.ts) and config checks.
+import type { SshConnection } from "./connection";
 
 /**
  * Prompts answered by default (case-insensitive, POSIX extended regex syntax, so the same
@@ -40,4 +42,25 @@ export function refusedPromptMessage(where: string, prompt: string, verdict: Pro
           "port 22 asks for the GatorLink password); for an encrypted key set hpgKeyPassphrase (--secret) or load it into ssh-agent."
         : `${where}: the server asked ${line}, which does not look like a second-factor prompt (pattern /${pattern}/i), so it was not answered. ` +
           "If this is your site's second-factor prompt, set hpgMfaPromptPattern (connection.mfaPromptPattern) to match it.";
+}
+
+/** The error for a second-factor answer the server refused (not retried: each try is another Duo prompt, a passcode works once). */
+export function refusedAnswerMessage(label: string, detail: string): string {
+    return `connection to ${label}: the key was accepted but the server refused the second-factor answer (${detail}); ` +
+        "not retried. Check hpgMfaAnswers (connection.keyboardInteractiveAnswers): Duo \"1\"/\"push\", or a fresh passcode (a passcode works once).";
+}
+
+/**
+ * The second-factor answers for a login: SPARC_HPG_MFA_ANSWERS (comma-separated) in this process's
+ * environment wins over those stored with the resource, so a one-time passcode typed for this run
+ * also serves refresh and destroy (which otherwise replay the answer stored in state, already used).
+ */
+export function secondFactorAnswers(conn: SshConnection, env: NodeJS.ProcessEnv = process.env): string[] {
+    const fromEnv = (env.SPARC_HPG_MFA_ANSWERS ?? "").split(",").filter((a) => a !== "");
+    return fromEnv.length > 0 ? fromEnv : (conn.keyboardInteractiveAnswers ?? []);
+}
+
+/** Extra seconds a login may take when a second factor is answered: a Duo push waits for a person (Duo gives up after 60 s). */
+export function secondFactorAllowanceSeconds(conn: SshConnection): number {
+    return secondFactorAnswers(conn).length > 0 ? 75 : 0;
 }

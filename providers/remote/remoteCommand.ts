@@ -1,15 +1,14 @@
 // RemoteCommand: one command on the login node as a dynamic resource, run through the
-// same pooled transport as SlurmJob (ssh.ts: one ssh2 connection or one OpenSSH master
+// same pooled transport as SlurmJob (remote.ts: one ssh2 connection or one OpenSSH master
 // per host and process). Every dynamic resource of a deployment runs in one provider
 // process, so the hpg stack's copy, SIF build, readiness check, deletes and its Slurm
 // jobs share one login: one Duo prompt per `pulumi up` (a @pulumi/command step would
 // run ssh in another process and log in again).
 //
-// Serialized into state like SlurmJob's provider: runtime libraries only via ssh.ts's
-// require() at call time; credentials travel as the (secret) connection input.
+// Loaded like SlurmJob's provider (state holds a shim that requires @sparc-deploy/slurm-provider):
+// runtime libraries only via require() at call time; credentials travel as the (secret) connection input.
 import type * as pulumi from "@pulumi/pulumi";
-import type { SshConnection } from "./types";
-import { runRemote, type RemoteResult } from "./ssh";
+import { runRemote, type RemoteResult, type SshConnection } from "./remote";
 
 export interface RemoteCommandInputs {
     connection: SshConnection;

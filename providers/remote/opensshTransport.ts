@@ -1,0 +1,374 @@
+// The "openssh" transport: the system ssh client, honouring ~/.ssh/config. One ControlMaster per
+// connection and process logs in once (key, then the second factor through SSH_ASKPASS) and lives
+// exactly as long as the process; every command is a multiplexed client of it (openssh.ts builds
+// the command lines). Runtime libraries (node:child_process, node:fs, ...) are require()d at call time.
+import { shJoin } from "./quote";
+import { hostKeyMismatchMessage } from "./hostKey";
+import { controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "./openssh";
+import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, refusedAnswerMessage, refusedPromptMessage, secondFactorAllowanceSeconds, secondFactorAnswers } from "./prompts";
+import {
+    AmbiguousRemoteError, ChannelRefusedError, SshConnectError, afterOutputMarker, commandBoundSeconds, connectionKey, connectionLabel, countCommand,
+    dialBoundSeconds, retryRefusedChannel, sshPool, withOutputMarker, type RemoteResult, type RunOptions, type SshConnection,
+} from "./connection";
+
+/** An OpenSSH ControlMaster this process uses: started by it (ours) or found running (the user's). */
+export interface OpenSshMaster {
+    target: OpenSshTarget;
+    ours: boolean;
+    /** The foreground `ssh -M -N` child (ours only). */
+    child: import("node:child_process").ChildProcess | undefined;
+    /** Kills the master when this process dies, however it dies (its stdin is our pipe). */
+    reaper: import("node:child_process").ChildProcess | undefined;
+    /** Holds the run's known_hosts file and askpass helper. */
+    dir: string;
+    ready: Promise<void>;
+    /** Sessions open through the master, capped like the ssh2 pool's channels (sshd's MaxSessions counts them). */
+    active: number;
+    waiting: (() => void)[];
+}
+
+function stopMaster(master: OpenSshMaster): void {
+    const fs = require("node:fs") as typeof import("node:fs");
+    if (master.ours) {
+        // SIGTERM: ssh closes the connection cleanly and removes its socket.
+        master.child?.kill("SIGTERM");
+        master.reaper?.kill("SIGTERM");
+    }
+    fs.rmSync(master.dir, { recursive: true, force: true });
+}
+
+
+/** Starts a local process, bounded; resolves with its status and output (never rejects for a non-zero exit). */
+function runLocal(argv: readonly string[], env: NodeJS.ProcessEnv, timeoutSeconds: number): Promise<{ code: number; stderr: string }> {
+    const { spawn } = require("node:child_process") as typeof import("node:child_process");
+    return new Promise((resolve) => {
+        const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
+        const errOut: Buffer[] = [];
+        const timer = setTimeout(() => child.kill("SIGKILL"), timeoutSeconds * 1000);
+        child.stderr.on("data", (d: Buffer) => errOut.push(d));
+        child.on("error", (err) => {
+            clearTimeout(timer);
+            resolve({ code: -1, stderr: err.message });
+        });
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code: code ?? -1, stderr: Buffer.concat(errOut).toString("utf8") });
+        });
+    });
+}
+
+/**
+ * SSH_ASKPASS for the master's one login. It answers only a prompt that looks like the second factor
+ * (the answer comes from its environment, never its command line), a key-passphrase prompt with
+ * connection.passphrase when set, and refuses anything else (a password prompt above all), saying so on stderr.
+ */
+export const ASKPASS_SCRIPT = `#!/bin/sh
+# sparc-deploy askpass: answers the second factor only.
+line=$(printf '%s\\n' "$1" | awk 'NF { l = $0 } END { print l }')
+if printf '%s' "$line" | grep -Eiq 'pass(word|phrase)'; then
+  if printf '%s' "$line" | grep -Eiq 'passphrase for' && [ -n "\${SPARC_SSH_KEY_PASSPHRASE:-}" ]; then
+    printf '%s\\n' "$SPARC_SSH_KEY_PASSPHRASE"; exit 0
+  fi
+  # Stop ssh itself: exiting 1 alone makes it send an empty answer (a failed password try at the server).
+  printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
+fi
+if [ -n "\${SPARC_SSH_MFA_ANSWER:-}" ] && printf '%s' "$line" | grep -Eiq -- "$SPARC_SSH_MFA_PATTERN"; then
+  echo 'sparc-deploy-answered-second-factor' >&2
+  printf '%s\\n' "$SPARC_SSH_MFA_ANSWER"; exit 0
+fi
+printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
+`;
+
+/** Turns a failed master login's stderr into the error a user can act on. */
+export function masterLoginError(label: string, stderr: string, pattern: string): SshConnectError {
+    const refused = /sparc-deploy-refused-prompt: (.*)/.exec(stderr);
+    if (refused !== null) {
+        return new SshConnectError(refusedPromptMessage(`connection to ${label}`, refused[1], classifyPrompt(refused[1], pattern), pattern), false);
+    }
+    const plain = stderr.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.startsWith("sparc-deploy-")).join("; ");
+    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(stderr)) {
+        return new SshConnectError(hostKeyMismatchMessage(label), false);
+    }
+    if (/Permission denied/.test(stderr) && stderr.includes("sparc-deploy-answered-second-factor")) {
+        return new SshConnectError(refusedAnswerMessage(label, plain), false);
+    }
+    if (/Permission denied/.test(stderr)) {
+        return new SshConnectError(`connection to ${label}: authentication failed (${plain}). Check the user, the key (hpgIdentityFile or ssh-agent) ` +
+            "and, with Duo, hpgMfaAnswers; on HiPerGator key-based SSH is port 2222.", false);
+    }
+    return new SshConnectError(`connection to ${label} failed: ${plain === "" ? "ssh exited before logging in" : plain}`,
+        /Connection refused|Connection timed out|No route to host|Could not resolve|Connection closed|reset by peer|timed out/i.test(stderr));
+}
+
+/** The OpenSshTarget of a connection ("~/" expanded, the run's known_hosts file in dir). */
+export function openSshTargetOf(conn: SshConnection, dir: string, proxyCommand?: string): OpenSshTarget {
+    const os = require("node:os") as typeof import("node:os");
+    return {
+        host: conn.hostAlias ?? conn.host,
+        ...(conn.port !== undefined ? { port: conn.port } : {}),
+        user: conn.user,
+        hostKey: conn.hostKey ?? "",
+        insecureIgnoreHostKey: conn.insecureIgnoreHostKey === true,
+        identityFile: (conn.identityFile ?? "").replace(/^~\//, `${os.homedir()}/`),
+        controlPath: (conn.controlPath ?? "~/.ssh/sparc-cm-%C").replace(/^~\//, `${os.homedir()}/`),
+        knownHostsFile: `${dir}/known_hosts`,
+        ...(proxyCommand !== undefined ? { proxyCommand } : {}),
+    };
+}
+
+function masterAlive(master: OpenSshMaster): boolean {
+    return !master.ours || (master.child !== undefined && master.child.exitCode === null && master.child.signalCode === null);
+}
+
+/**
+ * Removes the known_hosts/askpass directories of runs whose process is gone. The engine may kill the
+ * provider's whole process group at the end of a run (the master dies with it, closing the login),
+ * and then nothing is left to remove them. Once per process.
+ */
+function sweepStaleRunDirs(): void {
+    const fs = require("node:fs") as typeof import("node:fs");
+    const os = require("node:os") as typeof import("node:os");
+    const path = require("node:path") as typeof import("node:path");
+    const g = globalThis as unknown as { __sparcSshSwept?: boolean };
+    if (g.__sparcSshSwept === true) {
+        return;
+    }
+    g.__sparcSshSwept = true;
+    for (const name of fs.readdirSync(os.tmpdir())) {
+        const owner = /^sparc-ssh-(\d+)-/.exec(name);
+        if (owner === null || Number(owner[1]) === process.pid) {
+            continue;
+        }
+        try {
+            process.kill(Number(owner[1]), 0);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ESRCH") {
+                fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+            }
+        }
+    }
+}
+
+/**
+ * The one OpenSSH login of this process for conn: a master already listening on the ControlPath
+ * (the user's own, e.g. `ssh -fNM hpg`) is used and left alone; otherwise one is started
+ * (answering the second factor once) and lives exactly as long as this process.
+ * Concurrent callers share the same attempt. A jump host's master is opened first and reused.
+ */
+export async function openSshMaster(conn: SshConnection): Promise<OpenSshMaster> {
+    const pool = sshPool();
+    const key = connectionKey(conn);
+    const known = pool.masters.get(key);
+    if (known !== undefined) {
+        await known.ready;
+        if (masterAlive(known)) {
+            return known;
+        }
+        if (pool.masters.get(key) === known) {
+            pool.masters.delete(key);
+            stopMaster(known);
+        }
+        return openSshMaster(conn);
+    }
+    const fs = require("node:fs") as typeof import("node:fs");
+    const os = require("node:os") as typeof import("node:os");
+    const path = require("node:path") as typeof import("node:path");
+    sweepStaleRunDirs();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sparc-ssh-${process.pid}-`));
+    const master: OpenSshMaster = { target: openSshTargetOf(conn, dir), ours: false, child: undefined, reaper: undefined, dir, ready: Promise.resolve(), active: 0, waiting: [] };
+    master.ready = (async () => {
+        const jump = conn.jump === undefined ? undefined : await openSshMaster(conn.jump);
+        if (jump !== undefined) {
+            master.target = openSshTargetOf(conn, dir, proxyThroughMaster(jump.target));
+        }
+        if (!master.target.insecureIgnoreHostKey) {
+            let line: string;
+            try {
+                line = knownHostsLine(master.target);
+            } catch (err) {
+                throw new SshConnectError(`connection to ${connectionLabel(conn)}: ${(err as Error).message}`, false);
+            }
+            fs.writeFileSync(master.target.knownHostsFile, `${line}\n`, { mode: 0o600 });
+        }
+        fs.mkdirSync(path.dirname(master.target.controlPath), { recursive: true, mode: 0o700 });
+        const attempts = Math.max(1, conn.dialAttempts ?? 3);
+        for (let attempt = 1; ; attempt++) {
+            try {
+                await startMaster(conn, master);
+                return;
+            } catch (err) {
+                if (!(err instanceof SshConnectError) || !err.retryable || attempt >= attempts) {
+                    throw err;
+                }
+                await new Promise((r) => setTimeout(r, 1000 * attempt));
+            }
+        }
+    })();
+    pool.masters.set(key, master);
+    try {
+        await master.ready;
+    } catch (err) {
+        if (pool.masters.get(key) === master) {
+            pool.masters.delete(key);
+        }
+        stopMaster(master);
+        throw err;
+    }
+    return master;
+}
+
+async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<void> {
+    const { spawn } = require("node:child_process") as typeof import("node:child_process");
+    const fs = require("node:fs") as typeof import("node:fs");
+    const path = require("node:path") as typeof import("node:path");
+    const label = connectionLabel(conn);
+    if ((await runLocal(controlArgv(master.target, "check"), process.env, 15)).code === 0) {
+        master.ours = false;
+        return;
+    }
+    const pattern = conn.mfaPromptPattern ?? DEFAULT_MFA_PROMPT_PATTERN;
+    const askpass = path.join(master.dir, "askpass");
+    fs.writeFileSync(askpass, ASKPASS_SCRIPT, { mode: 0o700 });
+    // Always through the askpass (even without answers): a prompt nobody configured fails with a clear error instead of hanging.
+    const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        SSH_ASKPASS: askpass,
+        SSH_ASKPASS_REQUIRE: "force",
+        DISPLAY: process.env.DISPLAY ?? ":0",
+        SPARC_SSH_MFA_ANSWER: secondFactorAnswers(conn)[0] ?? "",
+        SPARC_SSH_MFA_PATTERN: pattern,
+        SPARC_SSH_KEY_PASSPHRASE: conn.passphrase ?? "",
+    };
+    const connectSeconds = dialBoundSeconds(conn);
+    // The second factor may wait for a person (a Duo push times out after 60 s).
+    const boundSeconds = connectSeconds + secondFactorAllowanceSeconds(conn);
+    const child = spawn("ssh", masterArgv(master.target, connectSeconds).slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
+    const errOut: Buffer[] = [];
+    child.stderr?.on("data", (d: Buffer) => errOut.push(d));
+    child.on("error", (err) => errOut.push(Buffer.from(`cannot run ssh: ${err.message}\n`)));
+    master.child = child;
+    // From its first moment: if this process dies (the engine kills the provider at the end of
+    // the run), the reaper's stdin closes and it stops the master, so the login never outlives the run
+    // (and removes the run's known_hosts/askpass directory).
+    const reaper = spawn("sh", ["-c", "read _ignored; kill \"$1\" 2>/dev/null; rm -rf \"$2\"", "sparc-ssh-reaper", String(child.pid), master.dir], { stdio: ["pipe", "ignore", "ignore"] });
+    reaper.stdin?.on("error", () => undefined);
+    master.reaper = reaper;
+    master.ours = true;
+    const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    const started = Date.now();
+    for (;;) {
+        const dead = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
+        if (dead) {
+            throw masterLoginError(label, Buffer.concat(errOut).toString("utf8"), pattern);
+        }
+        if ((await runLocal(controlArgv(master.target, "check"), process.env, 15)).code === 0) {
+            break;
+        }
+        if (Date.now() - started > boundSeconds * 1000) {
+            child.kill("SIGTERM");
+            throw new SshConnectError(`connection to ${label}: the login did not complete within ${boundSeconds} s ` +
+                `(connection.dialTimeoutSeconds, plus ${secondFactorAllowanceSeconds(conn)} s for the second factor)`, true);
+        }
+    }
+    master.ours = true;
+    for (const handle of [child, reaper]) {
+        handle.unref();
+    }
+    (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+    (reaper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    sshPool().stats.handshakes += 1;
+}
+
+/**
+ * The "openssh" transport: the system ssh client, every command a multiplexed client of
+ * this process's one master (openSshMaster). ssh exits 255 for its own failures; stderr
+ * tells a failed login (nothing ran) from a dropped connection (the command may have run).
+ */
+export async function runOpenSsh(conn: SshConnection, argv: readonly string[], options: RunOptions = {}): Promise<RemoteResult> {
+    // A refused session never started the command, so trying again is safe (as for ssh2's refused channels).
+    return retryRefusedChannel(async () => {
+        const master = await openSshMaster(conn);
+        while (master.active >= sshPool().maxChannels) {
+            await new Promise<void>((resolve) => master.waiting.push(resolve));
+        }
+        master.active += 1;
+        try {
+            return await runOpenSshOnce(conn, master, argv, options);
+        } finally {
+            master.active -= 1;
+            master.waiting.shift()?.();
+        }
+    });
+}
+
+async function runOpenSshOnce(conn: SshConnection, master: OpenSshMaster, argv: readonly string[], options: RunOptions): Promise<RemoteResult> {
+    const { spawn } = require("node:child_process") as typeof import("node:child_process");
+    const fs = require("node:fs") as typeof import("node:fs");
+    countCommand(argv);
+    // The same output marker as the ssh2 transport: a login shell that prints cannot garble stdout.
+    const full = [...muxArgv(master.target, argv).slice(0, -1), withOutputMarker(shJoin(argv))];
+    const key = connectionLabel(conn);
+    return new Promise<RemoteResult>((resolve, reject) => {
+        const child = spawn(full[0], full.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        const timeoutSeconds = commandBoundSeconds(conn, options);
+        const timer = setTimeout(() => {
+            child.kill("SIGTERM");
+            reject(new AmbiguousRemoteError(`\`${argv[0]}\` on ${key} did not finish within ${timeoutSeconds} s`));
+        }, timeoutSeconds * 1000);
+        child.stdout.on("data", (d: Buffer) => out.push(d));
+        child.stderr.on("data", (d: Buffer) => errOut.push(d));
+        child.on("error", (err) => {
+            clearTimeout(timer);
+            reject(new SshConnectError(`cannot run ssh for ${key}: ${err.message}`, false));
+        });
+        child.on("close", (code, signal) => {
+            clearTimeout(timer);
+            const stderr = Buffer.concat(errOut).toString("utf8");
+            if (code === 255) {
+                if (/Session open refused|session request failed/.test(stderr)) {
+                    reject(new ChannelRefusedError(`the server refused a session on the shared SSH connection to ${key}: ${stderr.trim()}`));
+                    return;
+                }
+                if (/Control socket connect|ControlSocket .* already exists|mux_client/.test(stderr)) {
+                    // The master is gone, so nothing was sent through it; BatchMode kept ssh from logging in by itself.
+                    reject(new SshConnectError(`the shared SSH connection to ${key} was lost before \`${argv[0]}\` started: ${stderr.trim()}`, true));
+                    return;
+                }
+                if (/Permission denied|Connection refused|Could not resolve hostname|No route to host|Connection timed out|Host key verification failed/.test(stderr)) {
+                    reject(new SshConnectError(`connection to ${key} failed: ${stderr.trim()}`, !/Permission denied|Host key/.test(stderr)));
+                    return;
+                }
+                reject(new AmbiguousRemoteError(`ssh to ${key} failed while \`${argv[0]}\` may have been running: ${stderr.trim()}`));
+                return;
+            }
+            resolve({
+                command: shJoin(argv),
+                code: code ?? -1,
+                signal: signal ?? "",
+                stdout: afterOutputMarker(Buffer.concat(out).toString("utf8")),
+                stderr: afterOutputMarker(stderr),
+            });
+        });
+        child.stdin.on("error", () => undefined);
+        if (options.stdinFile !== undefined) {
+            const file = fs.createReadStream(options.stdinFile);
+            file.on("error", (e: Error) => {
+                child.kill("SIGTERM");
+                reject(new AmbiguousRemoteError(`reading ${options.stdinFile} for \`${argv[0]}\` on ${key} failed: ${e.message}`));
+            });
+            file.pipe(child.stdin);
+        } else {
+            child.stdin.end(options.stdin ?? "");
+        }
+    });
+}
+
+/** Stops the OpenSSH masters this process started (tests and benchmarks; the provider process is simply killed, and its reaper stops its masters). */
+export function closeOpenSshMasters(): void {
+    for (const master of sshPool().masters.values()) {
+        stopMaster(master);
+    }
+    sshPool().masters.clear();
+}

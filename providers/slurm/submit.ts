@@ -1,0 +1,116 @@
+// Submitting a SlurmJob exactly once: sbatch with an attempt id in --comment, an ambiguous outcome
+// (connection lost, lost reply) settled by looking for that attempt's job instead of submitting
+// again, and the jobs of an interrupted earlier run adopted or cancelled before a new submit.
+import type { JobStatus, SlurmJobInputs } from "./types";
+import { AmbiguousRemoteError, runRemote, type RemoteResult } from "../remote/remote";
+import { isTerminalState, parseSbatchParsable } from "./parse";
+import { jobComment, newAttemptId, parseJobComment } from "./ownership";
+import { splitLiveJobs } from "./renewal";
+import { SlurmCommandError, findJobsByTag, log, sleep } from "./scheduler";
+
+/** sbatch's outcome is unknown and the job could not be found: nothing is in state, nothing was submitted again. */
+export class UnknownSubmissionError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UnknownSubmissionError";
+    }
+}
+
+// sbatch's own messages when slurmctld may have taken the job but the reply was lost.
+const SBATCH_MAYBE_SUBMITTED = /Socket timed out on send\/recv operation|Zero Bytes were transmitted or received|Connection reset by peer/;
+
+/**
+ * After sbatch's outcome became unknown: looks (a few times, seconds apart) for the job this
+ * very attempt submitted, by the attempt id in its comment, so an older job with the same
+ * tag (e.g. a 14-day job that timed out) is never taken for it. Never submits again.
+ */
+async function findThisAttempt(inputs: SlurmJobInputs, attempt: string, since: number, why: string): Promise<string> {
+    log(inputs.ownerTag, `sbatch outcome unknown (${why}); looking for the job this attempt (${attempt}) submitted`);
+    let lookupError: Error | undefined;
+    for (const pause of [1, 3, 6]) {
+        await sleep(pause);
+        try {
+            const ofAttempt = (jobs: JobStatus[]) => jobs.filter((j) => parseJobComment(j.comment).attempt === attempt);
+            const mine = ofAttempt(await findJobsByTag(inputs, since, (jobs) => ofAttempt(jobs).length > 0));
+            lookupError = undefined;
+            if (mine.length > 0) {
+                return mine[0].jobId;
+            }
+        } catch (err) {
+            lookupError = err as Error;
+        }
+    }
+    throw new UnknownSubmissionError(
+        `sbatch's outcome is unknown (${why}) and ${lookupError === undefined ? "no job of this attempt was found"
+            : `looking for it failed (${lookupError.message})`}. Nothing was submitted again and nothing is in state: ` +
+        "the next `pulumi up` adopts a live job that carries this resource's tag and script, or submits one. " +
+        `Check with \`squeue -u ${inputs.connection.user} -o '%i %T %k'\` (comment contains "attempt=${attempt}").`);
+}
+
+/**
+ * Submits once. Reports the job id through `onId` as soon as one may exist, so any
+ * later failure can carry it. An ambiguous outcome (connection lost, timeout, output
+ * that is not a job id after exit 0) is settled by looking for this attempt's job.
+ */
+export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: string): Promise<{ jobId: string; adopted: boolean }> {
+    const attempt = newAttemptId();
+    const since = Date.now();
+    const argv = ["sbatch", "--parsable", `--comment=${jobComment(inputs.ownerTag, hash, attempt)}`];
+    let result: RemoteResult;
+    try {
+        result = await runRemote(inputs.connection, argv, { stdin: script, timeoutSeconds: 120 });
+    } catch (err) {
+        if (!(err instanceof AmbiguousRemoteError)) {
+            throw err;
+        }
+        return { jobId: await findThisAttempt(inputs, attempt, since, err.message), adopted: true };
+    }
+    if (result.code !== 0) {
+        if (SBATCH_MAYBE_SUBMITTED.test(result.stderr)) {
+            return { jobId: await findThisAttempt(inputs, attempt, since, `sbatch exited ${result.code}: ${result.stderr.trim()}`), adopted: true };
+        }
+        throw new SlurmCommandError("sbatch rejected the job", result);
+    }
+    try {
+        return { jobId: parseSbatchParsable(result.stdout), adopted: false };
+    } catch (err) {
+        // Exit 0 means slurmctld took the job: unreadable output (a site wrapper, a login
+        // script that prints) hides its id but does not undo it.
+        return { jobId: await findThisAttempt(inputs, attempt, since, (err as Error).message), adopted: true };
+    }
+}
+
+/**
+ * Before submitting: live jobs of an interrupted earlier run that carry this resource's tag.
+ * The newest one running exactly this script is adopted; the others (another script, or
+ * duplicates) are cancelled, each reported, so no GPU job is kept silently. Jobs due for
+ * renewal (renewal.ts) are set apart first: the newest is this create's predecessor, which
+ * the engine cancels once the successor is ready; none is adopted or cancelled here.
+ */
+export async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promise<{ adopted?: string; predecessor?: string }> {
+    const tagged = (await findJobsByTag(inputs)).filter((j) => !isTerminalState(j.state));
+    const { adoptable: live, predecessors } = await splitLiveJobs(inputs, tagged);
+    const byId = (a: JobStatus, b: JobStatus) => Number(b.jobId.replace(/\D.*$/, "")) - Number(a.jobId.replace(/\D.*$/, ""));
+    // The job in state runs this script (a renewal replaces nothing else); older versions tagged without a hash.
+    const predecessor = [...predecessors].sort((a, b) =>
+        Number(parseJobComment(b.comment).scriptHash === hash) - Number(parseJobComment(a.comment).scriptHash === hash) || byId(a, b))[0]?.jobId;
+    if (predecessor !== undefined) {
+        log(inputs.ownerTag, `renewing job ${predecessor}, due to end within renewBeforeSeconds (${inputs.renewBeforeSeconds} s): it keeps running until its successor is ready`);
+    }
+    const matching = live.filter((j) => parseJobComment(j.comment).scriptHash === hash).sort(byId);
+    const adopted = matching[0];
+    for (const job of live.filter((j) => j !== adopted)) {
+        const theirs = parseJobComment(job.comment).scriptHash;
+        const why = theirs === hash ? "a duplicate of the same script" : `another script (hash ${theirs || "none"}, now ${hash})`;
+        const cancel = await runRemote(inputs.connection, ["scancel", job.jobId], { timeoutSeconds: 60 });
+        if (cancel.code !== 0) {
+            throw new SlurmCommandError(`job ${job.jobId} carries this resource's tag but runs ${why}; cancelling it failed`, cancel);
+        }
+        log(inputs.ownerTag, `cancelled job ${job.jobId} (${job.state}), left by an interrupted earlier run: it carries this resource's tag but runs ${why}`);
+    }
+    if (adopted !== undefined) {
+        log(inputs.ownerTag, `adopted job ${adopted.jobId} (${adopted.state}, submitted ${adopted.submitTime || "?"}, attempt ${parseJobComment(adopted.comment).attempt}), ` +
+            "left by an interrupted earlier run: it carries this resource's tag and runs exactly this script");
+    }
+    return { adopted: adopted?.jobId, predecessor };
+}
