@@ -5,14 +5,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { HIPERGATOR_GPU_OFFER, parseSlurmMemory, parseSlurmTime } from "../../providers/slurm";
+import { CLUSTER_CHECK_MODES, HIPERGATOR_GPU_OFFER, parseSlurmMemory, parseSlurmTime } from "../../providers/slurm";
 import { resolveSshHost } from "./sshConfig";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { gpuConfigProblems, hpgJobProblems } from "./jobSpecs";
-import { DEFAULT_MFA_PROMPT_PATTERN, parsePinnedHostKey } from "../../providers/remote";
+import { DEFAULT_CONTROL_PATH, DEFAULT_MFA_PROMPT_PATTERN, parsePinnedHostKey, secondFactorAnswersFromEnv } from "../../providers/remote";
 
 export const sifBuildPlaces = ["login", "slurm"] as const;
-export const clusterCheckModes = ["up", "preview", "off"] as const;
+/** The SlurmJob provider's own list (hpgClusterChecks is its clusterChecks). */
+export const clusterCheckModes = CLUSTER_CHECK_MODES;
 export const sshTransports = ["ssh2", "openssh"] as const;
 
 export interface HpgConfig {
@@ -86,7 +87,7 @@ export const hpgConfigDefaults = {
     hpgMfaAnswers: [],
     hpgMfaPromptPattern: "",
     hpgSshTransport: "openssh",
-    hpgControlPath: "~/.ssh/sparc-cm-%C",
+    hpgControlPath: DEFAULT_CONTROL_PATH,
     hpgContainerDir: "",
     hpgWorkDir: "",
     hpgLocalArchiveDir: "",
@@ -196,7 +197,7 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
                 "match the second factor's own prompt only (e.g. \"Passcode or option\")");
         }
     }
-    const envAnswers = env.SPARC_HPG_MFA_ANSWERS;
+    const envAnswers = secondFactorAnswersFromEnv(env);
     const port = problems.count("hpgPort", d.hpgPort, 0, 65535);
     const localCli = problems.oneOf("hpgLocalCli", ["podman", "docker"] as const, d.hpgLocalCli);
     const sifBuildOn = problems.oneOf("hpgSifBuildOn", sifBuildPlaces, d.hpgSifBuildOn);
@@ -247,8 +248,8 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         privateKey: undefined,
         passphrase: setting("hpgKeyPassphrase") === undefined ? undefined : config.requireSecret("hpgKeyPassphrase"),
         // Read once, as a secret (Duo answers can be passcodes); an empty list falls back to the environment.
-        mfaAnswers: mfa === undefined && (envAnswers ?? "") === "" ? undefined
-            : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : (envAnswers ?? "").split(",").filter((x) => x !== "")))),
+        mfaAnswers: mfa === undefined && envAnswers.length === 0 ? undefined
+            : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : envAnswers))),
         mfaPromptPattern,
         transport,
         controlPath: setting("hpgControlPath") ?? d.hpgControlPath,

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigProblems, expandHome } from "../configCheck";
 import type { UnitFormatChoice } from "./remote";
-import { parsePinnedHostKey } from "../../providers/remote";
+import { parsePinnedHostKey, secondFactorAnswersFromEnv } from "../../providers/remote";
 
 export const unitFormats = ["auto", "quadlet", "systemd"] as const;
 
@@ -130,7 +130,7 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
     const instancePort = port("pubappsPort", d.pubappsPort, "pulumi config set pubappsPort 22");
     const jumpPort = port("pubappsJumpPort", d.pubappsJumpPort, "pulumi config set pubappsJumpPort 22");
     const mfa = config.getSecretObject<string[]>("pubappsMfaAnswers");
-    const envAnswers = env.SPARC_HPG_MFA_ANSWERS ?? "";
+    const envAnswers = secondFactorAnswersFromEnv(env);
     problems.throwIfAny("pubapps stack");
     return {
         host,
@@ -144,8 +144,8 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
         insecureIgnoreHostKey,
         identityFile,
         // Read once, as a secret; an empty list falls back to the environment (as the hpg stack does).
-        mfaAnswers: mfa === undefined && envAnswers === "" ? undefined
-            : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : envAnswers.split(",").filter((x) => x !== "")))),
+        mfaAnswers: mfa === undefined && envAnswers.length === 0 ? undefined
+            : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : envAnswers))),
         controlPath: expandHome(text("pubappsControlPath") !== "" ? text("pubappsControlPath") : d.pubappsControlPath),
         proxyPort,
         masPort,

@@ -4,9 +4,9 @@
 export { shJoin, shQuote } from "./quote";
 export { AmbiguousRemoteError, ChannelRefusedError, SshConnectError, closeAllConnections, connectionKey, runRemote, sshPool } from "./remote";
 export type { RemoteResult, RunOptions, SshConnection, SshStats } from "./remote";
-export { controlArgv, destination, knownHostsLine, masterArgv, muxArgv, openSshOptions, proxyThroughMaster, sshArgv, type OpenSshTarget } from "./openssh";
+export { DEFAULT_CONTROL_PATH, controlArgv, destination, knownHostsLine, masterArgv, muxArgv, openSshOptions, proxyThroughMaster, sshArgv, type OpenSshTarget } from "./openssh";
 export { openSshMaster } from "./opensshTransport";
-export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt } from "./prompts";
+export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, secondFactorAnswersFromEnv } from "./prompts";
 export { parsePinnedHostKey } from "./hostKey";
 export { RemoteCommand, type RemoteCommandArgs } from "./remoteCommandResource";
 export { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "./remoteCommand";

@@ -32,6 +32,9 @@ export interface OpenSshTarget {
  * The known_hosts line for the pinned key, named by HostKeyAlias = the destination as given,
  * so it matches whatever HostName, port or ProxyJump the user's ~/.ssh/config resolves to.
  */
+/** Where the shared master's socket lives unless configured (%C: ssh's hash of host, port and user). */
+export const DEFAULT_CONTROL_PATH = "~/.ssh/sparc-cm-%C";
+
 export function knownHostsLine(t: Pick<OpenSshTarget, "host" | "hostKey">): string {
     const pinned = parsePinnedHostKey(t.hostKey);
     if (pinned === undefined) {

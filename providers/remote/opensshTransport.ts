@@ -4,7 +4,7 @@
 // the command lines). Runtime libraries (node:child_process, node:fs, ...) are require()d at call time.
 import { shJoin } from "./quote";
 import { hostKeyMismatchMessage } from "./hostKey";
-import { controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "./openssh";
+import { DEFAULT_CONTROL_PATH, controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "./openssh";
 import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, refusedAnswerMessage, refusedPromptMessage, secondFactorAllowanceSeconds, secondFactorAnswers } from "./prompts";
 import {
     AmbiguousRemoteError, ChannelRefusedError, SshConnectError, afterOutputMarker, commandBoundSeconds, connectionKey, connectionLabel, countCommand,
@@ -110,7 +110,7 @@ export function openSshTargetOf(conn: SshConnection, dir: string, proxyCommand?:
         hostKey: conn.hostKey ?? "",
         insecureIgnoreHostKey: conn.insecureIgnoreHostKey === true,
         identityFile: (conn.identityFile ?? "").replace(/^~\//, `${os.homedir()}/`),
-        controlPath: (conn.controlPath ?? "~/.ssh/sparc-cm-%C").replace(/^~\//, `${os.homedir()}/`),
+        controlPath: (conn.controlPath ?? DEFAULT_CONTROL_PATH).replace(/^~\//, `${os.homedir()}/`),
         knownHostsFile: `${dir}/known_hosts`,
         ...(proxyCommand !== undefined ? { proxyCommand } : {}),
     };

@@ -50,13 +50,18 @@ export function refusedAnswerMessage(label: string, detail: string): string {
         "not retried. Check hpgMfaAnswers (connection.keyboardInteractiveAnswers): Duo \"1\"/\"push\", or a fresh passcode (a passcode works once).";
 }
 
+/** The answers in SPARC_HPG_MFA_ANSWERS (comma-separated; empty entries dropped), read by the providers and the config loaders alike. */
+export function secondFactorAnswersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+    return (env.SPARC_HPG_MFA_ANSWERS ?? "").split(",").filter((a) => a !== "");
+}
+
 /**
  * The second-factor answers for a login: SPARC_HPG_MFA_ANSWERS (comma-separated) in this process's
  * environment wins over those stored with the resource, so a one-time passcode typed for this run
  * also serves refresh and destroy (which otherwise replay the answer stored in state, already used).
  */
 export function secondFactorAnswers(conn: SshConnection, env: NodeJS.ProcessEnv = process.env): string[] {
-    const fromEnv = (env.SPARC_HPG_MFA_ANSWERS ?? "").split(",").filter((a) => a !== "");
+    const fromEnv = secondFactorAnswersFromEnv(env);
     return fromEnv.length > 0 ? fromEnv : (conn.keyboardInteractiveAnswers ?? []);
 }
 

@@ -4,6 +4,7 @@ export { slurmStats, queryJobs, findJobsByTag, SlurmCommandError } from "./sched
 export { renderBatchScript, sbatchOptions } from "./render";
 export { diffJob, FIELD_POLICY } from "./fields";
 // Slurm's own vocabulary (sizes, time limits, GPU requests), for config checks before anything reaches a provider.
+export { CLUSTER_CHECK_MODES, WAIT_FOR_VALUES } from "./types";
 export { parseSlurmMemory } from "./memory";
 export { parseSlurmTime } from "./time";
 export { HIPERGATOR_GPU_OFFER, gpuRequestProblem, parseGpuRequest } from "./gpus";
