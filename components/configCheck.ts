@@ -64,9 +64,10 @@ export class ConfigProblems {
         } catch (err) {
             const message = (err as Error).message;
             const sdk = /^Configuration '[^']*' value '([\s\S]*)' (is [\s\S]*|does [\s\S]*)$/.exec(message);
-            this.add(key, sdk === null
-                ? `${this.keyName(key)}: ${message}. Fix: ${howToFix}`
-                : `${this.keyName(key)} = ${rawShown(sdk[1])}: ${sdk[2]}. Fix: ${howToFix}`);
+            this.add(
+                key,
+                sdk === null ? `${this.keyName(key)}: ${message}. Fix: ${howToFix}` : `${this.keyName(key)} = ${rawShown(sdk[1])}: ${sdk[2]}. Fix: ${howToFix}`,
+            );
             return fallback;
         }
     }

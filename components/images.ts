@@ -63,29 +63,39 @@ export class SparcImages extends pulumi.ComponentResource {
             };
             for (const service of args.services) {
                 const b = builds[service];
-                const image = new docker.Image(`${name}-${service}`, {
-                    imageName: builtImageName(cfg.registry, b.image),
-                    build: {
-                        context: b.context,
-                        dockerfile: dockerfiles[service],
-                        // Podman's Docker API has no BuildKit session endpoint.
-                        builderVersion: "BuilderV1",
-                        args: b.args,
+                const image = new docker.Image(
+                    `${name}-${service}`,
+                    {
+                        imageName: builtImageName(cfg.registry, b.image),
+                        build: {
+                            context: b.context,
+                            dockerfile: dockerfiles[service],
+                            // Podman's Docker API has no BuildKit session endpoint.
+                            builderVersion: "BuilderV1",
+                            args: b.args,
+                        },
+                        skipPush: cfg.registry === "",
+                        ...(cfg.registry === "" ? {} : { registry: { server: cfg.registry } }),
                     },
-                    skipPush: cfg.registry === "",
-                    ...(cfg.registry === "" ? {} : { registry: { server: cfg.registry } }),
-                }, { parent: this, provider, dependsOn: args.dependsOn ?? [] });
+                    { parent: this, provider, dependsOn: args.dependsOn ?? [] },
+                );
                 // Without a push this is the local image id, so a rebuild changes it even under the same tag.
                 let ref: pulumi.Output<string> = image.repoDigest;
                 if (cfg.registry === "") {
                     // docker.Image's delete is a no-op: this command removes the image it built on
                     // destroy, and the previous one when a rebuild replaces it. Users of the image
                     // depend on it (ref goes through its output), so their containers go first.
-                    const owned = new command.local.Command(`${name}-${service}-owned`, {
-                        create: image.repoDigest.apply((id) => shJoin(["echo", id])),
-                        delete: image.repoDigest.apply((id) => shJoin([process.execPath, removeImageScript, "--docker-host", cfg.dockerHost, "--image", id])),
-                        triggers: [image.repoDigest],
-                    }, { parent: this });
+                    const owned = new command.local.Command(
+                        `${name}-${service}-owned`,
+                        {
+                            create: image.repoDigest.apply((id) => shJoin(["echo", id])),
+                            delete: image.repoDigest.apply((id) =>
+                                shJoin([process.execPath, removeImageScript, "--docker-host", cfg.dockerHost, "--image", id]),
+                            ),
+                            triggers: [image.repoDigest],
+                        },
+                        { parent: this },
+                    );
                     ref = pulumi.all([owned.stdout, image.repoDigest]).apply(([, id]) => id);
                 }
                 refs[service] = ref;

@@ -66,18 +66,25 @@ export function readImagesConfig(problems: ConfigProblems, baseDir: string): Ima
     const image = (key: string, fallback: string): string =>
         problems.read(key, `pulumi config set ${key} <image reference, e.g. ${fallback}>`, fallback, () => config.get(key, { pattern: imageRef }));
 
-    const imageSource = problems.read<ImageSource>("imageSource", "pulumi config set imageSource build (or prebuilt)", d.imageSource,
-        () => config.get<ImageSource>("imageSource", { allowedValues: [...imageSources] }));
-    const registry = problems.read("registry", "pulumi config set registry host[:port][/namespace] (or \"\" for local images)", d.registry,
-        () => config.get("registry", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9._\-:/]*$/ }));
-    const dockerHost = problems.read("dockerHost", "pulumi config set dockerHost unix:///run/podman/podman.sock", d.dockerHost,
-        () => config.get("dockerHost", { pattern: /^(unix|tcp|ssh|npipe):\/\/.+/ }));
+    const imageSource = problems.read<ImageSource>("imageSource", "pulumi config set imageSource build (or prebuilt)", d.imageSource, () =>
+        config.get<ImageSource>("imageSource", { allowedValues: [...imageSources] }),
+    );
+    const registry = problems.read("registry", 'pulumi config set registry host[:port][/namespace] (or "" for local images)', d.registry, () =>
+        config.get("registry", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9._\-:/]*$/ }),
+    );
+    const dockerHost = problems.read("dockerHost", "pulumi config set dockerHost unix:///run/podman/podman.sock", d.dockerHost, () =>
+        config.get("dockerHost", { pattern: /^(unix|tcp|ssh|npipe):\/\/.+/ }),
+    );
 
     const resolveDir = (value: string) => (value === "" ? "" : path.resolve(baseDir, value));
-    const masContext = resolveDir(problems.read("masContext", "point masContext at the MAS sources, e.g. samples/mas", d.masContext,
-        () => config.get("masContext", { minLength: 1 })));
-    const signalingContext = resolveDir(problems.read("signalingContext", "point signalingContext at the signaling sources, e.g. samples/signaling",
-        d.signalingContext, () => config.get("signalingContext", { minLength: 1 })));
+    const masContext = resolveDir(
+        problems.read("masContext", "point masContext at the MAS sources, e.g. samples/mas", d.masContext, () => config.get("masContext", { minLength: 1 })),
+    );
+    const signalingContext = resolveDir(
+        problems.read("signalingContext", "point signalingContext at the signaling sources, e.g. samples/signaling", d.signalingContext, () =>
+            config.get("signalingContext", { minLength: 1 }),
+        ),
+    );
     const unityBuildDir = resolveDir(config.get("unityBuildDir") ?? d.unityBuildDir);
 
     const requireFiles = (key: string, dir: string, files: string[], howToFix: string) => {
@@ -91,17 +98,30 @@ export function readImagesConfig(problems: ConfigProblems, baseDir: string): Ima
         }
     };
     if (imageSource === "build") {
-        requireFiles("masContext", masContext, ["requirements.txt", "main.py"],
-            "point masContext at the MAS sources (main.py with main:app, requirements.txt), e.g. samples/mas");
-        requireFiles("signalingContext", signalingContext, ["package.json", "package-lock.json", "server.js"],
-            "point signalingContext at the signaling sources (package.json, package-lock.json, server.js), e.g. samples/signaling");
+        requireFiles(
+            "masContext",
+            masContext,
+            ["requirements.txt", "main.py"],
+            "point masContext at the MAS sources (main.py with main:app, requirements.txt), e.g. samples/mas",
+        );
+        requireFiles(
+            "signalingContext",
+            signalingContext,
+            ["package.json", "package-lock.json", "server.js"],
+            "point signalingContext at the signaling sources (package.json, package-lock.json, server.js), e.g. samples/signaling",
+        );
         if (unityBuildDir !== "") {
-            requireFiles("unityBuildDir", unityBuildDir, [unityPlayerPath],
-                `point unityBuildDir at the Unity CI artifact directory that contains ${unityPlayerPath}, or set it to "" to skip the Unity server`);
+            requireFiles(
+                "unityBuildDir",
+                unityBuildDir,
+                [unityPlayerPath],
+                `point unityBuildDir at the Unity CI artifact directory that contains ${unityPlayerPath}, or set it to "" to skip the Unity server`,
+            );
         }
     }
-    const unityImage = problems.read("unityImage", "pulumi config set unityImage <image reference> (or \"\")", d.unityImage,
-        () => config.get("unityImage", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/ }));
+    const unityImage = problems.read("unityImage", 'pulumi config set unityImage <image reference> (or "")', d.unityImage, () =>
+        config.get("unityImage", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/ }),
+    );
     return {
         imageSource,
         dockerHost,

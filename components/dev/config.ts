@@ -70,8 +70,9 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
     const masPort = port("masPort", d.masPort);
     const signalingPort = port("signalingPort", d.signalingPort);
     const turnPort = port("turnPort", d.turnPort);
-    const rangeText = problems.read("webrtcPortRange", "pulumi config set webrtcPortRange 49152-49200", d.webrtcPortRange,
-        () => config.get("webrtcPortRange", { pattern: /^\d{1,5}-\d{1,5}$/ }));
+    const rangeText = problems.read("webrtcPortRange", "pulumi config set webrtcPortRange 49152-49200", d.webrtcPortRange, () =>
+        config.get("webrtcPortRange", { pattern: /^\d{1,5}-\d{1,5}$/ }),
+    );
     const [first, last] = rangeText.split("-").map(Number);
     if (!(first >= 1 && last <= 65535 && first <= last)) {
         problems.bad("webrtcPortRange", rangeText, "needs FIRST-LAST with 1 <= FIRST <= LAST <= 65535", "pulumi config set webrtcPortRange 49152-49200");
@@ -83,10 +84,12 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
         problems.bad("turnPort", turnPort, `lies inside webrtcPortRange ${rangeText} (both UDP)`, "move turnPort outside the WebRTC range");
     }
 
-    const podName = problems.read("podName", "use letters, digits, _ . - (starting with a letter or digit)", d.podName,
-        () => config.get("podName", { pattern: podmanName }));
-    const containerNamePrefix = problems.read("containerNamePrefix", "use letters, digits, _ . - (or \"\")", d.containerNamePrefix,
-        () => config.get("containerNamePrefix", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/ }));
+    const podName = problems.read("podName", "use letters, digits, _ . - (starting with a letter or digit)", d.podName, () =>
+        config.get("podName", { pattern: podmanName }),
+    );
+    const containerNamePrefix = problems.read("containerNamePrefix", 'use letters, digits, _ . - (or "")', d.containerNamePrefix, () =>
+        config.get("containerNamePrefix", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/ }),
+    );
     const seconds = (key: string, fallback: number, max: number, min: number): number => {
         const value = problems.read(key, `pulumi config set ${key} <${min}-${max}>`, fallback, () => config.getNumber(key, { min, max }));
         if (!Number.isInteger(value)) {
@@ -105,11 +108,13 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
         signalingPort,
         turnPort,
         webrtcPortRange: { first, last },
-        publicHost: problems.read("publicHost", "pulumi config set publicHost <host name or IP>", d.publicHost,
-            () => config.get("publicHost", { pattern: /^[a-zA-Z0-9.:[\]-]+$/ })),
+        publicHost: problems.read("publicHost", "pulumi config set publicHost <host name or IP>", d.publicHost, () =>
+            config.get("publicHost", { pattern: /^[a-zA-Z0-9.:[\]-]+$/ }),
+        ),
         rivaEnabled: problems.boolean("rivaEnabled", d.rivaEnabled),
-        rivaImage: problems.read("rivaImage", `pulumi config set rivaImage <image reference, e.g. ${d.rivaImage}>`, d.rivaImage,
-            () => config.get("rivaImage", { pattern: imageRef })),
+        rivaImage: problems.read("rivaImage", `pulumi config set rivaImage <image reference, e.g. ${d.rivaImage}>`, d.rivaImage, () =>
+            config.get("rivaImage", { pattern: imageRef }),
+        ),
         gpuDeviceArgs: problems.stringList("gpuDeviceArgs", d.gpuDeviceArgs),
         unityArgs: problems.stringList("unityArgs", d.unityArgs),
         readinessTimeoutSeconds,

@@ -6,15 +6,7 @@ import type { DevConfig } from "./config";
 import { SparcImages } from "../images";
 
 export { builtImageName, dockerfiles } from "../images";
-import {
-    containerRmArgv,
-    containerRunArgv,
-    devContainerSpecs,
-    podCreateArgv,
-    podRmArgv,
-    render,
-    type ServiceName,
-} from "./podman";
+import { containerRmArgv, containerRunArgv, devContainerSpecs, podCreateArgv, podRmArgv, render, type ServiceName } from "./podman";
 
 const projectRoot = path.resolve(__dirname, "..", "..");
 /** Scripts the commands run with the program's own node (plain JS, Node builtins only). */
@@ -34,9 +26,10 @@ export function skippedServices(cfg: DevConfig): SkippedService[] {
     if (!cfg.unityEnabled) {
         skipped.push({
             service: "unity",
-            reason: cfg.imageSource === "build"
-                ? "unityBuildDir is empty; set it to a directory containing Build/LinuxServer/SPARC-P.x86_64 to run the Unity server"
-                : "unityImage is empty; set it to a prebuilt Unity server image reference to run the Unity server",
+            reason:
+                cfg.imageSource === "build"
+                    ? "unityBuildDir is empty; set it to a directory containing Build/LinuxServer/SPARC-P.x86_64 to run the Unity server"
+                    : "unityImage is empty; set it to a prebuilt Unity server image reference to run the Unity server",
         });
     }
     if (!cfg.rivaEnabled) {
@@ -69,20 +62,30 @@ export class DevStack extends pulumi.ComponentResource {
 
         const range = `${cfg.webrtcPortRange.first}-${cfg.webrtcPortRange.last}`;
         const preflightArgv = [
-            process.execPath, devScripts.preflight,
-            "--pod", cfg.podName,
+            process.execPath,
+            devScripts.preflight,
+            "--pod",
+            cfg.podName,
             ...(cfg.imageSource === "build" ? ["--docker-host", cfg.dockerHost] : []),
-            "--port", `masPort=${cfg.masPort}/tcp`,
-            "--port", `signalingPort=${cfg.signalingPort}/tcp`,
-            "--port", `turnPort=${cfg.turnPort}/udp`,
-            "--port", `webrtcPortRange=${range}/udp`,
+            "--port",
+            `masPort=${cfg.masPort}/tcp`,
+            "--port",
+            `signalingPort=${cfg.signalingPort}/tcp`,
+            "--port",
+            `turnPort=${cfg.turnPort}/udp`,
+            "--port",
+            `webrtcPortRange=${range}/udp`,
         ];
         // A command (not a config-load check): it runs on `up` only, so previews work on machines
         // without Podman, and it is re-run when what it checks changes.
-        const preflight = new command.local.Command(`${name}-preflight`, {
-            create: render(preflightArgv),
-            triggers: [render(preflightArgv)],
-        }, { parent: this });
+        const preflight = new command.local.Command(
+            `${name}-preflight`,
+            {
+                create: render(preflightArgv),
+                triggers: [render(preflightArgv)],
+            },
+            { parent: this },
+        );
 
         const images = this.images(name, cfg, preflight);
 
@@ -95,11 +98,15 @@ export class DevStack extends pulumi.ComponentResource {
         };
         const podCreate = render(podCreateArgv(podSpec));
         // Fixed podman names: a replacement must delete the old pod first.
-        const pod = new command.local.Command(`${name}-pod`, {
-            create: podCreate,
-            delete: render(podRmArgv(cfg.podName, cfg.containerStopTimeoutSeconds)),
-            triggers: [podCreate],
-        }, { parent: this, dependsOn: [preflight], deleteBeforeReplace: true });
+        const pod = new command.local.Command(
+            `${name}-pod`,
+            {
+                create: podCreate,
+                delete: render(podRmArgv(cfg.podName, cfg.containerStopTimeoutSeconds)),
+                triggers: [podCreate],
+            },
+            { parent: this, dependsOn: [preflight], deleteBeforeReplace: true },
+        );
 
         const plan = {
             podName: cfg.podName,
@@ -121,41 +128,51 @@ export class DevStack extends pulumi.ComponentResource {
             }
             const create = image.apply((ref) => render(containerRunArgv({ ...spec, image: ref })));
             const after = spec.service === "unity" && containers.signaling ? [pod, containers.signaling] : [pod];
-            containers[spec.service] = new command.local.Command(`${name}-${spec.service}`, {
-                create,
-                delete: render(containerRmArgv(spec.name, cfg.containerStopTimeoutSeconds)),
-                // New image, new pod or a changed run line: replace the container.
-                triggers: [image, pod.stdout, create],
-            }, { parent: this, dependsOn: after, deleteBeforeReplace: true });
+            containers[spec.service] = new command.local.Command(
+                `${name}-${spec.service}`,
+                {
+                    create,
+                    delete: render(containerRmArgv(spec.name, cfg.containerStopTimeoutSeconds)),
+                    // New image, new pod or a changed run line: replace the container.
+                    triggers: [image, pod.stdout, create],
+                },
+                { parent: this, dependsOn: after, deleteBeforeReplace: true },
+            );
         }
 
         // On timeout the script prints every container's last log lines into the error.
         const readyArgv = [
-            process.execPath, devScripts.waitReady,
-            "--timeout", String(cfg.readinessTimeoutSeconds),
-            "--http", `http://127.0.0.1:${cfg.masPort}/health`,
-            "--websocket", `ws://127.0.0.1:${cfg.signalingPort}/`,
+            process.execPath,
+            devScripts.waitReady,
+            "--timeout",
+            String(cfg.readinessTimeoutSeconds),
+            "--http",
+            `http://127.0.0.1:${cfg.masPort}/health`,
+            "--websocket",
+            `ws://127.0.0.1:${cfg.signalingPort}/`,
             ...planned.flatMap((s) => ["--logs", s.name]),
         ];
         const running = Object.values(containers);
-        const ready = new command.local.Command(`${name}-ready`, {
-            create: render(readyArgv),
-            triggers: running.map((c) => c.stdout),
-            // Its output can be every container's log tail: kept out of the env of later runs
-            // (@pulumi/command puts the previous stdout/stderr there, which can exceed ARG_MAX).
-            addPreviousOutputInEnv: false,
-        }, {
-            parent: this,
-            dependsOn: running,
-            customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 60}s` },
-        });
+        const ready = new command.local.Command(
+            `${name}-ready`,
+            {
+                create: render(readyArgv),
+                triggers: running.map((c) => c.stdout),
+                // Its output can be every container's log tail: kept out of the env of later runs
+                // (@pulumi/command puts the previous stdout/stderr there, which can exceed ARG_MAX).
+                addPreviousOutputInEnv: false,
+            },
+            {
+                parent: this,
+                dependsOn: running,
+                customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 60}s` },
+            },
+        );
 
         this.masUrl = pulumi.output(`http://${cfg.publicHost}:${cfg.masPort}`);
         this.signalingUrl = pulumi.output(`ws://${cfg.publicHost}:${cfg.signalingPort}`);
         this.podName = pulumi.output(cfg.podName);
-        this.containerIds = pulumi.all(Object.fromEntries(
-            Object.entries(containers).map(([service, c]) => [service, c.stdout.apply((s) => s.trim())]),
-        ));
+        this.containerIds = pulumi.all(Object.fromEntries(Object.entries(containers).map(([service, c]) => [service, c.stdout.apply((s) => s.trim())])));
         this.imageIds = pulumi.all(images) as pulumi.Output<Record<string, string>>;
         this.skipped = pulumi.output(skipped);
         this.readiness = ready.stdout;
@@ -173,12 +190,15 @@ export class DevStack extends pulumi.ComponentResource {
 
     /** One image reference per service that runs: built (by digest) or prebuilt (as configured). */
     private images(name: string, cfg: DevConfig, preflight: command.local.Command): Partial<Record<ServiceName, pulumi.Output<string>>> {
-        const built = new SparcImages(`${name}-images`, {
-            config: cfg,
-            services: cfg.unityEnabled ? ["mas", "signaling", "unity"] : ["mas", "signaling"],
-            dependsOn: [preflight],
-        }, { parent: this });
+        const built = new SparcImages(
+            `${name}-images`,
+            {
+                config: cfg,
+                services: cfg.unityEnabled ? ["mas", "signaling", "unity"] : ["mas", "signaling"],
+                dependsOn: [preflight],
+            },
+            { parent: this },
+        );
         return { ...built.refs, ...(cfg.rivaEnabled ? { riva: pulumi.output(cfg.rivaImage) } : {}) };
     }
 }
-

@@ -41,11 +41,15 @@ export interface ContainerSpec {
 export function podPortArgs(spec: PodSpec): string[] {
     const range = `${spec.webrtcPortRange.first}-${spec.webrtcPortRange.last}`;
     return [
-        "-p", `${spec.masPort}:${containerPorts.mas}`,
-        "-p", `${spec.signalingPort}:${containerPorts.signaling}`,
-        "-p", `${spec.turnPort}:${containerPorts.turn}/udp`,
+        "-p",
+        `${spec.masPort}:${containerPorts.mas}`,
+        "-p",
+        `${spec.signalingPort}:${containerPorts.signaling}`,
+        "-p",
+        `${spec.turnPort}:${containerPorts.turn}/udp`,
         // ICE candidates carry the in-pod port, so the range maps 1:1.
-        "-p", `${range}:${range}/udp`,
+        "-p",
+        `${range}:${range}/udp`,
     ];
 }
 
@@ -61,10 +65,15 @@ export function podRmArgv(podName: string, stopTimeoutSeconds: number): string[]
 export function containerRunArgv(spec: ContainerSpec): string[] {
     const env = Object.entries(spec.env).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
     return [
-        "podman", "run", "--detach",
-        "--pod", spec.podName,
-        "--name", spec.name,
-        "--restart", spec.restart,
+        "podman",
+        "run",
+        "--detach",
+        "--pod",
+        spec.podName,
+        "--name",
+        spec.name,
+        "--restart",
+        spec.restart,
         ...env,
         ...spec.runOptions,
         spec.image,

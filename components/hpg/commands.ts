@@ -70,16 +70,24 @@ export interface CopySteps {
 export function copyArchiveSteps(p: SifPlan, sha256: string): CopySteps {
     const part = `${p.remoteTar}.part`;
     return {
-        unless: ["bash", "-c", `cd ${shQuote(p.remoteDir)} 2>/dev/null && echo ${shQuote(`${sha256}  ${p.remoteTar}`)} | sha256sum -c --status - && ` +
-            `echo ${shQuote(`sent 0 bytes: ${p.remoteTar} is already on the cluster`)}`],
-        create: ["bash", "-c", [
-            "set -e",
-            shJoin(["mkdir", "-p", p.remoteDir]),
-            `cat > ${shQuote(part)}`,
-            `echo ${shQuote(`${sha256}  ${part}`)} | sha256sum -c --status - || { echo ${shQuote(`checksum mismatch after copying to ${part}`)} >&2; exit 1; }`,
-            shJoin(["mv", "-f", part, p.remoteTar]),
-            `echo "sent $(stat -c %s ${shQuote(p.remoteTar)}) bytes to ${p.remoteTar}"`,
-        ].join("\n")],
+        unless: [
+            "bash",
+            "-c",
+            `cd ${shQuote(p.remoteDir)} 2>/dev/null && echo ${shQuote(`${sha256}  ${p.remoteTar}`)} | sha256sum -c --status - && ` +
+                `echo ${shQuote(`sent 0 bytes: ${p.remoteTar} is already on the cluster`)}`,
+        ],
+        create: [
+            "bash",
+            "-c",
+            [
+                "set -e",
+                shJoin(["mkdir", "-p", p.remoteDir]),
+                `cat > ${shQuote(part)}`,
+                `echo ${shQuote(`${sha256}  ${part}`)} | sha256sum -c --status - || { echo ${shQuote(`checksum mismatch after copying to ${part}`)} >&2; exit 1; }`,
+                shJoin(["mv", "-f", part, p.remoteTar]),
+                `echo "sent $(stat -c %s ${shQuote(p.remoteTar)}) bytes to ${p.remoteTar}"`,
+            ].join("\n"),
+        ],
     };
 }
 
@@ -89,7 +97,12 @@ export function removeRemoteArgv(paths: readonly string[]): string[] {
 
 /** The module lines HiPerGator jobs start with (Lmod). */
 export function moduleLines(modules: readonly string[]): string[][] {
-    return modules.length === 0 ? [] : [["module", "purge"], ["module", "load", ...modules]];
+    return modules.length === 0
+        ? []
+        : [
+              ["module", "purge"],
+              ["module", "load", ...modules],
+          ];
 }
 
 /**
@@ -97,10 +110,12 @@ export function moduleLines(modules: readonly string[]): string[][] {
  * job and the login-node build: batch and `ssh host cmd` shells are not login shells.
  */
 export function lmodPreamble(modules: readonly string[]): string[] {
-    return modules.length === 0 ? [] : [
-        "if ! command -v module >/dev/null 2>&1 && [ -f /etc/profile.d/lmod.sh ]; then . /etc/profile.d/lmod.sh; fi",
-        ...moduleLines(modules).map((argv) => shJoin(argv)),
-    ];
+    return modules.length === 0
+        ? []
+        : [
+              "if ! command -v module >/dev/null 2>&1 && [ -f /etc/profile.d/lmod.sh ]; then . /etc/profile.d/lmod.sh; fi",
+              ...moduleLines(modules).map((argv) => shJoin(argv)),
+          ];
 }
 
 /**
@@ -139,7 +154,10 @@ export function currentEndpointFile(pattern: string): string {
 
 /** Shell text for a path pattern with %j replaced by the value of a shell variable. */
 function withJobId(pattern: string, variable: string): string {
-    return pattern.split("%j").map((part) => (part === "" ? "" : shQuote(part))).join(`"\${${variable}}"`);
+    return pattern
+        .split("%j")
+        .map((part) => (part === "" ? "" : shQuote(part)))
+        .join(`"\${${variable}}"`);
 }
 
 /**
@@ -150,7 +168,7 @@ const PORT_TAKEN_FUNCTION = [
     "sparc_port_taken() {",
     "    local hex; hex=$(printf '%04X' \"$1\")",
     "    { cat /proc/net/tcp; cat /proc/net/tcp6 2>/dev/null || true; } |",
-    "        awk -v p=\"$hex\" '$4 == \"0A\" && substr($2, length($2) - 3) == p { found = 1 } END { exit !found }'",
+    '        awk -v p="$hex" \'$4 == "0A" && substr($2, length($2) - 3) == p { found = 1 } END { exit !found }\'',
     "}",
 ];
 
@@ -160,10 +178,26 @@ const PORT_TAKEN_FUNCTION = [
  * inside the SIF (exec, so scancel's TERM reaches it), told its job id so /health can answer with it.
  */
 export function serviceJobBody(opts: {
-    modules: readonly string[]; sif: string; port: number; endpointPattern: string; gpus: boolean; appDir: string;
+    modules: readonly string[];
+    sif: string;
+    port: number;
+    endpointPattern: string;
+    gpus: boolean;
+    appDir: string;
 }): string {
-    const uvicorn = shJoin(["apptainer", "exec", ...(opts.gpus ? ["--nv"] : []), "--pwd", opts.appDir, opts.sif,
-        "uvicorn", "main:app", "--host", "0.0.0.0", "--port"]);
+    const uvicorn = shJoin([
+        "apptainer",
+        "exec",
+        ...(opts.gpus ? ["--nv"] : []),
+        "--pwd",
+        opts.appDir,
+        opts.sif,
+        "uvicorn",
+        "main:app",
+        "--host",
+        "0.0.0.0",
+        "--port",
+    ]);
     return [
         "set -euo pipefail",
         ...lmodPreamble(opts.modules),
@@ -171,20 +205,20 @@ export function serviceJobBody(opts: {
         // The Slurm node name is what squeue shows and what the login nodes resolve.
         "node=${SLURMD_NODENAME:-$(hostname -s)}",
         `port=${opts.port}`,
-        "if sparc_port_taken \"$port\"; then",
+        'if sparc_port_taken "$port"; then',
         "    for _ in $(seq 200); do",
         "        port=$((20000 + RANDOM % 40000))",
-        "        sparc_port_taken \"$port\" || break",
+        '        sparc_port_taken "$port" || break',
         "    done",
         `    if sparc_port_taken "$port"; then echo "sparc: no free port found on $node" >&2; exit 1; fi`,
         `    echo "sparc: port ${opts.port} is taken on $node; using $port"`,
         "fi",
         `endpoint=${withJobId(opts.endpointPattern, "SLURM_JOB_ID")}`,
-        "printf '%s %s %s\\n' \"$node\" \"$port\" \"$SLURM_JOB_ID\" > \"$endpoint.part\"",
-        "mv -f \"$endpoint.part\" \"$endpoint\"",
-        "echo \"sparc: serving on $node:$port (endpoint file $endpoint)\"",
+        'printf \'%s %s %s\\n\' "$node" "$port" "$SLURM_JOB_ID" > "$endpoint.part"',
+        'mv -f "$endpoint.part" "$endpoint"',
+        'echo "sparc: serving on $node:$port (endpoint file $endpoint)"',
         // Apptainer (and its stand-in) sets SPARC_JOB_ID inside the container from APPTAINERENV_SPARC_JOB_ID.
-        "export APPTAINERENV_SPARC_JOB_ID=\"$SLURM_JOB_ID\"",
+        'export APPTAINERENV_SPARC_JOB_ID="$SLURM_JOB_ID"',
         `exec ${uvicorn} "$port"`,
         "",
     ].join("\n");
@@ -215,29 +249,29 @@ export function readinessScript(opts: { endpointPattern: string; timeoutSeconds:
         `deadline=$((SECONDS + ${opts.timeoutSeconds}))`,
         "url=''",
         "while :; do",
-        "    if [ -s \"$endpoint\" ] && read -r node port id < \"$endpoint\"; then",
-        "        if [ \"$id\" != \"$job\" ] || ! [[ \"$port\" =~ ^[0-9]+$ && \"$node\" =~ ^[A-Za-z0-9._-]+$ ]]; then",
+        '    if [ -s "$endpoint" ] && read -r node port id < "$endpoint"; then',
+        '        if [ "$id" != "$job" ] || ! [[ "$port" =~ ^[0-9]+$ && "$node" =~ ^[A-Za-z0-9._-]+$ ]]; then',
         "            echo \"refusing $endpoint: it names job '$id' at '$node:$port', not job $job\" >&2; exit 1",
         "        fi",
-        "        url=\"http://$node:$port/health\"",
-        "        if body=$(curl -fsS --max-time 5 \"$url\" 2>/dev/null); then",
-        "            if ! printf '%s' \"$body\" | grep -Eq \"\\\"job_id\\\": ?\\\"$job\\\"\"; then",
-        "                echo \"refusing $url: it answers, but not as job $job (another service holds the port): $body\" >&2",
-        "                echo \"last lines of $log:\" >&2; tail -n 30 \"$log\" >&2; exit 1",
+        '        url="http://$node:$port/health"',
+        '        if body=$(curl -fsS --max-time 5 "$url" 2>/dev/null); then',
+        '            if ! printf \'%s\' "$body" | grep -Eq "\\"job_id\\": ?\\"$job\\""; then',
+        '                echo "refusing $url: it answers, but not as job $job (another service holds the port): $body" >&2',
+        '                echo "last lines of $log:" >&2; tail -n 30 "$log" >&2; exit 1',
         "            fi",
         `            cp -f "$endpoint" ${shQuote(`${current}.part`)} && mv -f ${shQuote(`${current}.part`)} ${shQuote(current)}`,
-        "            ends=$(date -d \"$end\" +%s 2>/dev/null || echo 0)",
-        "            echo \"$body\"; echo \"ready: $url (job $job)\"",
-        "            printf '{\"node\":\"%s\",\"port\":%d,\"jobId\":\"%s\",\"endsAt\":%d}\\n' \"$node\" \"$port\" \"$job\" \"$ends\"",
+        '            ends=$(date -d "$end" +%s 2>/dev/null || echo 0)',
+        '            echo "$body"; echo "ready: $url (job $job)"',
+        '            printf \'{"node":"%s","port":%d,"jobId":"%s","endsAt":%d}\\n\' "$node" "$port" "$job" "$ends"',
         "            exit 0",
         "        fi",
         "    fi",
-        "    if [ \"$SECONDS\" -ge \"$deadline\" ]; then break; fi",
+        '    if [ "$SECONDS" -ge "$deadline" ]; then break; fi',
         "    sleep 5",
         "done",
         `if [ -z "$url" ]; then echo "job $job wrote no endpoint file $endpoint within ${opts.timeoutSeconds} s; last lines of $log:" >&2`,
         `else echo "$url did not answer within ${opts.timeoutSeconds} s; last lines of $log:" >&2; fi`,
-        "tail -n 30 \"$log\" >&2",
+        'tail -n 30 "$log" >&2',
         "exit 1",
     ].join("\n");
 }
@@ -262,7 +296,10 @@ export function parseReadinessReport(stdout: string): ReadinessReport | undefine
  */
 export function tunnelCommand(opts: { localPort: number; node: string; port: number; user: string; host: string; sshPort: number; proxyJump: string }): string {
     return shJoin([
-        "ssh", "-N", "-L", `${opts.localPort}:${opts.node}:${opts.port}`,
+        "ssh",
+        "-N",
+        "-L",
+        `${opts.localPort}:${opts.node}:${opts.port}`,
         ...(opts.proxyJump !== "" ? ["-J", opts.proxyJump] : []),
         ...(opts.sshPort !== 22 ? ["-p", String(opts.sshPort)] : []),
         `${opts.user}@${opts.host}`,

@@ -141,37 +141,50 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         }
         return value;
     };
-    const user = need("hpgUser", setting("hpgUser") ?? resolved.user,
-        "set your GatorLink user with `pulumi config set hpgUser <gatorlink>` (or User in ~/.ssh/config)");
-    const group = need("hpgGroup", setting("hpgGroup"),
-        "set your HiPerGator group (the /blue/<group> directory) with `pulumi config set hpgGroup <group>`");
+    const user = need(
+        "hpgUser",
+        setting("hpgUser") ?? resolved.user,
+        "set your GatorLink user with `pulumi config set hpgUser <gatorlink>` (or User in ~/.ssh/config)",
+    );
+    const group = need("hpgGroup", setting("hpgGroup"), "set your HiPerGator group (the /blue/<group> directory) with `pulumi config set hpgGroup <group>`");
     const insecureIgnoreHostKey = problems.boolean("hpgInsecureIgnoreHostKey", d.hpgInsecureIgnoreHostKey);
     const hostKey = setting("hpgHostKey") ?? "";
     const keyscan = `\`ssh-keyscan -p ${hpgDefaultSshPort} ${resolved.host}\``;
     if (hostKey !== "" && parsePinnedHostKey(hostKey) === undefined) {
-        problems.bad("hpgHostKey", hostKey, "is not an OpenSSH public key",
-            `give a line of ${keyscan} without the host name, e.g. "ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA..." or "ssh-rsa AAAA..."`);
+        problems.bad(
+            "hpgHostKey",
+            hostKey,
+            "is not an OpenSSH public key",
+            `give a line of ${keyscan} without the host name, e.g. "ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA..." or "ssh-rsa AAAA..."`,
+        );
     }
     if (hostKey === "" && !insecureIgnoreHostKey) {
-        problems.unset("hpgHostKey", `run ${keyscan}, compare the fingerprint ` +
-            "(`ssh-keygen -lf`) with the one UF Research Computing publishes, then `pulumi config set hpgHostKey \"ssh-ed25519 AAAA...\"`");
+        problems.unset(
+            "hpgHostKey",
+            `run ${keyscan}, compare the fingerprint ` +
+                '(`ssh-keygen -lf`) with the one UF Research Computing publishes, then `pulumi config set hpgHostKey "ssh-ed25519 AAAA..."`',
+        );
     }
     const identityFile = expandHome(setting("hpgIdentityFile") ?? resolved.identityFile ?? "");
     if (identityFile !== "" && !fs.existsSync(identityFile)) {
-        problems.bad("hpgIdentityFile", identityFile, "no such file", "give the path of your private key, or \"\" to use ssh-agent");
+        problems.bad("hpgIdentityFile", identityFile, "no such file", 'give the path of your private key, or "" to use ssh-agent');
     }
     const transport = problems.oneOf("hpgSshTransport", sshTransports, d.hpgSshTransport);
     if (transport === "ssh2" && resolved.proxyJump !== undefined) {
-        problems.bad("hpgSshTransport", transport, `~/.ssh/config sets ProxyJump ${resolved.proxyJump} for ${hostAlias}, which ssh2 cannot follow`,
-            "pulumi config set hpgSshTransport openssh (it honours ProxyJump)");
+        problems.bad(
+            "hpgSshTransport",
+            transport,
+            `~/.ssh/config sets ProxyJump ${resolved.proxyJump} for ${hostAlias}, which ssh2 cannot follow`,
+            "pulumi config set hpgSshTransport openssh (it honours ProxyJump)",
+        );
     }
     const time = config.get("hpgTime") ?? d.hpgTime;
     if (parseSlurmTime(time) === undefined) {
-        problems.bad("hpgTime", time, "is not a Slurm time", "use e.g. \"14-00:00:00\", \"2-12:00:00\" or \"90\" (minutes)");
+        problems.bad("hpgTime", time, "is not a Slurm time", 'use e.g. "14-00:00:00", "2-12:00:00" or "90" (minutes)');
     }
     const mem = config.get("hpgMem") ?? d.hpgMem;
     if (parseSlurmMemory(mem) === undefined) {
-        problems.bad("hpgMem", mem, "is not a Slurm memory size", "use e.g. \"256gb\", \"100G\" or \"4096M\"");
+        problems.bad("hpgMem", mem, "is not a Slurm memory size", 'use e.g. "256gb", "100G" or "4096M"');
     }
     const containerDir = setting("hpgContainerDir") ?? (user !== "" && group !== "" ? `/blue/${group}/${user}/sparc/containers` : "");
     if (containerDir !== "" && !containerDir.startsWith("/")) {
@@ -189,12 +202,20 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         try {
             new RegExp(mfaPromptPattern, "i");
         } catch (err) {
-            problems.bad("hpgMfaPromptPattern", mfaPromptPattern, `is not a valid regular expression (${(err as Error).message})`,
-                `use e.g. "${DEFAULT_MFA_PROMPT_PATTERN}"`);
+            problems.bad(
+                "hpgMfaPromptPattern",
+                mfaPromptPattern,
+                `is not a valid regular expression (${(err as Error).message})`,
+                `use e.g. "${DEFAULT_MFA_PROMPT_PATTERN}"`,
+            );
         }
         if (/pass(word|phrase)/i.test(mfaPromptPattern)) {
-            problems.bad("hpgMfaPromptPattern", mfaPromptPattern, "mentions password/passphrase: password prompts are never answered with the second-factor answer",
-                "match the second factor's own prompt only (e.g. \"Passcode or option\")");
+            problems.bad(
+                "hpgMfaPromptPattern",
+                mfaPromptPattern,
+                "mentions password/passphrase: password prompts are never answered with the second-factor answer",
+                'match the second factor\'s own prompt only (e.g. "Passcode or option")',
+            );
         }
     }
     const envAnswers = secondFactorAnswersFromEnv(env);
@@ -208,26 +229,38 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     const masPort = problems.count("hpgMasPort", d.hpgMasPort, 1, 65535);
     const readinessTimeoutSeconds = problems.count("hpgReadinessTimeoutSeconds", d.hpgReadinessTimeoutSeconds, 1);
     const waitTimeoutSeconds = problems.count("hpgWaitTimeoutSeconds", d.hpgWaitTimeoutSeconds, 1);
-    const renewBeforeHours = problems.read("hpgRenewBeforeHours", "pulumi config set hpgRenewBeforeHours <hours, e.g. 48; 0 = off>", Number(d.hpgRenewBeforeHours),
-        () => config.getNumber("hpgRenewBeforeHours", { min: 0 }));
+    const renewBeforeHours = problems.read(
+        "hpgRenewBeforeHours",
+        "pulumi config set hpgRenewBeforeHours <hours, e.g. 48; 0 = off>",
+        Number(d.hpgRenewBeforeHours),
+        () => config.getNumber("hpgRenewBeforeHours", { min: 0 }),
+    );
     const limitSeconds = parseSlurmTime(time);
     if (renewBeforeHours > 0 && limitSeconds !== undefined && renewBeforeHours * 3600 >= limitSeconds) {
-        problems.bad("hpgRenewBeforeHours", renewBeforeHours, `is not less than hpgTime (${time}): every job would be due for renewal as soon as it starts`,
-            "use fewer hours than the time limit (e.g. 48 for 14 days), or 0 to turn renewal off");
+        problems.bad(
+            "hpgRenewBeforeHours",
+            renewBeforeHours,
+            `is not less than hpgTime (${time}): every job would be due for renewal as soon as it starts`,
+            "use fewer hours than the time limit (e.g. 48 for 14 days), or 0 to turn renewal off",
+        );
     }
     const sifBuildCpus = problems.count("hpgSifBuildCpus", d.hpgSifBuildCpus, 1);
     const sifBuildMem = config.get("hpgSifBuildMem") ?? d.hpgSifBuildMem;
     if (parseSlurmMemory(sifBuildMem) === undefined) {
-        problems.bad("hpgSifBuildMem", sifBuildMem, "is not a Slurm memory size", "use e.g. \"16gb\"");
+        problems.bad("hpgSifBuildMem", sifBuildMem, "is not a Slurm memory size", 'use e.g. "16gb"');
     }
     const sifBuildTime = config.get("hpgSifBuildTime") ?? d.hpgSifBuildTime;
     if (parseSlurmTime(sifBuildTime) === undefined) {
-        problems.bad("hpgSifBuildTime", sifBuildTime, "is not a Slurm time", "use e.g. \"02:00:00\"");
+        problems.bad("hpgSifBuildTime", sifBuildTime, "is not a Slurm time", 'use e.g. "02:00:00"');
     }
     const sifBuildPartition = config.get("hpgSifBuildPartition") ?? d.hpgSifBuildPartition;
     if (sifBuildOn === "slurm" && (HIPERGATOR_GPU_OFFER[sifBuildPartition] ?? []).length > 0) {
-        problems.bad("hpgSifBuildPartition", sifBuildPartition, "is a GPU partition, but the .sif build uses no GPU " +
-            "(UF RC cancels GPU-partition jobs that leave their GPUs idle)", "use a CPU partition such as hpg-default");
+        problems.bad(
+            "hpgSifBuildPartition",
+            sifBuildPartition,
+            "is a GPU partition, but the .sif build uses no GPU " + "(UF RC cancels GPU-partition jobs that leave their GPUs idle)",
+            "use a CPU partition such as hpg-default",
+        );
     }
     const partition = config.get("hpgPartition") ?? d.hpgPartition;
     const gpusPerTask = config.get("hpgGpusPerTask") ?? d.hpgGpusPerTask;
@@ -248,8 +281,8 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         privateKey: undefined,
         passphrase: setting("hpgKeyPassphrase") === undefined ? undefined : config.requireSecret("hpgKeyPassphrase"),
         // Read once, as a secret (Duo answers can be passcodes); an empty list falls back to the environment.
-        mfaAnswers: mfa === undefined && envAnswers.length === 0 ? undefined
-            : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : envAnswers))),
+        mfaAnswers:
+            mfa === undefined && envAnswers.length === 0 ? undefined : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : envAnswers))),
         mfaPromptPattern,
         transport,
         controlPath: setting("hpgControlPath") ?? d.hpgControlPath,

@@ -8,9 +8,18 @@ import { RemoteCommand, type SshConnection } from "../../providers/remote";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import type { HpgConfig } from "./config";
 import {
-    copyArchiveSteps, currentEndpointFile, parseReadinessReport, removeLocalArchiveCommand,
-    removeRemoteArgv, saveArchiveCommand, serviceJobBody, sifBuildArgv, sifBuildScript, sifPlan,
-    tunnelCommand, type SifPlan,
+    copyArchiveSteps,
+    currentEndpointFile,
+    parseReadinessReport,
+    removeLocalArchiveCommand,
+    removeRemoteArgv,
+    saveArchiveCommand,
+    serviceJobBody,
+    sifBuildArgv,
+    sifBuildScript,
+    sifPlan,
+    tunnelCommand,
+    type SifPlan,
 } from "./commands";
 import { endpointPatternOf, hpgJobProblems, serviceJobSpec, sifBuildJobSpec } from "./jobSpecs";
 
@@ -67,7 +76,14 @@ function wantsGpus(cfg: HpgConfig): boolean {
 
 /** The service job's body for the MAS .sif. */
 export function serviceJobCommand(cfg: HpgConfig, sif: string): string {
-    return serviceJobBody({ modules: cfg.modules, sif, port: cfg.masPort, endpointPattern: endpointPatternOf(cfg), gpus: wantsGpus(cfg), appDir: cfg.masAppDir });
+    return serviceJobBody({
+        modules: cfg.modules,
+        sif,
+        port: cfg.masPort,
+        endpointPattern: endpointPatternOf(cfg),
+        gpus: wantsGpus(cfg),
+        appDir: cfg.masAppDir,
+    });
 }
 
 export class HpgStack extends pulumi.ComponentResource {
@@ -101,28 +117,35 @@ export class HpgStack extends pulumi.ComponentResource {
             if (ref === undefined || identity === undefined) {
                 throw new pulumi.ResourceError(`no image for ${service}`, this);
             }
-            const plan = pulumi.all([ref, identity]).apply(([r, id]) =>
-                sifPlan(service, r, identityHash(id), cfg.localArchiveDir, cfg.containerDir));
+            const plan = pulumi.all([ref, identity]).apply(([r, id]) => sifPlan(service, r, identityHash(id), cfg.localArchiveDir, cfg.containerDir));
             // Named by the image's identity: an unchanged image is never saved, sent or built again.
-            const archive = new command.local.Command(`${name}-${service}-archive`, {
-                create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p)),
-                delete: plan.apply((p) => removeLocalArchiveCommand(p)),
-                triggers: [plan.apply((p) => p.identity)],
-                logging: "stderr",
-                // Large output (an image save's progress) must not go into the env of the delete.
-                addPreviousOutputInEnv: false,
-            }, { parent: this, deleteBeforeReplace: true });
+            const archive = new command.local.Command(
+                `${name}-${service}-archive`,
+                {
+                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p)),
+                    delete: plan.apply((p) => removeLocalArchiveCommand(p)),
+                    triggers: [plan.apply((p) => p.identity)],
+                    logging: "stderr",
+                    // Large output (an image save's progress) must not go into the env of the delete.
+                    addPreviousOutputInEnv: false,
+                },
+                { parent: this, deleteBeforeReplace: true },
+            );
             const sha256 = archive.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
             const copySteps = pulumi.all([plan, sha256]).apply(([p, sum]) => copyArchiveSteps(p, sum));
             // Streamed over the stack's one login (no scp): unchanged archives are not sent again.
-            const copy = new RemoteCommand(`${name}-${service}-copy`, {
-                connection,
-                unless: copySteps.apply((c) => c.unless),
-                create: copySteps.apply((c) => c.create),
-                stdinFile: plan.apply((p) => p.localTar),
-                delete: plan.apply((p) => removeRemoteArgv([p.remoteTar, `${p.remoteTar}.part`])),
-                triggers: [sha256],
-            }, { parent: this, deleteBeforeReplace: true, dependsOn: [archive] });
+            const copy = new RemoteCommand(
+                `${name}-${service}-copy`,
+                {
+                    connection,
+                    unless: copySteps.apply((c) => c.unless),
+                    create: copySteps.apply((c) => c.create),
+                    stdinFile: plan.apply((p) => p.localTar),
+                    delete: plan.apply((p) => removeRemoteArgv([p.remoteTar, `${p.remoteTar}.part`])),
+                    triggers: [sha256],
+                },
+                { parent: this, deleteBeforeReplace: true, dependsOn: [archive] },
+            );
             copyReports[service] = copy.stdout;
 
             let built: pulumi.Resource;
@@ -130,53 +153,77 @@ export class HpgStack extends pulumi.ComponentResource {
                 // The .sif's place, removed on destroy. It comes before the build job (and the job carries its id):
                 // replacing it (a new image, or a stack switching from hpgSifBuildOn "login", whose command of this
                 // name removes the .sif on delete) always rebuilds, never leaves a removed .sif behind.
-                const sifFile = new RemoteCommand(`${name}-${service}-sif`, {
-                    connection,
-                    create: plan.apply((p) => ["echo", p.remoteSif]),
-                    delete: plan.apply((p) => removeRemoteArgv([p.remoteSif, `${p.remoteSif}.part`])),
-                    triggers: [plan.apply((p) => p.remoteSif), copy.id],
-                }, { parent: this, dependsOn: [copy], deleteBeforeReplace: true });
+                const sifFile = new RemoteCommand(
+                    `${name}-${service}-sif`,
+                    {
+                        connection,
+                        create: plan.apply((p) => ["echo", p.remoteSif]),
+                        delete: plan.apply((p) => removeRemoteArgv([p.remoteSif, `${p.remoteSif}.part`])),
+                        triggers: [plan.apply((p) => p.remoteSif), copy.id],
+                    },
+                    { parent: this, dependsOn: [copy], deleteBeforeReplace: true },
+                );
                 // UF RC allows no computational work on login nodes: the build runs as a CPU job and is waited for.
-                built = new SlurmJob(`${name}-${service}-sif-build`, {
-                    connection,
-                    ...sifBuildJobSpec(cfg, service),
-                    environment: sifFile.id.apply((id) => ({ SPARC_SIF_SLOT: id })),
-                    command: plan.apply((p) => sifBuildScript(p, cfg.modules)),
-                }, { parent: this, dependsOn: [sifFile] });
+                built = new SlurmJob(
+                    `${name}-${service}-sif-build`,
+                    {
+                        connection,
+                        ...sifBuildJobSpec(cfg, service),
+                        environment: sifFile.id.apply((id) => ({ SPARC_SIF_SLOT: id })),
+                        command: plan.apply((p) => sifBuildScript(p, cfg.modules)),
+                    },
+                    { parent: this, dependsOn: [sifFile] },
+                );
             } else {
-                built = new RemoteCommand(`${name}-${service}-sif`, {
-                    connection,
-                    create: plan.apply((p) => sifBuildArgv(p, cfg.modules)),
-                    delete: plan.apply((p) => removeRemoteArgv([p.remoteSif, `${p.remoteSif}.part`])),
-                    triggers: [plan.apply((p) => p.remoteSif), copy.id],
-                }, { parent: this, dependsOn: [copy], deleteBeforeReplace: true });
+                built = new RemoteCommand(
+                    `${name}-${service}-sif`,
+                    {
+                        connection,
+                        create: plan.apply((p) => sifBuildArgv(p, cfg.modules)),
+                        delete: plan.apply((p) => removeRemoteArgv([p.remoteSif, `${p.remoteSif}.part`])),
+                        triggers: [plan.apply((p) => p.remoteSif), copy.id],
+                    },
+                    { parent: this, dependsOn: [copy], deleteBeforeReplace: true },
+                );
             }
             sifs[service] = { plan, built };
         }
 
         const mas = sifs.mas;
         if (mas === undefined) {
-            throw new pulumi.ResourceError("the MAS image is required (hpgServices must include \"mas\")", this);
+            throw new pulumi.ResourceError('the MAS image is required (hpgServices must include "mas")', this);
         }
-        const job = new SlurmJob(`${name}-service`, {
-            connection,
-            ...serviceJobSpec(cfg),
-            command: mas.plan.apply((p) => serviceJobCommand(cfg, p.remoteSif)),
-        }, { parent: this, dependsOn: [mas.built] });
+        const job = new SlurmJob(
+            `${name}-service`,
+            {
+                connection,
+                ...serviceJobSpec(cfg),
+                command: mas.plan.apply((p) => serviceJobCommand(cfg, p.remoteSif)),
+            },
+            { parent: this, dependsOn: [mas.built] },
+        );
 
         // Everything users need comes from the endpoint file, through the readiness report of the job now serving.
         const report = job.readyReport.apply((r) => parseReadinessReport(r ?? ""));
         this.masEndpoint = report.apply((r) => (r === undefined ? "" : `${r.node}:${r.port}`));
-        this.tunnelCommand = report.apply((r) => (r === undefined ? "" : tunnelCommand({
-            localPort: cfg.masPort, node: r.node, port: r.port, user: cfg.user, host: cfg.host, sshPort: cfg.port, proxyJump: cfg.proxyJump,
-        })));
+        this.tunnelCommand = report.apply((r) =>
+            r === undefined
+                ? ""
+                : tunnelCommand({
+                      localPort: cfg.masPort,
+                      node: r.node,
+                      port: r.port,
+                      user: cfg.user,
+                      host: cfg.host,
+                      sshPort: cfg.port,
+                      proxyJump: cfg.proxyJump,
+                  }),
+        );
         this.endpointFile = pulumi.output(endpointFileOf(cfg));
         this.jobId = job.jobId;
         this.jobState = job.state;
         this.logPath = job.stdoutPath;
-        this.sifPaths = pulumi.all(Object.fromEntries(
-            Object.entries(sifs).map(([service, s]) => [service, s.plan.apply((p) => p.remoteSif)]),
-        ));
+        this.sifPaths = pulumi.all(Object.fromEntries(Object.entries(sifs).map(([service, s]) => [service, s.plan.apply((p) => p.remoteSif)])));
         this.readiness = job.readyReport.apply((r) => r ?? "");
         this.copyReports = pulumi.all(copyReports);
         this.registerOutputs({

@@ -68,7 +68,7 @@ export interface JobFieldKey {
 }
 
 const accountKey: JobFieldKey = { key: "hpgAccount", fix: "pulumi config set hpgAccount <Slurm account, e.g. your group>" };
-const qosKey: JobFieldKey = { key: "hpgQos", fix: "pulumi config set hpgQos <QOS name> (or \"\" for the account's default)" };
+const qosKey: JobFieldKey = { key: "hpgQos", fix: 'pulumi config set hpgQos <QOS name> (or "" for the account\'s default)' };
 
 /** Service job field -> config key. Fields not listed are set by the stack itself, not by config. */
 export const SERVICE_JOB_KEYS: Readonly<Record<string, JobFieldKey>> = {
@@ -79,12 +79,12 @@ export const SERVICE_JOB_KEYS: Readonly<Record<string, JobFieldKey>> = {
     nodes: { key: "hpgNodes", fix: "pulumi config set hpgNodes <whole number >= 1>" },
     ntasks: { key: "hpgNtasks", fix: "pulumi config set hpgNtasks <whole number >= 1>" },
     gpusPerTask: { key: "hpgGpusPerTask", fix: "pulumi config set hpgGpusPerTask <count or type:count, e.g. 4 or a100:4; 0 for none>" },
-    gpus: { key: "hpgGpus", fix: "pulumi config set hpgGpus <count or type:count, e.g. a100:4; \"\" for none>" },
+    gpus: { key: "hpgGpus", fix: 'pulumi config set hpgGpus <count or type:count, e.g. a100:4; "" for none>' },
     cpusPerTask: { key: "hpgCpusPerTask", fix: "pulumi config set hpgCpusPerTask <whole number >= 1>" },
     mem: { key: "hpgMem", fix: "pulumi config set hpgMem <Slurm memory size, e.g. 256gb>" },
     time: { key: "hpgTime", fix: "pulumi config set hpgTime <Slurm time, e.g. 14-00:00:00>" },
     output: { key: "hpgOutput", fix: "pulumi config set hpgOutput <log path pattern, e.g. sparc_service_%j.log>" },
-    workdir: { key: "hpgWorkDir", fix: "pulumi config set hpgWorkDir <absolute directory on the cluster> (or \"\" for the parent of hpgContainerDir)" },
+    workdir: { key: "hpgWorkDir", fix: 'pulumi config set hpgWorkDir <absolute directory on the cluster> (or "" for the parent of hpgContainerDir)' },
     waitTimeoutSeconds: { key: "hpgWaitTimeoutSeconds", fix: "pulumi config set hpgWaitTimeoutSeconds <seconds, e.g. 1800>" },
     readyTimeoutSeconds: { key: "hpgReadinessTimeoutSeconds", fix: "pulumi config set hpgReadinessTimeoutSeconds <seconds, e.g. 300>" },
     renewBeforeSeconds: { key: "hpgRenewBeforeHours", fix: "pulumi config set hpgRenewBeforeHours <hours, e.g. 48; 0 = off>" },
@@ -108,8 +108,11 @@ export const CONNECTION_KEYS: Readonly<Record<string, JobFieldKey>> = {
     "connection.host": { key: "hpgHost", fix: "pulumi config set hpgHost <login node or ~/.ssh/config alias, e.g. hpg.rc.ufl.edu>" },
     "connection.user": { key: "hpgUser", fix: "pulumi config set hpgUser <your GatorLink user>" },
     "connection.port": { key: "hpgPort", fix: "pulumi config set hpgPort <1-65535> (or 0 for ~/.ssh/config, else 2222)" },
-    "connection.hostKey": { key: "hpgHostKey", fix: "pulumi config set hpgHostKey \"ssh-ed25519 AAAA...\" (a line of `ssh-keyscan -p 2222 HOST` without the host name)" },
-    "connection.identityFile": { key: "hpgIdentityFile", fix: "pulumi config set hpgIdentityFile <path of your private key> (or \"\" for ssh-agent)" },
+    "connection.hostKey": {
+        key: "hpgHostKey",
+        fix: 'pulumi config set hpgHostKey "ssh-ed25519 AAAA..." (a line of `ssh-keyscan -p 2222 HOST` without the host name)',
+    },
+    "connection.identityFile": { key: "hpgIdentityFile", fix: 'pulumi config set hpgIdentityFile <path of your private key> (or "" for ssh-agent)' },
     "connection.controlPath": { key: "hpgControlPath", fix: "pulumi config set hpgControlPath <socket path, e.g. ~/.ssh/sparc-cm-%C>" },
 };
 
@@ -162,8 +165,11 @@ export function hpgJobProblems(project: string, cfg: HpgConfig): KeyedProblem[] 
     }
     // An unset user or host key is reported by the loader as unset, not as a bad connection field.
     if (cfg.user !== "") {
-        problems.push(...jobSpecProblems(project, { connection: plainConnection(cfg) as unknown as SshConnection }, CONNECTION_KEYS)
-            .filter((p) => !(p.key === "hpgHostKey" && cfg.hostKey === "")));
+        problems.push(
+            ...jobSpecProblems(project, { connection: plainConnection(cfg) as unknown as SshConnection }, CONNECTION_KEYS).filter(
+                (p) => !(p.key === "hpgHostKey" && cfg.hostKey === ""),
+            ),
+        );
     }
     const seen = new Set<string>();
     return problems.filter((p) => !seen.has(p.message) && seen.add(p.message));
@@ -178,13 +184,20 @@ export function gpuConfigProblems(partition: string, requests: { hpgGpusPerTask:
     const problems: KeyedProblem[] = [];
     const given = Object.entries(requests).filter(([, value]) => value !== "" && value !== "0");
     if (given.length > 1) {
-        problems.push({ key: "hpgGpus", message: `${showValue(requests.hpgGpus)}: asks for GPUs as well as hpgGpusPerTask = ${showValue(requests.hpgGpusPerTask)}. ` +
-            "Fix: ask for GPUs one way; set the other to \"0\" (hpgGpusPerTask) or \"\" (hpgGpus)" });
+        problems.push({
+            key: "hpgGpus",
+            message:
+                `${showValue(requests.hpgGpus)}: asks for GPUs as well as hpgGpusPerTask = ${showValue(requests.hpgGpusPerTask)}. ` +
+                'Fix: ask for GPUs one way; set the other to "0" (hpgGpusPerTask) or "" (hpgGpus)',
+        });
     }
     for (const [key, value] of given) {
         const request = parseGpuRequest(value, "gpus");
         if (request === undefined || request.count === 0) {
-            problems.push({ key, message: `${showValue(value)}: is not a GPU request. Fix: use a count or type:count, e.g. "4" or "a100:4" (HiPerGator asks for GPUs by type)` });
+            problems.push({
+                key,
+                message: `${showValue(value)}: is not a GPU request. Fix: use a count or type:count, e.g. "4" or "a100:4" (HiPerGator asks for GPUs by type)`,
+            });
             continue;
         }
         const problem = gpuRequestProblem(HIPERGATOR_GPU_OFFER, partition, request);

@@ -88,42 +88,56 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
     const user = need("pubappsUser", "pulumi config set pubappsUser <the instance's service account>");
     const hostKey = text("pubappsHostKey");
     if (hostKey === "" && !insecureIgnoreHostKey) {
-        problems.unset("pubappsHostKey", "from HiPerGator run `ssh-keyscan -t ed25519 <instance>`, check the fingerprint with UF RC, " +
-            "then `pulumi config set pubappsHostKey \"ssh-ed25519 AAAA...\"`");
+        problems.unset(
+            "pubappsHostKey",
+            "from HiPerGator run `ssh-keyscan -t ed25519 <instance>`, check the fingerprint with UF RC, " +
+                'then `pulumi config set pubappsHostKey "ssh-ed25519 AAAA..."`',
+        );
     }
     const jumpHost = config.get("pubappsJumpHost") ?? d.pubappsJumpHost;
-    const jumpUser = jumpHost === "" ? "" : need("pubappsJumpUser", "pulumi config set pubappsJumpUser <your GatorLink user> (or pubappsJumpHost \"\" to connect directly)");
+    const jumpUser =
+        jumpHost === "" ? "" : need("pubappsJumpUser", 'pulumi config set pubappsJumpUser <your GatorLink user> (or pubappsJumpHost "" to connect directly)');
     const jumpHostKey = text("pubappsJumpHostKey");
     if (jumpHost !== "" && jumpHostKey === "" && !insecureIgnoreHostKey) {
-        problems.unset("pubappsJumpHostKey", `run \`ssh-keyscan -t ed25519 ${jumpHost}\`, compare the fingerprint with the one UF RC publishes, ` +
-            "then `pulumi config set pubappsJumpHostKey \"ssh-ed25519 AAAA...\"`");
+        problems.unset(
+            "pubappsJumpHostKey",
+            `run \`ssh-keyscan -t ed25519 ${jumpHost}\`, compare the fingerprint with the one UF RC publishes, ` +
+                'then `pulumi config set pubappsJumpHostKey "ssh-ed25519 AAAA..."`',
+        );
     }
     // The transport pins keys through a known_hosts file: a key it cannot read is refused here, at preview.
-    for (const [key, value] of [["pubappsHostKey", hostKey], ["pubappsJumpHostKey", jumpHostKey]] as const) {
+    for (const [key, value] of [
+        ["pubappsHostKey", hostKey],
+        ["pubappsJumpHostKey", jumpHostKey],
+    ] as const) {
         if (value !== "" && parsePinnedHostKey(value) === undefined) {
-            problems.bad(key, value, "is not an OpenSSH public key", "give a line of `ssh-keyscan` without the host name, e.g. \"ssh-ed25519 AAAA...\"");
+            problems.bad(key, value, "is not an OpenSSH public key", 'give a line of `ssh-keyscan` without the host name, e.g. "ssh-ed25519 AAAA..."');
         }
     }
     const identityFile = expandHome(text("pubappsIdentityFile"));
     if (identityFile !== "" && !fs.existsSync(identityFile)) {
-        problems.bad("pubappsIdentityFile", identityFile, "no such file", "give the path of your private key, or \"\" to use ssh-agent");
+        problems.bad("pubappsIdentityFile", identityFile, "no such file", 'give the path of your private key, or "" to use ssh-agent');
     }
-    const proxyPort = port("pubappsProxyPort", d.pubappsProxyPort,
-        "pulumi config set pubappsProxyPort <the instance port UF RC's reverse proxy forwards to>");
+    const proxyPort = port("pubappsProxyPort", d.pubappsProxyPort, "pulumi config set pubappsProxyPort <the instance port UF RC's reverse proxy forwards to>");
     const masPort = port("pubappsMasPort", d.pubappsMasPort, "pulumi config set pubappsMasPort <a free port on the instance, e.g. 8000>");
     if (proxyPort !== 0 && proxyPort === masPort) {
         problems.bad("pubappsMasPort", masPort, "is the same port as pubappsProxyPort", "give MAS another instance port");
     }
-    const publicHost = problems.read("pubappsPublicHost", "pulumi config set pubappsPublicHost <the app's host name behind UF's reverse proxy>", "",
-        () => config.get("pubappsPublicHost", { pattern: /^$|^[a-zA-Z0-9.:[\]-]+$/ }));
+    const publicHost = problems.read("pubappsPublicHost", "pulumi config set pubappsPublicHost <the app's host name behind UF's reverse proxy>", "", () =>
+        config.get("pubappsPublicHost", { pattern: /^$|^[a-zA-Z0-9.:[\]-]+$/ }),
+    );
     if (publicHost === "") {
         problems.unset("pubappsPublicHost", "pulumi config set pubappsPublicHost <the host name UF RC gave the app, e.g. sparc.rc.ufl.edu>");
     }
     const unitFormat = problems.oneOf<UnitFormatChoice>("pubappsUnitFormat", unitFormats, d.pubappsUnitFormat);
     const localCli = problems.oneOf<PubappsConfig["localCli"]>("pubappsLocalCli", ["podman", "docker"], d.pubappsLocalCli);
-    const readinessTimeoutSeconds = problems.read("pubappsReadinessTimeoutSeconds", "pulumi config set pubappsReadinessTimeoutSeconds <1-3600>",
-        d.pubappsReadinessTimeoutSeconds as number, () => config.getNumber("pubappsReadinessTimeoutSeconds", { min: 1, max: 3600 }));
-    const archiveDir = text("pubappsArchiveDir") !== "" ? text("pubappsArchiveDir") : (user !== "" ? `/podman/${user}/sparc-archives` : "");
+    const readinessTimeoutSeconds = problems.read(
+        "pubappsReadinessTimeoutSeconds",
+        "pulumi config set pubappsReadinessTimeoutSeconds <1-3600>",
+        d.pubappsReadinessTimeoutSeconds as number,
+        () => config.getNumber("pubappsReadinessTimeoutSeconds", { min: 1, max: 3600 }),
+    );
+    const archiveDir = text("pubappsArchiveDir") !== "" ? text("pubappsArchiveDir") : user !== "" ? `/podman/${user}/sparc-archives` : "";
     if (archiveDir !== "" && !archiveDir.startsWith("/")) {
         problems.bad("pubappsArchiveDir", archiveDir, "must be an absolute path on the instance", "e.g. /podman/<service account>/sparc-archives");
     }
@@ -144,15 +158,16 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
         insecureIgnoreHostKey,
         identityFile,
         // Read once, as a secret; an empty list falls back to the environment (as the hpg stack does).
-        mfaAnswers: mfa === undefined && envAnswers.length === 0 ? undefined
-            : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : envAnswers))),
+        mfaAnswers:
+            mfa === undefined && envAnswers.length === 0 ? undefined : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : envAnswers))),
         controlPath: expandHome(text("pubappsControlPath") !== "" ? text("pubappsControlPath") : d.pubappsControlPath),
         proxyPort,
         masPort,
         publicHost,
         archiveDir,
-        localArchiveDir: expandHome(text("pubappsLocalArchiveDir") !== "" ? text("pubappsLocalArchiveDir")
-            : path.join(os.homedir(), ".cache", "sparc-deploy", "pubapps-archives")),
+        localArchiveDir: expandHome(
+            text("pubappsLocalArchiveDir") !== "" ? text("pubappsLocalArchiveDir") : path.join(os.homedir(), ".cache", "sparc-deploy", "pubapps-archives"),
+        ),
         localCli,
         unitFormat,
         readinessTimeoutSeconds,

@@ -11,8 +11,19 @@ import { containerPorts, devContainerSpecs, type ServiceName } from "../dev/podm
 import { shQuote } from "../../providers/remote";
 import type { PubappsConfig } from "./config";
 import {
-    cleanupHostScript, hasImageScript, imagePlan, installUnitScript, loadImageScript, parseHostFacts, prepareHostScript,
-    readinessScript, removeImageScript, removeLocalArchiveCommand, removeUnitScript, saveArchiveCommand, verifyCopyScript,
+    cleanupHostScript,
+    hasImageScript,
+    imagePlan,
+    installUnitScript,
+    loadImageScript,
+    parseHostFacts,
+    prepareHostScript,
+    readinessScript,
+    removeImageScript,
+    removeLocalArchiveCommand,
+    removeUnitScript,
+    saveArchiveCommand,
+    verifyCopyScript,
     type ImagePlan,
 } from "./remote";
 import { podUnits, type PodUnitSpec, type UnitFile } from "./units";
@@ -25,22 +36,28 @@ export interface PubappsStackArgs {
 }
 
 export function pubappsTransport(cfg: PubappsConfig): PubappsTransport {
-    return pubappsTargets({
-        host: cfg.host,
-        port: cfg.port,
-        user: cfg.user,
-        hostKey: cfg.hostKey,
-        insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
-        identityFile: cfg.identityFile,
-        controlPath: cfg.controlPath,
-    }, cfg.jumpHost === "" ? undefined : {
-        host: cfg.jumpHost,
-        port: cfg.jumpPort,
-        user: cfg.jumpUser,
-        hostKey: cfg.jumpHostKey,
-        insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
-        identityFile: cfg.identityFile,
-    }, cfg.mfaAnswers !== undefined);
+    return pubappsTargets(
+        {
+            host: cfg.host,
+            port: cfg.port,
+            user: cfg.user,
+            hostKey: cfg.hostKey,
+            insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
+            identityFile: cfg.identityFile,
+            controlPath: cfg.controlPath,
+        },
+        cfg.jumpHost === ""
+            ? undefined
+            : {
+                  host: cfg.jumpHost,
+                  port: cfg.jumpPort,
+                  user: cfg.jumpUser,
+                  hostKey: cfg.jumpHostKey,
+                  insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
+                  identityFile: cfg.identityFile,
+              },
+        cfg.mfaAnswers !== undefined,
+    );
 }
 
 /** The pod's publications: the proxied port to signaling, MAS on the instance's loopback, TURN and WebRTC UDP. */
@@ -57,10 +74,18 @@ export function podPublish(cfg: PubappsConfig, dev: DevConfig): string[] {
 
 /** Services that run, in start order (a plain list: decided before any resource is made). */
 export function pubappsServices(dev: DevConfig): ServiceName[] {
-    return devContainerSpecs({
-        podName: dev.podName, containerNamePrefix: dev.containerNamePrefix, publicHost: "", gpuDeviceArgs: dev.gpuDeviceArgs,
-        unityArgs: dev.unityArgs, rivaEnabled: dev.rivaEnabled, unityEnabled: dev.unityEnabled,
-    }, { mas: "", signaling: "", riva: "", unity: "" }).map((s) => s.service);
+    return devContainerSpecs(
+        {
+            podName: dev.podName,
+            containerNamePrefix: dev.containerNamePrefix,
+            publicHost: "",
+            gpuDeviceArgs: dev.gpuDeviceArgs,
+            unityArgs: dev.unityArgs,
+            rivaEnabled: dev.rivaEnabled,
+            unityEnabled: dev.unityEnabled,
+        },
+        { mas: "", signaling: "", riva: "", unity: "" },
+    ).map((s) => s.service);
 }
 
 /**
@@ -69,10 +94,16 @@ export function pubappsServices(dev: DevConfig): ServiceName[] {
  */
 export function localImageId(cli: string, ref: string, key: string): string {
     try {
-        return execFileSync(cli, ["image", "inspect", "--format", "{{.Id}}", ref], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 }).trim();
+        return execFileSync(cli, ["image", "inspect", "--format", "{{.Id}}", ref], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+            timeout: 30_000,
+        }).trim();
     } catch (err) {
-        throw new pulumi.RunError(`${key} = ${JSON.stringify(ref)}: not in the local ${cli} store (${(err as Error).message.split("\n")[0]}). ` +
-            `Fix: \`${cli} pull ${ref}\` (or build it), or set imageSource build`);
+        throw new pulumi.RunError(
+            `${key} = ${JSON.stringify(ref)}: not in the local ${cli} store (${(err as Error).message.split("\n")[0]}). ` +
+                `Fix: \`${cli} pull ${ref}\` (or build it), or set imageSource build`,
+        );
     }
 }
 
@@ -105,35 +136,43 @@ export class PubappsStack extends pulumi.ComponentResource {
         const cfg = args.pubapps;
         const dev = args.dev;
         const t = pubappsTransport(cfg);
-        const environment = cfg.mfaAnswers === undefined ? undefined
-            : pulumi.secret(cfg.mfaAnswers.apply((a) => transportEnvironment(a[0])));
+        const environment = cfg.mfaAnswers === undefined ? undefined : pulumi.secret(cfg.mfaAnswers.apply((a) => transportEnvironment(a[0])));
         const remote = (argv: string[]) => remoteCommand(t, argv);
         const services = pubappsServices(dev);
 
         // Local reads (no SSH), before any resource: a missing prebuilt image fails preview with its key.
         const prebuiltRefs: Partial<Record<ServiceName, readonly [string, string]>> = {
-            ...(dev.imageSource === "prebuilt" ? { mas: ["masImage", dev.masImage], signaling: ["signalingImage", dev.signalingImage], unity: ["unityImage", dev.unityImage] } as const : {}),
+            ...(dev.imageSource === "prebuilt"
+                ? ({ mas: ["masImage", dev.masImage], signaling: ["signalingImage", dev.signalingImage], unity: ["unityImage", dev.unityImage] } as const)
+                : {}),
             riva: ["rivaImage", dev.rivaImage],
         };
-        const prebuiltIds: Partial<Record<ServiceName, string>> = Object.fromEntries(services
-            .filter((service) => prebuiltRefs[service] !== undefined)
-            .map((service) => {
-                const [key, ref] = prebuiltRefs[service] ?? ["", ""];
-                return [service, localImageId(cfg.localCli, ref, key)];
-            }));
+        const prebuiltIds: Partial<Record<ServiceName, string>> = Object.fromEntries(
+            services
+                .filter((service) => prebuiltRefs[service] !== undefined)
+                .map((service) => {
+                    const [key, ref] = prebuiltRefs[service] ?? ["", ""];
+                    return [service, localImageId(cfg.localCli, ref, key)];
+                }),
+        );
 
         // First remote step: every other one depends on it, so the shared login is made here.
-        const host = new command.local.Command(`${name}-host`, {
-            create: remote(prepareHostScript({ unitFormat: cfg.unitFormat, archiveDir: cfg.archiveDir })),
-            delete: remote(cleanupHostScript(cfg.archiveDir)),
-            triggers: [cfg.host, cfg.user, cfg.unitFormat, cfg.archiveDir],
-            ...(environment !== undefined ? { environment } : {}),
-        }, { parent: this });
+        const host = new command.local.Command(
+            `${name}-host`,
+            {
+                create: remote(prepareHostScript({ unitFormat: cfg.unitFormat, archiveDir: cfg.archiveDir })),
+                delete: remote(cleanupHostScript(cfg.archiveDir)),
+                triggers: [cfg.host, cfg.user, cfg.unitFormat, cfg.archiveDir],
+                ...(environment !== undefined ? { environment } : {}),
+            },
+            { parent: this },
+        );
         const hostFacts = facts(host);
 
-        const built = dev.imageSource === "build"
-            ? new SparcImages(`${name}-images`, { config: dev, services: services.filter((s): s is BuiltService => s !== "riva") }, { parent: this })
-            : undefined;
+        const built =
+            dev.imageSource === "build"
+                ? new SparcImages(`${name}-images`, { config: dev, services: services.filter((s): s is BuiltService => s !== "riva") }, { parent: this })
+                : undefined;
         const imageIdOf = (service: ServiceName): pulumi.Output<string> => {
             const id = prebuiltIds[service] ?? (service !== "riva" ? built?.identities[service] : undefined);
             if (id === undefined) {
@@ -148,57 +187,80 @@ export class PubappsStack extends pulumi.ComponentResource {
         for (const service of services) {
             const plan = imageIdOf(service).apply((id) => imagePlan(service, id, cfg.localArchiveDir, cfg.archiveDir));
             plans[service] = plan;
-            const archive = new command.local.Command(`${name}-${service}-archive`, {
-                create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p)),
-                delete: plan.apply((p) => removeLocalArchiveCommand(p)),
-                triggers: [plan.apply((p) => p.imageId)],
-                logging: "stderr",
-            }, { parent: this, deleteBeforeReplace: true });
+            const archive = new command.local.Command(
+                `${name}-${service}-archive`,
+                {
+                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p)),
+                    delete: plan.apply((p) => removeLocalArchiveCommand(p)),
+                    triggers: [plan.apply((p) => p.imageId)],
+                    logging: "stderr",
+                },
+                { parent: this, deleteBeforeReplace: true },
+            );
             const sha256 = archive.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
             // Copied only when the instance has neither the image nor the archive; loaded as the service account.
-            const image = new command.local.Command(`${name}-${service}-image`, {
-                create: pulumi.all([plan, sha256]).apply(([p, sum]) => [
-                    "set -e",
-                    `if ${remote(hasImageScript(p, sum))}; then echo ${shQuote(`sent 0 bytes: ${p.service} image ${p.imageId.slice(0, 16)} is already on the instance`)}; else`,
-                    `  ${copyCommand(t, p.localTar, `${p.remoteTar}.part`)}`,
-                    `  ${remote(verifyCopyScript(p, sum))} || { echo ${shQuote(`checksum mismatch after copying to ${p.remoteTar}.part`)} >&2; exit 1; }`,
-                    `  echo "sent $(stat -c %s ${shQuote(p.localTar)}) bytes to ${p.remoteTar}"`,
-                    "fi",
-                    remote(loadImageScript(p)),
-                ].join("\n")),
-                delete: plan.apply((p) => remote(removeImageScript(p))),
-                triggers: [plan.apply((p) => p.imageId), sha256],
-                ...(environment !== undefined ? { environment } : {}),
-            }, { parent: this, dependsOn: [host] });
+            const image = new command.local.Command(
+                `${name}-${service}-image`,
+                {
+                    create: pulumi
+                        .all([plan, sha256])
+                        .apply(([p, sum]) =>
+                            [
+                                "set -e",
+                                `if ${remote(hasImageScript(p, sum))}; then echo ${shQuote(`sent 0 bytes: ${p.service} image ${p.imageId.slice(0, 16)} is already on the instance`)}; else`,
+                                `  ${copyCommand(t, p.localTar, `${p.remoteTar}.part`)}`,
+                                `  ${remote(verifyCopyScript(p, sum))} || { echo ${shQuote(`checksum mismatch after copying to ${p.remoteTar}.part`)} >&2; exit 1; }`,
+                                `  echo "sent $(stat -c %s ${shQuote(p.localTar)}) bytes to ${p.remoteTar}"`,
+                                "fi",
+                                remote(loadImageScript(p)),
+                            ].join("\n"),
+                        ),
+                    delete: plan.apply((p) => remote(removeImageScript(p))),
+                    triggers: [plan.apply((p) => p.imageId), sha256],
+                    ...(environment !== undefined ? { environment } : {}),
+                },
+                { parent: this, dependsOn: [host] },
+            );
             loaded[service] = image;
             copyReports[service] = plainStdout(image).apply((s) => s.split("\n").find((l) => l.startsWith("sent ")) ?? s.trim());
         }
 
         const podSpec: PodUnitSpec = { podName: dev.podName, publish: podPublish(cfg, dev), stopTimeoutSeconds: dev.containerStopTimeoutSeconds };
-        const unitsOf = (images: Partial<Record<ServiceName, string>>) => podUnits(podSpec, devContainerSpecs({
-            podName: dev.podName,
-            containerNamePrefix: dev.containerNamePrefix,
-            publicHost: cfg.publicHost,
-            gpuDeviceArgs: dev.gpuDeviceArgs,
-            unityArgs: dev.unityArgs,
-            rivaEnabled: dev.rivaEnabled,
-            unityEnabled: dev.unityEnabled,
-        }, { mas: images.mas ?? "", signaling: images.signaling ?? "", riva: images.riva ?? "", unity: images.unity ?? "" }));
+        const unitsOf = (images: Partial<Record<ServiceName, string>>) =>
+            podUnits(
+                podSpec,
+                devContainerSpecs(
+                    {
+                        podName: dev.podName,
+                        containerNamePrefix: dev.containerNamePrefix,
+                        publicHost: cfg.publicHost,
+                        gpuDeviceArgs: dev.gpuDeviceArgs,
+                        unityArgs: dev.unityArgs,
+                        rivaEnabled: dev.rivaEnabled,
+                        unityEnabled: dev.unityEnabled,
+                    },
+                    { mas: images.mas ?? "", signaling: images.signaling ?? "", riva: images.riva ?? "", unity: images.unity ?? "" },
+                ),
+            );
         // Unit names do not depend on images: plain values.
         const names = unitsOf({});
         const containerUnitNames = names.containers.map((c) => c.files.systemd.unit);
 
         const podFile = hostFacts.apply((f) => names.pod[f.format]);
-        const pod = new command.local.Command(`${name}-pod`, {
-            create: podFile.apply((f) => remote(installUnitScript(f, { thenStart: containerUnitNames }))),
-            delete: podFile.apply((f) => remote(removeUnitScript(f, { kind: "pod", name: dev.podName }))),
-            triggers: [podFile.apply((f) => f.text)],
-            ...(environment !== undefined ? { environment } : {}),
-        }, { parent: this, dependsOn: [host], deleteBeforeReplace: true });
+        const pod = new command.local.Command(
+            `${name}-pod`,
+            {
+                create: podFile.apply((f) => remote(installUnitScript(f, { thenStart: containerUnitNames }))),
+                delete: podFile.apply((f) => remote(removeUnitScript(f, { kind: "pod", name: dev.podName }))),
+                triggers: [podFile.apply((f) => f.text)],
+                ...(environment !== undefined ? { environment } : {}),
+            },
+            { parent: this, dependsOn: [host], deleteBeforeReplace: true },
+        );
 
-        const unitImages = pulumi.all(Object.fromEntries(
-            Object.entries(plans).map(([service, p]) => [service, p.apply((x) => x.unitImage)]),
-        )) as pulumi.Output<Partial<Record<ServiceName, string>>>;
+        const unitImages = pulumi.all(Object.fromEntries(Object.entries(plans).map(([service, p]) => [service, p.apply((x) => x.unitImage)]))) as pulumi.Output<
+            Partial<Record<ServiceName, string>>
+        >;
         const units: command.local.Command[] = [];
         for (const entry of names.containers) {
             const file: pulumi.Output<UnitFile> = pulumi.all([hostFacts, unitImages]).apply(([f, images]) => {
@@ -210,22 +272,36 @@ export class PubappsStack extends pulumi.ComponentResource {
             });
             const image = loaded[entry.service];
             // A changed image is a changed unit text: this unit alone is stopped, rewritten and started.
-            units.push(new command.local.Command(`${name}-${entry.service}-unit`, {
-                create: file.apply((f) => remote(installUnitScript(f))),
-                delete: file.apply((f) => remote(removeUnitScript(f, { kind: "container", name: entry.name }))),
-                triggers: [file.apply((f) => f.text)],
-                ...(environment !== undefined ? { environment } : {}),
-            }, { parent: this, dependsOn: [pod, ...(image !== undefined ? [image] : [])], deleteBeforeReplace: true }));
+            units.push(
+                new command.local.Command(
+                    `${name}-${entry.service}-unit`,
+                    {
+                        create: file.apply((f) => remote(installUnitScript(f))),
+                        delete: file.apply((f) => remote(removeUnitScript(f, { kind: "container", name: entry.name }))),
+                        triggers: [file.apply((f) => f.text)],
+                        ...(environment !== undefined ? { environment } : {}),
+                    },
+                    { parent: this, dependsOn: [pod, ...(image !== undefined ? [image] : [])], deleteBeforeReplace: true },
+                ),
+            );
         }
 
-        const ready = new command.local.Command(`${name}-ready`, {
-            create: remote(readinessScript({
-                proxyPort: cfg.proxyPort, masPort: cfg.masPort, timeoutSeconds: cfg.readinessTimeoutSeconds,
-                units: [names.pod.systemd.unit, ...containerUnitNames],
-            })),
-            triggers: [plainStdout(pod), ...units.map((u) => u.id)],
-            ...(environment !== undefined ? { environment } : {}),
-        }, { parent: this, dependsOn: units, customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 120}s` } });
+        const ready = new command.local.Command(
+            `${name}-ready`,
+            {
+                create: remote(
+                    readinessScript({
+                        proxyPort: cfg.proxyPort,
+                        masPort: cfg.masPort,
+                        timeoutSeconds: cfg.readinessTimeoutSeconds,
+                        units: [names.pod.systemd.unit, ...containerUnitNames],
+                    }),
+                ),
+                triggers: [plainStdout(pod), ...units.map((u) => u.id)],
+                ...(environment !== undefined ? { environment } : {}),
+            },
+            { parent: this, dependsOn: units, customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 120}s` } },
+        );
 
         this.publicUrl = pulumi.output(`https://${cfg.publicHost}/`);
         this.signalingUrl = pulumi.output(`wss://${cfg.publicHost}/`);
@@ -235,9 +311,7 @@ export class PubappsStack extends pulumi.ComponentResource {
             ...Object.fromEntries(names.containers.map((c) => [c.service, c.files.systemd.unit])),
         };
         this.unitNames = pulumi.output(unitNames);
-        this.imageIds = pulumi.all(Object.fromEntries(
-            Object.entries(plans).map(([service, p]) => [service, p.apply((x) => `sha256:${x.imageId}`)]),
-        ));
+        this.imageIds = pulumi.all(Object.fromEntries(Object.entries(plans).map(([service, p]) => [service, p.apply((x) => `sha256:${x.imageId}`)])));
         this.unitFormat = hostFacts.apply((f) => f.format);
         this.podmanVersion = hostFacts.apply((f) => f.podmanVersion);
         this.linger = hostFacts.apply((f) => f.linger);

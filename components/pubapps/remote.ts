@@ -21,31 +21,40 @@ export interface HostFacts {
 
 /** Podman version, unit format, linger (checked, enabled when off) and the archive directory. */
 export function prepareHostScript(opts: { unitFormat: UnitFormatChoice; archiveDir: string }): string[] {
-    return ["bash", "-c", [
-        "set -euo pipefail",
-        "v=$(podman version --format '{{.Client.Version}}' 2>/dev/null || podman --version | awk '{print $3}')",
-        "major=${v%%.*}",
-        `want=${shQuote(opts.unitFormat)}`,
-        "if [ \"$want\" = auto ]; then if [ \"$major\" -ge 5 ]; then fmt=quadlet; else fmt=systemd; fi; else fmt=$want; fi",
-        "if [ \"$fmt\" = quadlet ] && [ \"$major\" -lt 5 ]; then",
-        "  echo \"pubappsUnitFormat = quadlet, but this instance has Podman $v and a Quadlet .pod needs Podman 5. Fix: pulumi config set pubappsUnitFormat auto\" >&2; exit 1",
-        "fi",
-        `marker="${LINGER_MARKER}"`,
-        // Linger keeps the user's systemd (and so the pod) running without a login, and starts it at boot.
-        "if [ -e \"/var/lib/systemd/linger/$(id -un)\" ]; then",
-        "  if [ -e \"$marker\" ]; then linger=enabled; else linger=already; fi",
-        "else",
-        "  loginctl enable-linger \"$(id -un)\" || { echo \"linger is off for $(id -un) and loginctl enable-linger was refused: ask UF RC to run loginctl enable-linger $(id -un)\" >&2; exit 1; }",
-        "  mkdir -p \"$(dirname \"$marker\")\" && touch \"$marker\" && linger=enabled",
-        "fi",
-        `mkdir -p ${shQuote(opts.archiveDir)} "${UNIT_DIRS.quadlet}" "${UNIT_DIRS.user}"`,
-        "echo \"podman=$v\"; echo \"format=$fmt\"; echo \"linger=$linger\"",
-    ].join("\n")];
+    return [
+        "bash",
+        "-c",
+        [
+            "set -euo pipefail",
+            "v=$(podman version --format '{{.Client.Version}}' 2>/dev/null || podman --version | awk '{print $3}')",
+            "major=${v%%.*}",
+            `want=${shQuote(opts.unitFormat)}`,
+            'if [ "$want" = auto ]; then if [ "$major" -ge 5 ]; then fmt=quadlet; else fmt=systemd; fi; else fmt=$want; fi',
+            'if [ "$fmt" = quadlet ] && [ "$major" -lt 5 ]; then',
+            '  echo "pubappsUnitFormat = quadlet, but this instance has Podman $v and a Quadlet .pod needs Podman 5. Fix: pulumi config set pubappsUnitFormat auto" >&2; exit 1',
+            "fi",
+            `marker="${LINGER_MARKER}"`,
+            // Linger keeps the user's systemd (and so the pod) running without a login, and starts it at boot.
+            'if [ -e "/var/lib/systemd/linger/$(id -un)" ]; then',
+            '  if [ -e "$marker" ]; then linger=enabled; else linger=already; fi',
+            "else",
+            '  loginctl enable-linger "$(id -un)" || { echo "linger is off for $(id -un) and loginctl enable-linger was refused: ask UF RC to run loginctl enable-linger $(id -un)" >&2; exit 1; }',
+            '  mkdir -p "$(dirname "$marker")" && touch "$marker" && linger=enabled',
+            "fi",
+            `mkdir -p ${shQuote(opts.archiveDir)} "${UNIT_DIRS.quadlet}" "${UNIT_DIRS.user}"`,
+            'echo "podman=$v"; echo "format=$fmt"; echo "linger=$linger"',
+        ].join("\n"),
+    ];
 }
 
 export function parseHostFacts(stdout: string): HostFacts {
-    const facts = Object.fromEntries(stdout.split("\n").map((l) => l.trim()).filter((l) => l.includes("="))
-        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const facts = Object.fromEntries(
+        stdout
+            .split("\n")
+            .map((l) => l.trim())
+            .filter((l) => l.includes("="))
+            .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
     const format = facts.format;
     const linger = facts.linger;
     if ((format !== "quadlet" && format !== "systemd") || (linger !== "already" && linger !== "enabled") || facts.podman === undefined) {
@@ -56,11 +65,15 @@ export function parseHostFacts(stdout: string): HostFacts {
 
 /** Turns linger off only if this stack turned it on; removes the archive directory if empty. */
 export function cleanupHostScript(archiveDir: string): string[] {
-    return ["bash", "-c", [
-        `marker="${LINGER_MARKER}"`,
-        "if [ -e \"$marker\" ]; then loginctl disable-linger \"$(id -un)\" && rm -f \"$marker\"; fi",
-        `rmdir ${shQuote(archiveDir)} 2>/dev/null || true`,
-    ].join("\n")];
+    return [
+        "bash",
+        "-c",
+        [
+            `marker="${LINGER_MARKER}"`,
+            'if [ -e "$marker" ]; then loginctl disable-linger "$(id -un)" && rm -f "$marker"; fi',
+            `rmdir ${shQuote(archiveDir)} 2>/dev/null || true`,
+        ].join("\n"),
+    ];
 }
 
 /** What one image becomes on its way to the instance, named by its image id. */
@@ -116,33 +129,42 @@ export function hasImageScript(p: ImagePlan, sha256: string): string[] {
 }
 
 export function verifyCopyScript(p: ImagePlan, sha256: string): string[] {
-    return ["bash", "-c", `echo ${shQuote(`${sha256}  ${p.remoteTar}.part`)} | sha256sum -c --status - && mv -f ${shQuote(`${p.remoteTar}.part`)} ${shQuote(p.remoteTar)}`];
+    return [
+        "bash",
+        "-c",
+        `echo ${shQuote(`${sha256}  ${p.remoteTar}.part`)} | sha256sum -c --status - && mv -f ${shQuote(`${p.remoteTar}.part`)} ${shQuote(p.remoteTar)}`,
+    ];
 }
 
 /** `podman load` (unless loaded) and the unit's tag; prints the image id the instance has. */
 export function loadImageScript(p: ImagePlan): string[] {
-    return ["bash", "-c", [
-        "set -euo pipefail",
-        `podman image exists ${shQuote(p.imageId)} || podman load -q -i ${shQuote(p.remoteTar)} >&2`,
-        shJoin(["podman", "tag", p.imageId, p.unitImage]),
-        shJoin(["podman", "image", "inspect", "--format", "{{.Id}}", p.unitImage]),
-    ].join("\n")];
+    return [
+        "bash",
+        "-c",
+        [
+            "set -euo pipefail",
+            `podman image exists ${shQuote(p.imageId)} || podman load -q -i ${shQuote(p.remoteTar)} >&2`,
+            shJoin(["podman", "tag", p.imageId, p.unitImage]),
+            shJoin(["podman", "image", "inspect", "--format", "{{.Id}}", p.unitImage]),
+        ].join("\n"),
+    ];
 }
 
 export function removeImageScript(p: ImagePlan): string[] {
-    return ["bash", "-c", [
-        // -f: every tag of this id (the unit's and any the archive carried); the units are gone by now.
-        `podman rmi -f --ignore ${shQuote(p.imageId)} >/dev/null`,
-        shJoin(["rm", "-f", p.remoteTar, `${p.remoteTar}.part`]),
-    ].join("\n")];
+    return [
+        "bash",
+        "-c",
+        [
+            // -f: every tag of this id (the unit's and any the archive carried); the units are gone by now.
+            `podman rmi -f --ignore ${shQuote(p.imageId)} >/dev/null`,
+            shJoin(["rm", "-f", p.remoteTar, `${p.remoteTar}.part`]),
+        ].join("\n"),
+    ];
 }
 
 function writeFileLines(f: UnitFile): string[] {
     const target = `"${UNIT_DIRS[f.dir]}"/${shQuote(f.file)}`;
-    return [
-        `mkdir -p "${UNIT_DIRS[f.dir]}"`,
-        `printf '%s' ${shQuote(f.text)} > ${target}.part && mv -f ${target}.part ${target}`,
-    ];
+    return [`mkdir -p "${UNIT_DIRS[f.dir]}"`, `printf '%s' ${shQuote(f.text)} > ${target}.part && mv -f ${target}.part ${target}`];
 }
 
 /**
@@ -151,30 +173,39 @@ function writeFileLines(f: UnitFile): string[] {
  * For the pod, `thenStart` names container units to start again once the pod is back.
  */
 export function installUnitScript(f: UnitFile, opts: { thenStart?: readonly string[] } = {}): string[] {
-    return ["bash", "-c", [
-        "set -euo pipefail",
-        ...writeFileLines(f),
-        "systemctl --user daemon-reload",
-        ...(f.dir === "user" ? [shJoin(["systemctl", "--user", "enable", f.unit])] : []),
-        shJoin(["systemctl", "--user", "restart", f.unit]),
-        ...(opts.thenStart ?? []).map((u) =>
-            `if systemctl --user cat ${shQuote(u)} >/dev/null 2>&1; then ${shJoin(["systemctl", "--user", "start", u])}; fi`),
-        `echo ${shQuote(`${f.unit} started from ${f.file}`)}`,
-    ].join("\n")];
+    return [
+        "bash",
+        "-c",
+        [
+            "set -euo pipefail",
+            ...writeFileLines(f),
+            "systemctl --user daemon-reload",
+            ...(f.dir === "user" ? [shJoin(["systemctl", "--user", "enable", f.unit])] : []),
+            shJoin(["systemctl", "--user", "restart", f.unit]),
+            ...(opts.thenStart ?? []).map(
+                (u) => `if systemctl --user cat ${shQuote(u)} >/dev/null 2>&1; then ${shJoin(["systemctl", "--user", "start", u])}; fi`,
+            ),
+            `echo ${shQuote(`${f.unit} started from ${f.file}`)}`,
+        ].join("\n"),
+    ];
 }
 
 /** Stops and removes a unit and what it ran (container or pod); repeatable. */
 export function removeUnitScript(f: UnitFile, podmanObject: { kind: "container" | "pod"; name: string }): string[] {
-    return ["bash", "-c", [
-        `systemctl --user stop ${shQuote(f.unit)} 2>/dev/null || true`,
-        ...(f.dir === "user" ? [`systemctl --user disable ${shQuote(f.unit)} 2>/dev/null || true`] : []),
-        `rm -f "${UNIT_DIRS[f.dir]}"/${shQuote(f.file)}`,
-        "systemctl --user daemon-reload",
-        `systemctl --user reset-failed ${shQuote(f.unit)} 2>/dev/null || true`,
-        podmanObject.kind === "pod"
-            ? shJoin(["podman", "pod", "rm", "-f", "--ignore", podmanObject.name])
-            : shJoin(["podman", "rm", "-f", "--ignore", podmanObject.name]),
-    ].join("\n")];
+    return [
+        "bash",
+        "-c",
+        [
+            `systemctl --user stop ${shQuote(f.unit)} 2>/dev/null || true`,
+            ...(f.dir === "user" ? [`systemctl --user disable ${shQuote(f.unit)} 2>/dev/null || true`] : []),
+            `rm -f "${UNIT_DIRS[f.dir]}"/${shQuote(f.file)}`,
+            "systemctl --user daemon-reload",
+            `systemctl --user reset-failed ${shQuote(f.unit)} 2>/dev/null || true`,
+            podmanObject.kind === "pod"
+                ? shJoin(["podman", "pod", "rm", "-f", "--ignore", podmanObject.name])
+                : shJoin(["podman", "rm", "-f", "--ignore", podmanObject.name]),
+        ].join("\n"),
+    ];
 }
 
 /**
@@ -184,18 +215,22 @@ export function removeUnitScript(f: UnitFile, podmanObject: { kind: "container" 
 export function readinessScript(opts: { proxyPort: number; masPort: number; timeoutSeconds: number; units: readonly string[] }): string[] {
     const signaling = `http://127.0.0.1:${opts.proxyPort}/`;
     const mas = `http://127.0.0.1:${opts.masPort}/health`;
-    return ["bash", "-c", [
-        `deadline=$(( $(date +%s) + ${opts.timeoutSeconds} )); start=$(date +%s)`,
-        "while :; do",
-        `  code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 3 ${shQuote(signaling)} 2>/dev/null || true)`,
-        `  if [ "\${code:-000}" != 000 ] && curl -fsS --max-time 3 ${shQuote(mas)} >/dev/null 2>&1; then`,
-        `    echo "ready after $(( $(date +%s) - start )) s: signaling ${signaling} (the reverse proxy's port) answered HTTP $code, MAS ${mas} answered"; exit 0`,
-        "  fi",
-        "  [ \"$(date +%s)\" -lt \"$deadline\" ] || break",
-        "  sleep 2",
-        "done",
-        `echo ${shQuote(`not ready within ${opts.timeoutSeconds} s (signaling ${signaling}, MAS ${mas}); units:`)} >&2`,
-        ...opts.units.map((u) => `systemctl --user --no-pager --lines=15 status ${shQuote(u)} >&2 || true`),
-        "exit 1",
-    ].join("\n")];
+    return [
+        "bash",
+        "-c",
+        [
+            `deadline=$(( $(date +%s) + ${opts.timeoutSeconds} )); start=$(date +%s)`,
+            "while :; do",
+            `  code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 3 ${shQuote(signaling)} 2>/dev/null || true)`,
+            `  if [ "\${code:-000}" != 000 ] && curl -fsS --max-time 3 ${shQuote(mas)} >/dev/null 2>&1; then`,
+            `    echo "ready after $(( $(date +%s) - start )) s: signaling ${signaling} (the reverse proxy's port) answered HTTP $code, MAS ${mas} answered"; exit 0`,
+            "  fi",
+            '  [ "$(date +%s)" -lt "$deadline" ] || break',
+            "  sleep 2",
+            "done",
+            `echo ${shQuote(`not ready within ${opts.timeoutSeconds} s (signaling ${signaling}, MAS ${mas}); units:`)} >&2`,
+            ...opts.units.map((u) => `systemctl --user --no-pager --lines=15 status ${shQuote(u)} >&2 || true`),
+            "exit 1",
+        ].join("\n"),
+    ];
 }

@@ -55,10 +55,13 @@ export function knownHostsFileFor(controlPath: string, role: "instance" | "jump"
  * The transport for an instance (and a jump host): host keys pinned through known_hosts files
  * next to the ControlPath, the instance reached through the jump host's master.
  */
-export function pubappsTargets(instance: Omit<OpenSshTarget, "knownHostsFile" | "proxyCommand">,
-    jump: Omit<OpenSshTarget, "knownHostsFile" | "proxyCommand" | "controlPath"> | undefined, interactive: boolean): PubappsTransport {
-    const jumpTarget = jump === undefined ? undefined
-        : { ...jump, controlPath: instance.controlPath, knownHostsFile: knownHostsFileFor(instance.controlPath, "jump") };
+export function pubappsTargets(
+    instance: Omit<OpenSshTarget, "knownHostsFile" | "proxyCommand">,
+    jump: Omit<OpenSshTarget, "knownHostsFile" | "proxyCommand" | "controlPath"> | undefined,
+    interactive: boolean,
+): PubappsTransport {
+    const jumpTarget =
+        jump === undefined ? undefined : { ...jump, controlPath: instance.controlPath, knownHostsFile: knownHostsFileFor(instance.controlPath, "jump") };
     return {
         target: {
             ...instance,
@@ -85,8 +88,18 @@ function writeKnownHosts(target: OpenSshTarget): string | undefined {
 /** `check || open` for one master. */
 function masterUp(t: PubappsTransport, target: OpenSshTarget): string {
     const batch = t.interactive ? [] : ["-o", "BatchMode=yes"];
-    const open = ["ssh", ...batch, "-o", "ControlMaster=yes", "-o", `ControlPersist=${CONTROL_PERSIST_SECONDS}`, "-f", "-N",
-        ...openSshOptions(target), destination(target)];
+    const open = [
+        "ssh",
+        ...batch,
+        "-o",
+        "ControlMaster=yes",
+        "-o",
+        `ControlPersist=${CONTROL_PERSIST_SECONDS}`,
+        "-f",
+        "-N",
+        ...openSshOptions(target),
+        destination(target),
+    ];
     return `{ ${shJoin(controlArgv(target, "check"))} 2>/dev/null || ${shJoin(open)}; }`;
 }
 
@@ -100,8 +113,7 @@ function ensureMaster(t: PubappsTransport): string {
         ...targets.map(writeKnownHosts).filter((l): l is string => l !== undefined),
         targets.map((target) => masterUp(t, target)).join(" && "),
     ].join(" && ");
-    return `mkdir -p ${shQuote(path.posix.dirname(lockFile(t)))} && ` +
-        `flock -w ${MASTER_LOCK_SECONDS} ${shQuote(lockFile(t))} sh -c ${shQuote(script)}`;
+    return `mkdir -p ${shQuote(path.posix.dirname(lockFile(t)))} && ` + `flock -w ${MASTER_LOCK_SECONDS} ${shQuote(lockFile(t))} sh -c ${shQuote(script)}`;
 }
 
 /** A local shell line that runs `remote` (an argv) on the instance over the shared login. */
@@ -118,15 +130,25 @@ export function remoteScript(lines: readonly string[]): string[] {
 export function copyCommand(t: PubappsTransport, localFile: string, remoteFile: string): string {
     // scp's port flag is -P; everything else is the same options as ssh's, so ssh finds the same master (%C).
     const options = openSshOptions(t.target).map((a, i) => (i === 0 && a === "-p" ? "-P" : a));
-    const scp = ["scp", "-q", "-o", "ControlMaster=no", "-o", "BatchMode=yes", "-o", "ProxyCommand=/bin/false", ...options,
-        localFile, `${destination(t.target)}:${remoteFile}`];
+    const scp = [
+        "scp",
+        "-q",
+        "-o",
+        "ControlMaster=no",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ProxyCommand=/bin/false",
+        ...options,
+        localFile,
+        `${destination(t.target)}:${remoteFile}`,
+    ];
     return `${ensureMaster(t)} && ${shJoin(scp)}`;
 }
 
 /** Closes the shared logins, the instance's then the jump host's (tests, and users who want the next run to log in afresh). */
 export function closeCommand(t: PubappsTransport): string {
-    return [t.target, ...(t.jump !== undefined ? [t.jump] : [])]
-        .map((target) => `${shJoin(controlArgv(target, "exit"))} 2>/dev/null`).join("; ");
+    return [t.target, ...(t.jump !== undefined ? [t.jump] : [])].map((target) => `${shJoin(controlArgv(target, "exit"))} 2>/dev/null`).join("; ");
 }
 
 /**
@@ -135,11 +157,13 @@ export function closeCommand(t: PubappsTransport): string {
  * BatchMode keeps ssh from prompting.
  */
 export function transportEnvironment(answer: string | undefined): Record<string, string> {
-    return answer === undefined ? {} : {
-        SSH_ASKPASS: askpassScript,
-        SSH_ASKPASS_REQUIRE: "force",
-        DISPLAY: ":0",
-        SPARC_SSH_MFA_ANSWER: answer,
-        SPARC_SSH_MFA_PATTERN: DEFAULT_MFA_PROMPT_PATTERN,
-    };
+    return answer === undefined
+        ? {}
+        : {
+              SSH_ASKPASS: askpassScript,
+              SSH_ASKPASS_REQUIRE: "force",
+              DISPLAY: ":0",
+              SPARC_SSH_MFA_ANSWER: answer,
+              SPARC_SSH_MFA_PATTERN: DEFAULT_MFA_PROMPT_PATTERN,
+          };
 }

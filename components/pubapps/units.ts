@@ -47,7 +47,7 @@ export function systemdWord(word: string): string {
         throw new TypeError(`systemdWord: a unit file word cannot hold a line break or NUL: ${JSON.stringify(word.slice(0, 80))}`);
     }
     const escaped = word.replace(/%/g, "%%").replace(/\$/g, "$$$$");
-    return SAFE_WORD.test(escaped) ? escaped : `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, "\\\"")}"`;
+    return SAFE_WORD.test(escaped) ? escaped : `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
 /** A command line: `raw` parts are ours (they may carry %t, %n), every other word is escaped. */
@@ -89,17 +89,17 @@ export function quadletPod(spec: PodUnitSpec): UnitFile {
 export function quadletContainer(c: ContainerSpec, pod: PodUnitSpec): UnitFile {
     const env = Object.entries(c.env).map(([k, v]) => `Environment=${systemdWord(`${k}=${v}`)}`);
     return unitFile(containerUnitName(c.name), `${c.name}.container`, "quadlet", [
-            section("Unit", [`Description=SPARC ${c.name} in pod ${pod.podName}`]),
-            section("Container", [
-                `ContainerName=${c.name}`,
-                `Image=${c.image}`,
-                `Pod=${pod.podName}.pod`,
-                ...env,
-                ...(c.runOptions.length > 0 ? [`PodmanArgs=${c.runOptions.map(systemdWord).join(" ")}`] : []),
-                ...(c.args.length > 0 ? [`Exec=${c.args.map(systemdWord).join(" ")}`] : []),
-                `StopTimeout=${pod.stopTimeoutSeconds}`,
-            ]),
-            section("Service", ["Restart=on-failure", "TimeoutStartSec=300"]),
+        section("Unit", [`Description=SPARC ${c.name} in pod ${pod.podName}`]),
+        section("Container", [
+            `ContainerName=${c.name}`,
+            `Image=${c.image}`,
+            `Pod=${pod.podName}.pod`,
+            ...env,
+            ...(c.runOptions.length > 0 ? [`PodmanArgs=${c.runOptions.map(systemdWord).join(" ")}`] : []),
+            ...(c.args.length > 0 ? [`Exec=${c.args.map(systemdWord).join(" ")}`] : []),
+            `StopTimeout=${pod.stopTimeoutSeconds}`,
+        ]),
+        section("Service", ["Restart=on-failure", "TimeoutStartSec=300"]),
     ]);
 }
 
@@ -116,22 +116,33 @@ export function generatedPod(spec: PodUnitSpec, containerUnits: readonly string[
     const podIdFile = { raw: `%t/${spec.podName}-pod.pod-id` };
     const pidFile = `%t/${spec.podName}-pod.pid`;
     return unitFile(unit, unit, "user", [
-            section("Unit", [
-                `Description=SPARC avatar pod ${spec.podName}`,
-                ...GENERATED_UNIT_LINES,
-                ...(containerUnits.length > 0 ? [`Wants=${containerUnits.join(" ")}`, `Before=${containerUnits.join(" ")}`] : []),
-            ]),
-            section("Service", [
-                ...GENERATED_SERVICE_LINES,
-                `ExecStartPre=/bin/rm -f ${pidFile} ${podIdFile.raw}`,
-                `ExecStartPre=${commandLine([PODMAN, "pod", "create", "--infra-conmon-pidfile", { raw: pidFile }, "--pod-id-file", podIdFile, "--name", spec.podName,
-                    ...spec.publish.flatMap((p) => ["-p", p]), "--replace"])}`,
-                `ExecStart=${commandLine([PODMAN, "pod", "start", "--pod-id-file", podIdFile])}`,
-                `ExecStop=${commandLine([PODMAN, "pod", "stop", "--ignore", "--pod-id-file", podIdFile, "-t", String(spec.stopTimeoutSeconds)])}`,
-                `ExecStopPost=${commandLine([PODMAN, "pod", "rm", "--ignore", "-f", "--pod-id-file", podIdFile])}`,
-                `PIDFile=${pidFile}`,
-                "Type=forking",
-            ]),
+        section("Unit", [
+            `Description=SPARC avatar pod ${spec.podName}`,
+            ...GENERATED_UNIT_LINES,
+            ...(containerUnits.length > 0 ? [`Wants=${containerUnits.join(" ")}`, `Before=${containerUnits.join(" ")}`] : []),
+        ]),
+        section("Service", [
+            ...GENERATED_SERVICE_LINES,
+            `ExecStartPre=/bin/rm -f ${pidFile} ${podIdFile.raw}`,
+            `ExecStartPre=${commandLine([
+                PODMAN,
+                "pod",
+                "create",
+                "--infra-conmon-pidfile",
+                { raw: pidFile },
+                "--pod-id-file",
+                podIdFile,
+                "--name",
+                spec.podName,
+                ...spec.publish.flatMap((p) => ["-p", p]),
+                "--replace",
+            ])}`,
+            `ExecStart=${commandLine([PODMAN, "pod", "start", "--pod-id-file", podIdFile])}`,
+            `ExecStop=${commandLine([PODMAN, "pod", "stop", "--ignore", "--pod-id-file", podIdFile, "-t", String(spec.stopTimeoutSeconds)])}`,
+            `ExecStopPost=${commandLine([PODMAN, "pod", "rm", "--ignore", "-f", "--pod-id-file", podIdFile])}`,
+            `PIDFile=${pidFile}`,
+            "Type=forking",
+        ]),
     ]);
 }
 
@@ -142,23 +153,38 @@ export function generatedContainer(c: ContainerSpec, pod: PodUnitSpec): UnitFile
     const stop = String(pod.stopTimeoutSeconds);
     const env = Object.entries(c.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
     return unitFile(unit, unit, "user", [
-            section("Unit", [
-                `Description=SPARC ${c.name} in pod ${pod.podName}`,
-                ...GENERATED_UNIT_LINES,
-                `BindsTo=${podUnitName(pod.podName)}`,
-                `After=${podUnitName(pod.podName)}`,
-            ]),
-            section("Service", [
-                ...GENERATED_SERVICE_LINES,
-                `ExecStartPre=/bin/rm -f ${cidFile.raw}`,
-                `ExecStart=${commandLine([PODMAN, "run", { raw: `--cidfile=${cidFile.raw}` }, "--cgroups=no-conmon", "--rm",
-                    "--pod-id-file", { raw: `%t/${pod.podName}-pod.pod-id` }, "--sdnotify=conmon", "-d", "--replace",
-                    "--name", c.name, ...env, ...c.runOptions, c.image, ...c.args])}`,
-                `ExecStop=${commandLine([PODMAN, "stop", "--ignore", "-t", stop, { raw: `--cidfile=${cidFile.raw}` }])}`,
-                `ExecStopPost=${commandLine([PODMAN, "rm", "-f", "--ignore", "-t", stop, { raw: `--cidfile=${cidFile.raw}` }])}`,
-                "Type=notify",
-                "NotifyAccess=all",
-            ]),
+        section("Unit", [
+            `Description=SPARC ${c.name} in pod ${pod.podName}`,
+            ...GENERATED_UNIT_LINES,
+            `BindsTo=${podUnitName(pod.podName)}`,
+            `After=${podUnitName(pod.podName)}`,
+        ]),
+        section("Service", [
+            ...GENERATED_SERVICE_LINES,
+            `ExecStartPre=/bin/rm -f ${cidFile.raw}`,
+            `ExecStart=${commandLine([
+                PODMAN,
+                "run",
+                { raw: `--cidfile=${cidFile.raw}` },
+                "--cgroups=no-conmon",
+                "--rm",
+                "--pod-id-file",
+                { raw: `%t/${pod.podName}-pod.pod-id` },
+                "--sdnotify=conmon",
+                "-d",
+                "--replace",
+                "--name",
+                c.name,
+                ...env,
+                ...c.runOptions,
+                c.image,
+                ...c.args,
+            ])}`,
+            `ExecStop=${commandLine([PODMAN, "stop", "--ignore", "-t", stop, { raw: `--cidfile=${cidFile.raw}` }])}`,
+            `ExecStopPost=${commandLine([PODMAN, "rm", "-f", "--ignore", "-t", stop, { raw: `--cidfile=${cidFile.raw}` }])}`,
+            "Type=notify",
+            "NotifyAccess=all",
+        ]),
     ]);
 }
 

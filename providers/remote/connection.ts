@@ -154,10 +154,20 @@ export function connectionKey(conn: SshConnection): string {
     const g = globalThis as unknown as { __sparcSlurmKeySalt?: Buffer };
     g.__sparcSlurmKeySalt ??= crypto.randomBytes(32);
     const identity = JSON.stringify([
-        conn.transport ?? "ssh2", conn.host, conn.port ?? 22, conn.user, conn.hostKey === undefined ? null : hostKeyBlob(conn.hostKey),
-        conn.insecureIgnoreHostKey === true, conn.privateKey ?? null, conn.passphrase ?? null, conn.agentSocket ?? null,
-        conn.keyboardInteractiveAnswers ?? [], conn.identityFile ?? null, conn.controlPath ?? null,
-        conn.mfaPromptPattern ?? null, conn.hostAlias ?? null,
+        conn.transport ?? "ssh2",
+        conn.host,
+        conn.port ?? 22,
+        conn.user,
+        conn.hostKey === undefined ? null : hostKeyBlob(conn.hostKey),
+        conn.insecureIgnoreHostKey === true,
+        conn.privateKey ?? null,
+        conn.passphrase ?? null,
+        conn.agentSocket ?? null,
+        conn.keyboardInteractiveAnswers ?? [],
+        conn.identityFile ?? null,
+        conn.controlPath ?? null,
+        conn.mfaPromptPattern ?? null,
+        conn.hostAlias ?? null,
         // Through another host is another path to the peer: its own connection.
         conn.jump === undefined ? null : connectionKey(conn.jump),
     ]);
@@ -180,7 +190,10 @@ export class AmbiguousRemoteError extends Error {
 
 /** Raised when the connection cannot be made: the command certainly did not run. */
 export class SshConnectError extends Error {
-    constructor(message: string, readonly retryable: boolean) {
+    constructor(
+        message: string,
+        readonly retryable: boolean,
+    ) {
         super(message);
         this.name = "SshConnectError";
     }

@@ -54,6 +54,8 @@ export function hostKeyBlob(hostKey: string): string {
 
 /** The error text when the server's host key is not the pinned one (both transports). */
 export function hostKeyMismatchMessage(label: string): string {
-    return `connection to ${label} refused: the server's host key does not match connection.hostKey (hpgHostKey). ` +
-        "If the cluster's key really changed, compare it with the site's published fingerprints, then update it.";
+    return (
+        `connection to ${label} refused: the server's host key does not match connection.hostKey (hpgHostKey). ` +
+        "If the cluster's key really changed, compare it with the site's published fingerprints, then update it."
+    );
 }

@@ -4,7 +4,18 @@
 export { shJoin, shQuote } from "./quote";
 export { AmbiguousRemoteError, ChannelRefusedError, SshConnectError, closeAllConnections, connectionKey, runRemote, sshPool } from "./remote";
 export type { RemoteResult, RunOptions, SshConnection, SshStats } from "./remote";
-export { DEFAULT_CONTROL_PATH, controlArgv, destination, knownHostsLine, masterArgv, muxArgv, openSshOptions, proxyThroughMaster, sshArgv, type OpenSshTarget } from "./openssh";
+export {
+    DEFAULT_CONTROL_PATH,
+    controlArgv,
+    destination,
+    knownHostsLine,
+    masterArgv,
+    muxArgv,
+    openSshOptions,
+    proxyThroughMaster,
+    sshArgv,
+    type OpenSshTarget,
+} from "./openssh";
 export { openSshMaster } from "./opensshTransport";
 export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, secondFactorAnswersFromEnv } from "./prompts";
 export { parsePinnedHostKey } from "./hostKey";

@@ -38,7 +38,9 @@ export const DEFAULT_CONTROL_PATH = "~/.ssh/sparc-cm-%C";
 export function knownHostsLine(t: Pick<OpenSshTarget, "host" | "hostKey">): string {
     const pinned = parsePinnedHostKey(t.hostKey);
     if (pinned === undefined) {
-        throw new Error(`host key for ${t.host} is not an OpenSSH public key ("ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA...", "ssh-rsa AAAA..."): ${JSON.stringify(t.hostKey.slice(0, 40))}`);
+        throw new Error(
+            `host key for ${t.host} is not an OpenSSH public key ("ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA...", "ssh-rsa AAAA..."): ${JSON.stringify(t.hostKey.slice(0, 40))}`,
+        );
     }
     return `${t.host} ${pinned.type} ${pinned.blob}`;
 }
@@ -53,24 +55,39 @@ export function openSshOptions(t: OpenSshTarget): string[] {
     const pinned = t.insecureIgnoreHostKey ? undefined : parsePinnedHostKey(t.hostKey);
     const hostKeyOptions = t.insecureIgnoreHostKey
         ? ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
-        // The key comes from config, not from ~/.ssh/known_hosts: a mismatch refuses the connection.
-        : ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${t.knownHostsFile}`, "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", `HostKeyAlias=${t.host}`,
-            ...(pinned !== undefined ? ["-o", `HostKeyAlgorithms=${hostKeyAlgorithmsFor(pinned.type).join(",")}`] : [])];
+        : // The key comes from config, not from ~/.ssh/known_hosts: a mismatch refuses the connection.
+          [
+              "-o",
+              "StrictHostKeyChecking=yes",
+              "-o",
+              `UserKnownHostsFile=${t.knownHostsFile}`,
+              "-o",
+              "GlobalKnownHostsFile=/dev/null",
+              "-o",
+              `HostKeyAlias=${t.host}`,
+              ...(pinned !== undefined ? ["-o", `HostKeyAlgorithms=${hostKeyAlgorithmsFor(pinned.type).join(",")}`] : []),
+          ];
     return [
         ...(t.port !== undefined ? ["-p", String(t.port)] : []),
         ...(t.identityFile !== "" ? ["-i", t.identityFile, "-o", "IdentitiesOnly=yes"] : []),
         ...hostKeyOptions,
         ...(t.proxyCommand !== undefined && t.proxyCommand !== "" ? ["-o", `ProxyCommand=${t.proxyCommand}`] : []),
-        "-o", `ControlPath=${t.controlPath}`,
+        "-o",
+        `ControlPath=${t.controlPath}`,
         // Key, then the second factor; never a password; one try of the second factor (no retry storm).
-        "-o", "PreferredAuthentications=publickey,keyboard-interactive",
-        "-o", "PasswordAuthentication=no",
-        "-o", "NumberOfPasswordPrompts=1",
+        "-o",
+        "PreferredAuthentications=publickey,keyboard-interactive",
+        "-o",
+        "PasswordAuthentication=no",
+        "-o",
+        "NumberOfPasswordPrompts=1",
         // Keepalives: an idle wait (a job pending for minutes) must not let a firewall drop the login.
-        "-o", "ServerAliveInterval=15",
-        "-o", "ServerAliveCountMax=4",
-        "-o", "LogLevel=ERROR",
+        "-o",
+        "ServerAliveInterval=15",
+        "-o",
+        "ServerAliveCountMax=4",
+        "-o",
+        "LogLevel=ERROR",
     ];
 }
 
@@ -79,8 +96,7 @@ export function openSshOptions(t: OpenSshTarget): string[] {
  * and lives in the foreground as long as the process that started it (ControlPersist=no).
  */
 export function masterArgv(t: OpenSshTarget, connectTimeoutSeconds: number): string[] {
-    return ["ssh", "-M", "-N", "-o", "ControlPersist=no", "-o", `ConnectTimeout=${connectTimeoutSeconds}`,
-        ...openSshOptions(t), destination(t)];
+    return ["ssh", "-M", "-N", "-o", "ControlPersist=no", "-o", `ConnectTimeout=${connectTimeoutSeconds}`, ...openSshOptions(t), destination(t)];
 }
 
 /**

@@ -5,10 +5,30 @@
 import { shJoin } from "./quote";
 import { hostKeyMismatchMessage } from "./hostKey";
 import { DEFAULT_CONTROL_PATH, controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "./openssh";
-import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, refusedAnswerMessage, refusedPromptMessage, secondFactorAllowanceSeconds, secondFactorAnswers } from "./prompts";
 import {
-    AmbiguousRemoteError, ChannelRefusedError, SshConnectError, afterOutputMarker, commandBoundSeconds, connectionKey, connectionLabel, countCommand,
-    dialBoundSeconds, retryRefusedChannel, sshPool, withOutputMarker, type RemoteResult, type RunOptions, type SshConnection,
+    DEFAULT_MFA_PROMPT_PATTERN,
+    classifyPrompt,
+    refusedAnswerMessage,
+    refusedPromptMessage,
+    secondFactorAllowanceSeconds,
+    secondFactorAnswers,
+} from "./prompts";
+import {
+    AmbiguousRemoteError,
+    ChannelRefusedError,
+    SshConnectError,
+    afterOutputMarker,
+    commandBoundSeconds,
+    connectionKey,
+    connectionLabel,
+    countCommand,
+    dialBoundSeconds,
+    retryRefusedChannel,
+    sshPool,
+    withOutputMarker,
+    type RemoteResult,
+    type RunOptions,
+    type SshConnection,
 } from "./connection";
 
 /** An OpenSSH ControlMaster this process uses: started by it (ours) or found running (the user's). */
@@ -36,7 +56,6 @@ function stopMaster(master: OpenSshMaster): void {
     }
     fs.rmSync(master.dir, { recursive: true, force: true });
 }
-
 
 /** Starts a local process, bounded; resolves with its status and output (never rejects for a non-zero exit). */
 function runLocal(argv: readonly string[], env: NodeJS.ProcessEnv, timeoutSeconds: number): Promise<{ code: number; stderr: string }> {
@@ -85,7 +104,10 @@ export function masterLoginError(label: string, stderr: string, pattern: string)
     if (refused !== null) {
         return new SshConnectError(refusedPromptMessage(`connection to ${label}`, refused[1], classifyPrompt(refused[1], pattern), pattern), false);
     }
-    const plain = stderr.split(/\r?\n/).filter((l) => l.trim() !== "" && !l.startsWith("sparc-deploy-")).join("; ");
+    const plain = stderr
+        .split(/\r?\n/)
+        .filter((l) => l.trim() !== "" && !l.startsWith("sparc-deploy-"))
+        .join("; ");
     if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(stderr)) {
         return new SshConnectError(hostKeyMismatchMessage(label), false);
     }
@@ -93,11 +115,16 @@ export function masterLoginError(label: string, stderr: string, pattern: string)
         return new SshConnectError(refusedAnswerMessage(label, plain), false);
     }
     if (/Permission denied/.test(stderr)) {
-        return new SshConnectError(`connection to ${label}: authentication failed (${plain}). Check the user, the key (hpgIdentityFile or ssh-agent) ` +
-            "and, with Duo, hpgMfaAnswers; on HiPerGator key-based SSH is port 2222.", false);
+        return new SshConnectError(
+            `connection to ${label}: authentication failed (${plain}). Check the user, the key (hpgIdentityFile or ssh-agent) ` +
+                "and, with Duo, hpgMfaAnswers; on HiPerGator key-based SSH is port 2222.",
+            false,
+        );
     }
-    return new SshConnectError(`connection to ${label} failed: ${plain === "" ? "ssh exited before logging in" : plain}`,
-        /Connection refused|Connection timed out|No route to host|Could not resolve|Connection closed|reset by peer|timed out/i.test(stderr));
+    return new SshConnectError(
+        `connection to ${label} failed: ${plain === "" ? "ssh exited before logging in" : plain}`,
+        /Connection refused|Connection timed out|No route to host|Could not resolve|Connection closed|reset by peer|timed out/i.test(stderr),
+    );
 }
 
 /** The OpenSshTarget of a connection ("~/" expanded, the run's known_hosts file in dir). */
@@ -175,7 +202,16 @@ export async function openSshMaster(conn: SshConnection): Promise<OpenSshMaster>
     const path = require("node:path") as typeof import("node:path");
     sweepStaleRunDirs();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sparc-ssh-${process.pid}-`));
-    const master: OpenSshMaster = { target: openSshTargetOf(conn, dir), ours: false, child: undefined, reaper: undefined, dir, ready: Promise.resolve(), active: 0, waiting: [] };
+    const master: OpenSshMaster = {
+        target: openSshTargetOf(conn, dir),
+        ours: false,
+        child: undefined,
+        reaper: undefined,
+        dir,
+        ready: Promise.resolve(),
+        active: 0,
+        waiting: [],
+    };
     master.ready = (async () => {
         const jump = conn.jump === undefined ? undefined : await openSshMaster(conn.jump);
         if (jump !== undefined) {
@@ -250,7 +286,9 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
     // From its first moment: if this process dies (the engine kills the provider at the end of
     // the run), the reaper's stdin closes and it stops the master, so the login never outlives the run
     // (and removes the run's known_hosts/askpass directory).
-    const reaper = spawn("sh", ["-c", "read _ignored; kill \"$1\" 2>/dev/null; rm -rf \"$2\"", "sparc-ssh-reaper", String(child.pid), master.dir], { stdio: ["pipe", "ignore", "ignore"] });
+    const reaper = spawn("sh", ["-c", 'read _ignored; kill "$1" 2>/dev/null; rm -rf "$2"', "sparc-ssh-reaper", String(child.pid), master.dir], {
+        stdio: ["pipe", "ignore", "ignore"],
+    });
     reaper.stdin?.on("error", () => undefined);
     master.reaper = reaper;
     master.ours = true;
@@ -266,8 +304,11 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
         }
         if (Date.now() - started > boundSeconds * 1000) {
             child.kill("SIGTERM");
-            throw new SshConnectError(`connection to ${label}: the login did not complete within ${boundSeconds} s ` +
-                `(connection.dialTimeoutSeconds, plus ${secondFactorAllowanceSeconds(conn)} s for the second factor)`, true);
+            throw new SshConnectError(
+                `connection to ${label}: the login did not complete within ${boundSeconds} s ` +
+                    `(connection.dialTimeoutSeconds, plus ${secondFactorAllowanceSeconds(conn)} s for the second factor)`,
+                true,
+            );
         }
     }
     master.ours = true;
@@ -336,7 +377,11 @@ async function runOpenSshOnce(conn: SshConnection, master: OpenSshMaster, argv: 
                     reject(new SshConnectError(`the shared SSH connection to ${key} was lost before \`${argv[0]}\` started: ${stderr.trim()}`, true));
                     return;
                 }
-                if (/Permission denied|Connection refused|Could not resolve hostname|No route to host|Connection timed out|Host key verification failed/.test(stderr)) {
+                if (
+                    /Permission denied|Connection refused|Could not resolve hostname|No route to host|Connection timed out|Host key verification failed/.test(
+                        stderr,
+                    )
+                ) {
                     reject(new SshConnectError(`connection to ${key} failed: ${stderr.trim()}`, !/Permission denied|Host key/.test(stderr)));
                     return;
                 }

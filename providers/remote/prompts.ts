@@ -20,7 +20,10 @@ export type PromptVerdict = "answer" | "password" | "unknown";
 
 /** The last non-empty line of a prompt (OpenSSH's askpass gets the server's instructions above it). */
 export function promptLine(prompt: string): string {
-    const lines = prompt.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
+    const lines = prompt
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== "");
     return lines.length === 0 ? "" : lines[lines.length - 1];
 }
 
@@ -38,16 +41,18 @@ export function refusedPromptMessage(where: string, prompt: string, verdict: Pro
     const line = JSON.stringify(promptLine(prompt));
     return verdict === "password"
         ? `${where}: the server asked for a password or passphrase (${line}); sparc-deploy never sends the second-factor answer there ` +
-          "and does not log in with passwords. Use key-based SSH (on HiPerGator: port 2222 with hpgIdentityFile or ssh-agent; " +
-          "port 22 asks for the GatorLink password); for an encrypted key set hpgKeyPassphrase (--secret) or load it into ssh-agent."
+              "and does not log in with passwords. Use key-based SSH (on HiPerGator: port 2222 with hpgIdentityFile or ssh-agent; " +
+              "port 22 asks for the GatorLink password); for an encrypted key set hpgKeyPassphrase (--secret) or load it into ssh-agent."
         : `${where}: the server asked ${line}, which does not look like a second-factor prompt (pattern /${pattern}/i), so it was not answered. ` +
-          "If this is your site's second-factor prompt, set hpgMfaPromptPattern (connection.mfaPromptPattern) to match it.";
+              "If this is your site's second-factor prompt, set hpgMfaPromptPattern (connection.mfaPromptPattern) to match it.";
 }
 
 /** The error for a second-factor answer the server refused (not retried: each try is another Duo prompt, a passcode works once). */
 export function refusedAnswerMessage(label: string, detail: string): string {
-    return `connection to ${label}: the key was accepted but the server refused the second-factor answer (${detail}); ` +
-        "not retried. Check hpgMfaAnswers (connection.keyboardInteractiveAnswers): Duo \"1\"/\"push\", or a fresh passcode (a passcode works once).";
+    return (
+        `connection to ${label}: the key was accepted but the server refused the second-factor answer (${detail}); ` +
+        'not retried. Check hpgMfaAnswers (connection.keyboardInteractiveAnswers): Duo "1"/"push", or a fresh passcode (a passcode works once).'
+    );
 }
 
 /** The answers in SPARC_HPG_MFA_ANSWERS (comma-separated; empty entries dropped), read by the providers and the config loaders alike. */

@@ -7,8 +7,16 @@ import { closeSsh2Connections, runSsh2 } from "./ssh2";
 import type { RemoteResult, RunOptions, SshConnection } from "./connection";
 
 export {
-    AmbiguousRemoteError, ChannelRefusedError, SshConnectError, connectionKey, connectionLabel, sshPool,
-    type RemoteResult, type RunOptions, type SshConnection, type SshStats,
+    AmbiguousRemoteError,
+    ChannelRefusedError,
+    SshConnectError,
+    connectionKey,
+    connectionLabel,
+    sshPool,
+    type RemoteResult,
+    type RunOptions,
+    type SshConnection,
+    type SshStats,
 } from "./connection";
 
 /**

@@ -48,14 +48,17 @@ export function keptOutput(text: string, limit = 16 * 1024): string {
 }
 
 function failed(what: string, r: RemoteResult): Error {
-    return new Error(`${what}: \`${r.command.slice(0, 200)}\` exited ${r.code}${r.signal !== "" ? ` (${r.signal})` : ""}` +
-        `${r.stderr.trim() !== "" ? `:\n${tail(r.stderr)}` : ""}${r.stdout.trim() !== "" ? `\nstdout:\n${tail(r.stdout)}` : ""}`);
+    return new Error(
+        `${what}: \`${r.command.slice(0, 200)}\` exited ${r.code}${r.signal !== "" ? ` (${r.signal})` : ""}` +
+            `${r.stderr.trim() !== "" ? `:\n${tail(r.stderr)}` : ""}${r.stdout.trim() !== "" ? `\nstdout:\n${tail(r.stdout)}` : ""}`,
+    );
 }
 
 export const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: pulumi.ID, olds: RemoteCommandOutputs, news: RemoteCommandInputs): Promise<pulumi.dynamic.DiffResult> {
         const replaces = REPLACING.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-        const changed = replaces.length > 0 ||
+        const changed =
+            replaces.length > 0 ||
             (["delete", "timeoutSeconds", "description", "connection"] as const).some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
         return { changes: changed, replaces: [...replaces], deleteBeforeReplace: true };
     },

@@ -25,21 +25,28 @@ export class RemoteCommand extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: RemoteCommandArgs, opts?: pulumi.CustomResourceOptions) {
         // State holds the shim, which loads the installed provider (@sparc-deploy/slurm-provider) at each call.
-        super(remoteCommandShim, name, {
-            connection: pulumi.secret(args.connection),
-            create: args.create,
-            unless: args.unless ?? [],
-            stdinFile: args.stdinFile ?? "",
-            delete: args.delete ?? [],
-            triggers: args.triggers ?? [],
-            timeoutSeconds: args.timeoutSeconds ?? 3600,
-            description: name,
-            stdout: undefined,
-            stderr: undefined,
-            skipped: undefined,
-        }, {
-            ...opts,
-            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],
-        }, "ssh", "RemoteCommand");
+        super(
+            remoteCommandShim,
+            name,
+            {
+                connection: pulumi.secret(args.connection),
+                create: args.create,
+                unless: args.unless ?? [],
+                stdinFile: args.stdinFile ?? "",
+                delete: args.delete ?? [],
+                triggers: args.triggers ?? [],
+                timeoutSeconds: args.timeoutSeconds ?? 3600,
+                description: name,
+                stdout: undefined,
+                stderr: undefined,
+                skipped: undefined,
+            },
+            {
+                ...opts,
+                additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],
+            },
+            "ssh",
+            "RemoteCommand",
+        );
     }
 }

@@ -6,11 +6,31 @@
 // (connection.ts), so every loaded copy of this module shares it.
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { shJoin } from "./quote";
-import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, refusedAnswerMessage, refusedPromptMessage, secondFactorAllowanceSeconds, secondFactorAnswers } from "./prompts";
+import {
+    DEFAULT_MFA_PROMPT_PATTERN,
+    classifyPrompt,
+    refusedAnswerMessage,
+    refusedPromptMessage,
+    secondFactorAllowanceSeconds,
+    secondFactorAnswers,
+} from "./prompts";
 import { hostKeyAlgorithmsFor, hostKeyBlob, hostKeyMismatchMessage, parsePinnedHostKey } from "./hostKey";
 import {
-    AmbiguousRemoteError, ChannelRefusedError, SshConnectError, afterOutputMarker, commandBoundSeconds, connectionKey, connectionLabel, countCommand,
-    dialBoundSeconds, retryRefusedChannel, sshPool, withOutputMarker, type RemoteResult, type RunOptions, type SshConnection,
+    AmbiguousRemoteError,
+    ChannelRefusedError,
+    SshConnectError,
+    afterOutputMarker,
+    commandBoundSeconds,
+    connectionKey,
+    connectionLabel,
+    countCommand,
+    dialBoundSeconds,
+    retryRefusedChannel,
+    sshPool,
+    withOutputMarker,
+    type RemoteResult,
+    type RunOptions,
+    type SshConnection,
 } from "./connection";
 
 /** One ssh2 connection of the pool. */
@@ -58,9 +78,17 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
         // connection cut during the handshake leaves this promise pending forever.
         // The second factor may wait for a person (a Duo push): the bound allows for it.
         const seconds = dialBoundSeconds(conn) + secondFactorAllowanceSeconds(conn);
-        bound = setTimeout(() => reject(new SshConnectError(
-            `connection to ${label} did not complete (TCP, key exchange and authentication) within ${seconds} s ` +
-            `(connection.dialTimeoutSeconds${secondFactorAllowanceSeconds(conn) > 0 ? `, plus ${secondFactorAllowanceSeconds(conn)} s for the second factor` : ""})`, true)), seconds * 1000);
+        bound = setTimeout(
+            () =>
+                reject(
+                    new SshConnectError(
+                        `connection to ${label} did not complete (TCP, key exchange and authentication) within ${seconds} s ` +
+                            `(connection.dialTimeoutSeconds${secondFactorAllowanceSeconds(conn) > 0 ? `, plus ${secondFactorAllowanceSeconds(conn)} s for the second factor` : ""})`,
+                        true,
+                    ),
+                ),
+            seconds * 1000,
+        );
         let refusedPrompt: SshConnectError | undefined;
         let answered = 0;
         // Offer only the pinned key's type: otherwise the server may present another of its keys
@@ -76,7 +104,9 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
             readyTimeout: seconds * 1000,
             keepaliveInterval: 15_000,
             keepaliveCountMax: 4,
-            ...(pinned !== undefined ? { algorithms: { serverHostKey: hostKeyAlgorithmsFor(pinned.type) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] } } : {}),
+            ...(pinned !== undefined
+                ? { algorithms: { serverHostKey: hostKeyAlgorithmsFor(pinned.type) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] } }
+                : {}),
             hostVerifier: (key: Buffer) => {
                 if (conn.insecureIgnoreHostKey === true) {
                     return true;
@@ -93,9 +123,13 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
         } else {
             const agent = conn.agentSocket ?? process.env.SSH_AUTH_SOCK;
             if (agent === undefined || agent === "") {
-                reject(new SshConnectError(
-                    `connection to ${label}: no privateKey is set and no SSH agent is available (SSH_AUTH_SOCK is empty). ` +
-                    "Set connection.privateKey (as a secret) or start ssh-agent and add your key.", false));
+                reject(
+                    new SshConnectError(
+                        `connection to ${label}: no privateKey is set and no SSH agent is available (SSH_AUTH_SOCK is empty). ` +
+                            "Set connection.privateKey (as a secret) or start ssh-agent and add your key.",
+                        false,
+                    ),
+                );
                 return;
             }
             config.agent = agent;
@@ -133,9 +167,13 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
                 // Not retried: each try is another Duo prompt, and a one-time code cannot be used twice.
                 reject(new SshConnectError(refusedAnswerMessage(label, err.message), false));
             } else if (err.level === "client-authentication") {
-                reject(new SshConnectError(
-                    `connection to ${label}: authentication failed (${err.message}). ` +
-                    "Check connection.user and the key (or agent); with Duo MFA set keyboardInteractiveAnswers.", false));
+                reject(
+                    new SshConnectError(
+                        `connection to ${label}: authentication failed (${err.message}). ` +
+                            "Check connection.user and the key (or agent); with Duo MFA set keyboardInteractiveAnswers.",
+                        false,
+                    ),
+                );
             } else {
                 reject(new SshConnectError(`connection to ${label} failed: ${err.message}`, true));
             }
@@ -144,8 +182,12 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
             client.connect(config);
         } catch (err) {
             // ssh2 parses the key up front: a wrong passphrase or a malformed key lands here.
-            reject(new SshConnectError(`connection to ${label}: cannot use connection.privateKey ` +
-                `(${(err as Error).message}); check the key and connection.passphrase`, false));
+            reject(
+                new SshConnectError(
+                    `connection to ${label}: cannot use connection.privateKey ` + `(${(err as Error).message}); check the key and connection.passphrase`,
+                    false,
+                ),
+            );
         }
     });
 }
@@ -186,7 +228,16 @@ function entryFor(conn: SshConnection): PoolEntry {
     const key = connectionKey(conn);
     let entry = pool.entries.get(key);
     if (entry === undefined) {
-        entry = { key, label: connectionLabel(conn), client: undefined, connecting: undefined, active: 0, waiting: [], idleTimer: undefined, inflight: new Map() };
+        entry = {
+            key,
+            label: connectionLabel(conn),
+            client: undefined,
+            connecting: undefined,
+            active: 0,
+            waiting: [],
+            idleTimer: undefined,
+            inflight: new Map(),
+        };
         pool.entries.set(key, entry);
     }
     return entry;
@@ -277,10 +328,11 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                     fn();
                 }
             };
-            fail = (err: Error) => finish(() => {
-                channel?.close();
-                reject(err);
-            });
+            fail = (err: Error) =>
+                finish(() => {
+                    channel?.close();
+                    reject(err);
+                });
             const timeoutSeconds = commandBoundSeconds(conn, options);
             timer = setTimeout(() => {
                 // A command past its bound may sit on a connection the network silently dropped (keepalive
@@ -311,18 +363,22 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                             return;
                         }
                     }
-                    finish(() => resolve({
-                        command,
-                        code: typeof code === "number" ? code : -1,
-                        signal: signal ?? "",
-                        stdout: afterOutputMarker(Buffer.concat(out).toString("utf8")),
-                        stderr: afterOutputMarker(Buffer.concat(errOut).toString("utf8")),
-                    }));
+                    finish(() =>
+                        resolve({
+                            command,
+                            code: typeof code === "number" ? code : -1,
+                            signal: signal ?? "",
+                            stdout: afterOutputMarker(Buffer.concat(out).toString("utf8")),
+                            stderr: afterOutputMarker(Buffer.concat(errOut).toString("utf8")),
+                        }),
+                    );
                 });
                 if (options.stdinFile !== undefined) {
                     const fs = require("node:fs") as typeof import("node:fs");
                     const file = fs.createReadStream(options.stdinFile);
-                    file.on("error", (e: Error) => fail(new AmbiguousRemoteError(`reading ${options.stdinFile} for \`${argv[0]}\` on ${entry.label} failed: ${e.message}`)));
+                    file.on("error", (e: Error) =>
+                        fail(new AmbiguousRemoteError(`reading ${options.stdinFile} for \`${argv[0]}\` on ${entry.label} failed: ${e.message}`)),
+                    );
                     file.pipe(stream);
                 } else {
                     stream.end(options.stdin ?? undefined);

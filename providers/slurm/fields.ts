@@ -51,7 +51,6 @@ export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy
     renewBeforeSeconds: "state",
 };
 
-
 /** The scontrol update keyword for each in-place field. */
 export const SCONTROL_KEYWORD: { readonly [K in keyof SlurmJobInputs]?: string } = {
     jobName: "JobName",

@@ -13,13 +13,17 @@ export function parseGpuRequest(value: string, kind: "gpus" | "gres"): { type: s
 
 /** "hpg-ai: a100; hpg-b200: b200": which partition offers which GPU types. */
 export function describeGpuOffer(offer: Readonly<Record<string, readonly string[]>>): string {
-    return Object.entries(offer).filter(([, types]) => types.length > 0)
-        .map(([partition, types]) => `${partition}: ${types.join(", ")}`).join("; ");
+    return Object.entries(offer)
+        .filter(([, types]) => types.length > 0)
+        .map(([partition, types]) => `${partition}: ${types.join(", ")}`)
+        .join("; ");
 }
 
 /** Partitions that offer a GPU type. */
 export function partitionsWithGpuType(offer: Readonly<Record<string, readonly string[]>>, type: string): string[] {
-    return Object.entries(offer).filter(([, types]) => types.includes(type)).map(([partition]) => partition);
+    return Object.entries(offer)
+        .filter(([, types]) => types.includes(type))
+        .map(([partition]) => partition);
 }
 
 /**
@@ -37,8 +41,10 @@ export function gpuRequestProblem(offer: Readonly<Record<string, readonly string
     }
     if (request.type !== "" && !types.includes(request.type)) {
         const elsewhere = partitionsWithGpuType(offer, request.type);
-        return `partition ${partition} offers GPU type${types.length > 1 ? "s" : ""} ${types.join(", ")}, not ${request.type}` +
-            `${elsewhere.length > 0 ? `; ${request.type} GPUs are in ${elsewhere.join(", ")}` : ""}. Partitions and their GPU types: ${describeGpuOffer(offer)}`;
+        return (
+            `partition ${partition} offers GPU type${types.length > 1 ? "s" : ""} ${types.join(", ")}, not ${request.type}` +
+            `${elsewhere.length > 0 ? `; ${request.type} GPUs are in ${elsewhere.join(", ")}` : ""}. Partitions and their GPU types: ${describeGpuOffer(offer)}`
+        );
     }
     return "";
 }

@@ -19,7 +19,17 @@ import { validateJobInputs } from "./validate";
 import { UNKNOWN } from "./validation";
 import { RENEWAL_OUTPUT_DEFAULTS, cancelFailedSuccessor, checkRunningJob, renewalDue } from "./renewal";
 import {
-    STATUS_DEFAULTS, SlurmCommandError, clusterFailures, clusterNameOf, log, logPaths, queryJobs, readJobBatched, scancel, sleep, statusFields,
+    STATUS_DEFAULTS,
+    SlurmCommandError,
+    clusterFailures,
+    clusterNameOf,
+    log,
+    logPaths,
+    queryJobs,
+    readJobBatched,
+    scancel,
+    sleep,
+    statusFields,
 } from "./scheduler";
 import { adoptOrClear, submitOnce } from "./submit";
 import { SLURM_JOB_DEFAULTS } from "./defaults";
@@ -60,8 +70,7 @@ async function waitForState(inputs: SlurmJobInputs, jobId: string, initial: JobS
     const deadline = started + inputs.waitTimeoutSeconds * 1000;
     let pause = Math.max(1, inputs.waitPollSeconds);
     let lastState = status?.state ?? "";
-    const reached = (s: JobStatus | undefined) => s !== undefined &&
-        (isTerminalState(s.state) || (inputs.waitFor === "running" && s.state === "RUNNING"));
+    const reached = (s: JobStatus | undefined) => s !== undefined && (isTerminalState(s.state) || (inputs.waitFor === "running" && s.state === "RUNNING"));
     while (!reached(status)) {
         if (Date.now() + pause * 1000 > deadline) {
             return status;
@@ -92,22 +101,40 @@ function isInitFailure(err: unknown): boolean {
  * (renewal.ts); an init failure (keeping the job) when either fails. `renewing`: this job is a
  * renewal's successor, which the caller cancels on failure, so no retry is promised.
  */
-async function settle(inputs: SlurmJobInputs, jobId: string, clusterName: string, base: Partial<SlurmJobOutputs>, first: JobStatus | undefined, renewing = false): Promise<SlurmJobOutputs> {
-    const paths = base.stdoutPath !== undefined && base.stdoutPath !== "" ? { stdoutPath: base.stdoutPath, stderrPath: base.stderrPath ?? "" }
-        : await logPaths(inputs, jobId);
+async function settle(
+    inputs: SlurmJobInputs,
+    jobId: string,
+    clusterName: string,
+    base: Partial<SlurmJobOutputs>,
+    first: JobStatus | undefined,
+    renewing = false,
+): Promise<SlurmJobOutputs> {
+    const paths =
+        base.stdoutPath !== undefined && base.stdoutPath !== ""
+            ? { stdoutPath: base.stdoutPath, stderrPath: base.stderrPath ?? "" }
+            : await logPaths(inputs, jobId);
     const status = await waitForState(inputs, jobId, first);
     const outs: SlurmJobOutputs = {
-        ...STATUS_DEFAULTS, ...RENEWAL_OUTPUT_DEFAULTS, ...base, ...inputs, ...(status ? statusFields(status) : {}), jobId, clusterName, ...paths,
+        ...STATUS_DEFAULTS,
+        ...RENEWAL_OUTPUT_DEFAULTS,
+        ...base,
+        ...inputs,
+        ...(status ? statusFields(status) : {}),
+        jobId,
+        clusterName,
+        ...paths,
     };
     if (!goalReached(inputs.waitFor, status?.state)) {
         const ended = status !== undefined && isTerminalState(status.state);
         throw initFailure(
             `job ${jobId} did not reach ${inputs.waitFor.toUpperCase()}` +
-            `${ended ? "" : ` within waitTimeoutSeconds (${inputs.waitTimeoutSeconds} s)`}: ` +
-            `state ${status?.state ?? "unknown"}${status?.reason ? `, reason ${status.reason}` : ""}` +
-            `${status?.exitCode ? `, exit code ${status.exitCode}` : ""}. Log: ${paths.stdoutPath || "(none)"}` +
-            `${ended || renewing ? "" : ". The next `pulumi up` reads it again and waits once more"}`,
-            jobId, { ...(inputs as unknown as Record<string, unknown>), ...outs });
+                `${ended ? "" : ` within waitTimeoutSeconds (${inputs.waitTimeoutSeconds} s)`}: ` +
+                `state ${status?.state ?? "unknown"}${status?.reason ? `, reason ${status.reason}` : ""}` +
+                `${status?.exitCode ? `, exit code ${status.exitCode}` : ""}. Log: ${paths.stdoutPath || "(none)"}` +
+                `${ended || renewing ? "" : ". The next `pulumi up` reads it again and waits once more"}`,
+            jobId,
+            { ...(inputs as unknown as Record<string, unknown>), ...outs },
+        );
     }
     if (inputs.waitFor === "running") {
         try {
@@ -153,7 +180,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         // Asking the cluster during preview costs a login (a Duo prompt on HiPerGator): only on request.
         const known = !JSON.stringify(inputs).includes(UNKNOWN);
         if (failures.length === 0 && inputs.clusterChecks === "preview" && known) {
-            failures.push(...await clusterFailures(inputs));
+            failures.push(...(await clusterFailures(inputs)));
         }
         return { inputs, failures };
     },
@@ -186,8 +213,10 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         if (inputs.adoptJobId !== undefined && inputs.adoptJobId !== UNKNOWN) {
             jobId = inputs.adoptJobId;
             if (!(await queryJobs(inputs, [jobId])).has(jobId)) {
-                throw new Error(`adoptJobId: job ${jobId} is known neither to squeue nor to sacct on ${inputs.connection.host} (cluster ${clusterName}). ` +
-                    "Check the id with `squeue -u $USER`, or remove adoptJobId to submit a new job.");
+                throw new Error(
+                    `adoptJobId: job ${jobId} is known neither to squeue nor to sacct on ${inputs.connection.host} (cluster ${clusterName}). ` +
+                        "Check the id with `squeue -u $USER`, or remove adoptJobId to submit a new job.",
+                );
             }
             log(tag, `adopted job ${jobId} (adoptJobId)`);
         } else {
@@ -251,17 +280,22 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         if (clusterName === "" || d.state.some((k) => k.startsWith("connection."))) {
             const reached = await clusterNameOf(news);
             if (clusterName !== "" && reached !== clusterName) {
-                throw new Error(`connection: ${connectionLabel(news.connection)} reaches cluster ` +
-                    `"${reached}", but job ${id} runs on cluster "${clusterName}". Point connection at a login node of "${clusterName}", ` +
-                    "or, to move the job to the other cluster, run `pulumi up --replace <this resource's URN>`.");
+                throw new Error(
+                    `connection: ${connectionLabel(news.connection)} reaches cluster ` +
+                        `"${reached}", but job ${id} runs on cluster "${clusterName}". Point connection at a login node of "${clusterName}", ` +
+                        "or, to move the job to the other cluster, run `pulumi up --replace <this resource's URN>`.",
+                );
             }
             clusterName = reached;
         }
         if (d.scontrol.length > 0 && !isTerminalState(olds.state)) {
             const result = await runRemote(news.connection, scontrolUpdateArgv(id, news, d.scontrol), { timeoutSeconds: 60 });
             if (result.code !== 0) {
-                throw new SlurmCommandError(`changing ${d.scontrol.join(", ")} of job ${id} in place failed ` +
-                    "(Slurm lets only operators raise a running job's time limit; lower it, or replace the job)", result);
+                throw new SlurmCommandError(
+                    `changing ${d.scontrol.join(", ")} of job ${id} in place failed ` +
+                        "(Slurm lets only operators raise a running job's time limit; lower it, or replace the job)",
+                    result,
+                );
             }
             log(news.ownerTag, `updated ${d.scontrol.join(", ")} of job ${id} in place`);
         }
@@ -309,8 +343,12 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         }
         status = await waitUntilEnded(props, id, status, props.deleteTimeoutSeconds);
         if (status !== undefined && !isTerminalState(status.state)) {
-            throw new Error(`job ${id} was cancelled but is still ${status.state} after ${props.deleteTimeoutSeconds} s; ` +
-                "it stays in Pulumi state. Check `squeue -j " + id + "` and run `pulumi destroy` again.");
+            throw new Error(
+                `job ${id} was cancelled but is still ${status.state} after ${props.deleteTimeoutSeconds} s; ` +
+                    "it stays in Pulumi state. Check `squeue -j " +
+                    id +
+                    "` and run `pulumi destroy` again.",
+            );
         }
         log(tag, `job ${id} cancelled (${status?.state ?? "gone"})`);
     },

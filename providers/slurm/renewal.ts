@@ -78,8 +78,9 @@ export async function checkRunningJob(inputs: SlurmJobInputs, jobId: string, sta
         return { readyReport: "", endsAt: Number.isFinite(seconds) ? Math.round(Date.now() / 1000 + seconds) : 0 };
     }
     const timeout = inputs.readyTimeoutSeconds ?? SLURM_JOB_OPTIONAL_DEFAULTS.readyTimeoutSeconds;
-    const result = await runRemote(inputs.connection, ["bash", "-c", inputs.readyCheck, "sparc-ready", jobId, logPath, endTime],
-        { timeoutSeconds: timeout + 60 });
+    const result = await runRemote(inputs.connection, ["bash", "-c", inputs.readyCheck, "sparc-ready", jobId, logPath, endTime], {
+        timeoutSeconds: timeout + 60,
+    });
     if (result.code !== 0) {
         throw new Error(`job ${jobId} is RUNNING but not ready: ${result.stderr.trim() || result.stdout.trim() || `readiness check exited ${result.code}`}`);
     }

@@ -63,26 +63,33 @@ export class SlurmJob extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: SlurmJobArgs, opts?: pulumi.CustomResourceOptions) {
         // State holds the shim (a few hundred bytes), which loads the installed provider at each call.
-        super(slurmJobShim, name, {
-            ...args,
-            connection: pulumi.secret(args.connection),
-            ownerTag: ownerTagFor(name),
-            jobId: undefined,
-            state: undefined,
-            reason: undefined,
-            nodeList: undefined,
-            submitTime: undefined,
-            startTime: undefined,
-            endTime: undefined,
-            exitCode: undefined,
-            stdoutPath: undefined,
-            stderrPath: undefined,
-            clusterName: undefined,
-            readyReport: undefined,
-            endsAt: undefined,
-        }, {
-            ...opts,
-            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],
-        }, "slurm", "SlurmJob");
+        super(
+            slurmJobShim,
+            name,
+            {
+                ...args,
+                connection: pulumi.secret(args.connection),
+                ownerTag: ownerTagFor(name),
+                jobId: undefined,
+                state: undefined,
+                reason: undefined,
+                nodeList: undefined,
+                submitTime: undefined,
+                startTime: undefined,
+                endTime: undefined,
+                exitCode: undefined,
+                stdoutPath: undefined,
+                stderrPath: undefined,
+                clusterName: undefined,
+                readyReport: undefined,
+                endsAt: undefined,
+            },
+            {
+                ...opts,
+                additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],
+            },
+            "slurm",
+            "SlurmJob",
+        );
     }
 }

@@ -4,9 +4,7 @@
 // scancel. The resource lifecycle (check/diff/create/read/update/delete) is provider.ts.
 import type { JobStatus, JobStatusFields, SlurmJobInputs, SlurmJobOutputs } from "./types";
 import { connectionKey, runRemote, sshPool, type RemoteResult } from "../remote/remote";
-import {
-    SACCT_FIELDS, SINFO_FORMAT, SQUEUE_FORMAT, gpuTypesOf, isTerminalState, parseClusterName, parseSacct, parseSinfo, parseSqueue,
-} from "./parse";
+import { SACCT_FIELDS, SINFO_FORMAT, SQUEUE_FORMAT, gpuTypesOf, isTerminalState, parseClusterName, parseSacct, parseSinfo, parseSqueue } from "./parse";
 import { parseJobComment } from "./ownership";
 import { formatSlurmTime, parseSlurmTime } from "./time";
 
@@ -51,31 +49,49 @@ export async function clusterFailures(inputs: SlurmJobInputs): Promise<{ propert
         }
         return parseSinfo(sinfo.stdout);
     });
-    const offered = partitions.map((p) => `${p.name}${p.isDefault ? " (default)" : ""} (MaxTime ${p.maxTimeSeconds === undefined ? "?" : formatSlurmTime(p.maxTimeSeconds)}` +
-        `${gpuTypesOf(partitions, p.name).length > 0 ? `, GPUs ${gpuTypesOf(partitions, p.name).join("/")}` : ""})`).join(", ");
+    const offered = partitions
+        .map(
+            (p) =>
+                `${p.name}${p.isDefault ? " (default)" : ""} (MaxTime ${p.maxTimeSeconds === undefined ? "?" : formatSlurmTime(p.maxTimeSeconds)}` +
+                `${gpuTypesOf(partitions, p.name).length > 0 ? `, GPUs ${gpuTypesOf(partitions, p.name).join("/")}` : ""})`,
+        )
+        .join(", ");
     const failures: { property: string; reason: string }[] = [];
-    const partition = partitions.find((p) => p.name === inputs.partition) ??
-        (inputs.partition === undefined ? partitions.find((p) => p.isDefault) : undefined);
+    const partition = partitions.find((p) => p.name === inputs.partition) ?? (inputs.partition === undefined ? partitions.find((p) => p.isDefault) : undefined);
     if (partition === undefined) {
         if (inputs.partition !== undefined) {
-            failures.push({ property: "partition", reason: `partition ${JSON.stringify(inputs.partition)} does not exist on ${inputs.connection.host}; it offers: ${offered}` });
+            failures.push({
+                property: "partition",
+                reason: `partition ${JSON.stringify(inputs.partition)} does not exist on ${inputs.connection.host}; it offers: ${offered}`,
+            });
         }
         return failures;
     }
     const asked = inputs.time === undefined ? undefined : parseSlurmTime(inputs.time);
     if (asked !== undefined && partition.maxTimeSeconds !== undefined && asked > partition.maxTimeSeconds) {
-        failures.push({ property: "time", reason: `time ${JSON.stringify(inputs.time)} exceeds partition ${partition.name}'s MaxTime ` +
-            `${formatSlurmTime(partition.maxTimeSeconds)}; lower it or pick another partition. The cluster offers: ${offered}` });
+        failures.push({
+            property: "time",
+            reason:
+                `time ${JSON.stringify(inputs.time)} exceeds partition ${partition.name}'s MaxTime ` +
+                `${formatSlurmTime(partition.maxTimeSeconds)}; lower it or pick another partition. The cluster offers: ${offered}`,
+        });
     }
     const types = gpuTypesOf(partitions, partition.name);
     for (const property of ["gpus", "gpusPerTask", "gres"] as const) {
         const value = inputs[property];
-        const typed = value === undefined ? undefined : property === "gres" ? /^gpu:([A-Za-z][\w-]*):\d+$/.exec(value)?.[1] : /^([A-Za-z][\w-]*):\d+$/.exec(value)?.[1];
+        const typed =
+            value === undefined ? undefined : property === "gres" ? /^gpu:([A-Za-z][\w-]*):\d+$/.exec(value)?.[1] : /^([A-Za-z][\w-]*):\d+$/.exec(value)?.[1];
         if (value !== undefined && (types.length === 0 || (typed !== undefined && !types.includes(typed)))) {
-            const elsewhere = partitions.filter((p) => gpuTypesOf(partitions, p.name).length > 0 && (typed === undefined || gpuTypesOf(partitions, p.name).includes(typed)));
-            failures.push({ property, reason: `${property} ${JSON.stringify(value)} asks for ${typed === undefined ? "GPUs" : `GPU type ${typed}`}, ` +
-                `but partition ${partition.name} offers ${types.length === 0 ? "no GPUs" : `GPU types ${types.join(", ")}`}` +
-                `${elsewhere.length > 0 ? `; ${typed ?? "GPUs"}${typed === undefined ? " are" : " GPUs are"} in partition ${elsewhere.map((p) => p.name).join(", ")}` : ""}. The cluster offers: ${offered}` });
+            const elsewhere = partitions.filter(
+                (p) => gpuTypesOf(partitions, p.name).length > 0 && (typed === undefined || gpuTypesOf(partitions, p.name).includes(typed)),
+            );
+            failures.push({
+                property,
+                reason:
+                    `${property} ${JSON.stringify(value)} asks for ${typed === undefined ? "GPUs" : `GPU type ${typed}`}, ` +
+                    `but partition ${partition.name} offers ${types.length === 0 ? "no GPUs" : `GPU types ${types.join(", ")}`}` +
+                    `${elsewhere.length > 0 ? `; ${typed ?? "GPUs"}${typed === undefined ? " are" : " GPUs are"} in partition ${elsewhere.map((p) => p.name).join(", ")}` : ""}. The cluster offers: ${offered}`,
+            });
         }
     }
     return failures;
@@ -98,9 +114,14 @@ export const STATUS_DEFAULTS = {
 
 /** A Slurm command that ran and failed: carries the command, exit status and stderr (never credentials). */
 export class SlurmCommandError extends Error {
-    constructor(what: string, readonly result: RemoteResult) {
-        super(`${what}: \`${result.command.length > 200 ? `${result.command.slice(0, 200)}...` : result.command}\` ` +
-            `exited ${result.code}${result.signal ? ` (signal ${result.signal})` : ""}: ${result.stderr.trim() || result.stdout.trim() || "(no output)"}`);
+    constructor(
+        what: string,
+        readonly result: RemoteResult,
+    ) {
+        super(
+            `${what}: \`${result.command.length > 200 ? `${result.command.slice(0, 200)}...` : result.command}\` ` +
+                `exited ${result.code}${result.signal ? ` (signal ${result.signal})` : ""}: ${result.stderr.trim() || result.stdout.trim() || "(no output)"}`,
+        );
         this.name = "SlurmCommandError";
     }
 }
@@ -148,8 +169,7 @@ export async function queryJobs(inputs: SlurmJobInputs, ids: readonly string[]):
                 continue;
             }
             // sacct lags slurmctld: keep squeue's state, take only the exit code from accounting.
-            found.set(status.jobId, fromQueue === undefined ? status
-                : { ...fromQueue, exitCode: status.exitCode });
+            found.set(status.jobId, fromQueue === undefined ? status : { ...fromQueue, exitCode: status.exitCode });
         }
     }
     return found;
@@ -210,7 +230,9 @@ export async function findJobsByTag(inputs: SlurmJobInputs, accountingSince?: nu
         return jobs;
     }
     const minutes = Math.ceil((Date.now() - accountingSince) / 60_000) + 5;
-    const sacct = await runRemote(inputs.connection, ["sacct", "-n", "-P", "-X", "-u", user, "-S", `now-${minutes}minutes`, "-o", SACCT_FIELDS], { timeoutSeconds: 60 });
+    const sacct = await runRemote(inputs.connection, ["sacct", "-n", "-P", "-X", "-u", user, "-S", `now-${minutes}minutes`, "-o", SACCT_FIELDS], {
+        timeoutSeconds: 60,
+    });
     if (sacct.code !== 0) {
         throw new SlurmCommandError("looking for an earlier submission of this job in accounting failed", sacct);
     }

@@ -41,10 +41,12 @@ async function findThisAttempt(inputs: SlurmJobInputs, attempt: string, since: n
         }
     }
     throw new UnknownSubmissionError(
-        `sbatch's outcome is unknown (${why}) and ${lookupError === undefined ? "no job of this attempt was found"
-            : `looking for it failed (${lookupError.message})`}. Nothing was submitted again and nothing is in state: ` +
-        "the next `pulumi up` adopts a live job that carries this resource's tag and script, or submits one. " +
-        `Check with \`squeue -u ${inputs.connection.user} -o '%i %T %k'\` (comment contains "attempt=${attempt}").`);
+        `sbatch's outcome is unknown (${why}) and ${
+            lookupError === undefined ? "no job of this attempt was found" : `looking for it failed (${lookupError.message})`
+        }. Nothing was submitted again and nothing is in state: ` +
+            "the next `pulumi up` adopts a live job that carries this resource's tag and script, or submits one. " +
+            `Check with \`squeue -u ${inputs.connection.user} -o '%i %T %k'\` (comment contains "attempt=${attempt}").`,
+    );
 }
 
 /**
@@ -92,10 +94,14 @@ export async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promis
     const { adoptable: live, predecessors } = await splitLiveJobs(inputs, tagged);
     const byId = (a: JobStatus, b: JobStatus) => Number(b.jobId.replace(/\D.*$/, "")) - Number(a.jobId.replace(/\D.*$/, ""));
     // The job in state runs this script (a renewal replaces nothing else); older versions tagged without a hash.
-    const predecessor = [...predecessors].sort((a, b) =>
-        Number(parseJobComment(b.comment).scriptHash === hash) - Number(parseJobComment(a.comment).scriptHash === hash) || byId(a, b))[0]?.jobId;
+    const predecessor = [...predecessors].sort(
+        (a, b) => Number(parseJobComment(b.comment).scriptHash === hash) - Number(parseJobComment(a.comment).scriptHash === hash) || byId(a, b),
+    )[0]?.jobId;
     if (predecessor !== undefined) {
-        log(inputs.ownerTag, `renewing job ${predecessor}, due to end within renewBeforeSeconds (${inputs.renewBeforeSeconds} s): it keeps running until its successor is ready`);
+        log(
+            inputs.ownerTag,
+            `renewing job ${predecessor}, due to end within renewBeforeSeconds (${inputs.renewBeforeSeconds} s): it keeps running until its successor is ready`,
+        );
     }
     const matching = live.filter((j) => parseJobComment(j.comment).scriptHash === hash).sort(byId);
     const adopted = matching[0];
@@ -109,8 +115,11 @@ export async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promis
         log(inputs.ownerTag, `cancelled job ${job.jobId} (${job.state}), left by an interrupted earlier run: it carries this resource's tag but runs ${why}`);
     }
     if (adopted !== undefined) {
-        log(inputs.ownerTag, `adopted job ${adopted.jobId} (${adopted.state}, submitted ${adopted.submitTime || "?"}, attempt ${parseJobComment(adopted.comment).attempt}), ` +
-            "left by an interrupted earlier run: it carries this resource's tag and runs exactly this script");
+        log(
+            inputs.ownerTag,
+            `adopted job ${adopted.jobId} (${adopted.state}, submitted ${adopted.submitTime || "?"}, attempt ${parseJobComment(adopted.comment).attempt}), ` +
+                "left by an interrupted earlier run: it carries this resource's tag and runs exactly this script",
+        );
     }
     return { adopted: adopted?.jobId, predecessor };
 }

@@ -8,11 +8,11 @@ export type { SshConnection };
 
 /** States the provider can wait for after sbatch returns. */
 export const WAIT_FOR_VALUES = ["submitted", "running", "completed"] as const;
-export type WaitFor = typeof WAIT_FOR_VALUES[number];
+export type WaitFor = (typeof WAIT_FOR_VALUES)[number];
 
 /** When partition, time limit and GPU type are checked against sinfo: before submitting, also at preview, never. */
 export const CLUSTER_CHECK_MODES = ["up", "preview", "off"] as const;
-export type ClusterChecks = typeof CLUSTER_CHECK_MODES[number];
+export type ClusterChecks = (typeof CLUSTER_CHECK_MODES)[number];
 
 /** The job itself: either a whole `script`, or structured fields rendered into #SBATCH lines + `command`. */
 export interface JobSpec {

@@ -4,7 +4,19 @@
 import type { SlurmJobInputs } from "./types";
 import { parseSlurmMemory } from "./memory";
 import { parseSlurmTime } from "./time";
-import { HIDDEN, LINE_BREAK_OR_NUL, UNKNOWN, checkNonNegativeSeconds, checkPositiveInteger, describeValue, is, isGiven, isKnown, type Fail, type ValidationFailure } from "./validation";
+import {
+    HIDDEN,
+    LINE_BREAK_OR_NUL,
+    UNKNOWN,
+    checkNonNegativeSeconds,
+    checkPositiveInteger,
+    describeValue,
+    is,
+    isGiven,
+    isKnown,
+    type Fail,
+    type ValidationFailure,
+} from "./validation";
 import { checkExtraArgs, checkNoJobFieldsWithScript, checkScriptDirectives } from "./validateSbatch";
 import { checkConnection } from "./validateConnection";
 import { JOB_ID } from "./parse";
@@ -55,7 +67,10 @@ function checkSbatchText(fail: Fail, property: string, value: unknown, rule: Tex
 function checkScriptAndCommand(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     const { script, command } = inputs;
     if (!isGiven(script) && !isGiven(command)) {
-        fail("command", "command = undefined and script = undefined: give one of them: command (run under #SBATCH lines built from jobName, partition, time, ...) or a whole script starting with #!");
+        fail(
+            "command",
+            "command = undefined and script = undefined: give one of them: command (run under #SBATCH lines built from jobName, partition, time, ...) or a whole script starting with #!",
+        );
     }
     if (isKnown(script) && isKnown(command)) {
         fail("command", `${is("command", command)}: conflicts with script; give either a whole script or command with the job fields, not both`);
@@ -82,7 +97,10 @@ function checkScriptAndCommand(fail: Fail, inputs: Partial<SlurmJobInputs>): voi
 function checkJobFields(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     const { time, mem } = inputs;
     if (isKnown(time) && (typeof time !== "string" || parseSlurmTime(time) === undefined)) {
-        fail("time", `${is("time", time)}: is not a Slurm time limit; use "minutes", "minutes:seconds", "hours:minutes:seconds", "days-hours", "days-hours:minutes" or "days-hours:minutes:seconds", e.g. "90", "2:00:00" or "14-00:00:00"`);
+        fail(
+            "time",
+            `${is("time", time)}: is not a Slurm time limit; use "minutes", "minutes:seconds", "hours:minutes:seconds", "days-hours", "days-hours:minutes" or "days-hours:minutes:seconds", e.g. "90", "2:00:00" or "14-00:00:00"`,
+        );
     }
     if (isKnown(mem) && (typeof mem !== "string" || parseSlurmMemory(mem) === undefined)) {
         fail("mem", `${is("mem", mem)}: is not a Slurm memory size; use an integer with an optional unit K, M, G or T, e.g. "4096M", "100G" or "256gb"`);
@@ -118,11 +136,17 @@ function checkJobFields(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
 
     const gres = inputs.gres;
     if (typeof gres === "string" && gres !== UNKNOWN && GRES_HAS_GPU.test(gres) && (isKnown(inputs.gpus) || isKnown(inputs.gpusPerTask))) {
-        fail("gres", `${is("gres", gres)}: asks for GPUs and so do gpus/gpusPerTask; request GPUs one way: drop the gpu entry from gres, or drop gpus and gpusPerTask`);
+        fail(
+            "gres",
+            `${is("gres", gres)}: asks for GPUs and so do gpus/gpusPerTask; request GPUs one way: drop the gpu entry from gres, or drop gpus and gpusPerTask`,
+        );
     }
     // sbatch 22.05: "--gpus-per-task used without either --gpus or -n/--ntasks is not allowed."
     if (typeof inputs.gpusPerTask === "string" && inputs.gpusPerTask !== UNKNOWN && !isGiven(inputs.ntasks) && !isGiven(inputs.gpus)) {
-        fail("gpusPerTask", `${is("gpusPerTask", inputs.gpusPerTask)}: Slurm refuses --gpus-per-task without --ntasks or --gpus ("--gpus-per-task used without either --gpus or -n/--ntasks is not allowed"); set ntasks (e.g. 1)`);
+        fail(
+            "gpusPerTask",
+            `${is("gpusPerTask", inputs.gpusPerTask)}: Slurm refuses --gpus-per-task without --ntasks or --gpus ("--gpus-per-task used without either --gpus or -n/--ntasks is not allowed"); set ntasks (e.g. 1)`,
+        );
     }
 }
 
@@ -161,11 +185,17 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     checkNonNegativeSeconds(fail, "deleteTimeoutSeconds", inputs.deleteTimeoutSeconds);
     const poll = inputs.waitPollSeconds;
     if (isKnown(poll) && !(typeof poll === "number" && Number.isFinite(poll) && poll >= 1)) {
-        fail("waitPollSeconds", `${is("waitPollSeconds", poll)}: must be at least 1 (second); busy clusters such as HiPerGator forbid frequent scheduler queries, so prefer 10 or more`);
+        fail(
+            "waitPollSeconds",
+            `${is("waitPollSeconds", poll)}: must be at least 1 (second); busy clusters such as HiPerGator forbid frequent scheduler queries, so prefer 10 or more`,
+        );
     }
     const checks = inputs.clusterChecks;
     if (isKnown(checks) && !(CLUSTER_CHECK_MODES as readonly unknown[]).includes(checks)) {
-        fail("clusterChecks", `${is("clusterChecks", checks)}: must be "up" (check against sinfo before submitting), "preview" (also during pulumi preview) or "off"`);
+        fail(
+            "clusterChecks",
+            `${is("clusterChecks", checks)}: must be "up" (check against sinfo before submitting), "preview" (also during pulumi preview) or "off"`,
+        );
     }
     checkNonNegativeSeconds(fail, "renewBeforeSeconds", inputs.renewBeforeSeconds);
     const readyTimeout = inputs.readyTimeoutSeconds;
@@ -180,16 +210,21 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
         fail("readyCheck", `${is("waitFor", waitFor)}: readyCheck runs once the job is RUNNING; set waitFor to "running" or drop readyCheck`);
     }
     if (typeof inputs.renewBeforeSeconds === "number" && inputs.renewBeforeSeconds > 0 && isKnown(waitFor) && waitFor !== "running") {
-        fail("renewBeforeSeconds", `${is("renewBeforeSeconds", inputs.renewBeforeSeconds)}: renewal is for service jobs that wait for RUNNING; set waitFor to "running" or renewBeforeSeconds to 0`);
+        fail(
+            "renewBeforeSeconds",
+            `${is("renewBeforeSeconds", inputs.renewBeforeSeconds)}: renewal is for service jobs that wait for RUNNING; set waitFor to "running" or renewBeforeSeconds to 0`,
+        );
     }
     if (isKnown(cancelSignal) && !(cancelSignal === "" || (typeof cancelSignal === "string" && SIGNAL.test(cancelSignal)))) {
-        fail("cancelSignal", `${is("cancelSignal", cancelSignal)}: must be a signal name such as "TERM", "SIGTERM", "INT", "USR1" or "KILL", or "" to send none`);
+        fail(
+            "cancelSignal",
+            `${is("cancelSignal", cancelSignal)}: must be a signal name such as "TERM", "SIGTERM", "INT", "USR1" or "KILL", or "" to send none`,
+        );
     }
     if (isKnown(adoptJobId) && !(typeof adoptJobId === "string" && JOB_ID.test(adoptJobId))) {
         fail("adoptJobId", `${is("adoptJobId", adoptJobId)}: must be a Slurm job id as a string of digits, e.g. "1234"`);
     }
 }
-
 
 /**
  * Everything wrong with a SlurmJob's inputs, one entry per problem; [] when they are fine.

@@ -47,13 +47,19 @@ export function checkConnection(fail: Fail, connection: unknown): void {
         }
     }
     if (isKnown(privateKey) && !(typeof privateKey === "string" && privateKey.includes("PRIVATE KEY"))) {
-        fail("connection.privateKey", `connection.privateKey = ${HIDDEN}: does not contain "PRIVATE KEY"; give the private key file's text itself (its first line is a BEGIN ... PRIVATE KEY header), not its path or the public key`);
+        fail(
+            "connection.privateKey",
+            `connection.privateKey = ${HIDDEN}: does not contain "PRIVATE KEY"; give the private key file's text itself (its first line is a BEGIN ... PRIVATE KEY header), not its path or the public key`,
+        );
     }
     if (isKnown(passphrase) && typeof passphrase !== "string") {
         fail("connection.passphrase", `connection.passphrase = ${HIDDEN}: must be a string`);
     }
     if (isKnown(agentSocket) && (typeof agentSocket !== "string" || agentSocket === "")) {
-        fail("connection.agentSocket", `${is("connection.agentSocket", agentSocket)}: must be the path of the ssh-agent socket; leave it out to use $SSH_AUTH_SOCK`);
+        fail(
+            "connection.agentSocket",
+            `${is("connection.agentSocket", agentSocket)}: must be the path of the ssh-agent socket; leave it out to use $SSH_AUTH_SOCK`,
+        );
     }
     if (isKnown(keyboardInteractiveAnswers) && !(Array.isArray(keyboardInteractiveAnswers) && keyboardInteractiveAnswers.every((a) => typeof a === "string"))) {
         // Answers can be one-time passcodes: never shown.
@@ -61,7 +67,10 @@ export function checkConnection(fail: Fail, connection: unknown): void {
     }
     const transport = c["transport"];
     if (isKnown(transport) && transport !== "ssh2" && transport !== "openssh") {
-        fail("connection.transport", `${is("connection.transport", transport)}: must be "ssh2" (in-process, pooled) or "openssh" (the system ssh with a shared ControlMaster login, honours ~/.ssh/config)`);
+        fail(
+            "connection.transport",
+            `${is("connection.transport", transport)}: must be "ssh2" (in-process, pooled) or "openssh" (the system ssh with a shared ControlMaster login, honours ~/.ssh/config)`,
+        );
     }
     for (const pathKey of ["identityFile", "controlPath"]) {
         const value = c[pathKey];
@@ -72,7 +81,10 @@ export function checkConnection(fail: Fail, connection: unknown): void {
     checkPositiveInteger(fail, "connection.dialAttempts", c["dialAttempts"]);
     const commandTimeout = c["commandTimeoutSeconds"];
     if (isKnown(commandTimeout) && !(typeof commandTimeout === "number" && Number.isFinite(commandTimeout) && commandTimeout >= 5)) {
-        fail("connection.commandTimeoutSeconds", `${is("connection.commandTimeoutSeconds", commandTimeout)}: must be a number of seconds, at least 5 (a busy slurmctld answers within MessageTimeout, 10 s by default); leave it out for 60 s per query and 120 s for sbatch`);
+        fail(
+            "connection.commandTimeoutSeconds",
+            `${is("connection.commandTimeoutSeconds", commandTimeout)}: must be a number of seconds, at least 5 (a busy slurmctld answers within MessageTimeout, 10 s by default); leave it out for 60 s per query and 120 s for sbatch`,
+        );
     }
     const dialTimeout = c["dialTimeoutSeconds"];
     if (isKnown(dialTimeout) && !(typeof dialTimeout === "number" && Number.isFinite(dialTimeout) && dialTimeout > 0)) {

@@ -15,7 +15,12 @@ export function checkNoJobFieldsWithScript(fail: Fail, inputs: Partial<SlurmJobI
             continue;
         }
         // render.ts uses a script as is, so anything here would be silently dropped.
-        const where = property === "environment" ? "export lines (export NAME=value)" : option === "" ? "one #SBATCH line per argument" : `an #SBATCH line (#SBATCH ${option}=...)`;
+        const where =
+            property === "environment"
+                ? "export lines (export NAME=value)"
+                : option === ""
+                  ? "one #SBATCH line per argument"
+                  : `an #SBATCH line (#SBATCH ${option}=...)`;
         fail(property, `${is(property, value)}: conflicts with script, which is used as is; put it in the script as ${where}, or drop script and use command`);
     }
 }
@@ -57,10 +62,10 @@ export function refusedSbatchOption(arg: string): string | undefined {
     switch (name) {
         case "--array":
         case "-a":
-            return "job arrays are not supported: their ids (\"123_0\") are not one job; create one SlurmJob per task instead";
+            return 'job arrays are not supported: their ids ("123_0") are not one job; create one SlurmJob per task instead';
         case "--clusters":
         case "-M":
-            return "--clusters is not supported: the job id would be \"123;cluster\"; point connection at the cluster's own login node instead";
+            return '--clusters is not supported: the job id would be "123;cluster"; point connection at the cluster\'s own login node instead';
         case "--wrap":
             return "--wrap conflicts with the script SlurmJob renders; put the command in command instead";
         case "--test-only":
@@ -86,7 +91,10 @@ export function checkScriptDirectives(fail: Fail, script: unknown): void {
         }
         const option = m[1];
         if (/^(hetjob|packjob)$/.test(option)) {
-            fail("script", `script line ${describeValue(line)}: heterogeneous jobs are not supported: their ids ("123+0") are not one job; use one SlurmJob per component`);
+            fail(
+                "script",
+                `script line ${describeValue(line)}: heterogeneous jobs are not supported: their ids ("123+0") are not one job; use one SlurmJob per component`,
+            );
             continue;
         }
         const refused = refusedSbatchOption(option);

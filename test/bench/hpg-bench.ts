@@ -44,7 +44,11 @@ async function observe<T>(label: string, work: () => Promise<T>): Promise<T | Er
     const seconds = (Date.now() - start) / 1000;
     const byCommand = SCHEDULER.map((c) => [c, events.filter((e) => e.command === c).length] as const).filter(([, n]) => n > 0);
     const times = events.map((e) => e.at);
-    const gapsAfterMinute = times.slice(1).map((t, i) => [times[i], t - times[i]] as const).filter(([t]) => t >= 60).map(([, gap]) => gap);
+    const gapsAfterMinute = times
+        .slice(1)
+        .map((t, i) => [times[i], t - times[i]] as const)
+        .filter(([t]) => t >= 60)
+        .map(([, gap]) => gap);
     console.log(`${label}: ${seconds.toFixed(1)} s, ${events.length} scheduler queries (${byCommand.map(([c, n]) => `${c}=${n}`).join(" ")})`);
     console.log(`  at (s): ${events.map((e) => `${e.at.toFixed(1)} ${e.command}`).join(", ")}`);
     if (gapsAfterMinute.length > 0) {
@@ -60,15 +64,17 @@ function serviceCommand(pattern: string): string {
         "set -euo pipefail",
         "port=$(python3 -c 'import socket; s=socket.socket(); s.bind((\"\", 0)); print(s.getsockname()[1])')",
         `printf '%s %s %s\\n' "\${SLURMD_NODENAME:-$(hostname -s)}" "$port" "$SLURM_JOB_ID" > '${endpoint}'`,
-        `exec python3 -c ${shQuote([
-            "import http.server, json, os, sys",
-            "class H(http.server.BaseHTTPRequestHandler):",
-            "    def do_GET(self):",
-            "        b = json.dumps({'status': 'ok', 'job_id': os.environ['SLURM_JOB_ID']}).encode()",
-            "        self.send_response(200); self.send_header('content-length', str(len(b))); self.end_headers(); self.wfile.write(b)",
-            "    def log_message(self, *a): pass",
-            "http.server.HTTPServer(('', int(sys.argv[1])), H).serve_forever()",
-        ].join("\n"))} "$port"`,
+        `exec python3 -c ${shQuote(
+            [
+                "import http.server, json, os, sys",
+                "class H(http.server.BaseHTTPRequestHandler):",
+                "    def do_GET(self):",
+                "        b = json.dumps({'status': 'ok', 'job_id': os.environ['SLURM_JOB_ID']}).encode()",
+                "        self.send_response(200); self.send_header('content-length', str(len(b))); self.end_headers(); self.wfile.write(b)",
+                "    def log_message(self, *a): pass",
+                "http.server.HTTPServer(('', int(sys.argv[1])), H).serve_forever()",
+            ].join("\n"),
+        )} "$port"`,
     ].join("\n");
 }
 
@@ -77,12 +83,20 @@ async function main(): Promise<void> {
     closeAllConnections();
 
     // 1. A wait for RUNNING that lasts waitSeconds: the job is held by --begin, so it stays PENDING.
-    const held = jobInputs({
-        command: "true", output: "/dev/null", extraArgs: ["--begin=now+2hours"],
-        waitFor: "running", waitTimeoutSeconds: waitSeconds, waitPollSeconds: 15,
-    }, "bench-wait");
-    const waited = await observe(`wait for RUNNING, ${waitSeconds} s (waitPollSeconds 15, as the hpg service job)`,
-        async () => provider.create((await provider.check({} as SlurmJobInputs, held)).inputs as SlurmJobInputs));
+    const held = jobInputs(
+        {
+            command: "true",
+            output: "/dev/null",
+            extraArgs: ["--begin=now+2hours"],
+            waitFor: "running",
+            waitTimeoutSeconds: waitSeconds,
+            waitPollSeconds: 15,
+        },
+        "bench-wait",
+    );
+    const waited = await observe(`wait for RUNNING, ${waitSeconds} s (waitPollSeconds 15, as the hpg service job)`, async () =>
+        provider.create((await provider.check({} as SlurmJobInputs, held)).inputs as SlurmJobInputs),
+    );
     console.log(`  outcome: ${waited instanceof Error ? waited.message.split(".")[0] : "reached RUNNING"}`);
     for (const id of jobsWithTag(held.ownerTag)) {
         onCluster(`scancel ${Number(id)}`);
@@ -92,11 +106,23 @@ async function main(): Promise<void> {
     const dir = "/blue/sparc-test/hpcuser/sparc-bench";
     onCluster(`mkdir -p ${dir}`);
     const pattern = endpointFilePattern(dir, "bench_%j.log");
-    const service = jobInputs({
-        command: serviceCommand(pattern), output: `${dir}/bench_%j.log`, time: "30", cpusPerTask: 1, mem: "256M",
-        waitFor: "running", waitTimeoutSeconds: 120, waitPollSeconds: 15, cancelGraceSeconds: 5,
-        readyCheck: readinessScript({ endpointPattern: pattern, timeoutSeconds: 60 }), readyTimeoutSeconds: 60, renewBeforeSeconds: 3600,
-    }, "bench-renewal");
+    const service = jobInputs(
+        {
+            command: serviceCommand(pattern),
+            output: `${dir}/bench_%j.log`,
+            time: "30",
+            cpusPerTask: 1,
+            mem: "256M",
+            waitFor: "running",
+            waitTimeoutSeconds: 120,
+            waitPollSeconds: 15,
+            cancelGraceSeconds: 5,
+            readyCheck: readinessScript({ endpointPattern: pattern, timeoutSeconds: 60 }),
+            readyTimeoutSeconds: 60,
+            renewBeforeSeconds: 3600,
+        },
+        "bench-renewal",
+    );
     const inputs = (await provider.check({} as SlurmJobInputs, service)).inputs as SlurmJobInputs;
     const first = await observe("service job create (RUNNING + ready)", () => provider.create(inputs));
     if (first instanceof Error) {
@@ -115,7 +141,11 @@ async function main(): Promise<void> {
     if (renewed instanceof Error) {
         throw renewed;
     }
-    console.log(`  jobs left with the tag: ${jobsWithTag(inputs.ownerTag).filter((id) => onCluster(`squeue -h -j ${Number(id)} -o %T`).stdout.trim() === "RUNNING").join(",")} (successor ${renewed.jobId})`);
+    console.log(
+        `  jobs left with the tag: ${jobsWithTag(inputs.ownerTag)
+            .filter((id) => onCluster(`squeue -h -j ${Number(id)} -o %T`).stdout.trim() === "RUNNING")
+            .join(",")} (successor ${renewed.jobId})`,
+    );
     await provider.delete(renewed.jobId, renewed);
     onCluster(`rm -rf ${dir}`);
     closeAllConnections();

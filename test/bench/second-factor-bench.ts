@@ -28,10 +28,15 @@ async function operation<T>(label: string, work: () => Promise<T>): Promise<T> {
     await settle(1000);
     const d = countsSince(before);
     const asked = d.prompts.filter((l) => l.endsWith(" asked")).length;
-    const commands = Object.entries(slurmStats().commands).map(([k, v]) => [k, v - (queries[k] ?? 0)] as const).filter(([, v]) => v > 0)
-        .map(([k, v]) => `${k}=${v}`).join(" ");
-    console.log(`${label.padEnd(34)} ${seconds.toFixed(1).padStart(7)} s  logins=${d.attempts} prompts=${asked} accepted=${d.accepted} failed=${d.failed} ` +
-        `(client handshakes=${slurmStats().handshakes - handshakes}) ${commands}`);
+    const commands = Object.entries(slurmStats().commands)
+        .map(([k, v]) => [k, v - (queries[k] ?? 0)] as const)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ");
+    console.log(
+        `${label.padEnd(34)} ${seconds.toFixed(1).padStart(7)} s  logins=${d.attempts} prompts=${asked} accepted=${d.accepted} failed=${d.failed} ` +
+            `(client handshakes=${slurmStats().handshakes - handshakes}) ${commands}`,
+    );
     return result;
 }
 
@@ -43,9 +48,16 @@ async function main(): Promise<void> {
         for (const n of [1, 10, 50]) {
             // Held jobs (--begin) so that 50 of them never wait for the test node's 2 CPUs.
             const inputs = Array.from({ length: n }, (_, i) =>
-                jobInputs({ connection, command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, `tfa-bench${n}-${i}`));
-            const jobs = await operation(`${transport} N=${n} create (up)`, () => Promise.all(inputs.map(async (inp) =>
-                (await provider.create((await provider.check({} as SlurmJobInputs, inp)).inputs as SlurmJobInputs)).outs as SlurmJobOutputs)));
+                jobInputs({ connection, command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, `tfa-bench${n}-${i}`),
+            );
+            const jobs = await operation(`${transport} N=${n} create (up)`, () =>
+                Promise.all(
+                    inputs.map(
+                        async (inp) =>
+                            (await provider.create((await provider.check({} as SlurmJobInputs, inp)).inputs as SlurmJobInputs)).outs as SlurmJobOutputs,
+                    ),
+                ),
+            );
             await operation(`${transport} N=${n} read (refresh)`, () => Promise.all(jobs.map((j) => provider.read(j.jobId, j))));
             await operation(`${transport} N=${n} delete (destroy)`, () => Promise.all(jobs.map((j) => provider.delete(j.jobId, j))));
         }
@@ -53,16 +65,30 @@ async function main(): Promise<void> {
     if (!process.argv.includes("--no-wait")) {
         // Both transports wait at once (two pools, two logins in all): one job each, held for waitSeconds, waited for
         // RUNNING (it then runs long enough for the provider's slowest poll, 120 s, to see it), then deleted.
-        await operation(`both: wait ${waitSeconds} s for RUNNING (2 jobs)`, () => Promise.all(transports.map(async (transport) => {
-            const inp = jobInputs({
-                connection: tfaConnection(transport, { keyboardInteractiveAnswers: ["1"] }), command: "sleep 900", output: "/dev/null",
-                cpusPerTask: 1, mem: "100M", partition: "debug",
-                extraArgs: [`--begin=now+${waitSeconds}`], waitFor: "running", waitTimeoutSeconds: waitSeconds + 300, waitPollSeconds: 10,
-            }, `tfa-wait-${transport}`);
-            const job = (await provider.create((await provider.check({} as SlurmJobInputs, inp)).inputs as SlurmJobInputs)).outs as SlurmJobOutputs;
-            console.log(`  ${transport}: job ${job.jobId} ${job.state} (submitted ${job.submitTime}, started ${job.startTime})`);
-            await provider.delete(job.jobId, job);
-        })));
+        await operation(`both: wait ${waitSeconds} s for RUNNING (2 jobs)`, () =>
+            Promise.all(
+                transports.map(async (transport) => {
+                    const inp = jobInputs(
+                        {
+                            connection: tfaConnection(transport, { keyboardInteractiveAnswers: ["1"] }),
+                            command: "sleep 900",
+                            output: "/dev/null",
+                            cpusPerTask: 1,
+                            mem: "100M",
+                            partition: "debug",
+                            extraArgs: [`--begin=now+${waitSeconds}`],
+                            waitFor: "running",
+                            waitTimeoutSeconds: waitSeconds + 300,
+                            waitPollSeconds: 10,
+                        },
+                        `tfa-wait-${transport}`,
+                    );
+                    const job = (await provider.create((await provider.check({} as SlurmJobInputs, inp)).inputs as SlurmJobInputs)).outs as SlurmJobOutputs;
+                    console.log(`  ${transport}: job ${job.jobId} ${job.state} (submitted ${job.submitTime}, started ${job.startTime})`);
+                    await provider.delete(job.jobId, job);
+                }),
+            ),
+        );
     }
     setMode("totp");
     closeAllConnections();

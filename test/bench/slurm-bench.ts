@@ -37,9 +37,15 @@ async function main(): Promise<void> {
         closeAllConnections();
         // Held jobs (--begin) so that 50 of them never wait for the test node's 2 CPUs.
         const inputs = Array.from({ length: n }, (_, i) =>
-            jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, `bench${n}-${i}`));
-        const jobs = await phase("create", n, () => Promise.all(inputs.map(async (inp) =>
-            (await provider.create((await provider.check({} as SlurmJobInputs, inp)).inputs as SlurmJobInputs)).outs as SlurmJobOutputs)));
+            jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, `bench${n}-${i}`),
+        );
+        const jobs = await phase("create", n, () =>
+            Promise.all(
+                inputs.map(
+                    async (inp) => (await provider.create((await provider.check({} as SlurmJobInputs, inp)).inputs as SlurmJobInputs)).outs as SlurmJobOutputs,
+                ),
+            ),
+        );
         await phase("refresh", n, () => Promise.all(jobs.map((j) => provider.read(j.jobId, j))));
         await phase("delete", n, () => Promise.all(jobs.map((j) => provider.delete(j.jobId, j))));
     }

@@ -11,33 +11,67 @@ import { jobInputs } from "../support/cluster";
 const root = path.resolve(__dirname, "../..");
 
 function serialize(outDir: string, module: string, exportName: string): string {
-    return execFileSync(process.execPath, [path.join(root, "test/support/serialize-provider.js"), path.join(outDir, module), exportName],
-        { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    return execFileSync(process.execPath, [path.join(root, "test/support/serialize-provider.js"), path.join(outDir, module), exportName], {
+        cwd: root,
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+    });
 }
 
 function main(): void {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-state-bench-"));
     try {
-        execFileSync(path.join(root, "node_modules/.bin/tsc"), [
-            "--outDir", outDir, "--rootDir", root, "--module", "commonjs", "--target", "ES2022", "--strict",
-            "--esModuleInterop", "--skipLibCheck", "--types", "node", path.join(root, "providers/slurm/index.ts"),
-            path.join(root, "test/e2e/programs/slurm-legacy/provider-v0/index.ts"),
-        ], { cwd: root, stdio: "pipe" });
+        execFileSync(
+            path.join(root, "node_modules/.bin/tsc"),
+            [
+                "--outDir",
+                outDir,
+                "--rootDir",
+                root,
+                "--module",
+                "commonjs",
+                "--target",
+                "ES2022",
+                "--strict",
+                "--esModuleInterop",
+                "--skipLibCheck",
+                "--types",
+                "node",
+                path.join(root, "providers/slurm/index.ts"),
+                path.join(root, "test/e2e/programs/slurm-legacy/provider-v0/index.ts"),
+            ],
+            { cwd: root, stdio: "pipe" },
+        );
         // main before issue 9 (a verbatim copy of its providers/slurm).
         const legacy = serialize(outDir, "test/e2e/programs/slurm-legacy/provider-v0/provider.js", "slurmJobProvider");
         const whole = serialize(outDir, "providers/slurm/provider.js", "slurmJobProvider");
         const shim = serialize(outDir, "providers/slurm/shim.js", "slurmJobShim");
         // A typical job's own inputs and outputs (the key is a placeholder of a real key's length).
-        const inputs = { ...jobInputs({ command: "serve --port 8000", jobName: "sparc-service", partition: "hpg-ai", time: "14-00:00:00", gpus: "a100:4" }, "mas"),
-            connection: { host: "hpg.rc.ufl.edu", port: 2222, user: "gatorlink", privateKey: "x".repeat(411), hostKey: "ssh-ed25519 " + "A".repeat(68) } };
-        const outputs = { ...inputs, jobId: "12345678", state: "RUNNING", reason: "", nodeList: "c0900a-s23", submitTime: "2026-11-30T10:00:00",
-            startTime: "2026-11-30T10:00:05", endTime: "2026-12-14T10:00:05", exitCode: "", stdoutPath: "/blue/g/sparc/service-12345678.log",
-            stderrPath: "/blue/g/sparc/service-12345678.log", clusterName: "hipergator" };
+        const inputs = {
+            ...jobInputs({ command: "serve --port 8000", jobName: "sparc-service", partition: "hpg-ai", time: "14-00:00:00", gpus: "a100:4" }, "mas"),
+            connection: { host: "hpg.rc.ufl.edu", port: 2222, user: "gatorlink", privateKey: "x".repeat(411), hostKey: "ssh-ed25519 " + "A".repeat(68) },
+        };
+        const outputs = {
+            ...inputs,
+            jobId: "12345678",
+            state: "RUNNING",
+            reason: "",
+            nodeList: "c0900a-s23",
+            submitTime: "2026-11-30T10:00:00",
+            startTime: "2026-11-30T10:00:05",
+            endTime: "2026-12-14T10:00:05",
+            exitCode: "",
+            stdoutPath: "/blue/g/sparc/service-12345678.log",
+            stderrPath: "/blue/g/sparc/service-12345678.log",
+            clusterName: "hipergator",
+        };
         const own = JSON.stringify(inputs).length + JSON.stringify(outputs).length;
         const perJob = (provider: string) => own + 2 * JSON.stringify(provider).length;
         console.log(`serialized provider text: main before issue 9 ${legacy.length}, today's whole provider ${whole.length}, shim ${shim.length} characters`);
-        console.log(`state per SlurmJob (inputs + outputs, __provider in both): before ${perJob(legacy)} characters (main), ` +
-            `${perJob(whole)} (today's provider, were it still serialized), after ${perJob(shim)} (shim); job data alone ${own}`);
+        console.log(
+            `state per SlurmJob (inputs + outputs, __provider in both): before ${perJob(legacy)} characters (main), ` +
+                `${perJob(whole)} (today's provider, were it still serialized), after ${perJob(shim)} (shim); job data alone ${own}`,
+        );
     } finally {
         fs.rmSync(outDir, { recursive: true, force: true });
     }

@@ -33,21 +33,42 @@ describe.skipIf(!available)("SlurmJob through the real dynamic-provider host (gR
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-grpc-"));
 
     beforeAll(async () => {
-        execFileSync(path.join(root, "node_modules/.bin/tsc"), [
-            "--outDir", outDir, "--rootDir", root, "--module", "commonjs", "--target", "ES2022", "--strict",
-            "--esModuleInterop", "--skipLibCheck", "--types", "node", path.join(root, "providers/slurm/index.ts"),
-        ], { cwd: root, stdio: "pipe" });
+        execFileSync(
+            path.join(root, "node_modules/.bin/tsc"),
+            [
+                "--outDir",
+                outDir,
+                "--rootDir",
+                root,
+                "--module",
+                "commonjs",
+                "--target",
+                "ES2022",
+                "--strict",
+                "--esModuleInterop",
+                "--skipLibCheck",
+                "--types",
+                "node",
+                path.join(root, "providers/slurm/index.ts"),
+            ],
+            { cwd: root, stdio: "pipe" },
+        );
         // What SlurmJob stores in state: the shim (resource.ts); the whole provider only for comparison.
-        providerText = execFileSync(process.execPath, [
-            path.join(root, "test/support/serialize-provider.js"), path.join(outDir, "providers/slurm/shim.js"), "slurmJobShim",
-        ], { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-        wholeProviderText = execFileSync(process.execPath, [
-            path.join(root, "test/support/serialize-provider.js"), path.join(outDir, "providers/slurm/provider.js"),
-        ], { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+        providerText = execFileSync(
+            process.execPath,
+            [path.join(root, "test/support/serialize-provider.js"), path.join(outDir, "providers/slurm/shim.js"), "slurmJobShim"],
+            { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+        );
+        wholeProviderText = execFileSync(
+            process.execPath,
+            [path.join(root, "test/support/serialize-provider.js"), path.join(outDir, "providers/slurm/provider.js")],
+            { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+        );
         console.log(`serialized shim (in state): ${providerText.length} characters; whole provider (before): ${wholeProviderText.length} characters`);
 
         host = spawn(process.execPath, [require.resolve("@pulumi/pulumi/cmd/dynamic-provider"), "127.0.0.1:9"], {
-            cwd: root, env: { ...process.env, PULUMI_NODEJS_PROJECT: "sparc-deploy", PULUMI_NODEJS_STACK: "test" },
+            cwd: root,
+            env: { ...process.env, PULUMI_NODEJS_PROJECT: "sparc-deploy", PULUMI_NODEJS_STACK: "test" },
             stdio: ["ignore", "pipe", "pipe"],
         });
         host.stderr?.on("data", (d: Buffer) => process.stderr.write(`[provider host] ${d}`));

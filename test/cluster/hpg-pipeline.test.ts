@@ -17,9 +17,23 @@ import * as path from "node:path";
 import * as net from "node:net";
 import * as http from "node:http";
 import {
-    copyArchiveSteps, endpointFileOf, endpointPatternOf, identityHash, parseReadinessReport, readinessScript, removeLocalArchiveCommand,
-    removeRemoteArgv, saveArchiveCommand, serviceJobCommand, serviceJobSpec, sifBuildArgv, sifBuildJobSpec, sifBuildScript, sifPlan,
-    type HpgConfig, type SifPlan,
+    copyArchiveSteps,
+    endpointFileOf,
+    endpointPatternOf,
+    identityHash,
+    parseReadinessReport,
+    readinessScript,
+    removeLocalArchiveCommand,
+    removeRemoteArgv,
+    saveArchiveCommand,
+    serviceJobCommand,
+    serviceJobSpec,
+    sifBuildArgv,
+    sifBuildJobSpec,
+    sifBuildScript,
+    sifPlan,
+    type HpgConfig,
+    type SifPlan,
 } from "../../components/hpg";
 import { slurmJobProvider } from "../../providers/slurm/provider";
 import { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "../../providers/remote/remoteCommand";
@@ -52,19 +66,61 @@ function sh(script: string): { code: number; stdout: string; stderr: string; sec
 describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptainer stand-in)", () => {
     const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-hpg-archives-"));
     const cfg: HpgConfig = {
-        hostAlias: "127.0.0.1", host: "127.0.0.1", proxyJump: "", port: 2222, user: "hpcuser",
+        hostAlias: "127.0.0.1",
+        host: "127.0.0.1",
+        proxyJump: "",
+        port: 2222,
+        user: "hpcuser",
         hostKey: fs.existsSync(HOST_KEY_PATH) ? fs.readFileSync(HOST_KEY_PATH, "utf8").trim() : "",
-        insecureIgnoreHostKey: false, identityFile: USER_KEY_PATH, privateKey: undefined, passphrase: undefined, mfaAnswers: undefined, mfaPromptPattern: "",
-        transport: "openssh", controlPath: `/tmp/sparc-hpgtest-${process.pid}-%C`, group: "sparc-test",
-        containerDir: `${BLUE}/containers`, workDir: BLUE,
-        localArchiveDir: localDir, localCli: "podman", sifBuildOn: "login",
-        sifBuildPartition: "debug", sifBuildCpus: 1, sifBuildMem: "1gb", sifBuildTime: "00:30:00", gpus: "", renewBeforeHours: 0, services: ["mas"], modules: ["apptainer"],
-        jobName: "sparc-production-service", partition: "gpu", account: "", qos: "", nodes: 1, ntasks: 1,
-        gpusPerTask: "fake:1", cpusPerTask: 1, mem: "1gb", time: "14-00:00:00", output: "sparc_service_%j.log",
-        masPort: 0, masAppDir: "/app", clusterChecks: "up", readinessTimeoutSeconds: 60, waitTimeoutSeconds: 120,
+        insecureIgnoreHostKey: false,
+        identityFile: USER_KEY_PATH,
+        privateKey: undefined,
+        passphrase: undefined,
+        mfaAnswers: undefined,
+        mfaPromptPattern: "",
+        transport: "openssh",
+        controlPath: `/tmp/sparc-hpgtest-${process.pid}-%C`,
+        group: "sparc-test",
+        containerDir: `${BLUE}/containers`,
+        workDir: BLUE,
+        localArchiveDir: localDir,
+        localCli: "podman",
+        sifBuildOn: "login",
+        sifBuildPartition: "debug",
+        sifBuildCpus: 1,
+        sifBuildMem: "1gb",
+        sifBuildTime: "00:30:00",
+        gpus: "",
+        renewBeforeHours: 0,
+        services: ["mas"],
+        modules: ["apptainer"],
+        jobName: "sparc-production-service",
+        partition: "gpu",
+        account: "",
+        qos: "",
+        nodes: 1,
+        ntasks: 1,
+        gpusPerTask: "fake:1",
+        cpusPerTask: 1,
+        mem: "1gb",
+        time: "14-00:00:00",
+        output: "sparc_service_%j.log",
+        masPort: 0,
+        masAppDir: "/app",
+        clusterChecks: "up",
+        readinessTimeoutSeconds: 60,
+        waitTimeoutSeconds: 120,
     };
     // The one connection the stack gives every SlurmJob and RemoteCommand.
-    const connection = { host: cfg.host, port: cfg.port, user: cfg.user, hostKey: cfg.hostKey, transport: "openssh" as const, identityFile: cfg.identityFile, controlPath: cfg.controlPath };
+    const connection = {
+        host: cfg.host,
+        port: cfg.port,
+        user: cfg.user,
+        hostKey: cfg.hostKey,
+        transport: "openssh" as const,
+        identityFile: cfg.identityFile,
+        controlPath: cfg.controlPath,
+    };
     let serviceInputs: SlurmJobInputs;
     /** Another process on the node (this machine) that holds the configured port. */
     const holder = net.createServer();
@@ -72,7 +128,17 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
     /** Runs a RemoteCommand step as the engine would (create), timed. */
     async function step(description: string, fields: Partial<RemoteCommandInputs>): Promise<{ outs?: RemoteCommandOutputs; error?: Error; seconds: number }> {
         const started = Date.now();
-        const inputs: RemoteCommandInputs = { connection, create: [], unless: [], stdinFile: "", delete: [], triggers: [], timeoutSeconds: 600, description, ...fields };
+        const inputs: RemoteCommandInputs = {
+            connection,
+            create: [],
+            unless: [],
+            stdinFile: "",
+            delete: [],
+            triggers: [],
+            timeoutSeconds: 600,
+            description,
+            ...fields,
+        };
         try {
             const r = await remote.create(inputs);
             return { outs: r.outs as RemoteCommandOutputs, seconds: (Date.now() - started) / 1000 };
@@ -84,7 +150,9 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
     /** The readiness check of a job, run as the SlurmJob provider runs it (runRemote over the same login). */
     function readyCheck(fakeJob: string, timeoutSeconds: number) {
         const script = readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds });
-        return runRemote(connection, ["bash", "-c", script, "sparc-ready", fakeJob, job?.stdoutPath ?? "/dev/null", ""], { timeoutSeconds: timeoutSeconds + 60 });
+        return runRemote(connection, ["bash", "-c", script, "sparc-ready", fakeJob, job?.stdoutPath ?? "/dev/null", ""], {
+            timeoutSeconds: timeoutSeconds + 60,
+        });
     }
     let plan: SifPlan;
     let sha256 = "";
@@ -154,12 +222,15 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
 
     it("builds the .sif as a Slurm job on the CPU partition, without GPUs, with the service's Lmod preamble", async () => {
         onCluster(`rm -f ${plan.remoteSif}`);
-        const inputs = jobInputs({
-            ...sifBuildJobSpec({ ...cfg, sifBuildOn: "slurm" }, "mas"),
-            waitPollSeconds: 1,
-            command: sifBuildScript(plan, cfg.modules),
-            connection,
-        }, "hpg-sif-build") as SlurmJobInputs;
+        const inputs = jobInputs(
+            {
+                ...sifBuildJobSpec({ ...cfg, sifBuildOn: "slurm" }, "mas"),
+                waitPollSeconds: 1,
+                command: sifBuildScript(plan, cfg.modules),
+                connection,
+            },
+            "hpg-sif-build",
+        ) as SlurmJobInputs;
         const started = Date.now();
         const checked = await provider.check({} as SlurmJobInputs, inputs);
         expect(checked.failures).toEqual([]);
@@ -174,13 +245,16 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
     }, 300_000);
 
     it("starts the service on another port when another process holds the configured one on the node, and outputs it", async () => {
-        serviceInputs = jobInputs({
-            ...serviceJobSpec(cfg),
-            waitPollSeconds: 1,
-            cancelGraceSeconds: 10,
-            command: serviceJobCommand(cfg, plan.remoteSif),
-            connection,
-        }, "hpg-service") as SlurmJobInputs;
+        serviceInputs = jobInputs(
+            {
+                ...serviceJobSpec(cfg),
+                waitPollSeconds: 1,
+                cancelGraceSeconds: 10,
+                command: serviceJobCommand(cfg, plan.remoteSif),
+                connection,
+            },
+            "hpg-service",
+        ) as SlurmJobInputs;
         const started = Date.now();
         const checked = await provider.check({} as SlurmJobInputs, serviceInputs);
         expect(checked.failures).toEqual([]);
@@ -212,7 +286,9 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         foreign.close();
         onCluster(`rm -f ${endpointPatternOf(cfg).replace("%j", fakeJob)}`);
         expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`refusing http://localhost:${port}/health: it answers, but not as job ${fakeJob} (another service holds the port): {"status":"ok"}`);
+        expect(r.stderr).toContain(
+            `refusing http://localhost:${port}/health: it answers, but not as job ${fakeJob} (another service holds the port): {"status":"ok"}`,
+        );
         // The current-endpoint file still names our job.
         expect(onCluster(`cat ${endpointFileOf(cfg)}`).stdout).toContain(` ${job?.jobId}`);
     }, 120_000);
@@ -224,8 +300,15 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         expect(due).toMatchObject({ changes: true, replaces: ["endsAt"], deleteBeforeReplace: false });
         // A successor whose readiness check fails: its create must fail without keeping it.
         const failing = { ...renewing, readyCheck: "echo 'MAS did not come up' >&2; exit 1" };
-        const error = await provider.create(failing).then(() => undefined, (e: Error & { id?: string }) => e);
-        expect(error?.message).toMatch(new RegExp(`^renewal of job ${old.jobId} failed: job (\\d+) is RUNNING but not ready: MAS did not come up; the successor \\1 was cancelled; the old job keeps serving$`));
+        const error = await provider.create(failing).then(
+            () => undefined,
+            (e: Error & { id?: string }) => e,
+        );
+        expect(error?.message).toMatch(
+            new RegExp(
+                `^renewal of job ${old.jobId} failed: job (\\d+) is RUNNING but not ready: MAS did not come up; the successor \\1 was cancelled; the old job keeps serving$`,
+            ),
+        );
         expect(error?.id).toBeUndefined();
         expect(jobsWithTag(serviceInputs.ownerTag).filter((id) => squeueState(id) === "RUNNING")).toEqual([old.jobId]);
         const report = parseReadinessReport(old.readyReport ?? "");
@@ -244,7 +327,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
                 const current = endpoint;
                 try {
                     const res = await fetch(`http://127.0.0.1:${current.port}/health`, { signal: AbortSignal.timeout(2000) });
-                    const body = await res.json() as { job_id?: string };
+                    const body = (await res.json()) as { job_id?: string };
                     samples.push({ ok: res.ok && body.job_id === current.jobId, job: body.job_id ?? "", at });
                 } catch {
                     samples.push({ ok: false, job: current.jobId, at });
@@ -267,8 +350,10 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         await new Promise((r) => setTimeout(r, 1000));
         sampling = false;
         await sampler;
-        figures.push(`renewal: successor RUNNING and ready ${((created - started) / 1000).toFixed(1)} s, old job cancelled ${((deleted - created) / 1000).toFixed(1)} s later; ` +
-            `${samples.length} /health samples at 200 ms, ${samples.filter((x) => !x.ok).length} failed`);
+        figures.push(
+            `renewal: successor RUNNING and ready ${((created - started) / 1000).toFixed(1)} s, old job cancelled ${((deleted - created) / 1000).toFixed(1)} s later; ` +
+                `${samples.length} /health samples at 200 ms, ${samples.filter((x) => !x.ok).length} failed`,
+        );
         expect(samples.filter((x) => !x.ok)).toEqual([]);
         expect(samples.length).toBeGreaterThan(10);
         expect(new Set(samples.map((x) => x.job))).toEqual(new Set([old.jobId, successor.jobId]));
@@ -280,12 +365,23 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
 
     it("a service job kept after failing its readiness check is checked again by the next up (update)", async () => {
         const marker = `/tmp/sparc-ready-marker-${process.pid}`;
-        const inputs = jobInputs({
-            command: "sleep 300", output: "/dev/null", partition: "debug", time: "10", waitFor: "running", cancelGraceSeconds: 0,
-            readyCheck: `test -f ${marker} || { echo "not ready yet" >&2; exit 1; }; echo '{"node":"n","port":1,"jobId":"'"$1"'","endsAt":0}'`,
-            readyTimeoutSeconds: 30,
-        }, "hpg-ready-again") as SlurmJobInputs;
-        const failed = await provider.create(inputs).then(() => undefined, (e: Error & { id?: string; properties?: SlurmJobOutputs }) => e);
+        const inputs = jobInputs(
+            {
+                command: "sleep 300",
+                output: "/dev/null",
+                partition: "debug",
+                time: "10",
+                waitFor: "running",
+                cancelGraceSeconds: 0,
+                readyCheck: `test -f ${marker} || { echo "not ready yet" >&2; exit 1; }; echo '{"node":"n","port":1,"jobId":"'"$1"'","endsAt":0}'`,
+                readyTimeoutSeconds: 30,
+            },
+            "hpg-ready-again",
+        ) as SlurmJobInputs;
+        const failed = await provider.create(inputs).then(
+            () => undefined,
+            (e: Error & { id?: string; properties?: SlurmJobOutputs }) => e,
+        );
         expect(failed?.message).toMatch(/^job \d+ is RUNNING but not ready: not ready yet$/);
         // No older job of this resource serves: the job is kept (init failure with its id), not cancelled.
         expect(failed?.id).toMatch(/^\d+$/);
@@ -323,8 +419,23 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         await provider.delete(outs.jobId, outs);
         expect(["CANCELLED", "COMPLETED", "FAILED"]).toContain(squeueState(outs.jobId));
         // The RemoteCommand deletes, over the same login.
-        for (const paths of [[plan.remoteSif, `${plan.remoteSif}.part`], [plan.remoteTar, `${plan.remoteTar}.part`]]) {
-            const props = { connection, create: [], unless: [], stdinFile: "", delete: removeRemoteArgv(paths), triggers: [], timeoutSeconds: 60, description: "rm", stdout: "", stderr: "", skipped: false };
+        for (const paths of [
+            [plan.remoteSif, `${plan.remoteSif}.part`],
+            [plan.remoteTar, `${plan.remoteTar}.part`],
+        ]) {
+            const props = {
+                connection,
+                create: [],
+                unless: [],
+                stdinFile: "",
+                delete: removeRemoteArgv(paths),
+                triggers: [],
+                timeoutSeconds: 60,
+                description: "rm",
+                stdout: "",
+                stderr: "",
+                skipped: false,
+            };
             await remote.delete("id", props);
         }
         expect(sh(removeLocalArchiveCommand(plan)).code).toBe(0);

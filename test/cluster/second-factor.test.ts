@@ -36,14 +36,17 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             expect(sshPool().stats.handshakes - handshakes).toBe(1);
         }, 90_000);
 
-        it("answers Duo's prompt (\"Passcode or option (1-3):\") with a static answer", async () => {
+        it('answers Duo\'s prompt ("Passcode or option (1-3):") with a static answer', async () => {
             setMode("duo", "1");
             const before = tfaCounts();
             expect((await runRemote(tfaConnection(transport, { keyboardInteractiveAnswers: ["1"] }), ["true"])).code).toBe(0);
             await settle();
             const d = countsSince(before);
             expect(d.accepted).toBe(1);
-            expect(d.prompts).toEqual([expect.stringMatching(/mode=duo prompt user=hpcuser asked$/), expect.stringMatching(/mode=duo prompt user=hpcuser result=accepted$/)]);
+            expect(d.prompts).toEqual([
+                expect.stringMatching(/mode=duo prompt user=hpcuser asked$/),
+                expect.stringMatching(/mode=duo prompt user=hpcuser result=accepted$/),
+            ]);
         });
 
         it("a wrong answer fails once, clearly, with no retry storm", async () => {
@@ -61,7 +64,9 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             setMode("password", "1");
             const before = tfaCounts();
             const conn = tfaConnection(transport, { keyboardInteractiveAnswers: ["1"] });
-            await expect(runRemote(conn, ["true"])).rejects.toThrow(/asked for a password or passphrase \("(\(hpcuser@127\.0\.0\.1\) )?Password:"\); sparc-deploy never sends the second-factor answer there/);
+            await expect(runRemote(conn, ["true"])).rejects.toThrow(
+                /asked for a password or passphrase \("(\(hpcuser@127\.0\.0\.1\) )?Password:"\); sparc-deploy never sends the second-factor answer there/,
+            );
             await settle();
             const d = countsSince(before);
             expect(d.attempts).toBe(1);
@@ -79,8 +84,9 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             execFileSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-f", path.join(dir, "k")]);
             const other = fs.readFileSync(path.join(dir, "k.pub"), "utf8").trim();
             fs.rmSync(dir, { recursive: true });
-            await expect(runRemote(tfaConnection(transport, { hostKey: other, keyboardInteractiveAnswers: ["1"] }), ["true"]))
-                .rejects.toThrow(/host key does not match/);
+            await expect(runRemote(tfaConnection(transport, { hostKey: other, keyboardInteractiveAnswers: ["1"] }), ["true"])).rejects.toThrow(
+                /host key does not match/,
+            );
         });
 
         it("takes the pinned key as a known_hosts line or a bare blob too", async () => {
@@ -100,7 +106,8 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             fs.chmodSync(key, 0o600);
             execFileSync("ssh-keygen", ["-q", "-p", "-f", key, "-N", "sparc-test-passphrase", "-P", ""]);
             const conn = tfaConnection(transport, {
-                keyboardInteractiveAnswers: ["1"], passphrase: "sparc-test-passphrase",
+                keyboardInteractiveAnswers: ["1"],
+                passphrase: "sparc-test-passphrase",
                 ...(transport === "ssh2" ? { privateKey: fs.readFileSync(key, "utf8") } : { identityFile: key }),
             });
             const before = tfaCounts();
@@ -111,7 +118,9 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             if (transport === "openssh") {
                 // Without hpgKeyPassphrase, ssh's own passphrase prompt is refused at once, never answered with the Duo answer.
                 const { passphrase: _unused, ...withoutPassphrase } = conn;
-                await expect(runRemote(withoutPassphrase, ["true"])).rejects.toThrow(/asked for a password or passphrase \("Enter passphrase for key .*hpgKeyPassphrase/);
+                await expect(runRemote(withoutPassphrase, ["true"])).rejects.toThrow(
+                    /asked for a password or passphrase \("Enter passphrase for key .*hpgKeyPassphrase/,
+                );
             }
             fs.rmSync(dir, { recursive: true });
         });
@@ -122,8 +131,15 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             const jump = tfaConnection(transport, { keyboardInteractiveAnswers: ["1"] });
             // The inner host: the cluster's key-only sshd, dialled from the jump host as 127.0.0.1:2222.
             const inner = {
-                host: "127.0.0.1", port: SSH_PORT, user: TEST_USER, transport, hostKey: fs.readFileSync(HOST_KEY_PATH, "utf8").trim(), jump,
-                ...(transport === "ssh2" ? { privateKey: fs.readFileSync(USER_KEY_PATH, "utf8") } : { identityFile: USER_KEY_PATH, controlPath: `/tmp/sparc-tfa-inner-${process.pid}-%C` }),
+                host: "127.0.0.1",
+                port: SSH_PORT,
+                user: TEST_USER,
+                transport,
+                hostKey: fs.readFileSync(HOST_KEY_PATH, "utf8").trim(),
+                jump,
+                ...(transport === "ssh2"
+                    ? { privateKey: fs.readFileSync(USER_KEY_PATH, "utf8") }
+                    : { identityFile: USER_KEY_PATH, controlPath: `/tmp/sparc-tfa-inner-${process.pid}-%C` }),
             };
             const results = await Promise.all([runRemote(inner, ["echo", "inner"]), runRemote(inner, ["true"]), runRemote(jump, ["true"])]);
             expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
@@ -138,10 +154,25 @@ describe.skipIf(!ready)("second factor at the login node", () => {
         const conn = tfaConnection("openssh", { controlPath: `/tmp/sparc-tfa-user-${process.pid}-%C` });
         const askpass = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tfa-ap-")), "askpass");
         fs.writeFileSync(askpass, "#!/bin/sh\necho 1\n", { mode: 0o700 });
-        const base = ["-i", USER_KEY_PATH, "-p", "2224", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", `ControlPath=${conn.controlPath}`, `${TEST_USER}@127.0.0.1`];
+        const base = [
+            "-i",
+            USER_KEY_PATH,
+            "-p",
+            "2224",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            `ControlPath=${conn.controlPath}`,
+            `${TEST_USER}@127.0.0.1`,
+        ];
         // What a user does by hand once: `ssh -fNM hpg`, answering Duo.
-        const started = spawnSync("ssh", ["-fNM", ...base], { env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0" }, timeout: 30_000, stdio: "ignore" });
+        const started = spawnSync("ssh", ["-fNM", ...base], {
+            env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0" },
+            timeout: 30_000,
+            stdio: "ignore",
+        });
         expect(started.status).toBe(0);
         const before = tfaCounts();
         // No answers configured: any prompt would fail the run.
@@ -167,15 +198,25 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             runRemote(conn, ["true"]).then((r) => { console.log("ran " + r.code); setInterval(() => undefined, 1000); });`;
         const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tfa-kill-")), "out");
         const check = `ssh -O check -o ControlPath=${controlPath} -p 2224 ${TEST_USER}@127.0.0.1 2>/dev/null`;
-        const child = spawnSync("bash", ["-c", `node -r ts-node/register/transpile-only -e "$1" > ${out} 2>&1 & pid=$!
+        const child = spawnSync(
+            "bash",
+            [
+                "-c",
+                `node -r ts-node/register/transpile-only -e "$1" > ${out} 2>&1 & pid=$!
             for i in $(seq 150); do sleep 0.2; grep -q "^ran 0" ${out} && break; done
             ${check} && echo master-up
             kill -KILL $pid; sleep 1.5
-            ${check} && echo still-up || echo gone`, "bash", script],
-        { encoding: "utf8", timeout: 60_000, cwd: path.resolve(__dirname, "../..") });
+            ${check} && echo still-up || echo gone`,
+                "bash",
+                script,
+            ],
+            { encoding: "utf8", timeout: 60_000, cwd: path.resolve(__dirname, "../..") },
+        );
         expect(child.stdout.trim().split("\n")).toEqual(["master-up", "gone"]);
         expect(fs.existsSync(stale)).toBe(false);
-        expect(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("sparc-ssh-") && fs.statSync(path.join(os.tmpdir(), d)).mtimeMs > testStarted)).toEqual([]);
+        expect(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("sparc-ssh-") && fs.statSync(path.join(os.tmpdir(), d)).mtimeMs > testStarted)).toEqual(
+            [],
+        );
         fs.rmSync(path.dirname(out), { recursive: true });
     }, 70_000);
 });

@@ -13,7 +13,16 @@ import { renderBatchScript } from "../../providers/slurm/render";
 import { closeAllConnections, connectionKey, runRemote, sshPool } from "../../providers/remote/remote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import {
-    FaultProxy, HOST_KEY_PATH, USER_KEY_PATH, jobInputs, jobsWithTag, liveJobsWithTag, onCluster, requireClusterOrSkip, squeueState, testConnection,
+    FaultProxy,
+    HOST_KEY_PATH,
+    USER_KEY_PATH,
+    jobInputs,
+    jobsWithTag,
+    liveJobsWithTag,
+    onCluster,
+    requireClusterOrSkip,
+    squeueState,
+    testConnection,
     waitUntil,
 } from "../support/cluster";
 
@@ -24,12 +33,19 @@ const available = requireClusterOrSkip();
 async function within<T>(seconds: number, work: Promise<T>): Promise<{ value?: T; error?: Error; ms: number; hung: boolean }> {
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
-    const hang = new Promise<"hang">((r) => { timer = setTimeout(() => r("hang"), seconds * 1000); });
-    const outcome = await Promise.race([work.then((value) => ({ value }), (error: Error) => ({ error })), hang]);
+    const hang = new Promise<"hang">((r) => {
+        timer = setTimeout(() => r("hang"), seconds * 1000);
+    });
+    const outcome = await Promise.race([
+        work.then(
+            (value) => ({ value }),
+            (error: Error) => ({ error }),
+        ),
+        hang,
+    ]);
     clearTimeout(timer);
     return outcome === "hang" ? { ms: Date.now() - started, hung: true } : { ...outcome, ms: Date.now() - started, hung: false };
 }
-
 
 describe.skipIf(!available)("SlurmJob faults: SSH transport", () => {
     afterAll(() => {
@@ -42,10 +58,22 @@ describe.skipIf(!available)("SlurmJob faults: SSH transport", () => {
         // Server->client: version line (~40 bytes), KEXINIT (~1 KB), ECDH reply, then auth replies.
         // Client->server: version, KEXINIT, ECDH init, service request, the signed publickey request.
         const cuts: { afterBytes?: number; afterMs?: number; direction?: "down" | "up" | "both"; stall?: boolean }[] = [
-            { afterBytes: 0 }, { afterBytes: 10 }, { afterBytes: 40 }, { afterBytes: 300 }, { afterBytes: 1200 }, { afterBytes: 1600 },
-            { afterBytes: 2000 }, { afterBytes: 50, direction: "up" }, { afterBytes: 1500, direction: "up" }, { afterBytes: 2300, direction: "up" },
-            { afterMs: 20 }, { afterMs: 40 }, { afterMs: 60 }, { afterMs: 90 },
-            { afterBytes: 1200, stall: true }, { afterBytes: 1500, direction: "up", stall: true },
+            { afterBytes: 0 },
+            { afterBytes: 10 },
+            { afterBytes: 40 },
+            { afterBytes: 300 },
+            { afterBytes: 1200 },
+            { afterBytes: 1600 },
+            { afterBytes: 2000 },
+            { afterBytes: 50, direction: "up" },
+            { afterBytes: 1500, direction: "up" },
+            { afterBytes: 2300, direction: "up" },
+            { afterMs: 20 },
+            { afterMs: 40 },
+            { afterMs: 60 },
+            { afterMs: 90 },
+            { afterBytes: 1200, stall: true },
+            { afterBytes: 1500, direction: "up", stall: true },
         ];
         try {
             for (const cut of cuts) {
@@ -73,7 +101,10 @@ describe.skipIf(!available)("SlurmJob faults: SSH transport", () => {
         const other = testConnection({ hostKey: fs.readFileSync(USER_KEY_PATH + ".pub", "utf8").trim(), dialAttempts: 1 });
         expect((await runRemote(good, ["true"])).code).toBe(0);
         // Same user@host:port, other pin: must dial (and be refused), not reuse the first login.
-        const err = await runRemote(other, ["true"]).then(() => undefined, (e: Error) => e);
+        const err = await runRemote(other, ["true"]).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(err?.message).toMatch(/host key does not match connection.hostKey/);
         expect(connectionKey(good)).not.toBe(connectionKey(other));
         expect(connectionKey(good)).toBe(connectionKey(testConnection()));
@@ -104,7 +135,11 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
         return c.inputs as SlurmJobInputs;
     };
     type InitFailure = Error & { id?: string; properties?: SlurmJobOutputs };
-    const failureOf = (p: Promise<unknown>) => p.then(() => undefined, (e: InitFailure) => e);
+    const failureOf = (p: Promise<unknown>) =>
+        p.then(
+            () => undefined,
+            (e: InitFailure) => e,
+        );
 
     beforeAll(() => {
         execFileSync("bash", [`${__dirname}/printing-user.sh`, PRINTING_USER], { stdio: "pipe" });
@@ -122,7 +157,13 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
 
     it("item 2: a login shell and an sbatch wrapper that print do not lose the job: it is found by this attempt's id", async () => {
         // ~/.bashrc echoes on stdout/stderr; ~/bin/sbatch prints a notice before the job id (test/cluster/printing-user.sh).
-        const inputs = tagged(jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"], connection: testConnection({ user: PRINTING_USER }) }, "printing"), PRINTING_USER);
+        const inputs = tagged(
+            jobInputs(
+                { command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"], connection: testConnection({ user: PRINTING_USER }) },
+                "printing",
+            ),
+            PRINTING_USER,
+        );
         const outs = (await provider.create(await checked(inputs))).outs as SlurmJobOutputs;
         expect(jobsWithTag(inputs.ownerTag, PRINTING_USER)).toEqual([outs.jobId]);
         expect(outs.state).toBe("PENDING");
@@ -130,17 +171,32 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
         // Reads and deletes work through the printing shell too.
         expect((await provider.read(outs.jobId, outs)).props?.state).toBe("PENDING");
         await provider.delete(outs.jobId, outs);
-        expect(onCluster(`squeue -h -t all -j ${Number(outs.jobId)} -o %T`, PRINTING_USER).stdout.trim().split("\n").pop()).toBe("CANCELLED");
+        expect(
+            onCluster(`squeue -h -t all -j ${Number(outs.jobId)} -o %T`, PRINTING_USER)
+                .stdout.trim()
+                .split("\n")
+                .pop(),
+        ).toBe("CANCELLED");
     });
 
     it("item 2: a link dropped after sbatch is an init failure that carries the job id; destroy then cancels it", async () => {
         const proxy = new FaultProxy();
         const port = await proxy.listen();
         try {
-            const inputs = tagged(jobInputs({
-                command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"], waitFor: "running", waitTimeoutSeconds: 60, waitPollSeconds: 2,
-                connection: testConnection({ port, dialAttempts: 2, dialTimeoutSeconds: 3 }),
-            }, "dropped"));
+            const inputs = tagged(
+                jobInputs(
+                    {
+                        command: "true",
+                        output: "/dev/null",
+                        extraArgs: ["--begin=now+1hour"],
+                        waitFor: "running",
+                        waitTimeoutSeconds: 60,
+                        waitPollSeconds: 2,
+                        connection: testConnection({ port, dialAttempts: 2, dialTimeoutSeconds: 3 }),
+                    },
+                    "dropped",
+                ),
+            );
             const creating = failureOf(provider.create(await checked(inputs)));
             const jobId = await waitUntil("the job to appear", 30, () => jobsWithTag(inputs.ownerTag)[0], 100);
             // The login node goes away right after sbatch: every later read fails.
@@ -160,10 +216,16 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
     });
 
     it("item 3: after a lost sbatch reply, only the job of this attempt is adopted, never an older ended job with the same tag", async () => {
-        const inputs = tagged(jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"], connection: testConnection({ user: PRINTING_USER }) }, "older"), PRINTING_USER);
+        const inputs = tagged(
+            jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"], connection: testConnection({ user: PRINTING_USER }) }, "older"),
+            PRINTING_USER,
+        );
         const script = renderBatchScript(inputs);
         // An older job of the same resource and script that has ended (as a 14-day job that timed out).
-        const old = onCluster(`sbatch --parsable --output=/dev/null --comment=${shQuote(jobComment(inputs.ownerTag, scriptHash(script), "0badc0de"))} --wrap=true`, PRINTING_USER);
+        const old = onCluster(
+            `sbatch --parsable --output=/dev/null --comment=${shQuote(jobComment(inputs.ownerTag, scriptHash(script), "0badc0de"))} --wrap=true`,
+            PRINTING_USER,
+        );
         const oldId = old.stdout.trim().split("\n").pop() ?? "";
         expect(oldId).toMatch(/^\d+$/);
         await waitUntil("the older job to end", 30, () => (/COMPLETED/.test(squeueState(oldId)) ? true : undefined));
@@ -179,9 +241,13 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
         const inputs = tagged(jobInputs({ command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, "hash"));
         const hash = scriptHash(renderBatchScript(inputs));
         // Left by an interrupted earlier run, but with another script (the command changed since).
-        const stale = onCluster(`sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(inputs.ownerTag, "0123456789abcdef", "11111111"))} --wrap='sleep 1'`).stdout.trim();
+        const stale = onCluster(
+            `sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(inputs.ownerTag, "0123456789abcdef", "11111111"))} --wrap='sleep 1'`,
+        ).stdout.trim();
         // And one with exactly this script.
-        const same = onCluster(`sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(inputs.ownerTag, hash, "22222222"))} --wrap='sleep 300'`).stdout.trim();
+        const same = onCluster(
+            `sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(inputs.ownerTag, hash, "22222222"))} --wrap='sleep 300'`,
+        ).stdout.trim();
         const outs = (await provider.create(await checked(inputs))).outs as SlurmJobOutputs;
         expect(outs.jobId).toBe(same);
         expect(squeueState(stale)).toBe("CANCELLED");
@@ -201,10 +267,23 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
     it("renewal: a RUNNING tagged job due for renewal, tagged by an older version (no hash), is neither adopted nor cancelled as stale; the successor is tagged", async () => {
         // renewBeforeSeconds above the time limit: every RUNNING job of this resource is due. (The
         // same-script predecessor is covered by hpg-pipeline's renewal test; the node has 2 CPUs.)
-        const inputs = await checked(tagged(jobInputs({
-            command: "sleep 300", output: "/dev/null", time: "10", waitFor: "running", waitTimeoutSeconds: 180, waitPollSeconds: 1,
-            cancelGraceSeconds: 0, renewBeforeSeconds: 3600,
-        }, "renew-merge")));
+        const inputs = await checked(
+            tagged(
+                jobInputs(
+                    {
+                        command: "sleep 300",
+                        output: "/dev/null",
+                        time: "10",
+                        waitFor: "running",
+                        waitTimeoutSeconds: 180,
+                        waitPollSeconds: 1,
+                        cancelGraceSeconds: 0,
+                        renewBeforeSeconds: 3600,
+                    },
+                    "renew-merge",
+                ),
+            ),
+        );
         const hash = scriptHash(renderBatchScript(inputs));
         // The job in state, submitted by main's provider: its comment is the bare tag.
         const predecessor = onCluster(`sbatch --parsable --output=/dev/null --time=10 --comment=${shQuote(inputs.ownerTag)} --wrap='sleep 300'`).stdout.trim();
@@ -240,9 +319,21 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
     });
 
     it("item 6: after an init failure (still PENDING), the next up's update reads again and waits until RUNNING", async () => {
-        const inputs = await checked(tagged(jobInputs({
-            command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"], waitFor: "running", waitTimeoutSeconds: 3, waitPollSeconds: 1,
-        }, "rewait")));
+        const inputs = await checked(
+            tagged(
+                jobInputs(
+                    {
+                        command: "sleep 300",
+                        output: "/dev/null",
+                        extraArgs: ["--begin=now+1hour"],
+                        waitFor: "running",
+                        waitTimeoutSeconds: 3,
+                        waitPollSeconds: 1,
+                    },
+                    "rewait",
+                ),
+            ),
+        );
         const err = await failureOf(provider.create(inputs));
         expect(err?.message).toMatch(/did not reach RUNNING within waitTimeoutSeconds \(3 s\): state PENDING, reason BeginTime/);
         const jobId = err?.id as string;
@@ -265,17 +356,24 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
             [{ extraArgs: ["--test-only"] }, "extraArgs[0]", /submits nothing/],
             [{ extraArgs: ["--parsable"] }, "extraArgs[0]", /passes --parsable itself/],
             [{ extraArgs: ["--comment=mine"] }, "extraArgs[0]", /uses --comment for its ownership tag/],
-            [{ command: undefined, script: "#!/bin/bash\n#SBATCH -n 1\n#SBATCH hetjob\n#SBATCH -n 1\nsrun true\n" }, "script", /heterogeneous jobs are not supported/],
+            [
+                { command: undefined, script: "#!/bin/bash\n#SBATCH -n 1\n#SBATCH hetjob\n#SBATCH -n 1\nsrun true\n" },
+                "script",
+                /heterogeneous jobs are not supported/,
+            ],
             [{ command: undefined, script: "#!/bin/bash\n#SBATCH --array=1-4\ntrue\n" }, "script", /job arrays/],
         ];
         for (const [fields, property, reason] of cases) {
             const c = await provider.check({} as SlurmJobInputs, jobInputs({ command: "true", ...fields }));
-            expect(c.failures?.map((f) => f.property), JSON.stringify(fields)).toEqual([property]);
+            expect(
+                c.failures?.map((f) => f.property),
+                JSON.stringify(fields),
+            ).toEqual([property]);
             expect(c.failures?.[0]?.reason).toMatch(reason);
         }
     });
 
-    it("item 10: scancel of a job that has just ended is success; time \"0\" is unlimited", async () => {
+    it('item 10: scancel of a job that has just ended is success; time "0" is unlimited', async () => {
         const inputs = await checked(tagged(jobInputs({ command: "true", output: "/dev/null", waitFor: "completed" }, "ended")));
         const outs = (await provider.create(inputs)).outs as SlurmJobOutputs;
         // What the fault looks like: Slurm refuses to signal an ended job.
@@ -344,10 +442,15 @@ describe.skipIf(!available)("SlurmJob faults: the matrix", () => {
         // stalled to its bound, the pauses of the lookups after an ambiguous sbatch (1 + 3 + 6 s), plus 10 s of slack.
         const BOUND_MS = (DIAL_ATTEMPTS * (DIAL_SECONDS + 2) + COMMAND_SECONDS + 10 + 10) * 1000;
         const newInputs = (label: string) => {
-            const inputs = jobInputs({
-                command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"],
-                connection: testConnection({ port, dialAttempts: DIAL_ATTEMPTS, dialTimeoutSeconds: DIAL_SECONDS, commandTimeoutSeconds: COMMAND_SECONDS }),
-            }, label);
+            const inputs = jobInputs(
+                {
+                    command: "sleep 300",
+                    output: "/dev/null",
+                    extraArgs: ["--begin=now+1hour"],
+                    connection: testConnection({ port, dialAttempts: DIAL_ATTEMPTS, dialTimeoutSeconds: DIAL_SECONDS, commandTimeoutSeconds: COMMAND_SECONDS }),
+                },
+                label,
+            );
             tags.push(inputs.ownerTag);
             return inputs;
         };
@@ -362,9 +465,15 @@ describe.skipIf(!available)("SlurmJob faults: the matrix", () => {
             await provider.delete(probeOuts.jobId, probeOuts);
 
             const plans = [
-                ...[0.01, 0.03, 0.08, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.72, 0.8, 0.86, 0.9, 0.94, 0.97, 0.99].map((f) => ({ afterBytes: Math.round(total * f) })),
-                { afterBytes: 1500, direction: "up" as const }, { afterBytes: 3000, direction: "up" as const }, { afterBytes: 5000, direction: "up" as const },
-                { afterMs: 60 }, { afterMs: 150 }, { afterMs: 300 },
+                ...[0.01, 0.03, 0.08, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.72, 0.8, 0.86, 0.9, 0.94, 0.97, 0.99].map((f) => ({
+                    afterBytes: Math.round(total * f),
+                })),
+                { afterBytes: 1500, direction: "up" as const },
+                { afterBytes: 3000, direction: "up" as const },
+                { afterBytes: 5000, direction: "up" as const },
+                { afterMs: 60 },
+                { afterMs: 150 },
+                { afterMs: 300 },
                 // The network goes silent (no close) during the queries, sbatch and the reads after it.
                 ...[0.5, 0.86, 0.92, 0.97].map((f) => ({ afterBytes: Math.round(total * f), stall: true })),
             ];
@@ -378,7 +487,7 @@ describe.skipIf(!available)("SlurmJob faults: the matrix", () => {
                 expect(first.ms, `create took ${first.ms} ms at ${JSON.stringify(plan)}`).toBeLessThan(BOUND_MS);
                 const failure = first.error as (Error & { id?: string; properties?: SlurmJobOutputs }) | undefined;
                 // What state holds after this up: the job (outs or an init failure's properties), or nothing.
-                let held: SlurmJobOutputs | undefined = first.value?.outs as SlurmJobOutputs | undefined ?? failure?.properties;
+                let held: SlurmJobOutputs | undefined = (first.value?.outs as SlurmJobOutputs | undefined) ?? failure?.properties;
                 const heldId = first.value?.id ?? failure?.id;
                 // The next `pulumi up` (a new provider process): update of what state holds, or create again.
                 freshProcess();
@@ -391,7 +500,9 @@ describe.skipIf(!available)("SlurmJob faults: the matrix", () => {
                     expect(retry.error, `retry (create) failed at ${JSON.stringify(plan)}`).toBeUndefined();
                     held = retry.value?.outs as SlurmJobOutputs;
                 }
-                outcomes.push(`${JSON.stringify(plan)}: ${first.value ? "created" : failure?.id ? "init failure with id" : `failed (${failure?.message.slice(0, 60)})`} in ${first.ms} ms`);
+                outcomes.push(
+                    `${JSON.stringify(plan)}: ${first.value ? "created" : failure?.id ? "init failure with id" : `failed (${failure?.message.slice(0, 60)})`} in ${first.ms} ms`,
+                );
                 expect(liveJobsWithTag(inputs.ownerTag), `after ${JSON.stringify(plan)}`).toEqual([held.jobId]);
                 await provider.delete(held.jobId, held);
                 expect(liveJobsWithTag(inputs.ownerTag)).toEqual([]);

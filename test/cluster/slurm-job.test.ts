@@ -9,8 +9,17 @@ import { slurmStats } from "../../providers/slurm/scheduler";
 import { closeAllConnections, runRemote, sshPool } from "../../providers/remote/remote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import {
-    FaultProxy, USER_KEY_PATH, jobInputs, jobsWithTag, onCluster, requireClusterOrSkip, restartCluster,
-    squeueState, stopSlurmctld, testConnection, waitUntil,
+    FaultProxy,
+    USER_KEY_PATH,
+    jobInputs,
+    jobsWithTag,
+    onCluster,
+    requireClusterOrSkip,
+    restartCluster,
+    squeueState,
+    stopSlurmctld,
+    testConnection,
+    waitUntil,
 } from "../support/cluster";
 
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
@@ -47,12 +56,32 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
     let purgedJob: SlurmJobOutputs;
 
     beforeAll(async () => {
-        timeoutJob = track(await create(jobInputs({
-            jobName: "times-out", time: "1", command: "sleep 300", output: "/dev/null",
-        }, "timeout")));
-        purgedJob = track(await create(jobInputs({
-            jobName: "purged", command: "true", output: "/dev/null", waitFor: "completed",
-        }, "purged")));
+        timeoutJob = track(
+            await create(
+                jobInputs(
+                    {
+                        jobName: "times-out",
+                        time: "1",
+                        command: "sleep 300",
+                        output: "/dev/null",
+                    },
+                    "timeout",
+                ),
+            ),
+        );
+        purgedJob = track(
+            await create(
+                jobInputs(
+                    {
+                        jobName: "purged",
+                        command: "true",
+                        output: "/dev/null",
+                        waitFor: "completed",
+                    },
+                    "purged",
+                ),
+            ),
+        );
     });
 
     afterAll(() => {
@@ -75,12 +104,18 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
 
     it("waits for RUNNING, reads it back, and cancels it with signal then scancel", async () => {
         const started = Date.now();
-        const outs = track(await create(jobInputs({
-            jobName: "service", waitFor: "running", cancelGraceSeconds: 20,
-            // The service stops cleanly on TERM, as uvicorn does.
-            command: "trap 'echo got-TERM; exit 0' TERM; echo up; while true; do sleep 1; done",
-            output: "/tmp/sparc-test-%j.out",
-        })));
+        const outs = track(
+            await create(
+                jobInputs({
+                    jobName: "service",
+                    waitFor: "running",
+                    cancelGraceSeconds: 20,
+                    // The service stops cleanly on TERM, as uvicorn does.
+                    command: "trap 'echo got-TERM; exit 0' TERM; echo up; while true; do sleep 1; done",
+                    output: "/tmp/sparc-test-%j.out",
+                }),
+            ),
+        );
         console.log(`submit -> RUNNING through the provider: ${Date.now() - started} ms`);
         expect(outs.state).toBe("RUNNING");
         expect(outs.nodeList).toBe("localhost");
@@ -117,7 +152,10 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
 
     it("reports a job that fails with exit 3 as an init failure that keeps the job id", async () => {
         const inputs = jobInputs({ command: "exit 3", output: "/dev/null", waitFor: "completed" });
-        const err = await provider.create(inputs).then(() => undefined, (e: unknown) => e as Error & { id?: string; properties?: SlurmJobOutputs });
+        const err = await provider.create(inputs).then(
+            () => undefined,
+            (e: unknown) => e as Error & { id?: string; properties?: SlurmJobOutputs },
+        );
         expect(err).toBeDefined();
         expect(err?.message).toMatch(/^job \d+ did not reach COMPLETED: state FAILED, reason NonZeroExitCode, exit code 3:0\. Log: \/dev\/null$/);
         expect(err?.id).toMatch(/^[0-9]+$/);
@@ -147,14 +185,20 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
 
     it("rejects bad submissions with the command, exit code and Slurm's words, never the key", async () => {
         const cases: [Partial<SlurmJobInputs>, RegExp][] = [
-            [{ partition: "nosuchpart" }, /exited 1: sbatch: error: invalid partition specified: nosuchpart\nsbatch: error: Batch job submission failed: Invalid partition name specified/],
+            [
+                { partition: "nosuchpart" },
+                /exited 1: sbatch: error: invalid partition specified: nosuchpart\nsbatch: error: Batch job submission failed: Invalid partition name specified/,
+            ],
             [{ mem: "100G" }, /exited 1: sbatch: error: Memory specification can not be satisfied/],
             [{ partition: "debug", time: "14-00:00:00" }, /exited 1: sbatch: error: Batch job submission failed: Requested time limit is invalid/],
             [{ partition: "gpu", gres: "gpu:3" }, /Requested node configuration is not available/],
         ];
         for (const [fields, expected] of cases) {
             // With the sinfo checks off, sbatch itself is the one to refuse.
-            const err = await create(jobInputs({ command: "true", output: "/dev/null", clusterChecks: "off", ...fields })).then(() => undefined, (e: Error) => e);
+            const err = await create(jobInputs({ command: "true", output: "/dev/null", clusterChecks: "off", ...fields })).then(
+                () => undefined,
+                (e: Error) => e,
+            );
             expect(err?.name).toBe("SlurmCommandError");
             expect(err?.message).toMatch(/^sbatch rejected the job: `sbatch --parsable '?--comment=pulumi:/);
             expect(err?.message).toMatch(expected);
@@ -171,11 +215,18 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
             [{ partition: "hpg-ai" }, "partition", /partition "hpg-ai" does not exist on 127.0.0.1; it offers: debug \(default\)/],
             [{ partition: "debug", time: "14-00:00:00" }, "time", offers],
             [{ partition: "gpu", gpusPerTask: "a100:4" }, "gpusPerTask", /asks for GPU type a100, but partition gpu offers GPU types fake/],
-            [{ partition: "gpu", gpus: "a100:4" }, "gpus", /gpus "a100:4" asks for GPU type a100, but partition gpu offers GPU types fake\. The cluster offers: .*gpu \(MaxTime 14-00:00:00, GPUs fake\)/],
+            [
+                { partition: "gpu", gpus: "a100:4" },
+                "gpus",
+                /gpus "a100:4" asks for GPU type a100, but partition gpu offers GPU types fake\. The cluster offers: .*gpu \(MaxTime 14-00:00:00, GPUs fake\)/,
+            ],
         ];
         for (const [fields, property, reason] of cases) {
             const inputs = jobInputs({ command: "true", output: "/dev/null", ...fields });
-            const err = await provider.create(inputs).then(() => undefined, (e: Error) => e);
+            const err = await provider.create(inputs).then(
+                () => undefined,
+                (e: Error) => e,
+            );
             expect(err?.message).toMatch(/^the cluster cannot run this job:/);
             expect(err?.message).toContain(`${property}: `);
             expect(err?.message).toMatch(reason);
@@ -191,10 +242,18 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
     });
 
     it("runs on a GPU partition with --gres and sees the GPU", async () => {
-        const outs = track(await create(jobInputs({
-            partition: "gpu", gres: "gpu:fake:1", time: "14-00:00:00", waitFor: "completed",
-            command: "echo CUDA=$CUDA_VISIBLE_DEVICES", output: "/tmp/sparc-gpu-%j.out",
-        })));
+        const outs = track(
+            await create(
+                jobInputs({
+                    partition: "gpu",
+                    gres: "gpu:fake:1",
+                    time: "14-00:00:00",
+                    waitFor: "completed",
+                    command: "echo CUDA=$CUDA_VISIBLE_DEVICES",
+                    output: "/tmp/sparc-gpu-%j.out",
+                }),
+            ),
+        );
         expect(outs.state).toBe("COMPLETED");
         expect(onCluster(`cat /tmp/sparc-gpu-${outs.jobId}.out`).stdout.trim()).toBe("CUDA=0");
     });
@@ -202,13 +261,17 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
     it("passes hostile strings in every field through to Slurm literally, and runs none of them", async () => {
         const marker = `/tmp/sparc-pwned-${process.pid}`;
         const hostile = `a'b"c $(touch ${marker}-1) \`touch ${marker}-2\`; touch ${marker}-3 && é日本 🚀 #x \\`;
-        const outs = track(await create(jobInputs({
-            jobName: hostile,
-            environment: { HOSTILE: hostile },
-            command: "printf '%s' \"$HOSTILE\"",
-            output: `/tmp/sparc-hostile-%j-${process.pid}.out`,
-            waitFor: "completed",
-        })));
+        const outs = track(
+            await create(
+                jobInputs({
+                    jobName: hostile,
+                    environment: { HOSTILE: hostile },
+                    command: "printf '%s' \"$HOSTILE\"",
+                    output: `/tmp/sparc-hostile-%j-${process.pid}.out`,
+                    waitFor: "completed",
+                }),
+            ),
+        );
         expect(outs.state).toBe("COMPLETED");
         const name = onCluster(`squeue -h -t all -j ${Number(outs.jobId)} -o %j`).stdout.replace(/\n$/, "");
         expect(name).toBe(hostile);
@@ -255,7 +318,11 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
 
     it("runs a job through the openssh transport with one login for all its commands (one Duo prompt)", async () => {
         const sshdLog = "/var/lib/slurm-test/log/sshd.log";
-        const logins = () => fs.readFileSync(sshdLog, "utf8").split("\n").filter((l) => l.includes("Accepted publickey for hpcuser")).length;
+        const logins = () =>
+            fs
+                .readFileSync(sshdLog, "utf8")
+                .split("\n")
+                .filter((l) => l.includes("Accepted publickey for hpcuser")).length;
         const controlPath = `/tmp/sparc-test-cm-${process.pid}-%C`;
         const connection = { ...testConnection({ transport: "openssh", identityFile: USER_KEY_PATH, controlPath }), privateKey: undefined };
         const before = logins();
@@ -270,7 +337,10 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
         // A wrong pinned key is refused by ssh too.
         const other = fs.readFileSync(USER_KEY_PATH + ".pub", "utf8");
         const bad = jobInputs({ command: "true", connection: { ...connection, hostKey: other, controlPath: `/tmp/sparc-test-cm2-${process.pid}-%C` } });
-        const err = await provider.create(bad).then(() => undefined, (e: Error) => e);
+        const err = await provider.create(bad).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(err?.message).toMatch(/host key does not match connection.hostKey/);
         onCluster("true");
         spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${controlPath}`, "-p", "2222", "hpcuser@127.0.0.1"], { stdio: "ignore" });
@@ -291,8 +361,13 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
             expect(outs.jobId).toMatch(/^[0-9]+$/);
             closeAllConnections();
             const wrong = jobInputs({ command: "true", connection: testConnection({ privateKey, passphrase: "not-it", dialAttempts: 1 }) });
-            const err = await provider.create(wrong).then(() => undefined, (e: Error) => e);
-            expect(err?.message).toMatch(/^connection to hpcuser@127\.0\.0\.1:2222: cannot use connection\.privateKey \(.*\); check the key and connection\.passphrase$/);
+            const err = await provider.create(wrong).then(
+                () => undefined,
+                (e: Error) => e,
+            );
+            expect(err?.message).toMatch(
+                /^connection to hpcuser@127\.0\.0\.1:2222: cannot use connection\.privateKey \(.*\); check the key and connection\.passphrase$/,
+            );
             expect(err?.message).not.toContain("not-it");
             expect(err?.message).not.toContain(passphrase);
         } finally {
@@ -305,7 +380,10 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
     it("refuses a server whose host key does not match, and says how to fix it", async () => {
         const other = fs.readFileSync(USER_KEY_PATH + ".pub", "utf8");
         const inputs = jobInputs({ command: "true", connection: testConnection({ hostKey: other, dialAttempts: 1 }) });
-        const err = await provider.create(inputs).then(() => undefined, (e: Error) => e);
+        const err = await provider.create(inputs).then(
+            () => undefined,
+            (e: Error) => e,
+        );
         expect(err?.message).toMatch(/host key does not match connection.hostKey/);
         expect(err?.message).not.toContain(privateKeyText.split("\n")[1]);
     });
@@ -314,9 +392,14 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
         const outs = track(await create(jobInputs({ command: "sleep 300", output: "/dev/null" })));
         stopSlurmctld();
         try {
-            const err = await provider.read(outs.jobId, outs).then(() => undefined, (e: Error) => e);
+            const err = await provider.read(outs.jobId, outs).then(
+                () => undefined,
+                (e: Error) => e,
+            );
             expect(err?.name).toBe("SlurmCommandError");
-            expect(err?.message).toMatch(/reading the job from slurmctld failed: `squeue .*` exited 1: .*(Unable to contact slurm controller|Socket timed out)/s);
+            expect(err?.message).toMatch(
+                /reading the job from slurmctld failed: `squeue .*` exited 1: .*(Unable to contact slurm controller|Socket timed out)/s,
+            );
         } finally {
             restartCluster();
         }
@@ -328,8 +411,9 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
     it("shares one SSH connection across many concurrent operations", async () => {
         closeAllConnections();
         const before = slurmStats().handshakes;
-        const jobs = await Promise.all(Array.from({ length: 6 }, (_, i) =>
-            create(jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, `pool${i}`))));
+        const jobs = await Promise.all(
+            Array.from({ length: 6 }, (_, i) => create(jobInputs({ command: "true", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, `pool${i}`))),
+        );
         jobs.forEach(track);
         const squeueBefore = slurmStats().commands.squeue ?? 0;
         const reads = await Promise.all(jobs.map((j) => provider.read(j.jobId, j)));
@@ -344,8 +428,12 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
     it("finds a purged job in accounting, and a job unknown to both is gone", async () => {
         expect(purgedJob.state).toBe("COMPLETED");
         // MinJobAge=10: slurmctld forgets the job 10-14 s after it ends.
-        await waitUntil("slurmctld to purge the job", 60, () =>
-            onCluster(`squeue -h -t all -j ${Number(purgedJob.jobId)}`).code === 1 ? true : undefined, 1000);
+        await waitUntil(
+            "slurmctld to purge the job",
+            60,
+            () => (onCluster(`squeue -h -t all -j ${Number(purgedJob.jobId)}`).code === 1 ? true : undefined),
+            1000,
+        );
         const read = await provider.read(purgedJob.jobId, purgedJob);
         expect(read.id).toBe(purgedJob.jobId);
         expect(read.props?.state).toBe("COMPLETED");
@@ -356,10 +444,15 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
 
     it("records a job that hit its time limit as TIMEOUT", async () => {
         // Slurm enforces limits coarsely: measured 75 s for a 1-minute limit.
-        const read = await waitUntil("TIMEOUT", 200, async () => {
-            const r = await provider.read(timeoutJob.jobId, timeoutJob);
-            return r.props?.state === "TIMEOUT" ? r : undefined;
-        }, 5000);
+        const read = await waitUntil(
+            "TIMEOUT",
+            200,
+            async () => {
+                const r = await provider.read(timeoutJob.jobId, timeoutJob);
+                return r.props?.state === "TIMEOUT" ? r : undefined;
+            },
+            5000,
+        );
         expect(read.props?.state).toBe("TIMEOUT");
         expect((await provider.diff(timeoutJob.jobId, read.props as SlurmJobOutputs, timeoutJob)).replaces).toEqual(["state"]);
     }, 240_000);

@@ -26,8 +26,10 @@ describe.skipIf(shouldSkipEngineTests())("@pulumi/command: large output and addP
         await stack.setConfig("addPreviousOutputInEnv", "true");
         expect(await stack.up()).toEqual({ create: 2 });
         expect((await stack.outputs()).stdoutLength).toBe(BYTES);
-        const destroy = await stack.pulumi(["destroy", "--yes", "--skip-preview", "--json", "--stack", stack.stackName,
-            "--non-interactive", "--config-file", stack.configFile], { allowFailure: true });
+        const destroy = await stack.pulumi(
+            ["destroy", "--yes", "--skip-preview", "--json", "--stack", stack.stackName, "--non-interactive", "--config-file", stack.configFile],
+            { allowFailure: true },
+        );
         expect(destroy.code).not.toBe(0);
         expect(destroy.stdout).toMatch(/argument list too long/);
     }, 300_000);

@@ -25,14 +25,22 @@ function podman(args: string[]): string {
 }
 
 function leftovers(pod: string, prefix: string): string {
-    const pods = podman(["pod", "ls", "--format", "{{.Name}}"]).split("\n").filter((n) => n === pod);
-    const containers = podman(["ps", "-a", "--format", "{{.Names}}"]).split("\n").filter((n) => n.startsWith(prefix));
+    const pods = podman(["pod", "ls", "--format", "{{.Name}}"])
+        .split("\n")
+        .filter((n) => n === pod);
+    const containers = podman(["ps", "-a", "--format", "{{.Names}}"])
+        .split("\n")
+        .filter((n) => n.startsWith(prefix));
     return [...pods, ...containers].join(" ");
 }
 
 /** Every image id in the store, intermediate ones included. */
 function allImageIds(): Set<string> {
-    return new Set(podman(["images", "--all", "--quiet", "--no-trunc"]).split("\n").filter((l) => l !== ""));
+    return new Set(
+        podman(["images", "--all", "--quiet", "--no-trunc"])
+            .split("\n")
+            .filter((l) => l !== ""),
+    );
 }
 
 /** The layer (diff) ids of each image, in one podman call. */
@@ -42,7 +50,10 @@ function layersOf(ids: readonly string[]): string[] {
     }
     const r = spawnSync("podman", ["image", "inspect", "--format", "{{json .RootFS.Layers}}", ...ids], { encoding: "utf8" });
     // An image removed between the listing and the inspect is simply skipped.
-    return r.stdout.split("\n").filter((l) => l.startsWith("[")).flatMap((l) => JSON.parse(l) as string[]);
+    return r.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("["))
+        .flatMap((l) => JSON.parse(l) as string[]);
 }
 
 /** The id a local tag points at, or "" when it does not exist. */
@@ -53,8 +64,10 @@ function imageId(ref: string): string {
 
 /** Build working containers (Podman "storage" state, @pulumi/docker builds with rm=0) whose image is this one. */
 function buildContainersOn(image: string): string[] {
-    return podman(["ps", "--all", "--external", "--no-trunc", "--format", "{{.ID}} {{.ImageID}}"]).split("\n")
-        .filter((l) => l.endsWith(image.replace(/^sha256:/, ""))).map((l) => l.split(" ")[0]);
+    return podman(["ps", "--all", "--external", "--no-trunc", "--format", "{{.ID}} {{.ImageID}}"])
+        .split("\n")
+        .filter((l) => l.endsWith(image.replace(/^sha256:/, "")))
+        .map((l) => l.split(" ")[0]);
 }
 
 async function health(port: number): Promise<unknown> {
@@ -62,15 +75,20 @@ async function health(port: number): Promise<unknown> {
 }
 
 function vendorSamples(): void {
-    execFileSync("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas"),
-        "--signaling", path.join(root, "samples/signaling")], { stdio: "ignore" });
+    execFileSync(
+        "bash",
+        [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas"), "--signaling", path.join(root, "samples/signaling")],
+        { stdio: "ignore" },
+    );
 }
 
 /** Only the ops that change something, per resource (drops "same"; sorted: replacement steps come in either order). */
 function changed(steps: Record<string, string[]>): Record<string, string[]> {
-    return Object.fromEntries(Object.entries(steps)
-        .map(([name, ops]) => [name, ops.filter((op) => op !== "same").sort()] as const)
-        .filter(([, ops]) => ops.length > 0));
+    return Object.fromEntries(
+        Object.entries(steps)
+            .map(([name, ops]) => [name, ops.filter((op) => op !== "same").sort()] as const)
+            .filter(([, ops]) => ops.length > 0),
+    );
 }
 
 describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Image through Podman's Docker API)", () => {
@@ -251,8 +269,15 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource prebuilt (real engine 
 
     beforeAll(async () => {
         vendorSamples();
-        for (const [service, context] of [["mas", "samples/mas"], ["signaling", "samples/signaling"]] as const) {
-            execFileSync("podman", ["build", "-q", "-t", images[service], "-f", path.join(root, `dockerfiles/Dockerfile.${service}`), path.join(root, context)], { stdio: "ignore" });
+        for (const [service, context] of [
+            ["mas", "samples/mas"],
+            ["signaling", "samples/signaling"],
+        ] as const) {
+            execFileSync(
+                "podman",
+                ["build", "-q", "-t", images[service], "-f", path.join(root, `dockerfiles/Dockerfile.${service}`), path.join(root, context)],
+                { stdio: "ignore" },
+            );
         }
         spawnSync("podman", ["pod", "rm", "-f", "-t", "0", POD], { stdio: "ignore" });
         stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-dev" });

@@ -66,9 +66,14 @@ describe.skipIf(shouldSkipEngineTests() || !canBuild)("build.sh upgrades an engi
         expect(first.code, first.stderr).toBe(0);
         expect(first.stdout.trim()).toBe(bin);
         expect(first.stderr).toMatch(/replacing pulumi-language-nodejs built from sdk v3\.\d+\.\d+/);
-        expect(fs.readFileSync(path.join(bin, "pulumi-language-nodejs")).includes(Buffer.from(`github.com/pulumi/pulumi/sdk/v3\tv${PINNED_LANGHOST_SDK_VERSION}`))).toBe(true);
+        expect(
+            fs.readFileSync(path.join(bin, "pulumi-language-nodejs")).includes(Buffer.from(`github.com/pulumi/pulumi/sdk/v3\tv${PINNED_LANGHOST_SDK_VERSION}`)),
+        ).toBe(true);
         const env = { ...process.env, PULUMI_HOME: path.join(engineDir, "home"), PULUMI_SKIP_UPDATE_CHECK: "true" };
-        const listed = JSON.parse(spawnSync(path.join(bin, "pulumi"), ["plugin", "ls", "--json"], { encoding: "utf8", env }).stdout) as { name: string; version: string }[];
+        const listed = JSON.parse(spawnSync(path.join(bin, "pulumi"), ["plugin", "ls", "--json"], { encoding: "utf8", env }).stdout) as {
+            name: string;
+            version: string;
+        }[];
         expect(listed.map((p) => `${p.name} ${p.version}`).sort()).toEqual([`command ${pins.command}`, `docker ${pins.docker}`]);
 
         const second = await runBuild(engineDir);

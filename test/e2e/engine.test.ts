@@ -30,11 +30,20 @@ describe.skipIf(shouldSkipEngineTests())("the engine build.sh installed matches 
         const env = { ...process.env, PULUMI_HOME: engine.home, PULUMI_SKIP_UPDATE_CHECK: "true" };
         expect(execFileSync(engine.pulumi, ["version"], { encoding: "utf8", env }).trim()).toBe(`v${PINNED_CLI_VERSION}`);
         const langhost = path.join(engine.binDir, "pulumi-language-nodejs");
-        expect(buildInfoHas(langhost, `github.com/pulumi/pulumi/sdk/v3\tv${PINNED_LANGHOST_SDK_VERSION}`),
-            `${langhost} is not built against sdk v${PINNED_LANGHOST_SDK_VERSION}; run scripts/pulumi-engine/build.sh`).toBe(true);
+        expect(
+            buildInfoHas(langhost, `github.com/pulumi/pulumi/sdk/v3\tv${PINNED_LANGHOST_SDK_VERSION}`),
+            `${langhost} is not built against sdk v${PINNED_LANGHOST_SDK_VERSION}; run scripts/pulumi-engine/build.sh`,
+        ).toBe(true);
 
-        const listed = JSON.parse(execFileSync(engine.pulumi, ["plugin", "ls", "--json"], { encoding: "utf8", env })) as { name: string; kind: string; version: string }[];
-        const resources = listed.filter((p) => p.kind === "resource").map((p) => `${p.name} ${p.version}`).sort();
+        const listed = JSON.parse(execFileSync(engine.pulumi, ["plugin", "ls", "--json"], { encoding: "utf8", env })) as {
+            name: string;
+            kind: string;
+            version: string;
+        }[];
+        const resources = listed
+            .filter((p) => p.kind === "resource")
+            .map((p) => `${p.name} ${p.version}`)
+            .sort();
         expect(resources).toEqual([`command ${pins.command}`, `docker ${pins.docker}`]);
         for (const [name, version] of Object.entries(pins)) {
             // The binary itself reports that version (not just installed under its name).
@@ -92,7 +101,9 @@ describe.skipIf(shouldSkipEngineTests())("pulumi engine: smoke program lifecycle
     it("refresh reads the dynamic resources back unchanged", async () => {
         expect(await stack.refresh()).toEqual({ same: 4 });
         const { deployment } = await stack.exportState();
-        const echoes = resourcesOfType(deployment, ECHO_TYPE).map((r) => r.id).sort();
+        const echoes = resourcesOfType(deployment, ECHO_TYPE)
+            .map((r) => r.id)
+            .sort();
         expect(echoes).toEqual(["echo-hello", "echo-hello-again"]);
     });
 

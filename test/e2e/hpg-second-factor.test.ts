@@ -18,8 +18,10 @@ const IMAGE = "localhost/sparc-hpgtest/mas-server:latest";
 const skip = shouldSkipEngineTests() || !requireClusterOrSkip() || !requireSecondFactorOrSkip();
 
 function liveJobs(tag: string): string[] {
-    return onCluster("squeue -h -u hpcuser -t pending,running -o '%i|%k'").stdout.split("\n")
-        .filter((l) => l.endsWith(`|${tag}`)).map((l) => l.split("|")[0]);
+    return onCluster("squeue -h -u hpcuser -t pending,running -o '%i|%k'")
+        .stdout.split("\n")
+        .filter((l) => l.endsWith(`|${tag}`))
+        .map((l) => l.split("|")[0]);
 }
 
 /** Counts of the second-factor sshd over one CLI operation, with a fresh one-time code for it. */
@@ -47,19 +49,38 @@ describe.skipIf(skip).each([
     beforeAll(async () => {
         setMode("totp");
         execFileSync("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas")], { stdio: "ignore" });
-        execFileSync("podman", ["build", "-q", "-t", IMAGE, "-f", path.join(root, "dockerfiles/Dockerfile.mas"), path.join(root, "samples/mas")], { stdio: "ignore" });
+        execFileSync("podman", ["build", "-q", "-t", IMAGE, "-f", path.join(root, "dockerfiles/Dockerfile.mas"), path.join(root, "samples/mas")], {
+            stdio: "ignore",
+        });
         onCluster(`rm -rf ${path.dirname(containers)}`);
         stack = await TestStack.create(requireEngine(), { programDir: root, stackName });
         const config: Record<string, string> = {
-            target: "hpg", imageSource: "prebuilt", masImage: IMAGE,
-            hpgHost: "127.0.0.1", hpgPort: String(TFA_PORT), hpgUser: "hpcuser", hpgGroup: "sparc-test",
-            hpgHostKey: fs.readFileSync(HOST_KEY_PATH, "utf8").trim(), hpgIdentityFile: USER_KEY_PATH,
-            hpgSshTransport: transport, hpgControlPath: `/tmp/sparc-e2e-tfa-${process.pid}-%C`,
-            hpgContainerDir: containers, hpgWorkDir: path.dirname(containers), hpgLocalArchiveDir: archives,
-            hpgPartition: "gpu", hpgGpusPerTask: "fake:1", hpgCpusPerTask: "1", hpgMem: "1gb", hpgMasPort: String(port),
-            hpgJobName: `sparc-tfa-${transport}`, hpgReadinessTimeoutSeconds: "60", hpgWaitTimeoutSeconds: "300",
+            target: "hpg",
+            imageSource: "prebuilt",
+            masImage: IMAGE,
+            hpgHost: "127.0.0.1",
+            hpgPort: String(TFA_PORT),
+            hpgUser: "hpcuser",
+            hpgGroup: "sparc-test",
+            hpgHostKey: fs.readFileSync(HOST_KEY_PATH, "utf8").trim(),
+            hpgIdentityFile: USER_KEY_PATH,
+            hpgSshTransport: transport,
+            hpgControlPath: `/tmp/sparc-e2e-tfa-${process.pid}-%C`,
+            hpgContainerDir: containers,
+            hpgWorkDir: path.dirname(containers),
+            hpgLocalArchiveDir: archives,
+            hpgPartition: "gpu",
+            hpgGpusPerTask: "fake:1",
+            hpgCpusPerTask: "1",
+            hpgMem: "1gb",
+            hpgMasPort: String(port),
+            hpgJobName: `sparc-tfa-${transport}`,
+            hpgReadinessTimeoutSeconds: "60",
+            hpgWaitTimeoutSeconds: "300",
             // The .sif is built as a CPU job (the default), on the test cluster's CPU partition.
-            hpgSifBuildPartition: "debug", hpgSifBuildCpus: "1", hpgSifBuildMem: "1gb",
+            hpgSifBuildPartition: "debug",
+            hpgSifBuildCpus: "1",
+            hpgSifBuildMem: "1gb",
         };
         for (const [key, value] of Object.entries(config)) {
             await stack.setConfig(key, value);
@@ -94,7 +115,9 @@ describe.skipIf(skip).each([
         expect(String(out.readiness)).toMatch(/"port":\d+,"jobId":"\d+"/);
         expect(String((out.copyReports as Record<string, string>).mas)).toMatch(/^sent \d+ bytes to /);
         // The service job really waited, longer than the old idle close (30 s) and the keepalive period (15 s).
-        const job = resourcesOfType((await stack.exportState()).deployment, "pulumi-nodejs:dynamic/slurm:SlurmJob").find((r) => String(r.urn).endsWith("::sparc-service"));
+        const job = resourcesOfType((await stack.exportState()).deployment, "pulumi-nodejs:dynamic/slurm:SlurmJob").find((r) =>
+            String(r.urn).endsWith("::sparc-service"),
+        );
         const pending = (Date.parse(String(job?.outputs?.startTime)) - Date.parse(String(job?.outputs?.submitTime))) / 1000;
         figures.push(`service job PENDING for ${pending} s`);
         expect(pending).toBeGreaterThan(30);

@@ -31,15 +31,22 @@ const CURRENT_ENDPOINT = `${path.dirname(CONTAINERS)}/sparc_service.endpoint`;
 const skip = shouldSkipEngineTests() || !requireClusterOrSkip();
 
 function liveJobsWithTag(): string[] {
-    return onCluster("squeue -h -u hpcuser -t pending,running -o '%i|%k'").stdout.split("\n")
-        // The comment is "<tag> script=<hash> attempt=<id>" (providers/slurm/ownership.ts).
-        .filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === TAG).map((l) => l.split("|")[0]);
+    return (
+        onCluster("squeue -h -u hpcuser -t pending,running -o '%i|%k'")
+            .stdout.split("\n")
+            // The comment is "<tag> script=<hash> attempt=<id>" (providers/slurm/ownership.ts).
+            .filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === TAG)
+            .map((l) => l.split("|")[0])
+    );
 }
 
 /** A listener of this test's own that counts connections: the shared sshd's log also holds other sessions' logins. */
 async function countingListener(): Promise<{ port: number; connections: () => number; close: () => void }> {
     let connections = 0;
-    const server = net.createServer((socket) => { connections += 1; socket.destroy(); });
+    const server = net.createServer((socket) => {
+        connections += 1;
+        socket.destroy();
+    });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return { port: (server.address() as net.AddressInfo).port, connections: () => connections, close: () => server.close() };
 }
@@ -54,7 +61,9 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
 
     beforeAll(async () => {
         execFileSync("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas")], { stdio: "ignore" });
-        execFileSync("podman", ["build", "-q", "-t", IMAGE, "-f", path.join(root, "dockerfiles/Dockerfile.mas"), path.join(root, "samples/mas")], { stdio: "ignore" });
+        execFileSync("podman", ["build", "-q", "-t", IMAGE, "-f", path.join(root, "dockerfiles/Dockerfile.mas"), path.join(root, "samples/mas")], {
+            stdio: "ignore",
+        });
         onCluster(`rm -rf ${path.dirname(CONTAINERS)}`);
         await new Promise<void>((resolve) => holder.listen(0, "0.0.0.0", resolve));
         PORT = (holder.address() as net.AddressInfo).port;
@@ -128,7 +137,17 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         console.log(`pulumi up --stack hpg (first): ${((Date.now() - started) / 1000).toFixed(1)} s`);
         const out = await stack.outputs();
         // Exactly the hpg target's outputs (README "What `pulumi up --stack hpg` does"), none of the other targets'.
-        expect(Object.keys(out).sort()).toEqual(["copyReports", "endpointFile", "jobId", "jobState", "logPath", "masEndpoint", "readiness", "sifPaths", "tunnelCommand"]);
+        expect(Object.keys(out).sort()).toEqual([
+            "copyReports",
+            "endpointFile",
+            "jobId",
+            "jobState",
+            "logPath",
+            "masEndpoint",
+            "readiness",
+            "sifPaths",
+            "tunnelCommand",
+        ]);
         expect(out.jobState).toBe("RUNNING");
         firstJob = String(out.jobId);
         const [node, port] = String(out.masEndpoint).split(":");
@@ -145,7 +164,9 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         expect(JSON.parse(health.stdout)).toEqual({ status: "ok", job_id: firstJob });
         expect(onCluster(`ls ${CONTAINERS}`).stdout).toMatch(/mas_server-[0-9a-f]{16}\.sif/);
         // The .sif was built by a job on the CPU partition, not on the login node.
-        const builds = onCluster("sacct -n -X -P -u hpcuser -S now-1hours -o JobName,Partition,State,AllocTRES").stdout.split("\n").filter((l) => l.startsWith("sparc-sif-mas|"));
+        const builds = onCluster("sacct -n -X -P -u hpcuser -S now-1hours -o JobName,Partition,State,AllocTRES")
+            .stdout.split("\n")
+            .filter((l) => l.startsWith("sparc-sif-mas|"));
         expect(builds.length).toBeGreaterThanOrEqual(1);
         expect(builds[builds.length - 1]).toMatch(/^sparc-sif-mas\|debug\|COMPLETED\|/);
         expect(builds[builds.length - 1]).not.toContain("gpu");
@@ -203,7 +224,7 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
                 const [node, port, job] = fs.readFileSync(CURRENT_ENDPOINT, "utf8").trim().split(" ");
                 try {
                     const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
-                    const body = await res.json() as { job_id?: string };
+                    const body = (await res.json()) as { job_id?: string };
                     samples.push({ ok: res.ok && node === "localhost" && body.job_id === job, job });
                 } catch {
                     samples.push({ ok: false, job });
@@ -211,7 +232,9 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
                 await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - at))));
             }
         })();
-        const counter = setInterval(() => { most = Math.max(most, liveJobsWithTag().length); }, 2000);
+        const counter = setInterval(() => {
+            most = Math.max(most, liveJobsWithTag().length);
+        }, 2000);
         const started = Date.now();
         const up = await stack.up();
         const seconds = (Date.now() - started) / 1000;
@@ -219,8 +242,10 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         clearInterval(counter);
         await sampler;
         const out = await stack.outputs();
-        console.log(`pulumi up --stack hpg (renewal): ${seconds.toFixed(1)} s; ${samples.length} /health samples every 200 ms, ` +
-            `${samples.filter((x) => !x.ok).length} failed; at most ${most} jobs at once`);
+        console.log(
+            `pulumi up --stack hpg (renewal): ${seconds.toFixed(1)} s; ${samples.length} /health samples every 200 ms, ` +
+                `${samples.filter((x) => !x.ok).length} failed; at most ${most} jobs at once`,
+        );
         expect(up).toMatchObject({ replace: 1 });
         expect(samples.filter((x) => !x.ok)).toEqual([]);
         expect(samples.length).toBeGreaterThan(10);

@@ -36,7 +36,11 @@ describe.skipIf(shouldSkipEngineTests())("the project's own program under the re
 
     it("hpg: preview shows a bad time limit with its value and the fix", async () => {
         const out = await previewFailure("e2e-hpg2", {
-            target: "hpg", hpgUser: "albert", hpgGroup: "g", hpgHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg", hpgTime: "15 days",
+            target: "hpg",
+            hpgUser: "albert",
+            hpgGroup: "g",
+            hpgHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
+            hpgTime: "15 days",
         });
         expect(out).toContain('sparc-deploy:hpgTime = "15 days": is not a Slurm time. Fix: use e.g. "14-00:00:00"');
     }, 120_000);
@@ -44,13 +48,21 @@ describe.skipIf(shouldSkipEngineTests())("the project's own program under the re
     // Before: these passed the loader and failed later in the SlurmJob provider's check, named "partition" / "jobName".
     it("hpg: preview refuses a bad hpgPartition and hpgJobName under their config keys, with the value and the fix", async () => {
         const out = await previewFailure("e2e-hpg3", {
-            target: "hpg", hpgUser: "albert", hpgGroup: "g", hpgHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
-            hpgPartition: "hpg ai", hpgJobName: "j".repeat(201),
+            target: "hpg",
+            hpgUser: "albert",
+            hpgGroup: "g",
+            hpgHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
+            hpgPartition: "hpg ai",
+            hpgJobName: "j".repeat(201),
         });
         expect(out).toContain("hpg stack configuration has 2 problem(s):");
-        expect(out).toContain('sparc-deploy:hpgPartition = "hpg ai": must be a partition name or a comma list of them (letters, digits, "_", ".", "-"), e.g. "hpg-ai". ' +
-            "Fix: pulumi config set hpgPartition <partition, e.g. hpg-ai>");
-        expect(out).toContain(`sparc-deploy:hpgJobName = "${"j".repeat(76)}...: is 201 characters long; shorten it to at most 200. Fix: pulumi config set hpgJobName <`);
+        expect(out).toContain(
+            'sparc-deploy:hpgPartition = "hpg ai": must be a partition name or a comma list of them (letters, digits, "_", ".", "-"), e.g. "hpg-ai". ' +
+                "Fix: pulumi config set hpgPartition <partition, e.g. hpg-ai>",
+        );
+        expect(out).toContain(
+            `sparc-deploy:hpgJobName = "${"j".repeat(76)}...: is 201 characters long; shorten it to at most 200. Fix: pulumi config set hpgJobName <`,
+        );
         expect(out).not.toMatch(/\bpartition = "hpg ai"/);
     }, 120_000);
 
@@ -60,15 +72,23 @@ describe.skipIf(shouldSkipEngineTests())("the project's own program under the re
         expect(out).toContain("pubappsInstance is not set. Fix: pulumi config set pubappsInstance <instance host name, as UF RC gave it>");
         expect(out).toContain("pubappsHostKey is not set. Fix: from HiPerGator run `ssh-keyscan -t ed25519 <instance>`");
         expect(out).toContain("pubappsJumpHostKey is not set. Fix: run `ssh-keyscan -t ed25519 hpg.rc.ufl.edu`");
-        expect(out).toContain("pubappsProxyPort = 0: not a port. Fix: pulumi config set pubappsProxyPort <the instance port UF RC's reverse proxy forwards to>");
+        expect(out).toContain(
+            "pubappsProxyPort = 0: not a port. Fix: pulumi config set pubappsProxyPort <the instance port UF RC's reverse proxy forwards to>",
+        );
         expect(out).toContain("pubappsPublicHost is not set. Fix:");
     }, 120_000);
 
     it("pubapps: preview names a prebuilt image this machine does not have, and the fix", async () => {
         const out = await previewFailure("e2e-pubapps-img", {
-            target: "pubapps", imageSource: "prebuilt", masImage: "localhost/sparc-pubapps-absent/mas:none",
-            pubappsInstance: "app1", pubappsUser: "svc", pubappsInsecureIgnoreHostKey: "true", pubappsJumpUser: "albert",
-            pubappsProxyPort: "8443", pubappsPublicHost: "sparc.example",
+            target: "pubapps",
+            imageSource: "prebuilt",
+            masImage: "localhost/sparc-pubapps-absent/mas:none",
+            pubappsInstance: "app1",
+            pubappsUser: "svc",
+            pubappsInsecureIgnoreHostKey: "true",
+            pubappsJumpUser: "albert",
+            pubappsProxyPort: "8443",
+            pubappsPublicHost: "sparc.example",
         });
         expect(out).toContain('masImage = "localhost/sparc-pubapps-absent/mas:none": not in the local podman store');
         expect(out).toContain("Fix: `podman pull localhost/sparc-pubapps-absent/mas:none` (or build it), or set imageSource build");

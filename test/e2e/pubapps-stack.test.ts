@@ -37,24 +37,34 @@ function sh(cmd: string, args: string[], timeoutMs = 120_000, env: NodeJS.Proces
  * Not `su -`: its PAM session (pam_systemd) was seen to hang after the instance restarted.
  */
 function onInstance(command: string): { code: number; stdout: string } {
-    const r = spawnSync("podman", ["exec", "--user", "svc", "--workdir", "/home/svc", "-e", "HOME=/home/svc", "-e", "XDG_RUNTIME_DIR=/run/user/1000",
-        TESTBED, "bash", "-c", command], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(
+        "podman",
+        ["exec", "--user", "svc", "--workdir", "/home/svc", "-e", "HOME=/home/svc", "-e", "XDG_RUNTIME_DIR=/run/user/1000", TESTBED, "bash", "-c", command],
+        { encoding: "utf8", timeout: 60_000 },
+    );
     return { code: r.status ?? -1, stdout: r.stdout ?? "" };
 }
 
 /** Logins with this test's key at the jump host (the cluster sshd is shared: other keys are others'). */
 function jumpLogins(): number {
-    return fs.readFileSync(sshdLog, "utf8").split("\n").filter((l) => l.includes(`Accepted publickey for ${TEST_USER}`) && l.includes(fingerprint)).length;
+    return fs
+        .readFileSync(sshdLog, "utf8")
+        .split("\n")
+        .filter((l) => l.includes(`Accepted publickey for ${TEST_USER}`) && l.includes(fingerprint)).length;
 }
 
 function instanceLogins(): number {
     return spawnSync("podman", ["exec", TESTBED, "journalctl", "-u", "ssh", "--no-pager", "-o", "cat"], { encoding: "utf8", timeout: 30_000 })
-        .stdout.split("\n").filter((l) => l.startsWith("Accepted publickey for svc")).length;
+        .stdout.split("\n")
+        .filter((l) => l.startsWith("Accepted publickey for svc")).length;
 }
 
 function closeMaster(): void {
     // The instance's master, then the jump host's (it has its own master, which the instance's ProxyCommand goes through).
-    for (const [port, user] of [[SSH_PORT, "svc"], [2222, TEST_USER]] as const) {
+    for (const [port, user] of [
+        [SSH_PORT, "svc"],
+        [2222, TEST_USER],
+    ] as const) {
         spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${controlPath}`, "-p", String(port), `${user}@127.0.0.1`], { stdio: "ignore", timeout: 10_000 });
     }
 }
@@ -65,8 +75,7 @@ function curlStatus(url: string): number {
 
 /** MainPID and start time (monotonic) of each unit: what changes when a unit restarts. */
 function unitStarts(units: string[]): Record<string, string> {
-    return Object.fromEntries(units.map((u) => [u,
-        onInstance(`systemctl --user show -p ExecMainStartTimestampMonotonic --value ${u}`).stdout.trim()]));
+    return Object.fromEntries(units.map((u) => [u, onInstance(`systemctl --user show -p ExecMainStartTimestampMonotonic --value ${u}`).stdout.trim()]));
 }
 
 function authorizedKeysFile(): string {
@@ -83,15 +92,31 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         fingerprint = sh("ssh-keygen", ["-lf", `${key}.pub`]).split(" ")[1];
         // The jump host accepts this test's own key, so its logins can be told from other tests'.
         fs.appendFileSync(authorizedKeysFile(), fs.readFileSync(`${key}.pub`, "utf8"));
-        execFileSync("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas"),
-            "--signaling", path.join(root, "samples/signaling")], { stdio: "ignore", timeout: 600_000 });
-        for (const [service, context] of [["mas", "samples/mas"], ["signaling", "samples/signaling"]] as const) {
-            execFileSync("podman", ["build", "-q", "-t", IMAGES[service], "-f", path.join(root, `dockerfiles/Dockerfile.${service}`), path.join(root, context)],
-                { stdio: "ignore", timeout: 600_000 });
+        execFileSync(
+            "bash",
+            [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas"), "--signaling", path.join(root, "samples/signaling")],
+            { stdio: "ignore", timeout: 600_000 },
+        );
+        for (const [service, context] of [
+            ["mas", "samples/mas"],
+            ["signaling", "samples/signaling"],
+        ] as const) {
+            execFileSync(
+                "podman",
+                ["build", "-q", "-t", IMAGES[service], "-f", path.join(root, `dockerfiles/Dockerfile.${service}`), path.join(root, context)],
+                { stdio: "ignore", timeout: 600_000 },
+            );
         }
         // A fresh instance; its "reverse proxy" publishes PROXY_PORT on 127.0.0.1.
-        const hostKey = sh("bash", [path.join(root, "test/pubapps/setup.sh"), `${key}.pub`], 900_000,
-            { PUBAPPS_CONTAINER: TESTBED, PUBAPPS_SSH_PORT: String(SSH_PORT), PUBAPPS_PROXY_PORTS: String(PROXY_PORT) }).trim().split("\n").pop() ?? "";
+        const hostKey =
+            sh("bash", [path.join(root, "test/pubapps/setup.sh"), `${key}.pub`], 900_000, {
+                PUBAPPS_CONTAINER: TESTBED,
+                PUBAPPS_SSH_PORT: String(SSH_PORT),
+                PUBAPPS_PROXY_PORTS: String(PROXY_PORT),
+            })
+                .trim()
+                .split("\n")
+                .pop() ?? "";
         expect(hostKey).toMatch(/^ssh-ed25519 /);
         // Linger off, as on an instance UF RC has not set up for it: the stack must turn it on (and back off).
         execFileSync("podman", ["exec", TESTBED, "loginctl", "disable-linger", "svc"], { timeout: 30_000 });
@@ -132,9 +157,20 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         const file = authorizedKeysFile();
         const pub = fs.existsSync(`${key}.pub`) ? fs.readFileSync(`${key}.pub`, "utf8").trim() : "";
         if (pub !== "" && fs.existsSync(file)) {
-            fs.writeFileSync(file, fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== pub).join("\n"));
+            fs.writeFileSync(
+                file,
+                fs
+                    .readFileSync(file, "utf8")
+                    .split("\n")
+                    .filter((l) => l.trim() !== pub)
+                    .join("\n"),
+            );
         }
-        spawnSync("bash", [path.join(root, "test/pubapps/teardown.sh")], { stdio: "ignore", timeout: 60_000, env: { ...process.env, PUBAPPS_CONTAINER: TESTBED } });
+        spawnSync("bash", [path.join(root, "test/pubapps/teardown.sh")], {
+            stdio: "ignore",
+            timeout: 60_000,
+            env: { ...process.env, PUBAPPS_CONTAINER: TESTBED },
+        });
         fs.rmSync(work, { recursive: true, force: true });
     }, 300_000);
 
@@ -149,12 +185,25 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         const [jump, instance] = [jumpLogins(), instanceLogins()];
         const started = Date.now();
         expect(await stack.up()).toEqual({ create: 11 });
-        console.log(`pulumi up --stack pubapps (first): ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-            `logins: jump ${jumpLogins() - jump}, instance ${instanceLogins() - instance}`);
+        console.log(
+            `pulumi up --stack pubapps (first): ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+                `logins: jump ${jumpLogins() - jump}, instance ${instanceLogins() - instance}`,
+        );
         expect([jumpLogins() - jump, instanceLogins() - instance]).toEqual([1, 1]);
         const out = await stack.outputs();
         // Exactly the pubapps target's outputs, none of the other targets'.
-        expect(Object.keys(out).sort()).toEqual(["copyReports", "imageIds", "linger", "podName", "podmanVersion", "publicUrl", "readiness", "signalingUrl", "unitFormat", "unitNames"]);
+        expect(Object.keys(out).sort()).toEqual([
+            "copyReports",
+            "imageIds",
+            "linger",
+            "podName",
+            "podmanVersion",
+            "publicUrl",
+            "readiness",
+            "signalingUrl",
+            "unitFormat",
+            "unitNames",
+        ]);
         expect(out.unitFormat).toBe("systemd");
         expect(out.podmanVersion).toBe("4.3.1");
         // It was off: the stack turned it on (and recorded that it did).
@@ -169,7 +218,11 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
             expect(String((out.copyReports as Record<string, string>)[service])).toMatch(/^sent \d+ bytes to \/podman\/svc\/sparc-archives\//);
         }
         expect(String(out.readiness)).toMatch(/^ready after \d+ s/);
-        expect(onInstance(`systemctl --user is-active ${Object.values(units).join(" ")}`).stdout.trim().split("\n")).toEqual(["active", "active", "active"]);
+        expect(
+            onInstance(`systemctl --user is-active ${Object.values(units).join(" ")}`)
+                .stdout.trim()
+                .split("\n"),
+        ).toEqual(["active", "active", "active"]);
         expect(onInstance("systemctl --user is-enabled sparc-avatar-pod.service").stdout.trim()).toBe("enabled");
         // The reverse proxy's port (published by the stand-in) reaches the signaling server; MAS stays on the instance's loopback.
         expect(curlStatus(`http://127.0.0.1:${PROXY_PORT}/`)).not.toBe(7);
@@ -180,20 +233,37 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
     it("the units are the ones `podman generate systemd --new` writes on the instance (names and --exit-policy aside)", () => {
         // A pod and container made by hand on the instance, with the pause image it already has.
         const image = "localhost/podman-pause:4.3.1-0";
-        const made = onInstance(`podman pod create --name eqpod -p 18599:8080 >/dev/null && podman create --pod eqpod --name eqc -e PUBLIC_HOST=a.b ${image} >/dev/null ` +
-            "&& cd /tmp && podman generate systemd --new --files --name eqpod >/dev/null && cat /tmp/pod-eqpod.service && echo '#SPLIT' && cat /tmp/container-eqc.service; " +
-            "podman pod rm -f eqpod >/dev/null; rm -f /tmp/*eq*.service");
+        const made = onInstance(
+            `podman pod create --name eqpod -p 18599:8080 >/dev/null && podman create --pod eqpod --name eqc -e PUBLIC_HOST=a.b ${image} >/dev/null ` +
+                "&& cd /tmp && podman generate systemd --new --files --name eqpod >/dev/null && cat /tmp/pod-eqpod.service && echo '#SPLIT' && cat /tmp/container-eqc.service; " +
+                "podman pod rm -f eqpod >/dev/null; rm -f /tmp/*eq*.service",
+        );
         expect(made.code).toBe(0);
         const [theirPod, theirContainer] = made.stdout.split("#SPLIT");
-        const normalize = (text: string) => text.replace(/ \\\n\t/g, " ").replace(/ +/g, " ").split("\n")
-            .map((l) => l.replace(/container-eqc\.service/g, "eqc.service").replace(/pod-eqpod\.service/g, "eqpod-pod.service")
-                .replace(/%t\/pod-eqpod\.(pod-id|pid)/g, "%t/eqpod-pod.$1").replace(/ -t \d+/g, " -t N")
-                // Podman writes the literal runtime dir in one place where we write %t (the same path for the unit's user).
-                .replace("RequiresMountsFor=/run/user/1000/containers", "RequiresMountsFor=%t/containers")
-                .replace(" --exit-policy=stop", "").trim())
-            .filter((l) => /^(Exec|Type|NotifyAccess|BindsTo|After|Before|Wants|Restart|RequiresMountsFor|Environment|WantedBy|TimeoutStopSec|PIDFile)/.test(l));
+        const normalize = (text: string) =>
+            text
+                .replace(/ \\\n\t/g, " ")
+                .replace(/ +/g, " ")
+                .split("\n")
+                .map((l) =>
+                    l
+                        .replace(/container-eqc\.service/g, "eqc.service")
+                        .replace(/pod-eqpod\.service/g, "eqpod-pod.service")
+                        .replace(/%t\/pod-eqpod\.(pod-id|pid)/g, "%t/eqpod-pod.$1")
+                        .replace(/ -t \d+/g, " -t N")
+                        // Podman writes the literal runtime dir in one place where we write %t (the same path for the unit's user).
+                        .replace("RequiresMountsFor=/run/user/1000/containers", "RequiresMountsFor=%t/containers")
+                        .replace(" --exit-policy=stop", "")
+                        .trim(),
+                )
+                .filter((l) =>
+                    /^(Exec|Type|NotifyAccess|BindsTo|After|Before|Wants|Restart|RequiresMountsFor|Environment|WantedBy|TimeoutStopSec|PIDFile)/.test(l),
+                );
         const podSpec = { podName: "eqpod", publish: ["18599:8080"], stopTimeoutSeconds: 10 };
-        const ours = generatedContainer({ service: "signaling", name: "eqc", podName: "eqpod", image, restart: "on-failure", env: { PUBLIC_HOST: "a.b" }, runOptions: [], args: [] }, podSpec);
+        const ours = generatedContainer(
+            { service: "signaling", name: "eqc", podName: "eqpod", image, restart: "on-failure", env: { PUBLIC_HOST: "a.b" }, runOptions: [], args: [] },
+            podSpec,
+        );
         expect(normalize(ours.text)).toEqual(normalize(theirContainer));
         expect(normalize(generatedPod(podSpec, ["eqc.service"]).text)).toEqual(normalize(theirPod));
     }, 120_000);
@@ -210,8 +280,21 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
 
     it("a changed MAS image restarts the MAS unit only", async () => {
         closeMaster();
-        execFileSync("podman", ["build", "-q", "-t", IMAGES.mas, "--label", `sparc.e2e.rebuild=${Date.now()}`,
-            "-f", path.join(root, "dockerfiles/Dockerfile.mas"), path.join(root, "samples/mas")], { stdio: "ignore", timeout: 600_000 });
+        execFileSync(
+            "podman",
+            [
+                "build",
+                "-q",
+                "-t",
+                IMAGES.mas,
+                "--label",
+                `sparc.e2e.rebuild=${Date.now()}`,
+                "-f",
+                path.join(root, "dockerfiles/Dockerfile.mas"),
+                path.join(root, "samples/mas"),
+            ],
+            { stdio: "ignore", timeout: 600_000 },
+        );
         const before = unitStarts(Object.values(units));
         const jump = jumpLogins();
         const up = await stack.up();
@@ -237,21 +320,44 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         execFileSync("podman", ["restart", "-t", "5", TESTBED], { stdio: "ignore", timeout: 120_000 });
         execFileSync("bash", [path.join(root, "test/pubapps/wait-ready.sh"), TESTBED, "90"], { stdio: "ignore", timeout: 120_000 });
         const started = Date.now();
-        await waitUntil("signaling through the proxied port after the reboot", 180, () => (curlStatus(`http://127.0.0.1:${PROXY_PORT}/`) !== 7 ? true : undefined), 2000);
-        await waitUntil("MAS /health after the reboot", 180, () => (onInstance(`curl -fsS http://127.0.0.1:${MAS_PORT}/health`).code === 0 ? true : undefined), 2000);
+        await waitUntil(
+            "signaling through the proxied port after the reboot",
+            180,
+            () => (curlStatus(`http://127.0.0.1:${PROXY_PORT}/`) !== 7 ? true : undefined),
+            2000,
+        );
+        await waitUntil(
+            "MAS /health after the reboot",
+            180,
+            () => (onInstance(`curl -fsS http://127.0.0.1:${MAS_PORT}/health`).code === 0 ? true : undefined),
+            2000,
+        );
         console.log(`pod serving again ${((Date.now() - started) / 1000).toFixed(1)} s after the instance was up`);
-        expect(onInstance(`systemctl --user is-active ${Object.values(units).join(" ")}`).stdout.trim().split("\n")).toEqual(["active", "active", "active"]);
+        expect(
+            onInstance(`systemctl --user is-active ${Object.values(units).join(" ")}`)
+                .stdout.trim()
+                .split("\n"),
+        ).toEqual(["active", "active", "active"]);
         expect(await stack.up()).toEqual({ same: 11 });
     }, 900_000);
 
     it("destroy removes units, containers, images and archives, and turns linger off again, as found", async () => {
         closeMaster();
         expect(await stack.destroy()).toEqual({ delete: 11 });
-        expect(onInstance("ls -A ~/.config/systemd/user ~/.config/containers/systemd").stdout.split("\n").filter((l) => l.endsWith(".service") || l.endsWith(".pod") || l.endsWith(".container"))).toEqual([]);
+        expect(
+            onInstance("ls -A ~/.config/systemd/user ~/.config/containers/systemd")
+                .stdout.split("\n")
+                .filter((l) => l.endsWith(".service") || l.endsWith(".pod") || l.endsWith(".container")),
+        ).toEqual([]);
         expect(onInstance("podman ps -a --format '{{.Names}}'").stdout.trim()).toBe("");
         expect(onInstance("podman pod ls --format '{{.Name}}'").stdout.trim()).toBe("");
         expect(onInstance("podman images --format '{{.Repository}}' --filter reference=localhost/sparc-*").stdout.trim()).toBe("");
-        expect(onInstance("podman images -q").stdout.trim().split("\n").filter((l) => l !== "")).toHaveLength(1); // podman-pause only
+        expect(
+            onInstance("podman images -q")
+                .stdout.trim()
+                .split("\n")
+                .filter((l) => l !== ""),
+        ).toHaveLength(1); // podman-pause only
         expect(onInstance("ls -A /podman/svc/sparc-archives 2>/dev/null").stdout.trim()).toBe("");
         expect(fs.readdirSync(path.join(work, "archives"))).toEqual([]);
         expect(spawnSync("podman", ["exec", TESTBED, "test", "-e", "/var/lib/systemd/linger/svc"]).status).not.toBe(0);

@@ -6,7 +6,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-    FaultProxy, HOST_KEY_PATH, jobsWithTag, liveJobsWithTag, onCluster, requireClusterOrSkip, squeueState, TEST_USER, USER_KEY_PATH, waitUntil,
+    FaultProxy,
+    HOST_KEY_PATH,
+    jobsWithTag,
+    liveJobsWithTag,
+    onCluster,
+    requireClusterOrSkip,
+    squeueState,
+    TEST_USER,
+    USER_KEY_PATH,
+    waitUntil,
 } from "../support/cluster";
 import { requireEngine, shouldSkipEngineTests, TestStack, type StackResource } from "./lib/engine";
 
@@ -58,7 +67,10 @@ describe.skipIf(skip)("pulumi engine: SlurmJob faults", () => {
         await stack.setConfig("hold", "true");
         const tag = `pulumi:sparc-e2e-slurm/${stack.stackName}/service`;
         tags.push(tag);
-        const up = stack.pulumi(["up", "--yes", "--skip-preview", "--json", "--stack", stack.stackName, "--non-interactive", "--config-file", stack.configFile], { allowFailure: true });
+        const up = stack.pulumi(
+            ["up", "--yes", "--skip-preview", "--json", "--stack", stack.stackName, "--non-interactive", "--config-file", stack.configFile],
+            { allowFailure: true },
+        );
         const jobId = await waitUntil("the job to appear", 120, () => jobsWithTag(tag)[0], 200);
         // The login node goes away while the provider waits for RUNNING.
         proxy.refuseNew = true;

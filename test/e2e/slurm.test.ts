@@ -3,10 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-    FaultProxy, HOST_KEY_PATH, jobsWithTag, onCluster, requireClusterOrSkip, squeueState, TEST_USER, USER_KEY_PATH,
-    waitUntil,
-} from "../support/cluster";
+import { FaultProxy, HOST_KEY_PATH, jobsWithTag, onCluster, requireClusterOrSkip, squeueState, TEST_USER, USER_KEY_PATH, waitUntil } from "../support/cluster";
 import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
 
 const programDir = path.join(__dirname, "programs", "slurm");

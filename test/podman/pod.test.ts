@@ -8,22 +8,19 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-    containerRmArgv,
-    containerRunArgv,
-    devContainerSpecs,
-    podCreateArgv,
-    podRmArgv,
-    render,
-    type ContainerSpec,
-} from "../../components/dev/podman";
+import { containerRmArgv, containerRunArgv, devContainerSpecs, podCreateArgv, podRmArgv, render, type ContainerSpec } from "../../components/dev/podman";
 import { unityPlayerPath } from "../../components/dev/config";
 import { devScripts, dockerfiles } from "../../components/dev/devStack";
 
 const root = path.resolve(__dirname, "..", "..");
 const inCi = process.env.CI === "true";
 
-interface RunResult { status: number | null; stdout: string; stderr: string; error?: Error }
+interface RunResult {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+    error?: Error;
+}
 
 /** Spawn without blocking the worker (vitest's RPC times out when a test blocks for a minute). */
 function run(file: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
@@ -31,8 +28,12 @@ function run(file: string, args: string[], opts: { timeoutMs?: number; env?: Nod
         const child = spawn(file, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 300_000 });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-        child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+        child.stdout.on("data", (d: Buffer) => {
+            stdout += d.toString();
+        });
+        child.stderr.on("data", (d: Buffer) => {
+            stderr += d.toString();
+        });
         child.on("error", (error) => resolve({ status: null, stdout, stderr, error }));
         child.on("close", (status) => resolve({ status, stdout, stderr }));
     });
@@ -60,8 +61,9 @@ const podmanProblem = (() => {
     if (process.getuid?.() !== 0) return "not root (the dev pod uses rootful Podman)";
     const info = runSync("podman", ["info", "--format", "{{.Host.OCIRuntime.Name}}"]);
     if (info.error || info.status !== 0) return `podman info failed: ${info.error?.message ?? info.stderr.trim()}`;
-    const missing = ["docker.io/library/python:3.11-slim", "docker.io/library/node:20-alpine", "docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04"]
-        .filter((img) => runSync("podman", ["image", "exists", img]).status !== 0);
+    const missing = ["docker.io/library/python:3.11-slim", "docker.io/library/node:20-alpine", "docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04"].filter(
+        (img) => runSync("podman", ["image", "exists", img]).status !== 0,
+    );
     if (missing.length > 0) return `base images missing: ${missing.join(", ")}`;
     return "";
 })();
@@ -69,7 +71,11 @@ const podmanProblem = (() => {
 const podName = "sparc-podtest";
 const prefix = `${podName}-`;
 const ports = { masPort: 18000, signalingPort: 18080, turnPort: 13478, webrtcPortRange: { first: 49300, last: 49302 } };
-const tags = { mas: "localhost/sparc-podtest/mas-server:latest", signaling: "localhost/sparc-podtest/signaling-server:latest", unity: "localhost/sparc-podtest/unity-server:latest" };
+const tags = {
+    mas: "localhost/sparc-podtest/mas-server:latest",
+    signaling: "localhost/sparc-podtest/signaling-server:latest",
+    unity: "localhost/sparc-podtest/unity-server:latest",
+};
 const cleanup = () => run("podman", ["pod", "rm", "--force", "--ignore", "--time", "0", podName]);
 
 describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
@@ -89,7 +95,9 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
         // Build containers here cannot verify TLS to PyPI/npm (intercepting proxy CA), so the
         // dependencies are fetched on the host into vendor/ (SPARC_BUILD_ONLINE=1 skips that).
         if (process.env.SPARC_BUILD_ONLINE !== "1") {
-            const v = await timed(() => run("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", contexts.mas, "--signaling", contexts.signaling]));
+            const v = await timed(() =>
+                run("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", contexts.mas, "--signaling", contexts.signaling]),
+            );
             if (v.value.status !== 0) throw new Error(`vendor-deps.sh failed:\n${v.value.stderr}`);
             console.log(`TIMING vendor-deps.sh (host pip download + npm ci into vendor/): ${v.seconds.toFixed(1)} s`);
         }
@@ -107,7 +115,18 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
     it("builds the three Dockerfiles cold and cached", async () => {
         const build = async (service: keyof typeof tags, noCache: boolean) => {
             const dockerfile = service === "unity" ? dockerfiles.unity : dockerfiles[service];
-            const args = ["build", "--quiet", "--format", "docker", ...(noCache ? ["--no-cache"] : []), "-f", dockerfile, "-t", tags[service], contexts[service]];
+            const args = [
+                "build",
+                "--quiet",
+                "--format",
+                "docker",
+                ...(noCache ? ["--no-cache"] : []),
+                "-f",
+                dockerfile,
+                "-t",
+                tags[service],
+                contexts[service],
+            ];
             const t = await timed(() => run("podman", args));
             expect(t.value.status, `podman ${args.join(" ")}\n${t.value.stderr}`).toBe(0);
             return { id: t.value.stdout.trim().split("\n").pop() ?? "", seconds: t.seconds };
@@ -119,7 +138,9 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
             const first = await build(service, false);
             const cold = await build(service, true);
             const cached = await build(service, false);
-            console.log(`TIMING podman build ${service}: cold (--no-cache) ${cold.seconds.toFixed(1)} s, cached rebuild ${cached.seconds.toFixed(1)} s (first build after rmi ${first.seconds.toFixed(1)} s)`);
+            console.log(
+                `TIMING podman build ${service}: cold (--no-cache) ${cold.seconds.toFixed(1)} s, cached rebuild ${cached.seconds.toFixed(1)} s (first build after rmi ${first.seconds.toFixed(1)} s)`,
+            );
             expect(cached.id, "a rebuild of unchanged sources must reuse every cached layer").toBe(first.id);
             imageIds[service] = `sha256:${cached.id}`;
         }
@@ -141,9 +162,20 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
 
     it("preflight passes on free ports and names the key of a taken one", async () => {
         const argv = (masPort: number) => [
-            process.execPath, devScripts.preflight, "--pod", podName, "--docker-host", "unix:///run/podman/podman.sock",
-            "--port", `masPort=${masPort}/tcp`, "--port", `signalingPort=${ports.signalingPort}/tcp`,
-            "--port", `turnPort=${ports.turnPort}/udp`, "--port", `webrtcPortRange=49300-49302/udp`,
+            process.execPath,
+            devScripts.preflight,
+            "--pod",
+            podName,
+            "--docker-host",
+            "unix:///run/podman/podman.sock",
+            "--port",
+            `masPort=${masPort}/tcp`,
+            "--port",
+            `signalingPort=${ports.signalingPort}/tcp`,
+            "--port",
+            `turnPort=${ports.turnPort}/udp`,
+            "--port",
+            `webrtcPortRange=49300-49302/udp`,
         ];
         expect(await sh(render(argv(ports.masPort)))).toMatch(/preflight ok \(6 host ports free\)/);
         const server = net.createServer();
@@ -156,12 +188,18 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
 
     it("runs the pod with the rendered command lines and gets ready", async () => {
         expect(Object.keys(imageIds).sort(), "the build test must have run first").toEqual(["mas", "signaling", "unity"]);
-        specs = devContainerSpecs({
-            podName, containerNamePrefix: prefix, publicHost: "localhost",
-            gpuDeviceArgs: [], // no GPU on this machine; the stand-in player needs none
-            unityArgs: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
-            rivaEnabled: false, unityEnabled: true,
-        }, { mas: imageIds.mas, signaling: imageIds.signaling, unity: imageIds.unity });
+        specs = devContainerSpecs(
+            {
+                podName,
+                containerNamePrefix: prefix,
+                publicHost: "localhost",
+                gpuDeviceArgs: [], // no GPU on this machine; the stand-in player needs none
+                unityArgs: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
+                rivaEnabled: false,
+                unityEnabled: true,
+            },
+            { mas: imageIds.mas, signaling: imageIds.signaling, unity: imageIds.unity },
+        );
         expect(specs.map((s) => s.name)).toEqual([`${prefix}mas-server`, `${prefix}signaling-server`, `${prefix}unity-server`]);
 
         const start = await timed(async () => {
@@ -170,12 +208,23 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
         });
         console.log(`TIMING pod create + ${specs.length} podman run: ${start.seconds.toFixed(1)} s`);
         const readyArgv = [
-            process.execPath, devScripts.waitReady, "--timeout", "120",
-            "--http", `http://127.0.0.1:${ports.masPort}/health`, "--websocket", `ws://127.0.0.1:${ports.signalingPort}/`,
-            "--logs", specs[0].name, "--logs", specs[1].name,
+            process.execPath,
+            devScripts.waitReady,
+            "--timeout",
+            "120",
+            "--http",
+            `http://127.0.0.1:${ports.masPort}/health`,
+            "--websocket",
+            `ws://127.0.0.1:${ports.signalingPort}/`,
+            "--logs",
+            specs[0].name,
+            "--logs",
+            specs[1].name,
         ];
         const ready = await timed(() => sh(render(readyArgv)));
-        console.log(`TIMING readiness (wait-ready.js) after the runs: ${ready.seconds.toFixed(1)} s; pod up to ready: ${(start.seconds + ready.seconds).toFixed(1)} s`);
+        console.log(
+            `TIMING readiness (wait-ready.js) after the runs: ${ready.seconds.toFixed(1)} s; pod up to ready: ${(start.seconds + ready.seconds).toFixed(1)} s`,
+        );
         expect(ready.value).toMatch(/pod ready after/);
     }, 180_000);
 
@@ -189,15 +238,24 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
             const ws = new WebSocket(`ws://127.0.0.1:${ports.signalingPort}/`);
             const inbox: Record<string, unknown>[] = [];
             const waiters: (() => void)[] = [];
-            ws.addEventListener("message", (e) => { inbox.push(JSON.parse(String(e.data))); waiters.splice(0).forEach((w) => w()); });
-            await new Promise<void>((resolve, reject) => { ws.addEventListener("open", () => resolve()); ws.addEventListener("error", () => reject(new Error("WebSocket error"))); });
+            ws.addEventListener("message", (e) => {
+                inbox.push(JSON.parse(String(e.data)));
+                waiters.splice(0).forEach((w) => w());
+            });
+            await new Promise<void>((resolve, reject) => {
+                ws.addEventListener("open", () => resolve());
+                ws.addEventListener("error", () => reject(new Error("WebSocket error")));
+            });
             const next = async (type: string) => {
                 const deadline = Date.now() + 5000;
                 for (;;) {
                     const i = inbox.findIndex((m) => m.type === type);
                     if (i >= 0) return inbox.splice(i, 1)[0];
                     if (Date.now() > deadline) throw new Error(`no "${type}" message within 5 s; got ${JSON.stringify(inbox)}`);
-                    await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 200); });
+                    await new Promise<void>((r) => {
+                        waiters.push(r);
+                        setTimeout(r, 200);
+                    });
                 }
             };
             return { ws, next, send: (m: unknown) => ws.send(JSON.stringify(m)) };
@@ -213,7 +271,10 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
         expect(await unity.next("offer")).toMatchObject({ from: "c1", type: "offer", data: { sdp: "v=0 offer" } });
         unity.send({ type: "answer", data: { connectionId: "c1", sdp: "v=0 answer" } });
         expect(await browser.next("answer")).toMatchObject({ from: "c1", type: "answer", data: { sdp: "v=0 answer" } });
-        unity.send({ type: "candidate", data: { connectionId: "c1", candidate: "candidate:1 1 udp 1 10.0.0.1 49300 typ host", sdpMLineIndex: 0, sdpMid: "0" } });
+        unity.send({
+            type: "candidate",
+            data: { connectionId: "c1", candidate: "candidate:1 1 udp 1 10.0.0.1 49300 typ host", sdpMLineIndex: 0, sdpMid: "0" },
+        });
         expect(await browser.next("candidate")).toMatchObject({ from: "c1", type: "candidate", data: { sdpMid: "0", sdpMLineIndex: 0 } });
         browser.send({ type: "disconnect", connectionId: "c1" });
         expect(await unity.next("disconnect")).toEqual({ type: "disconnect", connectionId: "c1" });

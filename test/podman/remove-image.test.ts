@@ -31,19 +31,29 @@ async function buildLikePulumiDocker(tag: string): Promise<string> {
     const tar = spawnSync("tar", ["-C", context, "-cf", "-", "."]).stdout;
     fs.rmSync(context, { recursive: true, force: true });
     await new Promise<void>((resolve, reject) => {
-        const req = http.request({
-            socketPath: SOCKET, method: "POST", path: `/build?t=${encodeURIComponent(tag)}&rm=0&version=1`,
-            headers: { "Content-Type": "application/x-tar" }, timeout: 120_000,
-        }, (res) => {
-            let body = "";
-            res.setEncoding("utf8").on("data", (c: string) => (body += c));
-            res.on("end", () => (res.statusCode === 200 && !body.includes('"error"') ? resolve() : reject(new Error(`build: HTTP ${res.statusCode} ${body}`))));
-        });
+        const req = http.request(
+            {
+                socketPath: SOCKET,
+                method: "POST",
+                path: `/build?t=${encodeURIComponent(tag)}&rm=0&version=1`,
+                headers: { "Content-Type": "application/x-tar" },
+                timeout: 120_000,
+            },
+            (res) => {
+                let body = "";
+                res.setEncoding("utf8").on("data", (c: string) => (body += c));
+                res.on("end", () =>
+                    res.statusCode === 200 && !body.includes('"error"') ? resolve() : reject(new Error(`build: HTTP ${res.statusCode} ${body}`)),
+                );
+            },
+        );
         req.on("timeout", () => req.destroy(new Error("build took over 120 s")));
         req.on("error", reject);
         req.end(tar);
     });
-    return `sha256:${podman(["image", "inspect", "--format", "{{.Id}}", tag]).stdout.trim().replace(/^sha256:/, "")}`;
+    return `sha256:${podman(["image", "inspect", "--format", "{{.Id}}", tag])
+        .stdout.trim()
+        .replace(/^sha256:/, "")}`;
 }
 
 function removeImage(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -72,8 +82,11 @@ function chainOf(id: string): string[] {
 /** Build working containers (state "storage") on any of these images. */
 function workingContainersOn(ids: readonly string[]): string[] {
     const bare = new Set(ids.map((id) => id.replace(/^sha256:/, "")));
-    return podman(["ps", "--all", "--external", "--no-trunc", "--format", "{{.ID}} {{.ImageID}} {{.State}}"]).stdout.split("\n")
-        .map((l) => l.split(" ")).filter(([, image, state]) => bare.has(image ?? "") && state?.toLowerCase() === "storage").map(([id]) => id);
+    return podman(["ps", "--all", "--external", "--no-trunc", "--format", "{{.ID}} {{.ImageID}} {{.State}}"])
+        .stdout.split("\n")
+        .map((l) => l.split(" "))
+        .filter(([, image, state]) => bare.has(image ?? "") && state?.toLowerCase() === "storage")
+        .map(([id]) => id);
 }
 
 describe.skipIf(!podmanUsable)("remove-image.js on real Podman", () => {
@@ -97,7 +110,12 @@ describe.skipIf(!podmanUsable)("remove-image.js on real Podman", () => {
         const result = await removeImage(["--docker-host", `unix://${SOCKET}`, "--image", id]);
         expect(result.stderr).toBe("");
         expect(result.code).toBe(0);
-        expect(result.stdout).toBe(`removed the build's working containers ${workingBefore.map((c) => c.slice(0, 12)).sort().join(" ")}\nremoved ${id}\n`);
+        expect(result.stdout).toBe(
+            `removed the build's working containers ${workingBefore
+                .map((c) => c.slice(0, 12))
+                .sort()
+                .join(" ")}\nremoved ${id}\n`,
+        );
         for (const gone of chain) {
             expect(podman(["image", "exists", gone]).status, `${gone} must be gone`).toBe(1);
         }

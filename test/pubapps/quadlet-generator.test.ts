@@ -16,13 +16,42 @@ if (!present && process.env.CI === "true") {
     throw new Error(`${QUADLET} missing: test/pubapps/build.sh builds it (.ci/run does)`);
 }
 
-const pod: PodUnitSpec = { podName: "sparc-avatar", publish: ["8443:8080", "127.0.0.1:8000:8000", "3478:3478/udp", "49152-49153:49152-49153/udp"], stopTimeoutSeconds: 5 };
+const pod: PodUnitSpec = {
+    podName: "sparc-avatar",
+    publish: ["8443:8080", "127.0.0.1:8000:8000", "3478:3478/udp", "49152-49153:49152-49153/udp"],
+    stopTimeoutSeconds: 5,
+};
 const containers: ContainerSpec[] = [
-    { service: "mas", name: "mas-server", podName: "sparc-avatar", image: "localhost/sparc-mas:0123456789abcdef", restart: "on-failure", env: {}, runOptions: [], args: [] },
-    { service: "signaling", name: "signaling-server", podName: "sparc-avatar", image: "localhost/sparc-signaling:1111111111111111", restart: "on-failure",
-        env: { PUBLIC_HOST: "sparc.rc.ufl.edu" }, runOptions: [], args: [] },
-    { service: "unity", name: "unity-server", podName: "sparc-avatar", image: "localhost/sparc-unity:2222222222222222", restart: "on-failure",
-        env: { SIGNALING_URL: "ws://localhost:8080" }, runOptions: ["--device", "nvidia.com/gpu=all"], args: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"] },
+    {
+        service: "mas",
+        name: "mas-server",
+        podName: "sparc-avatar",
+        image: "localhost/sparc-mas:0123456789abcdef",
+        restart: "on-failure",
+        env: {},
+        runOptions: [],
+        args: [],
+    },
+    {
+        service: "signaling",
+        name: "signaling-server",
+        podName: "sparc-avatar",
+        image: "localhost/sparc-signaling:1111111111111111",
+        restart: "on-failure",
+        env: { PUBLIC_HOST: "sparc.rc.ufl.edu" },
+        runOptions: [],
+        args: [],
+    },
+    {
+        service: "unity",
+        name: "unity-server",
+        podName: "sparc-avatar",
+        image: "localhost/sparc-unity:2222222222222222",
+        restart: "on-failure",
+        env: { SIGNALING_URL: "ws://localhost:8080" },
+        runOptions: ["--device", "nvidia.com/gpu=all"],
+        args: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
+    },
 ];
 
 /** `quadlet -dryrun -user` over a directory holding our files: generated unit name -> text. */
@@ -37,7 +66,10 @@ function generate(): Record<string, string> {
     expect(r.stderr).not.toMatch(/error|unsupported|invalid/i);
     expect(r.status).toBe(0);
     const out: Record<string, string> = {};
-    for (const part of r.stdout.split(/^---(.+)---$/m).slice(1).reduce<string[][]>((acc, x, i) => (i % 2 === 0 ? [...acc, [x]] : (acc[acc.length - 1].push(x), acc)), [])) {
+    for (const part of r.stdout
+        .split(/^---(.+)---$/m)
+        .slice(1)
+        .reduce<string[][]>((acc, x, i) => (i % 2 === 0 ? [...acc, [x]] : (acc[acc.length - 1].push(x), acc)), [])) {
         out[part[0]] = part[1];
     }
     return out;
@@ -51,16 +83,30 @@ describe.skipIf(!present)("Quadlet rendering through the real generator (podman 
 
     it("the pod service creates the pod with every port, wants the containers and starts at boot", () => {
         const text = generate()["sparc-avatar-pod.service"];
-        expect(text).toMatch(/^ExecStartPre=\/usr\/bin\/podman pod create .*--publish 8443:8080 --publish 127\.0\.0\.1:8000:8000 --publish 3478:3478\/udp --publish 49152-49153:49152-49153\/udp .*--name sparc-avatar$/m);
-        const wanted = text.split("\n").filter((l) => l.startsWith("Wants=")).flatMap((l) => l.slice("Wants=".length).split(" "));
+        expect(text).toMatch(
+            /^ExecStartPre=\/usr\/bin\/podman pod create .*--publish 8443:8080 --publish 127\.0\.0\.1:8000:8000 --publish 3478:3478\/udp --publish 49152-49153:49152-49153\/udp .*--name sparc-avatar$/m,
+        );
+        const wanted = text
+            .split("\n")
+            .filter((l) => l.startsWith("Wants="))
+            .flatMap((l) => l.slice("Wants=".length).split(" "));
         expect(wanted).toEqual(expect.arrayContaining(["mas-server.service", "signaling-server.service", "unity-server.service"]));
         expect(text).toMatch(/^WantedBy=default.target$/m);
     });
 
     it.each([
-        ["mas-server", /^ExecStart=\/usr\/bin\/podman run --name mas-server .*--stop-timeout 5 .*--pod-id-file %t\/sparc-avatar-pod\.pod-id localhost\/sparc-mas:0123456789abcdef$/m],
-        ["signaling-server", /^ExecStart=\/usr\/bin\/podman run --name signaling-server .*--env PUBLIC_HOST=sparc\.rc\.ufl\.edu .*localhost\/sparc-signaling:1111111111111111$/m],
-        ["unity-server", /^ExecStart=\/usr\/bin\/podman run --name unity-server .*--env SIGNALING_URL=ws:\/\/localhost:8080 .*--device nvidia\.com\/gpu=all .*localhost\/sparc-unity:2222222222222222 -logFile \/dev\/stdout -batchmode -force-vulkan$/m],
+        [
+            "mas-server",
+            /^ExecStart=\/usr\/bin\/podman run --name mas-server .*--stop-timeout 5 .*--pod-id-file %t\/sparc-avatar-pod\.pod-id localhost\/sparc-mas:0123456789abcdef$/m,
+        ],
+        [
+            "signaling-server",
+            /^ExecStart=\/usr\/bin\/podman run --name signaling-server .*--env PUBLIC_HOST=sparc\.rc\.ufl\.edu .*localhost\/sparc-signaling:1111111111111111$/m,
+        ],
+        [
+            "unity-server",
+            /^ExecStart=\/usr\/bin\/podman run --name unity-server .*--env SIGNALING_URL=ws:\/\/localhost:8080 .*--device nvidia\.com\/gpu=all .*localhost\/sparc-unity:2222222222222222 -logFile \/dev\/stdout -batchmode -force-vulkan$/m,
+        ],
     ])("%s runs in the pod with its image, env and arguments, bound to the pod, restarted on failure", (name, execStart) => {
         const text = generate()[`${name}.service`];
         expect(text).toMatch(execStart);

@@ -70,8 +70,10 @@ function makeDockerArchive(dir: string): string {
         rootfs: { type: "layers", diff_ids: [] },
     };
     fs.writeFileSync(path.join(archive, "config.json"), JSON.stringify(config));
-    fs.writeFileSync(path.join(archive, "manifest.json"),
-        JSON.stringify([{ Config: "config.json", RepoTags: ["localhost/standin-test:latest"], Layers: ["l1.tar", "l2.tar"] }]));
+    fs.writeFileSync(
+        path.join(archive, "manifest.json"),
+        JSON.stringify([{ Config: "config.json", RepoTags: ["localhost/standin-test:latest"], Layers: ["l1.tar", "l2.tar"] }]),
+    );
     const tarPath = path.join(dir, "two-layers.tar");
     sh(`tar -C ${archive} -cf ${tarPath} manifest.json config.json l1.tar l2.tar`);
     return tarPath;
@@ -114,8 +116,11 @@ describe.runIf(ready)("apptainer stand-in", () => {
     });
 
     it("applies the image Env over the host's, drops the host PATH, and honours APPTAINERENV_", () => {
-        const r = spawnSync("runuser", ["-u", TEST_USER, "--", "env", "GREETING=host", "APPTAINERENV_EXTRA=x y", "PATH=/usr/bin:/bin:/host-only",
-            APPTAINER, "exec", sif, "env"], { cwd: "/tmp", encoding: "utf8" });
+        const r = spawnSync(
+            "runuser",
+            ["-u", TEST_USER, "--", "env", "GREETING=host", "APPTAINERENV_EXTRA=x y", "PATH=/usr/bin:/bin:/host-only", APPTAINER, "exec", sif, "env"],
+            { cwd: "/tmp", encoding: "utf8" },
+        );
         expect(r.status).toBe(0);
         const env = r.stdout.split("\n");
         expect(env).toContain("GREETING=hello from the image");
@@ -125,8 +130,10 @@ describe.runIf(ready)("apptainer stand-in", () => {
     });
 
     it("--cleanenv keeps only a minimal host environment", () => {
-        const r = spawnSync("runuser", ["-u", TEST_USER, "--", "env", "LEAK=1", APPTAINER, "exec", "--cleanenv", sif, "env"],
-            { cwd: "/tmp", encoding: "utf8" });
+        const r = spawnSync("runuser", ["-u", TEST_USER, "--", "env", "LEAK=1", APPTAINER, "exec", "--cleanenv", sif, "env"], {
+            cwd: "/tmp",
+            encoding: "utf8",
+        });
         expect(r.status).toBe(0);
         expect(r.stdout).not.toContain("LEAK=1");
         expect(r.stdout).toContain("GREETING=hello from the image");
@@ -154,7 +161,11 @@ describe.runIf(ready)("apptainer stand-in", () => {
     it.each([
         ["a missing archive", () => `docker-archive://${work}/nope.tar`, /FATAL: .*no such file or directory/],
         ["a file that is no docker-archive", () => `docker-archive://${APPTAINER}`, /FATAL: .*not a docker-archive/],
-        ["docker-daemon:// (no daemon on HiPerGator)", () => "docker-daemon://localhost/sparc/mas-server:latest", /FATAL: .*Cannot connect to the Docker daemon/],
+        [
+            "docker-daemon:// (no daemon on HiPerGator)",
+            () => "docker-daemon://localhost/sparc/mas-server:latest",
+            /FATAL: .*Cannot connect to the Docker daemon/,
+        ],
     ])("build refuses %s", (_what, source, message) => {
         const r = asUser([APPTAINER, "build", path.join(work, "bad.sif"), source()], work);
         expect(r.code).not.toBe(0);
@@ -171,10 +182,15 @@ describe.runIf(ready)("apptainer stand-in", () => {
     });
 
     it("SIGTERM to apptainer exec reaches the command, which stops", async () => {
-        const child = spawn("runuser", ["-u", TEST_USER, "--", APPTAINER, "exec", sif, "/bin/sh", "-c",
-            "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 1; done"], { cwd: "/tmp" });
+        const child = spawn(
+            "runuser",
+            ["-u", TEST_USER, "--", APPTAINER, "exec", sif, "/bin/sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 1; done"],
+            { cwd: "/tmp" },
+        );
         let out = "";
-        child.stdout.on("data", (b: Buffer) => { out += b.toString(); });
+        child.stdout.on("data", (b: Buffer) => {
+            out += b.toString();
+        });
         const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
         await expect.poll(() => out, { timeout: 30_000 }).toContain("ready");
         // runuser is root; the apptainer process under it belongs to the test user.
@@ -193,8 +209,7 @@ describe.runIf(ready)("apptainer stand-in", () => {
             return;
         }
         const images = sh("podman images --format '{{.Repository}}:{{.Tag}}'").split("\n");
-        const image = ["localhost/sparc-standin/debian:bookworm", "localhost/debian:bookworm", "localhost/busybox:static"]
-            .find((i) => images.includes(i));
+        const image = ["localhost/sparc-standin/debian:bookworm", "localhost/debian:bookworm", "localhost/busybox:static"].find((i) => images.includes(i));
         if (!need(image !== undefined, "a local base image (scripts/containers setup)") || image === undefined) {
             return;
         }
@@ -230,8 +245,12 @@ describe.runIf(ready)("module stand-in", () => {
 
 describe("stand-ins through the real Slurm cluster", () => {
     const clusterUp = ready && requireClusterOrSkip();
-    const installed = clusterUp && need(onCluster("command -v apptainer module && test -d /blue/sparc-test/hpcuser").code === 0,
-        "installed stand-ins and /blue (test/cluster/install-standins.sh)");
+    const installed =
+        clusterUp &&
+        need(
+            onCluster("command -v apptainer module && test -d /blue/sparc-test/hpcuser").code === 0,
+            "installed stand-ins and /blue (test/cluster/install-standins.sh)",
+        );
     const port = 18555;
     const dir = "/blue/sparc-test/hpcuser/standin-e2e";
     let jobId = "";
@@ -263,8 +282,11 @@ describe("stand-ins through the real Slurm cluster", () => {
             "echo served-by-standin > index.html",
             `exec apptainer exec --nv ${dir}/web.sif httpd -f -p ${port} -h ${dir}`,
         ].join("\n");
-        const submit = spawnSync("ssh", [...sshOptions(), `${TEST_USER}@127.0.0.1`,
-            `sbatch --parsable --job-name=standin-e2e --output=${dir}/job.out --chdir=${dir}`], { input: script, encoding: "utf8" });
+        const submit = spawnSync(
+            "ssh",
+            [...sshOptions(), `${TEST_USER}@127.0.0.1`, `sbatch --parsable --job-name=standin-e2e --output=${dir}/job.out --chdir=${dir}`],
+            { input: script, encoding: "utf8" },
+        );
         expect(submit.status, submit.stderr).toBe(0);
         jobId = submit.stdout.trim();
 

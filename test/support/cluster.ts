@@ -33,8 +33,20 @@ export function requireClusterOrSkip(): boolean {
 }
 
 export function sshOptions(port = SSH_PORT): string[] {
-    return ["-i", USER_KEY_PATH, "-p", String(port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-        "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"];
+    return [
+        "-i",
+        USER_KEY_PATH,
+        "-p",
+        String(port),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+    ];
 }
 
 /** Runs a command on the cluster out of band (OpenSSH, not the provider's pool), as `user`. */
@@ -88,13 +100,19 @@ export async function waitUntil<T>(what: string, seconds: number, probe: () => T
 /** Jobs of a user that carry a tag (by --comment, "<tag> script=... attempt=..."), from slurmctld. */
 export function jobsWithTag(tag: string, user = TEST_USER): string[] {
     const out = onCluster(`squeue -h -t all -u ${user} -o '%i|%k'`).stdout;
-    return out.split("\n").filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === tag).map((l) => l.split("|")[0]);
+    return out
+        .split("\n")
+        .filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === tag)
+        .map((l) => l.split("|")[0]);
 }
 
 /** Jobs carrying a tag that have not ended (PENDING, RUNNING, ...). */
 export function liveJobsWithTag(tag: string, user = TEST_USER): string[] {
     const out = onCluster(`squeue -h -u ${user} -o '%i|%k'`).stdout;
-    return out.split("\n").filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === tag).map((l) => l.split("|")[0]);
+    return out
+        .split("\n")
+        .filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === tag)
+        .map((l) => l.split("|")[0]);
 }
 
 /** Stops slurmctld (for fault tests); `restartSlurmctld` brings it back through setup.sh. */

@@ -26,24 +26,31 @@ export interface MockOptions {
 
 /** The value of an Output, once its resources are registered (outputs resolve after them). */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise<T>((resolve) => output.apply((v) => {
-        resolve(v);
-        return v;
-    }));
+    return new Promise<T>((resolve) =>
+        output.apply((v) => {
+            resolve(v);
+            return v;
+        }),
+    );
 }
 
 /** Install the mocks; import the components under test only after this resolves. */
 export async function mockStack(options: MockOptions): Promise<MockedStack> {
     const registered: Registered[] = [];
-    await pulumi.runtime.setMocks({
-        newResource: (args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult => {
-            registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-            return { id: `${args.name}-id`, state: { ...args.inputs, ...(options.outputsOf?.(args) ?? {}) } };
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult => {
+                registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...(options.outputsOf?.(args) ?? {}) } };
+            },
+            call: (args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult => {
+                throw new Error(`unexpected invoke ${args.token}`);
+            },
         },
-        call: (args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult => {
-            throw new Error(`unexpected invoke ${args.token}`);
-        },
-    }, options.project ?? "sparc-deploy", options.stack, false);
+        options.project ?? "sparc-deploy",
+        options.stack,
+        false,
+    );
     return {
         registered,
         reset: () => {

@@ -63,13 +63,23 @@ export function tfaCounts(): TfaCounts {
         attempts: log.filter((l) => l.includes(`Partial publickey for ${TEST_USER}`)).length,
         accepted: log.filter((l) => l.includes(`Accepted keyboard-interactive/pam for ${TEST_USER}`)).length,
         failed: log.filter((l) => l.includes(`Failed keyboard-interactive/pam for ${TEST_USER}`)).length,
-        prompts: fs.existsSync(PROMPTS_LOG) ? fs.readFileSync(PROMPTS_LOG, "utf8").split("\n").filter((l) => l !== "") : [],
+        prompts: fs.existsSync(PROMPTS_LOG)
+            ? fs
+                  .readFileSync(PROMPTS_LOG, "utf8")
+                  .split("\n")
+                  .filter((l) => l !== "")
+            : [],
     };
 }
 
 export function countsSince(before: TfaCounts): TfaCounts {
     const now = tfaCounts();
-    return { attempts: now.attempts - before.attempts, accepted: now.accepted - before.accepted, failed: now.failed - before.failed, prompts: now.prompts.slice(before.prompts.length) };
+    return {
+        attempts: now.attempts - before.attempts,
+        accepted: now.accepted - before.accepted,
+        failed: now.failed - before.failed,
+        prompts: now.prompts.slice(before.prompts.length),
+    };
 }
 
 /** The sshd's host key of a type: the cluster's ed25519 key, or its own ECDSA/RSA key. */
@@ -87,7 +97,9 @@ export function tfaConnection(transport: "ssh2" | "openssh", overrides: Partial<
         transport,
         hostKey: tfaHostKey(),
         dialTimeoutSeconds: 15,
-        ...(transport === "ssh2" ? { privateKey: fs.readFileSync(USER_KEY_PATH, "utf8") } : { identityFile: USER_KEY_PATH, controlPath: `/tmp/sparc-tfa-${process.pid}-%C` }),
+        ...(transport === "ssh2"
+            ? { privateKey: fs.readFileSync(USER_KEY_PATH, "utf8") }
+            : { identityFile: USER_KEY_PATH, controlPath: `/tmp/sparc-tfa-${process.pid}-%C` }),
         ...overrides,
     };
 }
@@ -96,4 +108,3 @@ export function tfaConnection(transport: "ssh2" | "openssh", overrides: Partial<
 export async function settle(ms = 700): Promise<void> {
     await new Promise((r) => setTimeout(r, ms));
 }
-

@@ -75,11 +75,17 @@ const computedDefaults: Record<string, string> = {
 function readmeRows(): { keys: string[]; defaults: string[] }[] {
     const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("\n## Configuration\n"), readme.indexOf("\n## ", readme.indexOf("\n## Configuration\n") + 1));
-    return section.split("\n").filter((line) => line.startsWith("| `")).map((line) => {
-        const cells = line.replace(/\\\|/g, "\u0000").split("|").map((c) => c.trim().replace(/\u0000/g, "|"));
-        const keys = [...cells[1].matchAll(/`(\w+)`/g)].map((m) => m[1]);
-        return { keys, defaults: splitDefaults(cells[2]) };
-    });
+    return section
+        .split("\n")
+        .filter((line) => line.startsWith("| `"))
+        .map((line) => {
+            const cells = line
+                .replace(/\\\|/g, "\u0000")
+                .split("|")
+                .map((c) => c.trim().replace(/\u0000/g, "|"));
+            const keys = [...cells[1].matchAll(/`(\w+)`/g)].map((m) => m[1]);
+            return { keys, defaults: splitDefaults(cells[2]) };
+        });
 }
 
 /** Split a default cell on ", " outside backticks and parentheses (JSON lists are written without spaces). */

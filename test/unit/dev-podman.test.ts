@@ -42,8 +42,15 @@ describe("remove commands", () => {
 
 describe("containerRunArgv", () => {
     const spec = (over: Partial<ContainerSpec>): ContainerSpec => ({
-        service: "mas", name: "mas-server", podName: "sparc-avatar", image: "localhost/sparc/mas-server:latest",
-        restart: "on-failure", env: {}, runOptions: [], args: [], ...over,
+        service: "mas",
+        name: "mas-server",
+        podName: "sparc-avatar",
+        image: "localhost/sparc/mas-server:latest",
+        restart: "on-failure",
+        env: {},
+        runOptions: [],
+        args: [],
+        ...over,
     });
     it.each([
         {
@@ -53,7 +60,12 @@ describe("containerRunArgv", () => {
         },
         {
             label: "env and GPU before the image, args after it",
-            spec: spec({ name: "unity-server", env: { SIGNALING_URL: "ws://localhost:8080" }, runOptions: ["--device", "nvidia.com/gpu=all"], args: ["-logFile", "/dev/stdout"] }),
+            spec: spec({
+                name: "unity-server",
+                env: { SIGNALING_URL: "ws://localhost:8080" },
+                runOptions: ["--device", "nvidia.com/gpu=all"],
+                args: ["-logFile", "/dev/stdout"],
+            }),
             line: "podman run --detach --pod sparc-avatar --name unity-server --restart on-failure --env SIGNALING_URL=ws://localhost:8080 --device nvidia.com/gpu=all localhost/sparc/mas-server:latest -logFile /dev/stdout",
         },
         {
@@ -68,9 +80,14 @@ describe("containerRunArgv", () => {
 
 describe("devContainerSpecs", () => {
     const plan = (over: Partial<DevContainerPlan>): DevContainerPlan => ({
-        podName: "sparc-avatar", containerNamePrefix: "", publicHost: "localhost",
-        gpuDeviceArgs: ["--device", "nvidia.com/gpu=all"], unityArgs: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
-        rivaEnabled: false, unityEnabled: false, ...over,
+        podName: "sparc-avatar",
+        containerNamePrefix: "",
+        publicHost: "localhost",
+        gpuDeviceArgs: ["--device", "nvidia.com/gpu=all"],
+        unityArgs: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
+        rivaEnabled: false,
+        unityEnabled: false,
+        ...over,
     });
     const images = { mas: "img-mas", signaling: "img-sig", riva: "img-riva", unity: "img-unity" };
 
@@ -95,7 +112,14 @@ describe("devContainerSpecs", () => {
         },
         {
             label: "prefix, public host, no GPU args, other Unity args",
-            plan: plan({ podName: "t", containerNamePrefix: "t-", publicHost: "avatar.example.org", gpuDeviceArgs: [], unityEnabled: true, unityArgs: ["-nographics"] }),
+            plan: plan({
+                podName: "t",
+                containerNamePrefix: "t-",
+                publicHost: "avatar.example.org",
+                gpuDeviceArgs: [],
+                unityEnabled: true,
+                unityArgs: ["-nographics"],
+            }),
             lines: [
                 "podman run --detach --pod t --name t-mas-server --restart on-failure img-mas",
                 "podman run --detach --pod t --name t-signaling-server --restart on-failure --env PUBLIC_HOST=avatar.example.org img-sig",

@@ -83,7 +83,11 @@ describe("DevStack, build source, defaults", () => {
         expect(byName("dev-images-mas").inputs.registry).toBeUndefined();
         expect(byName("dev-images-signaling").inputs).toMatchObject({
             imageName: "localhost/sparc/signaling-server:latest",
-            build: { context: path.join(root, "samples/signaling"), dockerfile: path.join(root, "dockerfiles/Dockerfile.signaling"), args: { NODE_IMAGE: "node:20-alpine" } },
+            build: {
+                context: path.join(root, "samples/signaling"),
+                dockerfile: path.join(root, "dockerfiles/Dockerfile.signaling"),
+                args: { NODE_IMAGE: "node:20-alpine" },
+            },
         });
     });
 
@@ -105,7 +109,8 @@ describe("DevStack, build source, defaults", () => {
     it("runs the reference pod and containers by image digest, replaced on a new digest or pod", async () => {
         const { outputs } = await deploy(baseConfig());
         expect(byName("dev-preflight").inputs.create).toBe(
-            `${node} ${preflight} --pod sparc-avatar --docker-host unix:///run/podman/podman.sock --port masPort=8000/tcp --port signalingPort=8080/tcp --port turnPort=3478/udp --port webrtcPortRange=49152-49200/udp`);
+            `${node} ${preflight} --pod sparc-avatar --docker-host unix:///run/podman/podman.sock --port masPort=8000/tcp --port signalingPort=8080/tcp --port turnPort=3478/udp --port webrtcPortRange=49152-49200/udp`,
+        );
         expect(byName("dev-pod").inputs).toMatchObject({
             create: "podman pod create --name sparc-avatar -p 8000:8000 -p 8080:8080 -p 3478:3478/udp -p 49152-49200:49152-49200/udp",
             delete: "podman pod rm --force --ignore --time 5 sparc-avatar",
@@ -117,7 +122,8 @@ describe("DevStack, build source, defaults", () => {
             triggers: ["sha256:digest-of-dev-images-mas", "dev-pod-container-id\n", masRun],
         });
         expect(byName("dev-signaling").inputs.create).toBe(
-            "podman run --detach --pod sparc-avatar --name signaling-server --restart on-failure --env PUBLIC_HOST=localhost sha256:digest-of-dev-images-signaling");
+            "podman run --detach --pod sparc-avatar --name signaling-server --restart on-failure --env PUBLIC_HOST=localhost sha256:digest-of-dev-images-signaling",
+        );
         expect(byName("dev-signaling").inputs.delete).toBe("podman rm --force --ignore --time 5 signaling-server");
         expect(byName("dev-ready").inputs).toMatchObject({
             create: `${node} ${waitReady} --timeout 120 --http http://127.0.0.1:8000/health --websocket ws://127.0.0.1:8080/ --logs mas-server --logs signaling-server`,
@@ -144,19 +150,30 @@ describe("DevStack, optional services and sources", () => {
         const { outputs } = await deploy(baseConfig({ unityBuildDir: unityDir, unityEnabled: true, rivaEnabled: true, containerNamePrefix: "x-" }));
         expect(byName("dev-images-unity").inputs).toMatchObject({
             imageName: "localhost/sparc/unity-server:latest",
-            build: { context: unityDir, dockerfile: path.join(root, "dockerfiles/Dockerfile.unity-server"), builderVersion: "BuilderV1", args: { UNITY_BASE_IMAGE: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04" } },
+            build: {
+                context: unityDir,
+                dockerfile: path.join(root, "dockerfiles/Dockerfile.unity-server"),
+                builderVersion: "BuilderV1",
+                args: { UNITY_BASE_IMAGE: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04" },
+            },
         });
         expect(byName("dev-unity").inputs.create).toBe(
-            "podman run --detach --pod sparc-avatar --name x-unity-server --restart on-failure --env SIGNALING_URL=ws://localhost:8080 --device nvidia.com/gpu=all sha256:digest-of-dev-images-unity -logFile /dev/stdout -batchmode -force-vulkan");
+            "podman run --detach --pod sparc-avatar --name x-unity-server --restart on-failure --env SIGNALING_URL=ws://localhost:8080 --device nvidia.com/gpu=all sha256:digest-of-dev-images-unity -logFile /dev/stdout -batchmode -force-vulkan",
+        );
         expect(byName("dev-riva").inputs.create).toBe(
-            "podman run --detach --pod sparc-avatar --name x-riva-server --restart on-failure --device nvidia.com/gpu=all nvcr.io/nvidia/riva/riva-speech:2.16.0-server");
+            "podman run --detach --pod sparc-avatar --name x-riva-server --restart on-failure --device nvidia.com/gpu=all nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
+        );
         expect(byName("dev-riva").inputs.triggers).toEqual([
-            "nvcr.io/nvidia/riva/riva-speech:2.16.0-server", "dev-pod-container-id\n",
+            "nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
+            "dev-pod-container-id\n",
             "podman run --detach --pod sparc-avatar --name x-riva-server --restart on-failure --device nvidia.com/gpu=all nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
         ]);
         expect(registered.some((r) => r.name === "dev-riva-image")).toBe(false);
         expect(byName("dev-ready").inputs.triggers).toEqual([
-            "dev-mas-container-id\n", "dev-riva-container-id\n", "dev-signaling-container-id\n", "dev-unity-container-id\n",
+            "dev-mas-container-id\n",
+            "dev-riva-container-id\n",
+            "dev-signaling-container-id\n",
+            "dev-unity-container-id\n",
         ]);
         expect(byName("dev-ready").inputs.create).toMatch(/ --logs x-mas-server --logs x-riva-server --logs x-signaling-server --logs x-unity-server$/);
         expect(outputs.skipped).toEqual([]);
@@ -164,17 +181,20 @@ describe("DevStack, optional services and sources", () => {
     });
 
     it("prebuilt: no docker provider or Image, containers run the given references", async () => {
-        const { outputs } = await deploy(baseConfig({
-            imageSource: "prebuilt",
-            masImage: "registry.example.org/sparc/mas-server:1.2",
-            signalingImage: "registry.example.org/sparc/signaling-server:1.2",
-            unityImage: "registry.example.org/sparc/unity-server:1.2",
-            unityEnabled: true,
-        }));
+        const { outputs } = await deploy(
+            baseConfig({
+                imageSource: "prebuilt",
+                masImage: "registry.example.org/sparc/mas-server:1.2",
+                signalingImage: "registry.example.org/sparc/signaling-server:1.2",
+                unityImage: "registry.example.org/sparc/unity-server:1.2",
+                unityEnabled: true,
+            }),
+        );
         expect(registered.filter((r) => r.type.startsWith("docker:") || r.type === "pulumi:providers:docker")).toEqual([]);
         expect(byName("dev-preflight").inputs.create).not.toContain("--docker-host");
         expect(byName("dev-mas").inputs.create).toBe(
-            "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure registry.example.org/sparc/mas-server:1.2");
+            "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure registry.example.org/sparc/mas-server:1.2",
+        );
         expect(outputs.imageIds).toEqual({
             mas: "registry.example.org/sparc/mas-server:1.2",
             signaling: "registry.example.org/sparc/signaling-server:1.2",
@@ -184,13 +204,24 @@ describe("DevStack, optional services and sources", () => {
     });
 
     it("registry set: images are pushed under the registry, ports follow the config", async () => {
-        await deploy(baseConfig({ registry: "registry.example.org/sparc", masPort: 18000, signalingPort: 18080, turnPort: 13478, webrtcPortRange: { first: 40000, last: 40010 }, containerStopTimeoutSeconds: 0 }));
+        await deploy(
+            baseConfig({
+                registry: "registry.example.org/sparc",
+                masPort: 18000,
+                signalingPort: 18080,
+                turnPort: 13478,
+                webrtcPortRange: { first: 40000, last: 40010 },
+                containerStopTimeoutSeconds: 0,
+            }),
+        );
         expect(byName("dev-images-mas").inputs).toMatchObject({
             imageName: "registry.example.org/sparc/sparc/mas-server:latest",
             skipPush: false,
             registry: { server: "registry.example.org/sparc" },
         });
-        expect(byName("dev-pod").inputs.create).toBe("podman pod create --name sparc-avatar -p 18000:8000 -p 18080:8080 -p 13478:3478/udp -p 40000-40010:40000-40010/udp");
+        expect(byName("dev-pod").inputs.create).toBe(
+            "podman pod create --name sparc-avatar -p 18000:8000 -p 18080:8080 -p 13478:3478/udp -p 40000-40010:40000-40010/udp",
+        );
         expect(byName("dev-pod").inputs.delete).toBe("podman pod rm --force --ignore --time 0 sparc-avatar");
         expect(byName("dev-ready").inputs.create).toContain("--http http://127.0.0.1:18000/health --websocket ws://127.0.0.1:18080/");
     });

@@ -20,9 +20,10 @@ describe("engineBinDir", () => {
         const { docker, command } = pinnedPluginVersions();
         expect(locateEngine({ PULUMI_ENGINE_DIR: "/nonexistent" })).toBe(
             "Pulumi engine incomplete: /nonexistent/bin/pulumi, /nonexistent/bin/pulumi-language-nodejs, /nonexistent/bin/pulumi-resource-pulumi-nodejs, " +
-            `plugin docker v${docker} (/nonexistent/home/plugins/resource-docker-v${docker}/pulumi-resource-docker), ` +
-            `plugin command v${command} (/nonexistent/home/plugins/resource-command-v${command}/pulumi-resource-command) missing; ` +
-            "run scripts/pulumi-engine/build.sh");
+                `plugin docker v${docker} (/nonexistent/home/plugins/resource-docker-v${docker}/pulumi-resource-docker), ` +
+                `plugin command v${command} (/nonexistent/home/plugins/resource-command-v${command}/pulumi-resource-command) missing; ` +
+                "run scripts/pulumi-engine/build.sh",
+        );
     });
 });
 
@@ -49,7 +50,11 @@ describe("changeSummaryOfUpdate", () => {
     const ok: { name: string; stdout: string; want: object }[] = [
         {
             name: "creates after other events",
-            stdout: [event({ preludeEvent: { config: {} } }), summary({ resourceChanges: { create: 4 }, isPreview: false, result: "succeeded" }), event({ cancelEvent: {} })].join("\n"),
+            stdout: [
+                event({ preludeEvent: { config: {} } }),
+                summary({ resourceChanges: { create: 4 }, isPreview: false, result: "succeeded" }),
+                event({ cancelEvent: {} }),
+            ].join("\n"),
             want: { create: 4 },
         },
         { name: "no changes", stdout: summary({ resourceChanges: { same: 2 }, isPreview: false, result: "succeeded" }), want: { same: 2 } },
@@ -70,9 +75,18 @@ describe("changeSummaryOfUpdate", () => {
 });
 
 describe("stepsOfUpdate", () => {
-    const pre = (op: string, name: string) => JSON.stringify({ resourcePreEvent: { metadata: { op, urn: `urn:pulumi:s::p::sparc:dev:DevStack$command:local:Command::${name}`, type: "command:local:Command" } } });
+    const pre = (op: string, name: string) =>
+        JSON.stringify({
+            resourcePreEvent: { metadata: { op, urn: `urn:pulumi:s::p::sparc:dev:DevStack$command:local:Command::${name}`, type: "command:local:Command" } },
+        });
     it("groups the ops by resource name, in order", () => {
-        const stdout = [pre("same", "sparc-pod"), pre("create-replacement", "sparc-ready"), pre("replace", "sparc-ready"), '{"summaryEvent":{}}', pre("delete-replaced", "sparc-ready")].join("\n");
+        const stdout = [
+            pre("same", "sparc-pod"),
+            pre("create-replacement", "sparc-ready"),
+            pre("replace", "sparc-ready"),
+            '{"summaryEvent":{}}',
+            pre("delete-replaced", "sparc-ready"),
+        ].join("\n");
         expect(stepsOfUpdate(stdout)).toEqual({ "sparc-pod": ["same"], "sparc-ready": ["create-replacement", "replace", "delete-replaced"] });
     });
 });

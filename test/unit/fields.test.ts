@@ -20,8 +20,18 @@ const base: SlurmJobInputs = {
     clusterChecks: "up",
 };
 const state: SlurmJobOutputs = {
-    ...base, jobId: "42", state: "RUNNING", reason: "", nodeList: "c1", submitTime: "", startTime: "", endTime: "",
-    exitCode: "", stdoutPath: "", stderrPath: "", clusterName: "testcluster",
+    ...base,
+    jobId: "42",
+    state: "RUNNING",
+    reason: "",
+    nodeList: "c1",
+    submitTime: "",
+    startTime: "",
+    endTime: "",
+    exitCode: "",
+    stdoutPath: "",
+    stderrPath: "",
+    clusterName: "testcluster",
 };
 
 describe("diffJob: the field table", () => {
@@ -37,12 +47,20 @@ describe("diffJob: the field table", () => {
         ["removing the time limit replaces", { time: undefined }, { replaces: ["time"], scontrol: [] }],
         ["waitFor is Pulumi's business only", { waitFor: "submitted" }, { replaces: [], state: ["waitFor"] }],
         ["a new key does not touch the job", { connection: { ...base.connection, privateKey: "KEY-2" } }, { replaces: [], state: ["connection.privateKey"] }],
-        ["another spelling of the host is recorded, not a new job (update checks the cluster)", { connection: { ...base.connection, host: "hpg" } }, { replaces: [], state: ["connection.host"] }],
+        [
+            "another spelling of the host is recorded, not a new job (update checks the cluster)",
+            { connection: { ...base.connection, host: "hpg" } },
+            { replaces: [], state: ["connection.host"] },
+        ],
         ["a stack rename (alias) changes the owner tag only in state", { ownerTag: "pulumi:sparc-deploy/renamed/mas" }, { replaces: [], state: ["ownerTag"] }],
         ["dropping adoptJobId after an adoption keeps the job", { adoptJobId: undefined }, { replaces: [] }],
         ["adoptJobId naming the held job keeps it", { adoptJobId: "42" }, { replaces: [], state: ["adoptJobId"] }],
         ["port 22 spelled out or not is the same", { connection: { ...base.connection, port: undefined } }, { replaces: [], state: [] }],
-        ["another user name is recorded (update checks the job is still readable)", { connection: { ...base.connection, user: "bob" } }, { replaces: [], state: ["connection.user"] }],
+        [
+            "another user name is recorded (update checks the job is still readable)",
+            { connection: { ...base.connection, user: "bob" } },
+            { replaces: [], state: ["connection.user"] },
+        ],
         ["adopting another job replaces", { adoptJobId: "7" }, { replaces: ["adoptJobId"] }],
     ])("%s", (_label, change, expected) => {
         const d = diffJob(state, { ...base, ...change } as SlurmJobInputs);
@@ -74,8 +92,13 @@ describe("diffJob: the field table", () => {
 
 describe("scontrolUpdateArgv", () => {
     it("builds one update for the in-place fields", () => {
-        expect(scontrolUpdateArgv("42", { ...base, time: "7-00:00:00", jobName: "a b" }, ["jobName", "time"]))
-            .toEqual(["scontrol", "update", "JobId=42", "JobName=a b", "TimeLimit=7-00:00:00"]);
+        expect(scontrolUpdateArgv("42", { ...base, time: "7-00:00:00", jobName: "a b" }, ["jobName", "time"])).toEqual([
+            "scontrol",
+            "update",
+            "JobId=42",
+            "JobName=a b",
+            "TimeLimit=7-00:00:00",
+        ]);
     });
     it("refuses a field scontrol cannot change", () => {
         expect(() => scontrolUpdateArgv("42", base, ["partition"])).toThrow(/cannot be changed with scontrol/);

@@ -32,7 +32,11 @@ describe("which partition offers which GPU type", () => {
         ["hpg-ai", { type: "a100", count: 4 }, ""],
         ["hpg-ai", { type: "", count: 4 }, ""],
         ["unknown-partition", { type: "h100", count: 1 }, ""],
-        ["hpg-ai", { type: "b200", count: 4 }, "partition hpg-ai offers GPU type a100, not b200; b200 GPUs are in hpg-b200. Partitions and their GPU types: hpg-ai: a100; hpg-b200: b200"],
+        [
+            "hpg-ai",
+            { type: "b200", count: 4 },
+            "partition hpg-ai offers GPU type a100, not b200; b200 GPUs are in hpg-b200. Partitions and their GPU types: hpg-ai: a100; hpg-b200: b200",
+        ],
         ["hpg-ai", { type: "h100", count: 4 }, "partition hpg-ai offers GPU type a100, not h100. Partitions and their GPU types: hpg-ai: a100; hpg-b200: b200"],
         ["hpg-default", { type: "", count: 1 }, "partition hpg-default has no GPUs; GPU partitions: hpg-ai: a100; hpg-b200: b200"],
     ])("%s asked for %j", (partition, request, problem) => {

@@ -9,9 +9,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-    currentEndpointFile, endpointFilePattern, parseReadinessReport, readinessScript, serviceJobBody, tunnelCommand,
-} from "../../components/hpg/commands";
+import { currentEndpointFile, endpointFilePattern, parseReadinessReport, readinessScript, serviceJobBody, tunnelCommand } from "../../components/hpg/commands";
 import { renewalDue } from "../../providers/slurm/renewal";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-reach-"));
@@ -39,15 +37,19 @@ function bash(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}):
         const child = spawn("bash", ["-c", script, "test", ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (d: Buffer) => { stdout += d.toString(); });
-        child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+        child.stdout.on("data", (d: Buffer) => {
+            stdout += d.toString();
+        });
+        child.stderr.on("data", (d: Buffer) => {
+            stderr += d.toString();
+        });
         child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
     });
 }
 
 beforeAll(() => {
     // A stand-in `apptainer` that shows what the job would run, instead of running it.
-    fs.writeFileSync(path.join(dir, "apptainer"), "#!/bin/sh\necho \"apptainer $* SPARC_JOB_ID=$APPTAINERENV_SPARC_JOB_ID\"\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "apptainer"), '#!/bin/sh\necho "apptainer $* SPARC_JOB_ID=$APPTAINERENV_SPARC_JOB_ID"\n', { mode: 0o755 });
 });
 
 afterAll(() => {
@@ -57,9 +59,12 @@ afterAll(() => {
 
 describe("the service job's body", () => {
     const pattern = `${dir}/sparc_service_%j.endpoint`;
-    const run = (port: number, jobId: string) => bash(
-        serviceJobBody({ modules: [], sif: "/x/mas.sif", port, endpointPattern: pattern, gpus: false, appDir: "/app" }), [],
-        { PATH: `${dir}:${process.env.PATH}`, SLURM_JOB_ID: jobId, SLURMD_NODENAME: "c0900a-s1" });
+    const run = (port: number, jobId: string) =>
+        bash(serviceJobBody({ modules: [], sif: "/x/mas.sif", port, endpointPattern: pattern, gpus: false, appDir: "/app" }), [], {
+            PATH: `${dir}:${process.env.PATH}`,
+            SLURM_JOB_ID: jobId,
+            SLURMD_NODENAME: "c0900a-s1",
+        });
 
     it("uses the configured port when it is free, and writes node, port and job id next to the log", async () => {
         const probe = net.createServer();
@@ -71,21 +76,24 @@ describe("the service job's body", () => {
         expect(r.stdout).toContain(`apptainer exec --pwd /app /x/mas.sif uvicorn main:app --host 0.0.0.0 --port ${free} SPARC_JOB_ID=7001`);
     });
 
-    it.each([["IPv6 (any address)", "::"], ["IPv4 (any address)", "0.0.0.0"], ["IPv4 loopback only", "127.0.0.1"]])(
-        "picks another free port when another process holds the configured one on %s", async (_label, host) => {
-            const holder = net.createServer();
-            servers.push(holder);
-            const taken = await new Promise<number>((resolve) => holder.listen(0, host, () => resolve((holder.address() as net.AddressInfo).port)));
-            const r = await run(taken, "7002");
-            expect(r.code, r.stderr).toBe(0);
-            const [node, port, job] = fs.readFileSync(`${dir}/sparc_service_7002.endpoint`, "utf8").trim().split(" ");
-            expect([node, job]).toEqual(["c0900a-s1", "7002"]);
-            expect(Number(port)).not.toBe(taken);
-            expect(Number(port)).toBeGreaterThanOrEqual(20000);
-            expect(r.stdout).toContain(`sparc: port ${taken} is taken on c0900a-s1; using ${port}`);
-            expect(r.stdout).toContain(`--port ${port} SPARC_JOB_ID=7002`);
-            holder.close();
-        });
+    it.each([
+        ["IPv6 (any address)", "::"],
+        ["IPv4 (any address)", "0.0.0.0"],
+        ["IPv4 loopback only", "127.0.0.1"],
+    ])("picks another free port when another process holds the configured one on %s", async (_label, host) => {
+        const holder = net.createServer();
+        servers.push(holder);
+        const taken = await new Promise<number>((resolve) => holder.listen(0, host, () => resolve((holder.address() as net.AddressInfo).port)));
+        const r = await run(taken, "7002");
+        expect(r.code, r.stderr).toBe(0);
+        const [node, port, job] = fs.readFileSync(`${dir}/sparc_service_7002.endpoint`, "utf8").trim().split(" ");
+        expect([node, job]).toEqual(["c0900a-s1", "7002"]);
+        expect(Number(port)).not.toBe(taken);
+        expect(Number(port)).toBeGreaterThanOrEqual(20000);
+        expect(r.stdout).toContain(`sparc: port ${taken} is taken on c0900a-s1; using ${port}`);
+        expect(r.stdout).toContain(`--port ${port} SPARC_JOB_ID=7002`);
+        holder.close();
+    });
 });
 
 describe("the readiness script", () => {
@@ -113,7 +121,9 @@ describe("the readiness script", () => {
         fs.writeFileSync(`${dir}/ready_8002.endpoint`, `127.0.0.1 ${port} 8002\n`);
         const r = await bash(script, ["8002", log, "2030-01-01T00:00:00"]);
         expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`refusing http://127.0.0.1:${port}/health: it answers, but not as job 8002 (another service holds the port): ${JSON.stringify(body)}`);
+        expect(r.stderr).toContain(
+            `refusing http://127.0.0.1:${port}/health: it answers, but not as job 8002 (another service holds the port): ${JSON.stringify(body)}`,
+        );
         expect(r.stderr).toContain("Uvicorn running on");
     });
 
@@ -162,11 +172,11 @@ describe("pure pieces", () => {
     });
 
     it.each([
-        ["{\"node\":\"c1\",\"port\":1,\"jobId\":\"2\",\"endsAt\":3}", { node: "c1", port: 1, jobId: "2", endsAt: 3 }],
-        ["ready\n{\"node\":\"c1\",\"port\":1,\"jobId\":\"2\"}\n", { node: "c1", port: 1, jobId: "2", endsAt: 0 }],
+        ['{"node":"c1","port":1,"jobId":"2","endsAt":3}', { node: "c1", port: 1, jobId: "2", endsAt: 3 }],
+        ['ready\n{"node":"c1","port":1,"jobId":"2"}\n', { node: "c1", port: 1, jobId: "2", endsAt: 0 }],
         ["", undefined],
         ["not json", undefined],
-        ["{\"node\":\"c1\"}", undefined],
+        ['{"node":"c1"}', undefined],
     ])("readiness report %j", (text, expected) => {
         expect(parseReadinessReport(text)).toEqual(expected);
     });

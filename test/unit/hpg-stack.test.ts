@@ -29,7 +29,10 @@ beforeAll(async () => {
             if (a.type === REMOTE) extra.stdout = `${a.name} ok\n`;
             if (a.type === SLURM_JOB) {
                 Object.assign(extra, {
-                    jobId: "4242", state: "RUNNING", nodeList: "c0900a-s1", stdoutPath: "/blue/g/u/sparc/sparc_service_4242.log",
+                    jobId: "4242",
+                    state: "RUNNING",
+                    nodeList: "c0900a-s1",
+                    stdoutPath: "/blue/g/u/sparc/sparc_service_4242.log",
                     readyReport: '{"node":"c0900a-s1","port":8123,"jobId":"4242","endsAt":1900000000}',
                 });
             }
@@ -44,8 +47,13 @@ beforeEach(() => mocks.reset());
 /** Prebuilt images (no build): the defaults with the references this test deploys. */
 const images: ImagesConfig = {
     ...defaultImages(),
-    imageSource: "prebuilt", masContext: "", signalingContext: "",
-    masImage: "localhost/sparc/mas-server@sha256:aaaa", signalingImage: "localhost/sparc/signaling-server:1", unityImage: "", unityEnabled: false,
+    imageSource: "prebuilt",
+    masContext: "",
+    signalingContext: "",
+    masImage: "localhost/sparc/mas-server@sha256:aaaa",
+    signalingImage: "localhost/sparc/signaling-server:1",
+    unityImage: "",
+    unityEnabled: false,
 };
 
 function defaultImages(): ImagesConfig {
@@ -59,7 +67,8 @@ function defaultImages(): ImagesConfig {
  */
 function config(over: Partial<HpgConfig> = {}): HpgConfig {
     pulumi.runtime.setAllConfig({
-        "sparc-deploy:hpgUser": "albert", "sparc-deploy:hpgGroup": "jasondeanarnold",
+        "sparc-deploy:hpgUser": "albert",
+        "sparc-deploy:hpgGroup": "jasondeanarnold",
         "sparc-deploy:hpgHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
         // Not a Host of anyone's ~/.ssh/config: the defaults apply.
         "sparc-deploy:hpgHost": "hpg.rc.ufl.edu.test-no-ssh-config",
@@ -67,8 +76,10 @@ function config(over: Partial<HpgConfig> = {}): HpgConfig {
     const loaded = loadHpgConfig(new pulumi.Config("sparc-deploy"), {});
     return {
         ...loaded,
-        hostAlias: "hpg.rc.ufl.edu", host: "hpg.rc.ufl.edu",
-        localArchiveDir: "/home/albert/.cache/sparc-deploy/archives", sifBuildOn: "login",
+        hostAlias: "hpg.rc.ufl.edu",
+        host: "hpg.rc.ufl.edu",
+        localArchiveDir: "/home/albert/.cache/sparc-deploy/archives",
+        sifBuildOn: "login",
         ...over,
     };
 }
@@ -99,7 +110,9 @@ describe("HpgStack under mocks", () => {
         const [job] = byType(SLURM_JOB);
         const id = hpg.identityHash(images.masImage);
         const dir = "/blue/jasondeanarnold/albert/sparc/containers";
-        expect(archive.inputs.create).toContain(`podman save --format docker-archive -o /home/albert/.cache/sparc-deploy/archives/mas-${id}.tar.part localhost/sparc/mas-server@sha256:aaaa`);
+        expect(archive.inputs.create).toContain(
+            `podman save --format docker-archive -o /home/albert/.cache/sparc-deploy/archives/mas-${id}.tar.part localhost/sparc/mas-server@sha256:aaaa`,
+        );
         // The archive goes over the stack's one login, on stdin: no scp, no ssh of its own.
         expect(copy.inputs.stdinFile).toBe(`/home/albert/.cache/sparc-deploy/archives/mas-${id}.tar`);
         expect(JSON.stringify(copy.inputs)).not.toMatch(/\bscp\b|"ssh"/);
@@ -121,7 +134,7 @@ describe("HpgStack under mocks", () => {
         expect(await val(stack.logPath)).toBe("/blue/g/u/sparc/sparc_service_4242.log");
         expect(await val(stack.jobId)).toBe("4242");
         expect(job.inputs).toMatchObject({ readyTimeoutSeconds: 300, renewBeforeSeconds: 0 });
-        expect(job.inputs.readyCheck).toContain("endpoint=/blue/jasondeanarnold/albert/sparc/sparc_service_\"${job}\".endpoint");
+        expect(job.inputs.readyCheck).toContain('endpoint=/blue/jasondeanarnold/albert/sparc/sparc_service_"${job}".endpoint');
     });
 
     it("renders the reference production script for the default config (golden file)", async () => {
@@ -175,12 +188,23 @@ describe("HpgStack under mocks", () => {
         const jobs = byType(SLURM_JOB).map((j) => j.name);
         expect(jobs).toEqual(["sparc-mas-sif-build", "sparc-signaling-sif-build", "sparc-service"]);
         const build = byType(SLURM_JOB)[0];
-        expect(build.inputs).toMatchObject({ waitFor: "completed", jobName: "sparc-sif-mas", partition: "hpg-default", cpusPerTask: 4, mem: "16gb", time: "02:00:00" });
+        expect(build.inputs).toMatchObject({
+            waitFor: "completed",
+            jobName: "sparc-sif-mas",
+            partition: "hpg-default",
+            cpusPerTask: 4,
+            mem: "16gb",
+            time: "02:00:00",
+        });
         expect(build.inputs).not.toHaveProperty("gpusPerTask");
         expect(build.inputs).not.toHaveProperty("gpus");
         expect(build.inputs.command).toContain("apptainer build --force");
         const service = scriptOf(byType(SLURM_JOB)[2]);
-        for (const line of ["if ! command -v module >/dev/null 2>&1 && [ -f /etc/profile.d/lmod.sh ]; then . /etc/profile.d/lmod.sh; fi", "module purge", "module load apptainer"]) {
+        for (const line of [
+            "if ! command -v module >/dev/null 2>&1 && [ -f /etc/profile.d/lmod.sh ]; then . /etc/profile.d/lmod.sh; fi",
+            "module purge",
+            "module load apptainer",
+        ]) {
             expect(build.inputs.command).toContain(`${line}\n`);
             expect(service).toContain(`${line}\n`);
         }
@@ -190,8 +214,15 @@ describe("HpgStack under mocks", () => {
         // A RemoteCommand: its delete goes over the stack's one login too.
         const sifFiles = byType(REMOTE).filter((c) => c.name.endsWith("-sif"));
         expect(sifFiles.map((c) => c.name)).toEqual(["sparc-mas-sif", "sparc-signaling-sif"]);
-        expect(sifFiles[0].inputs.create).toEqual(["echo", expect.stringMatching(/^\/blue\/jasondeanarnold\/albert\/sparc\/containers\/mas_server-[0-9a-f]{16}\.sif$/)]);
-        expect((sifFiles[0].inputs.delete as string[]).slice(0, 3)).toEqual(["rm", "-f", expect.stringMatching(/^\/blue\/jasondeanarnold\/albert\/sparc\/containers\/mas_server-/)]);
+        expect(sifFiles[0].inputs.create).toEqual([
+            "echo",
+            expect.stringMatching(/^\/blue\/jasondeanarnold\/albert\/sparc\/containers\/mas_server-[0-9a-f]{16}\.sif$/),
+        ]);
+        expect((sifFiles[0].inputs.delete as string[]).slice(0, 3)).toEqual([
+            "rm",
+            "-f",
+            expect.stringMatching(/^\/blue\/jasondeanarnold\/albert\/sparc\/containers\/mas_server-/),
+        ]);
         expect(build.inputs.environment).toEqual({ SPARC_SIF_SLOT: "sparc-mas-sif-id" });
         expect(Object.keys(await val(stack.sifPaths))).toEqual(["mas", "signaling"]);
     });
@@ -224,7 +255,10 @@ describe("HpgStack under mocks", () => {
     it.each<[Partial<HpgConfig>, RegExp]>([
         [{ partition: "hpg ai" }, /sparc-deploy:hpgPartition = "hpg ai": must be a partition name .*\. Fix: pulumi config set hpgPartition /],
         [{ jobName: "" }, /sparc-deploy:hpgJobName = "": is empty; .*\. Fix: pulumi config set hpgJobName /],
-        [{ sifBuildOn: "slurm", sifBuildMem: "big" }, /sparc-deploy:hpgSifBuildMem = "big": is not a Slurm memory size; .*\. Fix: pulumi config set hpgSifBuildMem /],
+        [
+            { sifBuildOn: "slurm", sifBuildMem: "big" },
+            /sparc-deploy:hpgSifBuildMem = "big": is not a Slurm memory size; .*\. Fix: pulumi config set hpgSifBuildMem /,
+        ],
     ])("refuses %j under the config key, before any resource", (over, message) => {
         let thrown: unknown;
         try {

@@ -9,7 +9,10 @@ import { refusedSbatchOption } from "../../providers/slurm/validateSbatch";
 describe("ownership comment", () => {
     it.each<[string, ReturnType<typeof parseJobComment>]>([
         ["pulumi:p/s/mas script=0123456789abcdef attempt=deadbeef", { ownerTag: "pulumi:p/s/mas", scriptHash: "0123456789abcdef", attempt: "deadbeef" }],
-        ["pulumi:p/s/a name with spaces script=0123456789abcdef attempt=00000000", { ownerTag: "pulumi:p/s/a name with spaces", scriptHash: "0123456789abcdef", attempt: "00000000" }],
+        [
+            "pulumi:p/s/a name with spaces script=0123456789abcdef attempt=00000000",
+            { ownerTag: "pulumi:p/s/a name with spaces", scriptHash: "0123456789abcdef", attempt: "00000000" },
+        ],
         // A job of an older version: the bare tag.
         ["pulumi:p/s/mas", { ownerTag: "pulumi:p/s/mas", scriptHash: "", attempt: "" }],
         ["", { ownerTag: "", scriptHash: "", attempt: "" }],
@@ -63,14 +66,20 @@ describe("polling policy", () => {
 
 describe("ClusterName", () => {
     it("reads it from scontrol show config", () => {
-        expect(parseClusterName("Configuration data as of 2026-11-30T22:00:00\nAccountingStorageBackupHost = (null)\nClusterName             = testcluster\nCompleteWait = 0 sec\n")).toBe("testcluster");
+        expect(
+            parseClusterName(
+                "Configuration data as of 2026-11-30T22:00:00\nAccountingStorageBackupHost = (null)\nClusterName             = testcluster\nCompleteWait = 0 sec\n",
+            ),
+        ).toBe("testcluster");
         expect(() => parseClusterName("nothing here")).toThrow(/no ClusterName line/);
     });
 });
 
 describe("output marker (login shells that print)", () => {
     it("drops what the login shell printed before the command", () => {
-        expect(withOutputMarker("'sbatch' '--parsable'")).toBe(`printf '%s\\n' ${OUTPUT_MARKER}; printf '%s\\n' ${OUTPUT_MARKER} >&2; exec 'sbatch' '--parsable'`);
+        expect(withOutputMarker("'sbatch' '--parsable'")).toBe(
+            `printf '%s\\n' ${OUTPUT_MARKER}; printf '%s\\n' ${OUTPUT_MARKER} >&2; exec 'sbatch' '--parsable'`,
+        );
         expect(afterOutputMarker(`Welcome!\n${OUTPUT_MARKER}\n1234\n`)).toBe("1234\n");
         expect(afterOutputMarker("1234\n")).toBe("1234\n");
     });
@@ -78,9 +87,18 @@ describe("output marker (login shells that print)", () => {
 
 describe("sbatch options SlurmJob refuses", () => {
     it.each<[string, RegExp | undefined]>([
-        ["--array=1-4", /job arrays/], ["-a1-4", /job arrays/], ["--clusters=a", /--clusters/], ["-Mother", /--clusters/],
-        ["--wrap=x", /--wrap/], ["--test-only", /--test-only/], ["--parsable", /--parsable/], ["--comment=x", /--comment/],
-        ["--exclusive", undefined], ["--signal=B:TERM@120", undefined], ["--begin=now+1hour", undefined], ["--account=a", undefined],
+        ["--array=1-4", /job arrays/],
+        ["-a1-4", /job arrays/],
+        ["--clusters=a", /--clusters/],
+        ["-Mother", /--clusters/],
+        ["--wrap=x", /--wrap/],
+        ["--test-only", /--test-only/],
+        ["--parsable", /--parsable/],
+        ["--comment=x", /--comment/],
+        ["--exclusive", undefined],
+        ["--signal=B:TERM@120", undefined],
+        ["--begin=now+1hour", undefined],
+        ["--account=a", undefined],
     ])("%s", (arg, reason) => {
         const refused = refusedSbatchOption(arg);
         if (reason === undefined) {
@@ -92,8 +110,18 @@ describe("sbatch options SlurmJob refuses", () => {
 });
 
 describe("connection.commandTimeoutSeconds", () => {
-    it.each<[unknown, boolean]>([[8, true], [120, true], [4, false], [0, false], ["10", false], [Infinity, false]])("%s accepted: %s", (value, ok) => {
-        const failures = validateJobInputs({ command: "true", connection: { host: "h", user: "u", insecureIgnoreHostKey: true, commandTimeoutSeconds: value as number } });
+    it.each<[unknown, boolean]>([
+        [8, true],
+        [120, true],
+        [4, false],
+        [0, false],
+        ["10", false],
+        [Infinity, false],
+    ])("%s accepted: %s", (value, ok) => {
+        const failures = validateJobInputs({
+            command: "true",
+            connection: { host: "h", user: "u", insecureIgnoreHostKey: true, commandTimeoutSeconds: value as number },
+        });
         expect(failures.filter((f) => f.property === "connection.commandTimeoutSeconds").length === 0).toBe(ok);
     });
 });

@@ -9,16 +9,53 @@ import { describe, expect, it } from "vitest";
 import type { ContainerSpec } from "../../components/dev/podman";
 import { ASKPASS_SCRIPT } from "../../providers/remote/opensshTransport";
 import {
-    bareImageId, copyCommand, generatedContainer, generatedPod, imagePlan, installUnitScript, loadPubappsConfig, parseHostFacts,
-    podUnits, prepareHostScript, quadletContainer, quadletPod, readinessScript, remoteCommand, removeUnitScript, systemdWord,
-    closeCommand, pubappsTargets, transportEnvironment, type PodUnitSpec, type PubappsTransport,
+    bareImageId,
+    copyCommand,
+    generatedContainer,
+    generatedPod,
+    imagePlan,
+    installUnitScript,
+    loadPubappsConfig,
+    parseHostFacts,
+    podUnits,
+    prepareHostScript,
+    quadletContainer,
+    quadletPod,
+    readinessScript,
+    remoteCommand,
+    removeUnitScript,
+    systemdWord,
+    closeCommand,
+    pubappsTargets,
+    transportEnvironment,
+    type PodUnitSpec,
+    type PubappsTransport,
 } from "../../components/pubapps";
 
-const pod: PodUnitSpec = { podName: "sparc-avatar", publish: ["8443:8080", "127.0.0.1:8000:8000", "3478:3478/udp", "49152-49200:49152-49200/udp"], stopTimeoutSeconds: 5 };
-const mas: ContainerSpec = { service: "mas", name: "mas-server", podName: "sparc-avatar", image: "localhost/sparc-mas:0123456789abcdef", restart: "on-failure", env: {}, runOptions: [], args: [] };
+const pod: PodUnitSpec = {
+    podName: "sparc-avatar",
+    publish: ["8443:8080", "127.0.0.1:8000:8000", "3478:3478/udp", "49152-49200:49152-49200/udp"],
+    stopTimeoutSeconds: 5,
+};
+const mas: ContainerSpec = {
+    service: "mas",
+    name: "mas-server",
+    podName: "sparc-avatar",
+    image: "localhost/sparc-mas:0123456789abcdef",
+    restart: "on-failure",
+    env: {},
+    runOptions: [],
+    args: [],
+};
 const unity: ContainerSpec = {
-    service: "unity", name: "unity-server", podName: "sparc-avatar", image: "localhost/sparc-unity:fedcba9876543210", restart: "on-failure",
-    env: { SIGNALING_URL: "ws://localhost:8080" }, runOptions: ["--device", "nvidia.com/gpu=all"], args: ["-logFile", "/dev/stdout", "-batchmode"],
+    service: "unity",
+    name: "unity-server",
+    podName: "sparc-avatar",
+    image: "localhost/sparc-unity:fedcba9876543210",
+    restart: "on-failure",
+    env: { SIGNALING_URL: "ws://localhost:8080" },
+    runOptions: ["--device", "nvidia.com/gpu=all"],
+    args: ["-logFile", "/dev/stdout", "-batchmode"],
 };
 
 const lines = (text: string) => text.split("\n");
@@ -29,10 +66,10 @@ describe("systemdWord", () => {
         ["a=b", "a=b"],
         ["100%", "100%%"],
         ["$HOME", "$$HOME"],
-        ["two words", "\"two words\""],
-        ["say \"hi\"", "\"say \\\"hi\\\"\""],
-        ["back\\slash", "\"back\\\\slash\""],
-        ["", "\"\""],
+        ["two words", '"two words"'],
+        ['say "hi"', '"say \\"hi\\""'],
+        ["back\\slash", '"back\\\\slash"'],
+        ["", '""'],
     ])("%j -> %s", (word, expected) => {
         expect(systemdWord(word)).toBe(expected);
     });
@@ -45,14 +82,39 @@ describe("Quadlet rendering (Podman >= 5)", () => {
     it("the .pod publishes every port and is wanted by default.target", () => {
         const f = quadletPod(pod);
         expect([f.file, f.unit, f.dir]).toEqual(["sparc-avatar.pod", "sparc-avatar-pod.service", "quadlet"]);
-        expect(lines(f.text)).toEqual(expect.arrayContaining([
-            "[Pod]", "PodName=sparc-avatar", "PublishPort=8443:8080", "PublishPort=127.0.0.1:8000:8000",
-            "PublishPort=3478:3478/udp", "PublishPort=49152-49200:49152-49200/udp", "[Install]", "WantedBy=default.target",
-        ]));
+        expect(lines(f.text)).toEqual(
+            expect.arrayContaining([
+                "[Pod]",
+                "PodName=sparc-avatar",
+                "PublishPort=8443:8080",
+                "PublishPort=127.0.0.1:8000:8000",
+                "PublishPort=3478:3478/udp",
+                "PublishPort=49152-49200:49152-49200/udp",
+                "[Install]",
+                "WantedBy=default.target",
+            ]),
+        );
     });
     it.each([
-        ["mas", mas, ["ContainerName=mas-server", "Image=localhost/sparc-mas:0123456789abcdef", "Pod=sparc-avatar.pod", "StopTimeout=5", "Restart=on-failure", "WantedBy=default.target"], ["Exec=", "PodmanArgs=", "Environment="]],
-        ["unity", unity, ["Environment=SIGNALING_URL=ws://localhost:8080", "PodmanArgs=--device nvidia.com/gpu=all", "Exec=-logFile /dev/stdout -batchmode"], []],
+        [
+            "mas",
+            mas,
+            [
+                "ContainerName=mas-server",
+                "Image=localhost/sparc-mas:0123456789abcdef",
+                "Pod=sparc-avatar.pod",
+                "StopTimeout=5",
+                "Restart=on-failure",
+                "WantedBy=default.target",
+            ],
+            ["Exec=", "PodmanArgs=", "Environment="],
+        ],
+        [
+            "unity",
+            unity,
+            ["Environment=SIGNALING_URL=ws://localhost:8080", "PodmanArgs=--device nvidia.com/gpu=all", "Exec=-logFile /dev/stdout -batchmode"],
+            [],
+        ],
     ])("the %s .container", (_name, spec, present, absent) => {
         const f = quadletContainer(spec, pod);
         expect(f.file).toBe(`${spec.name}.container`);
@@ -68,37 +130,57 @@ describe("units as `podman generate systemd --new` writes them (Podman < 5)", ()
     it("the pod unit creates the pod with its ports and wants the containers", () => {
         const f = generatedPod(pod, ["mas-server.service", "signaling-server.service"]);
         expect([f.file, f.unit, f.dir]).toEqual(["sparc-avatar-pod.service", "sparc-avatar-pod.service", "user"]);
-        expect(lines(f.text)).toEqual(expect.arrayContaining([
-            "Wants=mas-server.service signaling-server.service",
-            "Before=mas-server.service signaling-server.service",
-            "ExecStartPre=/bin/rm -f %t/sparc-avatar-pod.pid %t/sparc-avatar-pod.pod-id",
-            "ExecStartPre=/usr/bin/podman pod create --infra-conmon-pidfile %t/sparc-avatar-pod.pid --pod-id-file %t/sparc-avatar-pod.pod-id --name sparc-avatar -p 8443:8080 " +
-                "-p 127.0.0.1:8000:8000 -p 3478:3478/udp -p 49152-49200:49152-49200/udp --replace",
-            "ExecStart=/usr/bin/podman pod start --pod-id-file %t/sparc-avatar-pod.pod-id",
-            "ExecStop=/usr/bin/podman pod stop --ignore --pod-id-file %t/sparc-avatar-pod.pod-id -t 5",
-            "ExecStopPost=/usr/bin/podman pod rm --ignore -f --pod-id-file %t/sparc-avatar-pod.pod-id",
-            "PIDFile=%t/sparc-avatar-pod.pid", "Type=forking", "Restart=on-failure", "WantedBy=default.target",
-        ]));
+        expect(lines(f.text)).toEqual(
+            expect.arrayContaining([
+                "Wants=mas-server.service signaling-server.service",
+                "Before=mas-server.service signaling-server.service",
+                "ExecStartPre=/bin/rm -f %t/sparc-avatar-pod.pid %t/sparc-avatar-pod.pod-id",
+                "ExecStartPre=/usr/bin/podman pod create --infra-conmon-pidfile %t/sparc-avatar-pod.pid --pod-id-file %t/sparc-avatar-pod.pod-id --name sparc-avatar -p 8443:8080 " +
+                    "-p 127.0.0.1:8000:8000 -p 3478:3478/udp -p 49152-49200:49152-49200/udp --replace",
+                "ExecStart=/usr/bin/podman pod start --pod-id-file %t/sparc-avatar-pod.pod-id",
+                "ExecStop=/usr/bin/podman pod stop --ignore --pod-id-file %t/sparc-avatar-pod.pod-id -t 5",
+                "ExecStopPost=/usr/bin/podman pod rm --ignore -f --pod-id-file %t/sparc-avatar-pod.pod-id",
+                "PIDFile=%t/sparc-avatar-pod.pid",
+                "Type=forking",
+                "Restart=on-failure",
+                "WantedBy=default.target",
+            ]),
+        );
         expect(f.text).not.toContain("--exit-policy");
     });
     it.each([
-        ["mas", mas, "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
-            "--sdnotify=conmon -d --replace --name mas-server localhost/sparc-mas:0123456789abcdef"],
-        ["unity", unity, "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
-            "--sdnotify=conmon -d --replace --name unity-server -e SIGNALING_URL=ws://localhost:8080 --device nvidia.com/gpu=all " +
-            "localhost/sparc-unity:fedcba9876543210 -logFile /dev/stdout -batchmode"],
+        [
+            "mas",
+            mas,
+            "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
+                "--sdnotify=conmon -d --replace --name mas-server localhost/sparc-mas:0123456789abcdef",
+        ],
+        [
+            "unity",
+            unity,
+            "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
+                "--sdnotify=conmon -d --replace --name unity-server -e SIGNALING_URL=ws://localhost:8080 --device nvidia.com/gpu=all " +
+                "localhost/sparc-unity:fedcba9876543210 -logFile /dev/stdout -batchmode",
+        ],
     ])("the %s unit runs the container in the pod", (_name, spec, execStart) => {
         const f = generatedContainer(spec, pod);
-        expect(lines(f.text)).toEqual(expect.arrayContaining([
-            "BindsTo=sparc-avatar-pod.service", "After=sparc-avatar-pod.service", execStart,
-            "ExecStop=/usr/bin/podman stop --ignore -t 5 --cidfile=%t/%n.ctr-id",
-            "ExecStopPost=/usr/bin/podman rm -f --ignore -t 5 --cidfile=%t/%n.ctr-id",
-            "Type=notify", "NotifyAccess=all", "Restart=on-failure", "WantedBy=default.target",
-        ]));
+        expect(lines(f.text)).toEqual(
+            expect.arrayContaining([
+                "BindsTo=sparc-avatar-pod.service",
+                "After=sparc-avatar-pod.service",
+                execStart,
+                "ExecStop=/usr/bin/podman stop --ignore -t 5 --cidfile=%t/%n.ctr-id",
+                "ExecStopPost=/usr/bin/podman rm -f --ignore -t 5 --cidfile=%t/%n.ctr-id",
+                "Type=notify",
+                "NotifyAccess=all",
+                "Restart=on-failure",
+                "WantedBy=default.target",
+            ]),
+        );
     });
     it("escapes user values in command lines (% and $ would be expanded by systemd)", () => {
         const f = generatedContainer({ ...mas, env: { PUBLIC_HOST: "a b", RATE: "100%" } }, pod);
-        expect(f.text).toContain("-e \"PUBLIC_HOST=a b\" -e RATE=100%% localhost/");
+        expect(f.text).toContain('-e "PUBLIC_HOST=a b" -e RATE=100%% localhost/');
     });
 });
 
@@ -127,7 +209,10 @@ describe("remote steps", () => {
         expect(() => parseHostFacts("format=docker\n")).toThrow(/unexpected answer/);
     });
     it.each([
-        ["auto", "5.4.2", "format=quadlet"], ["auto", "4.3.1", "format=systemd"], ["systemd", "5.0.0", "format=systemd"], ["quadlet", "4.9.0", "needs Podman 5"],
+        ["auto", "5.4.2", "format=quadlet"],
+        ["auto", "4.3.1", "format=systemd"],
+        ["systemd", "5.0.0", "format=systemd"],
+        ["quadlet", "4.9.0", "needs Podman 5"],
     ])("unit format %s with Podman %s -> %s (the script run by bash with a fake podman and linger on)", (choice, version, expected) => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pubapps-prep-"));
         fs.writeFileSync(path.join(dir, "podman"), `#!/bin/sh\necho ${version}\n`, { mode: 0o755 });
@@ -146,8 +231,11 @@ describe("remote steps", () => {
     it("image plans are named by image id", () => {
         const id = `sha256:${"ab".repeat(32)}`;
         expect(imagePlan("mas", id, "/l", "/podman/svc/a")).toEqual({
-            service: "mas", imageId: "ab".repeat(32), localTar: "/l/mas-abababababababab.tar",
-            remoteTar: "/podman/svc/a/mas-abababababababab.tar", unitImage: "localhost/sparc-mas:abababababababab",
+            service: "mas",
+            imageId: "ab".repeat(32),
+            localTar: "/l/mas-abababababababab.tar",
+            remoteTar: "/podman/svc/a/mas-abababababababab.tar",
+            unitImage: "localhost/sparc-mas:abababababababab",
         });
         expect(() => bareImageId("registry/x@sha256:12")).toThrow(/not an image id/);
     });
@@ -172,7 +260,15 @@ describe("transport (the adapter)", () => {
     const INSTANCE_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIBSU1nRK37ZVJCPPzhkT0eNZA7BunTv07xlYOutJ+UyC";
     const HPG_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIHVvzh1WQuG2OEKEIHiNtkOkLlFLR7nd9l35cqKobU8O";
     const t: PubappsTransport = pubappsTargets(
-        { host: "app1.pubapps.rc.ufl.edu", port: 22, user: "svc", hostKey: `ssh-ed25519 ${INSTANCE_KEY}`, insecureIgnoreHostKey: false, identityFile: "/k/id", controlPath: "/tmp/cm-%C" },
+        {
+            host: "app1.pubapps.rc.ufl.edu",
+            port: 22,
+            user: "svc",
+            hostKey: `ssh-ed25519 ${INSTANCE_KEY}`,
+            insecureIgnoreHostKey: false,
+            identityFile: "/k/id",
+            controlPath: "/tmp/cm-%C",
+        },
         { host: "hpg.rc.ufl.edu", port: 2222, user: "albert", hostKey: `ssh-ed25519 ${HPG_KEY}`, insecureIgnoreHostKey: false, identityFile: "/k/id" },
         false,
     );
@@ -193,7 +289,9 @@ describe("transport (the adapter)", () => {
         expect(line).toContain("ControlPersist=600");
         expect(line).toContain("BatchMode=yes");
         expect(line).toContain("svc@app1.pubapps.rc.ufl.edu -- 'echo '\\''hi there'\\'''");
-        expect(copyCommand(t, "/l/a.tar", "/podman/svc/a.tar.part")).toMatch(/scp -q -o ControlMaster=no -o BatchMode=yes -o ProxyCommand=\/bin\/false -P 22 .* \/l\/a\.tar svc@app1\.pubapps\.rc\.ufl\.edu:\/podman\/svc\/a\.tar\.part$/);
+        expect(copyCommand(t, "/l/a.tar", "/podman/svc/a.tar.part")).toMatch(
+            /scp -q -o ControlMaster=no -o BatchMode=yes -o ProxyCommand=\/bin\/false -P 22 .* \/l\/a\.tar svc@app1\.pubapps\.rc\.ufl\.edu:\/podman\/svc\/a\.tar\.part$/,
+        );
         expect(closeCommand(t)).toMatch(/^ssh -O exit .*svc@app1\.pubapps\.rc\.ufl\.edu 2>\/dev\/null; ssh -O exit .*albert@hpg\.rc\.ufl\.edu 2>\/dev\/null$/);
     });
     it("with a Duo answer, the logins may prompt through the askpass, which answers only the second factor", () => {
@@ -205,8 +303,8 @@ describe("transport (the adapter)", () => {
         // The same script as the hpg stack's openssh transport.
         expect(fs.readFileSync(env.SSH_ASKPASS, "utf8")).toBe(ASKPASS_SCRIPT);
         // Under a shell of its own, as ssh runs it: a refused prompt stops its parent (ssh), here that shell.
-        const ask = (prompt: string) => spawnSync("sh", ["-c", '"$0" "$1"; exit $?', env.SSH_ASKPASS, prompt],
-            { encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...env } });
+        const ask = (prompt: string) =>
+            spawnSync("sh", ["-c", '"$0" "$1"; exit $?', env.SSH_ASKPASS, prompt], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...env } });
         expect(ask("Duo two-factor login for albert@ufl.edu\n\nPasscode or option (1-2): ").stdout).toBe("push\n");
         const password = ask("albert@hpg.rc.ufl.edu's password: ");
         expect(password.status).not.toBe(0);
@@ -223,33 +321,69 @@ describe("loadPubappsConfig", () => {
     it("names every missing key and its fix at once", async () => {
         const err = await load({}).catch((e: Error) => e);
         const message = (err as Error).message;
-        for (const key of ["pubappsInstance", "pubappsUser", "pubappsHostKey", "pubappsJumpUser", "pubappsJumpHostKey", "pubappsProxyPort", "pubappsPublicHost"]) {
+        for (const key of [
+            "pubappsInstance",
+            "pubappsUser",
+            "pubappsHostKey",
+            "pubappsJumpUser",
+            "pubappsJumpHostKey",
+            "pubappsProxyPort",
+            "pubappsPublicHost",
+        ]) {
             expect(message).toMatch(new RegExp(`${key}[^\\n]*Fix: `));
         }
     });
     it("refuses bad values with the value and the fix", async () => {
-        const message = ((await load({
-            pubappsInstance: "i", pubappsUser: "svc", pubappsInsecureIgnoreHostKey: "true", pubappsJumpUser: "u", pubappsPublicHost: "x",
-            pubappsProxyPort: "8000", pubappsUnitFormat: "docker", pubappsArchiveDir: "relative/dir",
-        }).catch((e: Error) => e)) as Error).message;
+        const message = (
+            (await load({
+                pubappsInstance: "i",
+                pubappsUser: "svc",
+                pubappsInsecureIgnoreHostKey: "true",
+                pubappsJumpUser: "u",
+                pubappsPublicHost: "x",
+                pubappsProxyPort: "8000",
+                pubappsUnitFormat: "docker",
+                pubappsArchiveDir: "relative/dir",
+            }).catch((e: Error) => e)) as Error
+        ).message;
         expect(message).toContain("sparc-deploy:pubappsMasPort = 8000: is the same port as pubappsProxyPort. Fix: give MAS another instance port");
         expect(message).toMatch(/pubappsUnitFormat[\s\S]*Fix: pulumi config set pubappsUnitFormat auto\|quadlet\|systemd/);
-        expect(message).toContain("sparc-deploy:pubappsArchiveDir = \"relative/dir\": must be an absolute path");
+        expect(message).toContain('sparc-deploy:pubappsArchiveDir = "relative/dir": must be an absolute path');
     });
     it("refuses a host key the transport cannot pin, at preview", async () => {
-        const message = ((await load({
-            pubappsInstance: "app1", pubappsUser: "svc", pubappsHostKey: "ssh-ed25519 AAAA", pubappsJumpUser: "albert",
-            pubappsJumpHostKey: "ssh-ed25519 not-a-key", pubappsProxyPort: "8443", pubappsPublicHost: "x",
-        }).catch((e: Error) => e)) as Error).message;
+        const message = (
+            (await load({
+                pubappsInstance: "app1",
+                pubappsUser: "svc",
+                pubappsHostKey: "ssh-ed25519 AAAA",
+                pubappsJumpUser: "albert",
+                pubappsJumpHostKey: "ssh-ed25519 not-a-key",
+                pubappsProxyPort: "8443",
+                pubappsPublicHost: "x",
+            }).catch((e: Error) => e)) as Error
+        ).message;
         expect(message).toContain('sparc-deploy:pubappsHostKey = "ssh-ed25519 AAAA": is not an OpenSSH public key. Fix: ');
         expect(message).toContain('sparc-deploy:pubappsJumpHostKey = "ssh-ed25519 not-a-key": is not an OpenSSH public key. Fix: ');
     });
     it("a complete config loads, with the archive directory under /podman", async () => {
         const cfg = await load({
-            pubappsInstance: "app1", pubappsUser: "svc", pubappsHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBSU1nRK37ZVJCPPzhkT0eNZA7BunTv07xlYOutJ+UyC", pubappsJumpUser: "albert",
-            pubappsJumpHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVvzh1WQuG2OEKEIHiNtkOkLlFLR7nd9l35cqKobU8O", pubappsProxyPort: "8443", pubappsPublicHost: "sparc.rc.ufl.edu",
+            pubappsInstance: "app1",
+            pubappsUser: "svc",
+            pubappsHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBSU1nRK37ZVJCPPzhkT0eNZA7BunTv07xlYOutJ+UyC",
+            pubappsJumpUser: "albert",
+            pubappsJumpHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVvzh1WQuG2OEKEIHiNtkOkLlFLR7nd9l35cqKobU8O",
+            pubappsProxyPort: "8443",
+            pubappsPublicHost: "sparc.rc.ufl.edu",
         });
-        expect(cfg).toMatchObject({ host: "app1", port: 22, jumpHost: "hpg.rc.ufl.edu", archiveDir: "/podman/svc/sparc-archives", unitFormat: "auto", proxyPort: 8443, masPort: 8000 });
+        expect(cfg).toMatchObject({
+            host: "app1",
+            port: 22,
+            jumpHost: "hpg.rc.ufl.edu",
+            archiveDir: "/podman/svc/sparc-archives",
+            unitFormat: "auto",
+            proxyPort: 8443,
+            masPort: 8000,
+        });
         expect(cfg.mfaAnswers).toBeUndefined();
     });
 });

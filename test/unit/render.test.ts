@@ -33,22 +33,24 @@ describe("renderBatchScript", () => {
             output: "sparc_service_%j.log",
             command: "module purge\nmodule load apptainer\napptainer exec --nv /blue/g/mas_server.sif uvicorn main:app --host 0.0.0.0 --port 8000\n",
         });
-        expect(script).toBe([
-            "#!/bin/bash",
-            "#SBATCH --job-name=sparc-production-service",
-            "#SBATCH --partition=hpg-ai",
-            "#SBATCH --nodes=1",
-            "#SBATCH --cpus-per-task=32",
-            "#SBATCH --gpus-per-task=4",
-            "#SBATCH --mem=256gb",
-            "#SBATCH --time=14-00:00:00",
-            "#SBATCH --output=sparc_service_%j.log",
-            "",
-            "module purge",
-            "module load apptainer",
-            "apptainer exec --nv /blue/g/mas_server.sif uvicorn main:app --host 0.0.0.0 --port 8000",
-            "",
-        ].join("\n"));
+        expect(script).toBe(
+            [
+                "#!/bin/bash",
+                "#SBATCH --job-name=sparc-production-service",
+                "#SBATCH --partition=hpg-ai",
+                "#SBATCH --nodes=1",
+                "#SBATCH --cpus-per-task=32",
+                "#SBATCH --gpus-per-task=4",
+                "#SBATCH --mem=256gb",
+                "#SBATCH --time=14-00:00:00",
+                "#SBATCH --output=sparc_service_%j.log",
+                "",
+                "module purge",
+                "module load apptainer",
+                "apptainer exec --nv /blue/g/mas_server.sif uvicorn main:app --host 0.0.0.0 --port 8000",
+                "",
+            ].join("\n"),
+        );
     });
 
     it("exports the environment shell-quoted and sorted", () => {
@@ -61,14 +63,47 @@ describe("renderBatchScript", () => {
     });
 
     it("orders every structured option stably and splits extra args at the first =", () => {
-        expect(sbatchOptions({
-            jobName: "j", partition: "p", account: "a", qos: "q", nodes: 2, ntasks: 3, cpusPerTask: 4,
-            gpus: "a100:2", gpusPerTask: "1", gres: "gpu:1", mem: "1G", time: "1:00:00", constraint: "x&y",
-            output: "o", error: "e", workdir: "/w d", dependency: "afterok:1", extraArgs: ["--exclusive", "--signal=B:TERM@120", "--begin=now+1 hour"],
-        })).toEqual([
-            "--job-name=j", "--partition=p", "--account=a", "--qos=q", "--nodes=2", "--ntasks=3", "--cpus-per-task=4",
-            "--gpus=a100:2", "--gpus-per-task=1", "--gres=gpu:1", "--mem=1G", "--time=1:00:00", '--constraint="x&y"',
-            "--output=o", "--error=e", '--chdir="/w d"', "--dependency=afterok:1", "--exclusive", "--signal=B:TERM@120",
+        expect(
+            sbatchOptions({
+                jobName: "j",
+                partition: "p",
+                account: "a",
+                qos: "q",
+                nodes: 2,
+                ntasks: 3,
+                cpusPerTask: 4,
+                gpus: "a100:2",
+                gpusPerTask: "1",
+                gres: "gpu:1",
+                mem: "1G",
+                time: "1:00:00",
+                constraint: "x&y",
+                output: "o",
+                error: "e",
+                workdir: "/w d",
+                dependency: "afterok:1",
+                extraArgs: ["--exclusive", "--signal=B:TERM@120", "--begin=now+1 hour"],
+            }),
+        ).toEqual([
+            "--job-name=j",
+            "--partition=p",
+            "--account=a",
+            "--qos=q",
+            "--nodes=2",
+            "--ntasks=3",
+            "--cpus-per-task=4",
+            "--gpus=a100:2",
+            "--gpus-per-task=1",
+            "--gres=gpu:1",
+            "--mem=1G",
+            "--time=1:00:00",
+            '--constraint="x&y"',
+            "--output=o",
+            "--error=e",
+            '--chdir="/w d"',
+            "--dependency=afterok:1",
+            "--exclusive",
+            "--signal=B:TERM@120",
             '--begin="now+1 hour"',
         ]);
     });

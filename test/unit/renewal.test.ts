@@ -7,10 +7,21 @@ import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/type
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
 
 const inputs = {
-    command: "serve", jobName: "svc", time: "14-00:00:00", ownerTag: "pulumi:p/s/svc",
+    command: "serve",
+    jobName: "svc",
+    time: "14-00:00:00",
+    ownerTag: "pulumi:p/s/svc",
     connection: { host: "hpg.rc.ufl.edu", user: "u", hostKey: "ssh-ed25519 AAAA" },
-    waitFor: "running", waitTimeoutSeconds: 600, waitPollSeconds: 15, cancelSignal: "TERM", cancelGraceSeconds: 30,
-    deleteTimeoutSeconds: 300, clusterChecks: "up", readyCheck: "check", readyTimeoutSeconds: 300, renewBeforeSeconds: 48 * 3600,
+    waitFor: "running",
+    waitTimeoutSeconds: 600,
+    waitPollSeconds: 15,
+    cancelSignal: "TERM",
+    cancelGraceSeconds: 30,
+    deleteTimeoutSeconds: 300,
+    clusterChecks: "up",
+    readyCheck: "check",
+    readyTimeoutSeconds: 300,
+    renewBeforeSeconds: 48 * 3600,
 } as SlurmJobInputs;
 const nowSeconds = Math.floor(Date.now() / 1000);
 const running = (endsIn: number, over: Partial<SlurmJobOutputs> = {}) =>

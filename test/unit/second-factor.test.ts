@@ -6,7 +6,8 @@ import { blobKeyType, hostKeyAlgorithmsFor, parsePinnedHostKey } from "../../pro
 import { secondFactorAnswers } from "../../providers/remote/prompts";
 import { controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "../../providers/remote/openssh";
 
-const DUO = "Duo two-factor login for albert@ufl.edu\n\nEnter a passcode or select one of the following options:\n\n" +
+const DUO =
+    "Duo two-factor login for albert@ufl.edu\n\nEnter a passcode or select one of the following options:\n\n" +
     " 1. Duo Push to XXX-XXX-1234\n 2. Phone call to XXX-XXX-1234\n\nPasscode or option (1-2): ";
 const ED25519 = "AAAAC3NzaC1lZDI1NTE5AAAAIHpgHostKeyForTests";
 const ECDSA = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY=";
@@ -40,8 +41,9 @@ describe("classifyPrompt", () => {
     });
 
     it("says what was asked and how to fix it", () => {
-        expect(refusedPromptMessage("connection to a@h:2222", "Password: ", "password", DEFAULT_MFA_PROMPT_PATTERN))
-            .toMatch(/asked for a password or passphrase \("Password:"\); sparc-deploy never sends the second-factor answer there.*port 2222/);
+        expect(refusedPromptMessage("connection to a@h:2222", "Password: ", "password", DEFAULT_MFA_PROMPT_PATTERN)).toMatch(
+            /asked for a password or passphrase \("Password:"\); sparc-deploy never sends the second-factor answer there.*port 2222/,
+        );
         expect(refusedPromptMessage("connection to a@h:2222", "Colour?", "unknown", DEFAULT_MFA_PROMPT_PATTERN)).toContain("set hpgMfaPromptPattern");
     });
 });
@@ -70,8 +72,13 @@ describe("pinned host keys", () => {
 
 describe("OpenSSH command lines", () => {
     const target: OpenSshTarget = {
-        host: "hpg", user: "", hostKey: ECDSA, insecureIgnoreHostKey: false, identityFile: "",
-        controlPath: "/home/albert/.ssh/sparc-cm-%C", knownHostsFile: "/tmp/sparc-ssh-x/known_hosts",
+        host: "hpg",
+        user: "",
+        hostKey: ECDSA,
+        insecureIgnoreHostKey: false,
+        identityFile: "",
+        controlPath: "/home/albert/.ssh/sparc-cm-%C",
+        knownHostsFile: "/tmp/sparc-ssh-x/known_hosts",
     };
 
     it("passes an alias as given, with no -p or -l when ~/.ssh/config supplies them", () => {
@@ -102,7 +109,9 @@ describe("OpenSSH command lines", () => {
 
     it("reaches a host behind a jump host through the jump host's master (no second login there)", () => {
         const proxy = proxyThroughMaster({ ...target, user: "albert", port: 2222 });
-        expect(proxy).toMatch(/^ssh -o ControlMaster=no -o BatchMode=yes -o ProxyCommand=\/bin\/false -p 2222 .* -o ControlPath=\/home\/albert\/.ssh\/sparc-cm-%%C .* -W %h:%p albert@hpg$/);
+        expect(proxy).toMatch(
+            /^ssh -o ControlMaster=no -o BatchMode=yes -o ProxyCommand=\/bin\/false -p 2222 .* -o ControlPath=\/home\/albert\/.ssh\/sparc-cm-%%C .* -W %h:%p albert@hpg$/,
+        );
     });
 });
 
@@ -114,6 +123,11 @@ describe("secondFactorAnswers", () => {
         ["push,1", undefined, ["push", "1"]],
         [undefined, undefined, []],
     ])("env %j, stored %j -> %j (the run's own passcode wins over the one in state)", (env, stored, expected) => {
-        expect(secondFactorAnswers({ host: "h", user: "u", ...(stored ? { keyboardInteractiveAnswers: stored } : {}) }, env === undefined ? {} : { SPARC_HPG_MFA_ANSWERS: env })).toEqual(expected);
+        expect(
+            secondFactorAnswers(
+                { host: "h", user: "u", ...(stored ? { keyboardInteractiveAnswers: stored } : {}) },
+                env === undefined ? {} : { SPARC_HPG_MFA_ANSWERS: env },
+            ),
+        ).toEqual(expected);
     });
 });

@@ -71,7 +71,15 @@ describe("SlurmJob lifecycle defaults: one source, the docs agree", () => {
     });
 
     it("check() fills in exactly the lifecycle defaults; the optional ones stay out of state", () => {
-        expect(Object.keys(SLURM_JOB_DEFAULTS).sort()).toEqual(["cancelGraceSeconds", "cancelSignal", "clusterChecks", "deleteTimeoutSeconds", "waitFor", "waitPollSeconds", "waitTimeoutSeconds"]);
+        expect(Object.keys(SLURM_JOB_DEFAULTS).sort()).toEqual([
+            "cancelGraceSeconds",
+            "cancelSignal",
+            "clusterChecks",
+            "deleteTimeoutSeconds",
+            "waitFor",
+            "waitPollSeconds",
+            "waitTimeoutSeconds",
+        ]);
         expect(Object.keys(SLURM_JOB_OPTIONAL_DEFAULTS).filter((k) => k in SLURM_JOB_DEFAULTS)).toEqual([]);
     });
 });

@@ -19,12 +19,9 @@ describe("parseSlurmTime (sbatch --time input forms)", () => {
         expect(parseSlurmTime(value)).toBe(seconds);
     });
 
-    it.each(["abc", "", "1:2:3:4", "-5", "1--2", "1.5", " 90", "90 ", "1-", "-1:00", "1-2:3:4:5", "1:", ":30", "INVALID", "1h"])(
-        "%j is invalid",
-        (value) => {
-            expect(parseSlurmTime(value)).toBeUndefined();
-        },
-    );
+    it.each(["abc", "", "1:2:3:4", "-5", "1--2", "1.5", " 90", "90 ", "1-", "-1:00", "1-2:3:4:5", "1:", ":30", "INVALID", "1h"])("%j is invalid", (value) => {
+        expect(parseSlurmTime(value)).toBeUndefined();
+    });
 });
 
 describe("parseSlurmDuration (squeue/sinfo %l output forms)", () => {

@@ -22,7 +22,9 @@ export function pinnedPluginVersions(packageJson = path.join(repoRoot, "package.
     for (const name of RESOURCE_PLUGINS) {
         const version = deps[`@pulumi/${name}`] ?? "";
         if (!/^\d+\.\d+\.\d+$/.test(version)) {
-            throw new Error(`package.json: "@pulumi/${name}" is "${version}"; pin an exact version (e.g. "5.2.0"): scripts/pulumi-engine/build.sh builds the plugin at that version`);
+            throw new Error(
+                `package.json: "@pulumi/${name}" is "${version}"; pin an exact version (e.g. "5.2.0"): scripts/pulumi-engine/build.sh builds the plugin at that version`,
+            );
         }
         versions[name] = version;
     }
@@ -84,7 +86,8 @@ export async function pluginReportedVersion(binary: string, timeoutMs = 30_000):
         try {
             return await new Promise<string>((resolve, reject) => {
                 client.getPluginInfo(new Empty() as never, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, info) =>
-                    error ? reject(error) : resolve(info.getVersion()));
+                    error ? reject(error) : resolve(info.getVersion()),
+                );
             });
         } finally {
             client.close();
@@ -156,9 +159,7 @@ export class CommandFailedError extends Error {
         readonly argv: readonly string[],
         readonly result: RunResult,
     ) {
-        super(
-            `pulumi ${argv.join(" ")} exited ${result.code}\n--- stdout ---\n${tail(result.stdout)}\n--- stderr ---\n${tail(result.stderr)}`,
-        );
+        super(`pulumi ${argv.join(" ")} exited ${result.code}\n--- stdout ---\n${tail(result.stdout)}\n--- stderr ---\n${tail(result.stderr)}`);
     }
 }
 
@@ -321,7 +322,9 @@ export class TestStack {
     /** `pulumi destroy` as destroy(), plus what the resources printed (the engine's diagnostic messages). */
     async destroyWithMessages(): Promise<{ summary: ChangeSummary; messages: string[] }> {
         const result = await this.pulumi(["destroy", "--yes", "--skip-preview", "--json", ...this.configArgs()]);
-        const messages = result.stdout.split("\n").filter((l) => l.includes('"diagnosticEvent"'))
+        const messages = result.stdout
+            .split("\n")
+            .filter((l) => l.includes('"diagnosticEvent"'))
             .map((l) => parseJson<{ diagnosticEvent: { message: string } }>(l, "destroy --json").diagnosticEvent.message.trim());
         return { summary: changeSummaryOfUpdate(result.stdout, "destroy --json"), messages };
     }
