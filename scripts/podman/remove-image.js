@@ -174,7 +174,7 @@ async function main() {
     for (const img of intermediates) {
         const r = await call(target, "DELETE", `/images/sha256:${img.Id.replace(/^sha256:/, "")}`);
         if (r.status === 200 || r.status === 404) continue;
-        kept = intermediates.length - 1 - intermediates.indexOf(img); // = chain.length - 1 - chain.indexOf(img)
+        kept = intermediates.length - intermediates.indexOf(img); // this one and every one below it stay
         break;
     }
     console.log(`removed ${opts.image}${kept > 0 ? ` (${kept} intermediate image(s) kept: another build uses them)` : ""}`);
