@@ -2,7 +2,7 @@
 // sshd on 127.0.0.1:2222: connections cut by a TCP proxy of the test's own at chosen byte
 // counts and moments, a login shell that prints, a briefly stopped slurmctld. Every case
 // has a bound; every job a case submits carries a unique tag and is cancelled at the end.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { slurmJobProvider } from "../../providers/slurm/provider";
@@ -182,6 +182,9 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
     it("item 2: a link dropped after sbatch is an init failure that carries the job id; destroy then cancels it", async () => {
         const proxy = new FaultProxy();
         const port = await proxy.listen();
+        // The provider's own "submitted job N" line: sbatch's reply has reached it. (The job shows in
+        // squeue before that, and a cut in between is the lost-reply case of the next tests, not this one.)
+        const logged = vi.spyOn(console, "log");
         try {
             const inputs = tagged(
                 jobInputs(
@@ -198,7 +201,13 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
                 ),
             );
             const creating = failureOf(provider.create(await checked(inputs)));
-            const jobId = await waitUntil("the job to appear", 30, () => jobsWithTag(inputs.ownerTag)[0], 100);
+            const jobId = await waitUntil(
+                "the provider to log the submitted job",
+                30,
+                () => logged.mock.calls.map((args) => /^\[SlurmJob [^\]]*\] submitted job (\d+)$/.exec(String(args[0]))?.[1]).find((id) => id !== undefined),
+                50,
+            );
+            expect(jobsWithTag(inputs.ownerTag)).toEqual([jobId]);
             // The login node goes away right after sbatch: every later read fails.
             proxy.refuseNew = true;
             proxy.cutAll();
@@ -210,6 +219,7 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
             await provider.delete(jobId, err?.properties as SlurmJobOutputs);
             expect(squeueState(jobId)).toBe("CANCELLED");
         } finally {
+            logged.mockRestore();
             await proxy.close();
             closeAllConnections();
         }
