@@ -1,7 +1,8 @@
 // Public surface of the pubapps stack (rootless Podman + systemd user services on UF PubApps).
 export { loadPubappsConfig, pubappsConfigDefaults, unitFormats } from "./config";
 export type { PubappsConfig } from "./config";
-export { PubappsStack, pubappsTransport, podPublish, pubappsServices, localImageId } from "./pubappsStack";
+export { PubappsStack } from "./pubappsStack";
+export { pubappsTransport, podPublish, pubappsServices, localImageId } from "./plan";
 export * from "./units";
 export * from "./remote";
 export * from "./transport";

@@ -2,12 +2,11 @@
 // systemd user services on a UF PubApps instance, reached over SSH through HiPerGator.
 // Images -> docker-archive named by image id -> copied only when missing (checksum verified) ->
 // `podman load` -> one unit per container + the pod's unit -> readiness through the proxied port.
-import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SparcImages, type BuiltService } from "../images";
 import type { DevConfig } from "../dev/config";
-import { containerPorts, devContainerSpecs, type ServiceName } from "../dev/podman";
+import { devContainerSpecs, type ServiceName } from "../dev/podman";
 import { shQuote } from "../../providers/remote";
 import type { PubappsConfig } from "./config";
 import {
@@ -27,84 +26,13 @@ import {
     type ImagePlan,
 } from "./remote";
 import { podUnits, type PodUnitSpec, type UnitFile } from "./units";
-import { copyCommand, pubappsTargets, remoteCommand, transportEnvironment, type PubappsTransport } from "./transport";
+import { copyCommand, remoteCommand, transportEnvironment } from "./transport";
+import { localImageId, podPublish, pubappsServices, pubappsTransport } from "./plan";
 
 export interface PubappsStackArgs {
     pubapps: PubappsConfig;
     /** The dev stack's keys: images, pod and container names, TURN/WebRTC ports, Riva/Unity switches. */
     dev: DevConfig;
-}
-
-export function pubappsTransport(cfg: PubappsConfig): PubappsTransport {
-    return pubappsTargets(
-        {
-            host: cfg.host,
-            port: cfg.port,
-            user: cfg.user,
-            hostKey: cfg.hostKey,
-            insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
-            identityFile: cfg.identityFile,
-            controlPath: cfg.controlPath,
-        },
-        cfg.jumpHost === ""
-            ? undefined
-            : {
-                  host: cfg.jumpHost,
-                  port: cfg.jumpPort,
-                  user: cfg.jumpUser,
-                  hostKey: cfg.jumpHostKey,
-                  insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
-                  identityFile: cfg.identityFile,
-              },
-        cfg.mfaAnswers !== undefined,
-    );
-}
-
-/** The pod's publications: the proxied port to signaling, MAS on the instance's loopback, TURN and WebRTC UDP. */
-export function podPublish(cfg: PubappsConfig, dev: DevConfig): string[] {
-    const range = `${dev.webrtcPortRange.first}-${dev.webrtcPortRange.last}`;
-    return [
-        `${cfg.proxyPort}:${containerPorts.signaling}`,
-        `127.0.0.1:${cfg.masPort}:${containerPorts.mas}`,
-        `${dev.turnPort}:${containerPorts.turn}/udp`,
-        // ICE candidates carry the in-pod port, so the range maps 1:1 (UF RC must open it: the proxy carries no UDP).
-        `${range}:${range}/udp`,
-    ];
-}
-
-/** Services that run, in start order (a plain list: decided before any resource is made). */
-export function pubappsServices(dev: DevConfig): ServiceName[] {
-    return devContainerSpecs(
-        {
-            podName: dev.podName,
-            containerNamePrefix: dev.containerNamePrefix,
-            publicHost: "",
-            gpuDeviceArgs: dev.gpuDeviceArgs,
-            unityArgs: dev.unityArgs,
-            rivaEnabled: dev.rivaEnabled,
-            unityEnabled: dev.unityEnabled,
-        },
-        { mas: "", signaling: "", riva: "", unity: "" },
-    ).map((s) => s.service);
-}
-
-/**
- * The local image id of a prebuilt reference (a local read at program time, no SSH): archives and
- * units are named by it, so a tag that moves to another image is seen at preview.
- */
-export function localImageId(cli: string, ref: string, key: string): string {
-    try {
-        return execFileSync(cli, ["image", "inspect", "--format", "{{.Id}}", ref], {
-            encoding: "utf8",
-            stdio: ["ignore", "pipe", "pipe"],
-            timeout: 30_000,
-        }).trim();
-    } catch (err) {
-        throw new pulumi.RunError(
-            `${key} = ${JSON.stringify(ref)}: not in the local ${cli} store (${(err as Error).message.split("\n")[0]}). ` +
-                `Fix: \`${cli} pull ${ref}\` (or build it), or set imageSource build`,
-        );
-    }
 }
 
 /**
