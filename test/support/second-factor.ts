@@ -31,21 +31,29 @@ export function setMode(mode: TfaMode, duoAnswer = "1"): void {
 
 const used = new Set<string>();
 /**
- * A TOTP code the sshd has not seen yet: the sshd accepts the codes of the previous, current and
- * next 30 s window (WINDOW_SIZE 3) and refuses any code twice, so a test can log in 3 times a window.
+ * A TOTP code the sshd has not seen yet and will still accept 20 s from now (a `pulumi up` logs in
+ * seconds after the code is handed to it): the sshd accepts the codes of the previous, current and
+ * next 30 s window (WINDOW_SIZE 3) and refuses any code twice. When every such code is used, waits
+ * (at most 31 s) for the next window, which brings a new one.
  */
 export function freshCode(): string {
     const secret = fs.readFileSync(`${TFA_DIR}/secret`, "utf8").trim();
-    for (const offset of [0, 30, -30, 60]) {
-        const at = new Date(Date.now() + offset * 1000).toISOString().replace("T", " ").slice(0, 19);
-        const r = spawnSync("oathtool", ["--totp", "-b", "-N", `${at} UTC`, secret], { encoding: "utf8" });
-        const code = r.stdout.trim();
-        if (r.status === 0 && !used.has(code)) {
-            used.add(code);
-            return code;
+    for (let attempt = 0; attempt < 2; attempt++) {
+        const secondsIntoWindow = (Date.now() / 1000) % 30;
+        // This window's code and the next one's stay valid for 30 s or more; the previous window's only until this one ends.
+        const offsets = secondsIntoWindow < 10 ? [0, 30, -30] : [0, 30];
+        for (const offset of offsets) {
+            const at = new Date(Date.now() + offset * 1000).toISOString().replace("T", " ").slice(0, 19);
+            const r = spawnSync("oathtool", ["--totp", "-b", "-N", `${at} UTC`, secret], { encoding: "utf8" });
+            const code = r.stdout.trim();
+            if (r.status === 0 && !used.has(code)) {
+                used.add(code);
+                return code;
+            }
         }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.ceil((30 - secondsIntoWindow + 1) * 1000));
     }
-    throw new Error("no unused TOTP code in the accepted window; wait 30 s");
+    throw new Error("no unused TOTP code in the accepted window after waiting for the next one");
 }
 
 export interface TfaCounts {
