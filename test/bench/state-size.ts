@@ -2,50 +2,20 @@
 // whole provider serialized into it (before issue 9) and with the shim (now). The engine
 // stores __provider in both the inputs and the outputs of every SlurmJob, so it counts twice.
 // Run: npm run bench:state   (no cluster needed)
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { jobInputs } from "../support/cluster";
-
-const root = path.resolve(__dirname, "../..");
-
-function serialize(outDir: string, module: string, exportName: string): string {
-    return execFileSync(process.execPath, [path.join(root, "test/support/serialize-provider.js"), path.join(outDir, module), exportName], {
-        cwd: root,
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-    });
-}
+import { compileProviders, serializeProvider } from "../support/serialized-provider";
 
 function main(): void {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-state-bench-"));
     try {
-        execFileSync(
-            path.join(root, "node_modules/.bin/tsc"),
-            [
-                "--outDir",
-                outDir,
-                "--rootDir",
-                root,
-                "--module",
-                "commonjs",
-                "--target",
-                "ES2022",
-                "--strict",
-                "--esModuleInterop",
-                "--skipLibCheck",
-                "--types",
-                "node",
-                path.join(root, "providers/slurm/index.ts"),
-                path.join(root, "test/e2e/programs/slurm-legacy/provider-v0/index.ts"),
-            ],
-            { cwd: root, stdio: "pipe" },
-        );
+        compileProviders(outDir, ["providers/slurm/index.ts", "test/e2e/programs/slurm-legacy/provider-v0/index.ts"]);
         // main before issue 9 (a verbatim copy of its providers/slurm).
-        const legacy = serialize(outDir, "test/e2e/programs/slurm-legacy/provider-v0/provider.js", "slurmJobProvider");
-        const whole = serialize(outDir, "providers/slurm/provider.js", "slurmJobProvider");
-        const shim = serialize(outDir, "providers/slurm/shim.js", "slurmJobShim");
+        const legacy = serializeProvider(outDir, "test/e2e/programs/slurm-legacy/provider-v0/provider.js", "slurmJobProvider");
+        const whole = serializeProvider(outDir, "providers/slurm/provider.js", "slurmJobProvider");
+        const shim = serializeProvider(outDir, "providers/slurm/shim.js", "slurmJobShim");
         // A typical job's own inputs and outputs (the key is a placeholder of a real key's length).
         const inputs = {
             ...jobInputs({ command: "serve --port 8000", jobName: "sparc-service", partition: "hpg-ai", time: "14-00:00:00", gpus: "a100:4" }, "mas"),

@@ -4,13 +4,14 @@
 // process, as `pulumi up` does, so this proves the serialized copy that state
 // keeps (and that `pulumi destroy` runs) works outside the test process.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { jobInputs, onCluster, requireClusterOrSkip, squeueState, USER_KEY_PATH } from "../support/cluster";
+import { compileProviders, serializeProvider } from "../support/serialized-provider";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -33,37 +34,10 @@ describe.skipIf(!available)("SlurmJob through the real dynamic-provider host (gR
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-grpc-"));
 
     beforeAll(async () => {
-        execFileSync(
-            path.join(root, "node_modules/.bin/tsc"),
-            [
-                "--outDir",
-                outDir,
-                "--rootDir",
-                root,
-                "--module",
-                "commonjs",
-                "--target",
-                "ES2022",
-                "--strict",
-                "--esModuleInterop",
-                "--skipLibCheck",
-                "--types",
-                "node",
-                path.join(root, "providers/slurm/index.ts"),
-            ],
-            { cwd: root, stdio: "pipe" },
-        );
+        compileProviders(outDir, ["providers/slurm/index.ts"]);
         // What SlurmJob stores in state: the shim (resource.ts); the whole provider only for comparison.
-        providerText = execFileSync(
-            process.execPath,
-            [path.join(root, "test/support/serialize-provider.js"), path.join(outDir, "providers/slurm/shim.js"), "slurmJobShim"],
-            { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
-        );
-        wholeProviderText = execFileSync(
-            process.execPath,
-            [path.join(root, "test/support/serialize-provider.js"), path.join(outDir, "providers/slurm/provider.js")],
-            { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
-        );
+        providerText = serializeProvider(outDir, "providers/slurm/shim.js", "slurmJobShim");
+        wholeProviderText = serializeProvider(outDir, "providers/slurm/provider.js");
         console.log(`serialized shim (in state): ${providerText.length} characters; whole provider (before): ${wholeProviderText.length} characters`);
 
         host = spawn(process.execPath, [require.resolve("@pulumi/pulumi/cmd/dynamic-provider"), "127.0.0.1:9"], {
