@@ -48,6 +48,15 @@ export class ConfigProblems {
         this.add(key, `${this.keyName(key)} is not set. Fix: ${howToFix}`);
     }
 
+    /** The value of a required key; unset ("" or undefined) is reported, and "" returned so reading goes on. */
+    required(key: string, value: string | undefined, howToFix: string): string {
+        if (value === undefined || value === "") {
+            this.unset(key, howToFix);
+            return "";
+        }
+        return value;
+    }
+
     /** A problem message already in the form (e.g. mapped from the SlurmJob provider's check). */
     add(key: string, message: string): void {
         this.reported.add(key);

@@ -134,19 +134,16 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     const setting = (key: string) => problems.text(key);
     const hostAlias = setting("hpgHost") ?? d.hpgHost;
     const resolved = resolveSshHost(hostAlias);
-    const need = (key: string, value: string | undefined, howToFix: string): string => {
-        if (value === undefined || value === "") {
-            problems.unset(key, howToFix);
-            return "";
-        }
-        return value;
-    };
-    const user = need(
+    const user = problems.required(
         "hpgUser",
         setting("hpgUser") ?? resolved.user,
         "set your GatorLink user with `pulumi config set hpgUser <gatorlink>` (or User in ~/.ssh/config)",
     );
-    const group = need("hpgGroup", setting("hpgGroup"), "set your HiPerGator group (the /blue/<group> directory) with `pulumi config set hpgGroup <group>`");
+    const group = problems.required(
+        "hpgGroup",
+        setting("hpgGroup"),
+        "set your HiPerGator group (the /blue/<group> directory) with `pulumi config set hpgGroup <group>`",
+    );
     const insecureIgnoreHostKey = problems.boolean("hpgInsecureIgnoreHostKey", d.hpgInsecureIgnoreHostKey);
     const hostKey = setting("hpgHostKey") ?? "";
     const keyscan = `\`ssh-keyscan -p ${hpgDefaultSshPort} ${resolved.host}\``;

@@ -69,13 +69,7 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
     const d = pubappsConfigDefaults;
     const problems = new ConfigProblems(config);
     const text = (key: string): string => config.get(key) ?? "";
-    const need = (key: string, fix: string): string => {
-        const value = text(key);
-        if (value === "") {
-            problems.unset(key, fix);
-        }
-        return value;
-    };
+    const need = (key: string, fix: string): string => problems.required(key, text(key), fix);
     const port = (key: string, fallback: number, fix: string): number => {
         const value = problems.read(key, `pulumi config set ${key} <1-65535>`, fallback, () => config.getNumber(key, { min: 0, max: 65535 }));
         if (value === 0 || !Number.isInteger(value)) {
