@@ -6,7 +6,19 @@ import type { DevConfig } from "./config";
 import { SparcImages } from "../images";
 
 export { builtImageName, dockerfiles } from "../images";
-import { containerRmArgv, containerRunArgv, devContainerSpecs, podCreateArgv, podRmArgv, render, type ServiceName } from "./podman";
+import {
+    containerRmArgv,
+    containerRunArgv,
+    devContainerSpecs,
+    ngcSecretName,
+    podCreateArgv,
+    podRmArgv,
+    referenceContainerNames,
+    render,
+    secretCreateScript,
+    secretDeleteScript,
+    type ServiceName,
+} from "./podman";
 
 const projectRoot = path.resolve(__dirname, "..", "..");
 /** Scripts the commands run with the program's own node (plain JS, Node builtins only). */
@@ -75,6 +87,7 @@ export class DevStack extends pulumi.ComponentResource {
             `turnPort=${cfg.turnPort}/udp`,
             "--port",
             `webrtcPortRange=${range}/udp`,
+            ...(cfg.rivaEnabled ? ["--port", `rivaPort=${cfg.rivaPort}/tcp`] : []),
         ];
         // A command (not a config-load check): it runs on `up` only, so previews work on machines
         // without Podman, and it is re-run when what it checks changes.
@@ -95,6 +108,7 @@ export class DevStack extends pulumi.ComponentResource {
             signalingPort: cfg.signalingPort,
             turnPort: cfg.turnPort,
             webrtcPortRange: cfg.webrtcPortRange,
+            ...(cfg.rivaEnabled ? { rivaPort: cfg.rivaPort } : {}),
         };
         const podCreate = render(podCreateArgv(podSpec));
         // Fixed podman names: a replacement must delete the old pod first.
@@ -108,6 +122,7 @@ export class DevStack extends pulumi.ComponentResource {
             { parent: this, dependsOn: [preflight], deleteBeforeReplace: true },
         );
 
+        const ngcSecret = this.ngcSecret(name, cfg, preflight);
         const plan = {
             podName: cfg.podName,
             containerNamePrefix: cfg.containerNamePrefix,
@@ -115,6 +130,12 @@ export class DevStack extends pulumi.ComponentResource {
             gpuDeviceArgs: cfg.gpuDeviceArgs,
             unityArgs: cfg.unityArgs,
             rivaEnabled: cfg.rivaEnabled,
+            riva: {
+                modelRepository: cfg.rivaModelRepository,
+                runArgs: cfg.rivaRunArgs,
+                command: cfg.rivaCommand,
+                ...(ngcSecret === undefined ? {} : { ngcSecretName: ngcSecretName(cfg.podName) }),
+            },
             unityEnabled: cfg.unityEnabled,
         };
         // Plan with placeholders to decide which containers exist (plain values), then
@@ -128,15 +149,17 @@ export class DevStack extends pulumi.ComponentResource {
             }
             const create = image.apply((ref) => render(containerRunArgv({ ...spec, image: ref })));
             const after = spec.service === "unity" && containers.signaling ? [pod, containers.signaling] : [pod];
+            // Riva reads NGC_API_KEY when it starts: a new key (a new secret id) replaces the container.
+            const secret = spec.service === "riva" ? ngcSecret : undefined;
             containers[spec.service] = new command.local.Command(
                 `${name}-${spec.service}`,
                 {
                     create,
                     delete: render(containerRmArgv(spec.name, cfg.containerStopTimeoutSeconds)),
                     // New image, new pod or a changed run line: replace the container.
-                    triggers: [image, pod.stdout, create],
+                    triggers: [image, pod.stdout, create, ...(secret === undefined ? [] : [secret.stdout])],
                 },
-                { parent: this, dependsOn: after, deleteBeforeReplace: true },
+                { parent: this, dependsOn: secret === undefined ? after : [...after, secret], deleteBeforeReplace: true },
             );
         }
 
@@ -169,13 +192,15 @@ export class DevStack extends pulumi.ComponentResource {
             },
         );
 
+        const rivaReady = containers.riva === undefined ? undefined : this.rivaReady(name, cfg, containers.riva);
+
         this.masUrl = pulumi.output(`http://${cfg.publicHost}:${cfg.masPort}`);
         this.signalingUrl = pulumi.output(`ws://${cfg.publicHost}:${cfg.signalingPort}`);
         this.podName = pulumi.output(cfg.podName);
         this.containerIds = pulumi.all(Object.fromEntries(Object.entries(containers).map(([service, c]) => [service, c.stdout.apply((s) => s.trim())])));
         this.imageIds = pulumi.all(images) as pulumi.Output<Record<string, string>>;
         this.skipped = pulumi.output(skipped);
-        this.readiness = ready.stdout;
+        this.readiness = rivaReady === undefined ? ready.stdout : pulumi.concat(ready.stdout, rivaReady.stdout);
 
         this.registerOutputs({
             masUrl: this.masUrl,
@@ -186,6 +211,53 @@ export class DevStack extends pulumi.ComponentResource {
             skipped: this.skipped,
             readiness: this.readiness,
         });
+    }
+
+    /**
+     * The NGC API key as the podman secret Riva gets as NGC_API_KEY. The key travels only on the command's
+     * stdin (a secret input: encrypted in the state); argv, the run line and the unit files name the secret.
+     */
+    private ngcSecret(name: string, cfg: DevConfig, preflight: command.local.Command): command.local.Command | undefined {
+        if (!cfg.rivaEnabled || cfg.rivaNgcApiKey === undefined) {
+            return undefined;
+        }
+        const secretName = ngcSecretName(cfg.podName);
+        return new command.local.Command(
+            `${name}-ngc-secret`,
+            {
+                create: secretCreateScript(secretName),
+                // A changed key runs create again (it replaces the secret) instead of a replace of this resource.
+                update: secretCreateScript(secretName),
+                delete: secretDeleteScript(secretName),
+                // Another name (podName) is another secret: replaced, so the old one is removed.
+                triggers: [secretName],
+                stdin: pulumi.secret(cfg.rivaNgcApiKey),
+                addPreviousOutputInEnv: false,
+            },
+            { parent: this, dependsOn: [preflight] },
+        );
+    }
+
+    /**
+     * Riva's own readiness: gRPC health SERVING on rivaPort (riva_start.sh polls the same service with
+     * grpc_health_probe), with its own bound, since loading the models takes minutes.
+     */
+    private rivaReady(name: string, cfg: DevConfig, riva: command.local.Command): command.local.Command {
+        const argv = [
+            process.execPath,
+            devScripts.waitReady,
+            "--timeout",
+            String(cfg.rivaReadinessTimeoutSeconds),
+            "--grpc-health",
+            `127.0.0.1:${cfg.rivaPort}`,
+            "--logs",
+            cfg.containerNamePrefix + referenceContainerNames.riva,
+        ];
+        return new command.local.Command(
+            `${name}-riva-ready`,
+            { create: render(argv), triggers: [riva.stdout], addPreviousOutputInEnv: false },
+            { parent: this, dependsOn: [riva], customTimeouts: { create: `${cfg.rivaReadinessTimeoutSeconds + 60}s` } },
+        );
     }
 
     /** One image reference per service that runs: built (by digest) or prebuilt (as configured). */
