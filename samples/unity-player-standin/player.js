@@ -339,7 +339,10 @@ function run(opts) {
     const connect = () => {
         const ws = new WebSocket(opts.signalingUrl);
         socket = ws;
+        let opened = false;
+        let lastError = "";
         ws.on("open", () => {
+            opened = true;
             backoffMs = 500;
             log(`connected to signaling ${opts.signalingUrl}`);
         });
@@ -350,14 +353,16 @@ function run(opts) {
                 log("signaling sent a message that is not JSON; ignored");
             }
         });
-        ws.on("error", (e) => log(`signaling ${opts.signalingUrl}: ${e.message}`));
+        ws.on("error", (e) => (lastError = e.message)); // logged with the close that follows
         ws.on("close", () => {
             if (socket !== ws) return;
             socket = null;
             // The server tells the browsers "disconnect" when our socket goes; their peers would linger here.
             for (const id of [...peers.keys()]) closePeer(id, "signaling connection lost");
             if (stopping) return;
-            log(`signaling connection closed; reconnecting in ${backoffMs} ms`);
+            log(
+                `signaling ${opts.signalingUrl} ${opened ? "connection lost" : "not reachable"}${lastError ? ` (${lastError})` : ""}; reconnecting in ${backoffMs} ms`,
+            );
             reconnectTimer = setTimeout(connect, backoffMs);
             backoffMs = Math.min(backoffMs * 2, 10_000);
         });
@@ -371,8 +376,9 @@ function run(opts) {
         for (const id of [...peers.keys()]) closePeer(id, "stand-in stopping");
         socket?.close();
         log("stopped");
-        // libwebrtc's threads can keep the loop alive; `podman rm -t N` should not wait N seconds.
-        setTimeout(() => process.exit(0), 100).unref();
+        // Exit explicitly, soon: libwebrtc's threads can keep the process alive (`podman rm -t N` would wait N
+        // seconds), and a natural exit with a live RTCVideoSource segfaults in its teardown (exit code 139).
+        setTimeout(() => process.exit(0), 100);
     };
     return stop;
 }

@@ -99,12 +99,18 @@ async function startPlayer(signalingPort: number) {
     return { child, log: () => out.join("") };
 }
 
-async function stopChild(child: ChildProcess | undefined) {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+/** SIGTERM, then SIGKILL after 3 s; resolves to the exit code (a signal name when killed by one). */
+async function stopChild(child: ChildProcess | undefined): Promise<number | string | null> {
+    if (!child) return null;
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? child.signalCode;
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
     await Promise.race([exited, sleep(3000)]);
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await Promise.race([exited, sleep(3000)]);
+    }
+    return child.exitCode ?? child.signalCode;
 }
 
 type Stats = {
@@ -240,7 +246,12 @@ describe.skipIf(skipReason !== undefined)("receiver page <- TURN relay <- Unity 
 
         // Closing a page tells the player (signaling "disconnect"), which closes that peer.
         await b.page.close();
-        await waitFor("player closed the peer", 10_000, () => (/peer \S+ closed/.test(player.log()) ? true : undefined));
+        await waitFor("player closed the peer", 10_000, () => (/peer \S+ closed \(browser disconnected\)/.test(player.log()) ? true : undefined));
+
+        // `podman rm -t N` sends SIGTERM: the player exits 0 at once, with a peer still streaming.
+        const t0 = Date.now();
+        expect(await stopChild(player.child)).toBe(0);
+        expect(Date.now() - t0).toBeLessThan(2000);
     }, 90_000);
 
     it("with a wrong TURN secret: no frames, the page says why, and the server logs it", async () => {
