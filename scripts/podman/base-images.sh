@@ -7,6 +7,9 @@
 #   docker.io/library/python:3.11-slim   Debian 12 minbase + python3 (3.11), venv, pip
 #   docker.io/library/node:20-alpine     Debian 12 minbase (not Alpine) + Node 20 and npm
 #                                        from the npm registry + user "node" (uid 1000)
+#   docker.io/library/node:20-bookworm-slim
+#                                        the same image: it is Debian 12 + Node 20 already
+#                                        (glibc, which Dockerfile.unity-standin's libwebrtc needs)
 #   docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
 #                                        plain Debian 12 minbase (no GL, no NVIDIA bits);
 #                                        Dockerfile.unity-server apt-installs its libs
@@ -29,6 +32,7 @@ CODENAME=bookworm
 DEBIAN_IMG=localhost/sparc-standin/debian:$CODENAME
 PYTHON_IMG=docker.io/library/python:3.11-slim
 NODE_IMG=docker.io/library/node:20-alpine
+NODE_BOOKWORM_IMG=docker.io/library/node:20-bookworm-slim
 OPENGL_IMG=docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
 
 mkdir -p "$SPARC_CACHE_DIR" "$SPARC_STATE_DIR"
@@ -108,4 +112,5 @@ DF
   podman build -q --format docker -f "$ctx/Containerfile.node" -t "$NODE_IMG" "$ctx" >/dev/null
   log "built stand-in $NODE_IMG ($(basename "$node_tgz" .tgz), $(basename "$npm_tgz" .tgz)) in $(since "$t")s"
 fi
-log "stand-in base images present: $PYTHON_IMG $NODE_IMG $OPENGL_IMG"
+podman image exists "$NODE_BOOKWORM_IMG" || podman tag "$NODE_IMG" "$NODE_BOOKWORM_IMG"
+log "stand-in base images present: $PYTHON_IMG $NODE_IMG $NODE_BOOKWORM_IMG $OPENGL_IMG"
