@@ -175,7 +175,10 @@ function createSignalingServer({ mode, iceServerUrls = [], turnSecret, turnCrede
                 datetime: Date.now(),
             };
             const relayed = { from: connectionId, to: "", type: "candidate", data: candidate };
-            if (isPrivate) {
+            // Once answered (public mode) a connection has its two peers: its candidates (the browser's
+            // addresses) go to the other one only, not to every browser on the server.
+            const pair = pairs.get(connectionId);
+            if (isPrivate || (pair && pair[0] && pair[1])) {
                 send(otherPeer(ws, connectionId), relayed);
                 return;
             }

@@ -138,3 +138,52 @@ describe("signaling HTTP endpoints", () => {
         expect(lines.join("\n")).not.toContain(secret);
     });
 });
+
+describe("signaling relay, public mode", () => {
+    let server: Server;
+    let url: string;
+    beforeAll(async () => {
+        server = signaling.createSignalingServer({ mode: "public", log: () => undefined });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    });
+    const sockets: WebSocket[] = [];
+    afterAll(() => {
+        // Upgraded sockets are not the HTTP server's to close: close them, or close() waits (on a failed test too).
+        for (const ws of sockets) ws.close();
+        return new Promise((r) => server.close(r));
+    });
+
+    const open = async () => {
+        const ws = new WebSocket(url);
+        sockets.push(ws);
+        const inbox: { type: string; from?: string; data?: { candidate?: string } }[] = [];
+        ws.addEventListener("message", (e) => inbox.push(JSON.parse(String(e.data))));
+        await new Promise((r, j) => {
+            ws.addEventListener("open", r);
+            ws.addEventListener("error", j);
+        });
+        return { inbox, send: (m: unknown) => ws.send(JSON.stringify(m)) };
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 150));
+
+    it("an answered connection's candidates reach its two peers only, not the other browsers", async () => {
+        const [player, browserA, browserB] = [await open(), await open(), await open()];
+        browserA.send({ type: "connect", connectionId: "A" });
+        browserB.send({ type: "connect", connectionId: "B" });
+        browserA.send({ type: "offer", data: { connectionId: "A", sdp: "offer A" } });
+        await settle();
+        // Before the answer nobody is paired yet: like Unity's WebApp, every other client gets it.
+        browserA.send({ type: "candidate", data: { connectionId: "A", candidate: "early", sdpMLineIndex: 0, sdpMid: "0" } });
+        player.send({ type: "answer", data: { connectionId: "A", sdp: "answer A" } });
+        await settle();
+        player.send({ type: "candidate", data: { connectionId: "A", candidate: "player-cand", sdpMLineIndex: 0, sdpMid: "0" } });
+        browserA.send({ type: "candidate", data: { connectionId: "A", candidate: "browser-cand", sdpMLineIndex: 0, sdpMid: "0" } });
+        await settle();
+        const cands = (inbox: { type: string; data?: { candidate?: string } }[]) => inbox.filter((m) => m.type === "candidate").map((m) => m.data?.candidate);
+        expect(cands(player.inbox)).toEqual(["early", "browser-cand"]);
+        expect(cands(browserA.inbox)).toEqual(["player-cand"]);
+        expect(cands(browserB.inbox)).toEqual(["early"]);
+        expect(browserA.inbox.find((m) => m.type === "answer")).toMatchObject({ from: "A", data: { sdp: "answer A" } });
+    });
+});
