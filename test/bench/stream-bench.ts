@@ -15,7 +15,7 @@ url.searchParams.set("relay", "1");
 const runs = Number(option("runs", "3"));
 const windowSeconds = Number(option("seconds", "10"));
 
-type Stats = ReceiverStats & { bytesReceived?: number; firstFrameMs?: number | null };
+type Stats = ReceiverStats;
 
 function summary(label: string, values: number[], unit: string, digits = 0): string {
     const sorted = [...values].sort((a, b) => a - b);
@@ -42,8 +42,8 @@ async function main(): Promise<void> {
             while (Date.now() - started < 60_000) {
                 now = await stats();
                 if (now !== undefined && now.framesDecoded > 0) {
-                    // The page's own measure (requestVideoFrameCallback from navigation start) when it has one.
-                    firstMs = typeof now.firstFrameMs === "number" ? now.firstFrameMs : Date.now() - started;
+                    // The page's own measure: its first painted frame, from its navigation start.
+                    firstMs = now.firstFrameSinceLoadMs ?? Date.now() - started;
                     break;
                 }
                 await new Promise((r) => setTimeout(r, 20));
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
             const b = (await stats()) as Stats;
             const seconds = (Date.now() - t0) / 1000;
             const runFps = (b.framesDecoded - a.framesDecoded) / seconds;
-            const runKbps = ((b.bytesReceived ?? 0) - (a.bytesReceived ?? 0)) / seconds / 125;
+            const runKbps = (b.bytesReceived - a.bytesReceived) / seconds / 125;
             first.push(firstMs);
             fps.push(runFps);
             kbps.push(runKbps);

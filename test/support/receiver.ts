@@ -17,6 +17,11 @@ export interface ReceiverStats {
     candidateTypes: string[];
     selectedLocalType: string | null;
     selectedRemoteType: string | null;
+    /** ms from the offer to the first painted frame, and from the page's navigation start. */
+    firstFrameMs: number | null;
+    firstFrameSinceLoadMs: number | null;
+    /** Media bytes received on the video stream (all relayed, with ?relay=1). */
+    bytesReceived: number;
     error: string | null;
 }
 

@@ -9,7 +9,7 @@
     const connectionId = crypto.randomUUID();
     const video = document.getElementById("video");
     const statusEl = document.getElementById("status");
-    const state = { signaling: "new", error: null, candidateTypes: new Set(), iceErrors: [], offerSentAt: 0, firstFrameMs: null };
+    const state = { signaling: "new", error: null, candidateTypes: new Set(), iceErrors: [], offerSentAt: 0, firstFrameMs: null, firstFrameSinceLoadMs: null };
     let pc = null;
     let ws = null;
     let remoteSet = false;
@@ -94,6 +94,8 @@
         };
         video.requestVideoFrameCallback?.(() => {
             state.firstFrameMs = Math.round(performance.now() - state.offerSentAt);
+            // performance.now() counts from the page's navigation start: the wait a person sees.
+            state.firstFrameSinceLoadMs = Math.round(performance.now());
             setStatus(`playing (first frame ${state.firstFrameMs} ms after the offer)`);
         });
 
@@ -179,6 +181,8 @@
             selectedLocalType: null,
             selectedRemoteType: null,
             firstFrameMs: state.firstFrameMs,
+            firstFrameSinceLoadMs: state.firstFrameSinceLoadMs,
+            bytesReceived: 0,
             error: state.error,
         };
         if (!pc) return out;
@@ -189,6 +193,7 @@
                 out.framesDecoded = s.framesDecoded || 0;
                 out.frameWidth = s.frameWidth || 0;
                 out.frameHeight = s.frameHeight || 0;
+                out.bytesReceived = s.bytesReceived || 0;
             }
             if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId);
         });
