@@ -10,6 +10,9 @@
 #   docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
 #                                        plain Debian 12 minbase (no GL, no NVIDIA bits);
 #                                        Dockerfile.unity-server apt-installs its libs
+#   docker.io/library/debian:bookworm-slim   plain Debian 12 minbase (Dockerfile.turn apt-installs coturn)
+#   docker.io/library/node:20-bookworm-slim  the node stand-in above (Debian 12, glibc; the Unity
+#                                        player stand-in's base, Dockerfile.unity-standin)
 #
 # Idempotent: each image is made only when absent (a re-import would change its
 # id and invalidate every build cache above it). Tarballs are cached in
@@ -30,6 +33,8 @@ DEBIAN_IMG=localhost/sparc-standin/debian:$CODENAME
 PYTHON_IMG=docker.io/library/python:3.11-slim
 NODE_IMG=docker.io/library/node:20-alpine
 OPENGL_IMG=docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
+DEBIAN_SLIM_IMG=docker.io/library/debian:bookworm-slim
+NODE_DEBIAN_IMG=docker.io/library/node:20-bookworm-slim
 
 mkdir -p "$SPARC_CACHE_DIR" "$SPARC_STATE_DIR"
 
@@ -59,6 +64,7 @@ if ! podman image exists "$DEBIAN_IMG"; then
   log "imported $DEBIAN_IMG in $(since "$t")s"
 fi
 podman image exists "$OPENGL_IMG" || podman tag "$DEBIAN_IMG" "$OPENGL_IMG"
+podman image exists "$DEBIAN_SLIM_IMG" || podman tag "$DEBIAN_IMG" "$DEBIAN_SLIM_IMG"
 
 ctx=$(mktemp -d); trap 'rm -rf "$ctx"' EXIT
 
@@ -108,4 +114,6 @@ DF
   podman build -q --format docker -f "$ctx/Containerfile.node" -t "$NODE_IMG" "$ctx" >/dev/null
   log "built stand-in $NODE_IMG ($(basename "$node_tgz" .tgz), $(basename "$npm_tgz" .tgz)) in $(since "$t")s"
 fi
-log "stand-in base images present: $PYTHON_IMG $NODE_IMG $OPENGL_IMG"
+# The node stand-in is Debian (glibc) already: it also serves as the bookworm-slim variant.
+podman image exists "$NODE_DEBIAN_IMG" || podman tag "$NODE_IMG" "$NODE_DEBIAN_IMG"
+log "stand-in base images present: $PYTHON_IMG $NODE_IMG $NODE_DEBIAN_IMG $OPENGL_IMG $DEBIAN_SLIM_IMG"
