@@ -1,16 +1,20 @@
 // Pure builders of the podman command lines the dev stack runs (argv arrays, rendered with shJoin).
 // Ports, names and env follow the reference pod (README, "Dev stack (local Podman pod)").
 import { shJoin } from "../../providers/remote";
+import type { UnityPlayer } from "../imagesConfig";
+import type { DevConfig } from "./config";
+import { playerArgs, turnPlan, type TurnPlan } from "./turn";
 
 /** Ports the services listen on inside the pod; the config only chooses the host side. */
 export const containerPorts = { mas: 8000, signaling: 8080, turn: 3478 } as const;
 
-export type ServiceName = "mas" | "riva" | "unity" | "signaling";
+export type ServiceName = "mas" | "riva" | "turn" | "unity" | "signaling";
 
 /** Reference container names (README, "Dev stack"), before the optional prefix. */
 export const referenceContainerNames: Record<ServiceName, string> = {
     mas: "mas-server",
     riva: "riva-server",
+    turn: "turn-server",
     unity: "unity-server",
     signaling: "signaling-server",
 };
@@ -35,9 +39,21 @@ export interface ContainerSpec {
     runOptions: string[];
     /** Arguments after the image (the image's CMD is replaced when non-empty). */
     args: string[];
+    /** podman secrets: `env` set = an environment variable of that name, else a file /run/secrets/NAME. */
+    secrets?: SecretUse[];
 }
 
-/** The host-side port publications of the pod: TCP for MAS and signaling, UDP for TURN and the WebRTC range. */
+export interface SecretUse {
+    name: string;
+    env?: string;
+}
+
+/** The value of --secret (podman run) and Secret= (Quadlet). */
+export function secretOption(s: SecretUse): string {
+    return s.env === undefined ? s.name : `${s.name},type=env,target=${s.env}`;
+}
+
+/** The host-side port publications of the pod: TCP for MAS and signaling, UDP and TCP for TURN, UDP for the WebRTC range. */
 export function podPortArgs(spec: PodSpec): string[] {
     const range = `${spec.webrtcPortRange.first}-${spec.webrtcPortRange.last}`;
     return [
@@ -47,6 +63,8 @@ export function podPortArgs(spec: PodSpec): string[] {
         `${spec.signalingPort}:${containerPorts.signaling}`,
         "-p",
         `${spec.turnPort}:${containerPorts.turn}/udp`,
+        "-p",
+        `${spec.turnPort}:${containerPorts.turn}/tcp`,
         // ICE candidates carry the in-pod port, so the range maps 1:1.
         "-p",
         `${range}:${range}/udp`,
@@ -75,6 +93,7 @@ export function containerRunArgv(spec: ContainerSpec): string[] {
         "--restart",
         spec.restart,
         ...env,
+        ...(spec.secrets ?? []).flatMap((x) => ["--secret", secretOption(x)]),
         ...spec.runOptions,
         spec.image,
         ...spec.args,
@@ -96,16 +115,41 @@ export interface DevContainerPlan {
     gpuDeviceArgs: string[];
     unityArgs: string[];
     rivaEnabled: boolean;
-    /** Whether a Unity build was given (unityBuildDir or a prebuilt unity image). */
-    unityEnabled: boolean;
+    /** Which player runs as unity-server ("none": no unity-server); the stand-in gets no GPU. */
+    unityPlayer: UnityPlayer;
+    /** The TURN side (components/dev/turn.ts turnPlan). */
+    turn: TurnPlan;
     restart?: string;
 }
 
-export type ServiceImages = Record<"mas" | "signaling", string> & Partial<Record<"riva" | "unity", string>>;
+/** The plan of a pod from the dev keys; `publicHost` is the host browsers use (dev: publicHost; pubapps: its own). */
+export function devContainerPlan(dev: DevConfig, publicHost: string): DevContainerPlan {
+    return {
+        podName: dev.podName,
+        containerNamePrefix: dev.containerNamePrefix,
+        publicHost,
+        gpuDeviceArgs: dev.gpuDeviceArgs,
+        unityArgs: dev.unityArgs,
+        rivaEnabled: dev.rivaEnabled,
+        unityPlayer: dev.unityPlayer,
+        turn: turnPlan({
+            podName: dev.podName,
+            turnMode: dev.turnMode,
+            host: dev.turnHost === "" ? publicHost : dev.turnHost,
+            port: dev.turnPort,
+            webrtcPortRange: dev.webrtcPortRange,
+            turnUrls: dev.turnUrls,
+            turnCredentialTtlSeconds: dev.turnCredentialTtlSeconds,
+        }),
+    };
+}
+
+export type ServiceImages = Record<"mas" | "signaling", string> & Partial<Record<"riva" | "turn" | "unity", string>>;
 
 /**
- * The containers of the pod, in start order: MAS first (Unity calls it), then Riva, then signaling,
- * then Unity (it connects to SIGNALING_URL on start). Riva and Unity only when enabled.
+ * The containers of the pod, in start order: MAS first (Unity calls it), then Riva, then the TURN relay
+ * (embedded), then signaling (it hands browsers TURN credentials), then the player (it connects to
+ * signaling on start). Riva, TURN and the player only when enabled.
  */
 export function devContainerSpecs(plan: DevContainerPlan, images: ServiceImages): ContainerSpec[] {
     const restart = plan.restart ?? "on-failure";
@@ -119,13 +163,41 @@ export function devContainerSpecs(plan: DevContainerPlan, images: ServiceImages)
     if (plan.rivaEnabled) {
         specs.push({ ...base("riva", images.riva), env: {}, runOptions: [...plan.gpuDeviceArgs], args: [] });
     }
-    specs.push({ ...base("signaling", images.signaling), env: { PUBLIC_HOST: plan.publicHost }, runOptions: [], args: [] });
-    if (plan.unityEnabled) {
+    const turn = plan.turn;
+    const turnSecret: SecretUse[] = turn.secretName === undefined ? [] : [{ name: turn.secretName, env: "TURN_SECRET" }];
+    if (turn.relay !== undefined) {
+        specs.push({
+            ...base("turn", images.turn),
+            env: {
+                TURN_HOST: turn.relay.host,
+                TURN_PORT: String(containerPorts.turn),
+                TURN_MIN_PORT: String(turn.relay.minPort),
+                TURN_MAX_PORT: String(turn.relay.maxPort),
+            },
+            secrets: turnSecret,
+            runOptions: [],
+            args: [],
+        });
+    }
+    specs.push({
+        ...base("signaling", images.signaling),
+        env: {
+            PUBLIC_HOST: plan.publicHost,
+            ICE_SERVER_URLS: turn.browserUrls.join(","),
+            TURN_CREDENTIAL_TTL_SECONDS: String(turn.credentialTtlSeconds),
+        },
+        secrets: turnSecret,
+        runOptions: [],
+        args: [],
+    });
+    if (plan.unityPlayer !== "none") {
         specs.push({
             ...base("unity", images.unity),
+            // Kept as the seed writes it; the player itself reads -signalingUrl / -importJson.
             env: { SIGNALING_URL: `ws://localhost:${containerPorts.signaling}` },
-            runOptions: [...plan.gpuDeviceArgs],
-            args: [...plan.unityArgs],
+            secrets: [{ name: turn.iceSecretName }],
+            runOptions: plan.unityPlayer === "standin" ? [] : [...plan.gpuDeviceArgs],
+            args: playerArgs(plan.unityArgs, turn.iceSecretName),
         });
     }
     return specs;

@@ -189,7 +189,18 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         expect(builtLayers.size).toBe(4);
         const out = await stack.outputs();
         // Exactly the dev target's outputs (README "Dev stack"), none of the other targets'.
-        expect(Object.keys(out).sort()).toEqual(["containerIds", "imageIds", "masUrl", "podName", "readiness", "signalingUrl", "skipped"]);
+        expect(Object.keys(out).sort()).toEqual([
+            "containerIds",
+            "iceServerUrls",
+            "imageIds",
+            "masUrl",
+            "player",
+            "podName",
+            "readiness",
+            "receiverUrl",
+            "signalingUrl",
+            "skipped",
+        ]);
         expect(out.imageIds).toEqual(ids);
         expect(out.masUrl).toBe(`http://localhost:${MAS_PORT}`);
         expect(await health(MAS_PORT)).toEqual({ status: "ok" });
