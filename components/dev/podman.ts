@@ -173,8 +173,10 @@ export function devContainerSpecs(plan: DevContainerPlan, images: ServiceImages)
                 TURN_PORT: String(containerPorts.turn),
                 TURN_MIN_PORT: String(turn.relay.minPort),
                 TURN_MAX_PORT: String(turn.relay.maxPort),
+                // A file, not type=env: Podman 4.3 shows env secrets' values in `podman inspect` (Config.Env).
+                TURN_SECRET_FILE: `/run/secrets/${turn.secretName}`,
             },
-            secrets: turnSecret,
+            secrets: [{ name: turn.secretName ?? "" }],
             runOptions: [],
             args: [],
         });

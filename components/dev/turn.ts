@@ -105,7 +105,9 @@ export function generateSecretArgv(node: string): string[] {
 export function podmanSecretCreateScript(name: string): string {
     return [
         removeIfPresent(name),
-        `${shJoin(["podman", "secret", "create", name, "-"])} >/dev/null`,
+        // Through cat: podman wants stdin to be a pipe ("if `-` is used, data must be passed into stdin"),
+        // and a caller may hand the shell a socket instead (node's spawn does).
+        `cat | ${shJoin(["podman", "secret", "create", name, "-"])} >/dev/null`,
         shJoin(["podman", "secret", "inspect", "--format", "{{.ID}}", name]),
     ].join("\n");
 }
@@ -117,5 +119,5 @@ export function podmanSecretRemoveScript(name: string): string {
 
 function removeIfPresent(name: string): string {
     const rm = shJoin(["podman", "secret", "rm", name]);
-    return `out=$(${rm} 2>&1) || case "$out" in *"no such secret"*) ;; *) echo ${shQuote(`${rm}:`)} "$out" >&2; exit 1 ;; esac`;
+    return `out=$(${rm} </dev/null 2>&1) || case "$out" in *"no such secret"*) ;; *) echo ${shQuote(`${rm}:`)} "$out" >&2; exit 1 ;; esac`;
 }

@@ -2,8 +2,10 @@
 # entrypoint.sh - the turn-server container of the SPARC pod (dockerfiles/Dockerfile.turn): writes
 # turnserver.conf from the environment at start, then execs coturn's turnserver with it.
 #
-#   TURN_SECRET        shared secret of the TURN REST API credentials (use-auth-secret), required;
-#                      a podman secret (--secret NAME,type=env,target=TURN_SECRET), never an argument
+#   TURN_SECRET_FILE   file holding the shared secret of the TURN REST API credentials (use-auth-secret):
+#                      a podman secret mounted as a file (--secret NAME, /run/secrets/NAME), which keeps it
+#                      out of `podman inspect` (Podman 4.3 shows type=env secrets in Config.Env there)
+#   TURN_SECRET        the same secret as a variable, when TURN_SECRET_FILE is not set; one is required
 #   TURN_HOST          host name or IP browsers reach the relay at: the realm, and (resolved here, at
 #                      start) the external-ip the relay announces; a loopback address announces none
 #   TURN_REALM         overrides the realm (default TURN_HOST)
@@ -32,7 +34,11 @@ case "${1:-}" in
   *) die "unknown argument ${1@Q} (only --print-config)" ;;
 esac
 
-[ -n "${TURN_SECRET:-}" ] || die "TURN_SECRET is empty: refusing to start an unauthenticated relay. Fix: run with --secret NAME,type=env,target=TURN_SECRET"
+if [ -n "${TURN_SECRET_FILE:-}" ]; then
+  [ -r "$TURN_SECRET_FILE" ] || die "TURN_SECRET_FILE ${TURN_SECRET_FILE@Q} is not a readable file. Fix: run with --secret NAME and TURN_SECRET_FILE=/run/secrets/NAME"
+  TURN_SECRET=$(<"$TURN_SECRET_FILE")
+fi
+[ -n "${TURN_SECRET:-}" ] || die "TURN_SECRET is empty: refusing to start an unauthenticated relay. Fix: run with --secret NAME and TURN_SECRET_FILE=/run/secrets/NAME (or TURN_SECRET from --secret NAME,type=env,target=TURN_SECRET)"
 [ -n "${TURN_HOST:-}" ] || die "TURN_HOST is empty. Fix: set it to the host name or IP browsers reach this relay at"
 port=${TURN_PORT:-3478}
 min_port=${TURN_MIN_PORT:-49152}

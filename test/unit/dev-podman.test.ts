@@ -118,7 +118,7 @@ describe("devContainerSpecs", () => {
     const images = { mas: "img-mas", signaling: "img-sig", riva: "img-riva", turn: "img-turn", unity: "img-unity" };
     const mas = "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure img-mas";
     const turnServer =
-        "podman run --detach --pod sparc-avatar --name turn-server --restart on-failure --env TURN_HOST=localhost --env TURN_PORT=3478 --env TURN_MIN_PORT=49152 --env TURN_MAX_PORT=49200 --secret sparc-avatar-turn-secret,type=env,target=TURN_SECRET img-turn";
+        "podman run --detach --pod sparc-avatar --name turn-server --restart on-failure --env TURN_HOST=localhost --env TURN_PORT=3478 --env TURN_MIN_PORT=49152 --env TURN_MAX_PORT=49200 --env TURN_SECRET_FILE=/run/secrets/sparc-avatar-turn-secret --secret sparc-avatar-turn-secret img-turn";
     const signaling =
         "podman run --detach --pod sparc-avatar --name signaling-server --restart on-failure --env PUBLIC_HOST=localhost --env 'ICE_SERVER_URLS=turn:localhost:3478?transport=udp,turn:localhost:3478?transport=tcp' --env TURN_CREDENTIAL_TTL_SECONDS=3600 --secret sparc-avatar-turn-secret,type=env,target=TURN_SECRET img-sig";
     const playerTail = "-signalingType websocket -signalingUrl ws://localhost:8080 -importJson /run/secrets/sparc-avatar-ice-servers";
@@ -184,7 +184,7 @@ describe("devContainerSpecs", () => {
             }),
             lines: [
                 "podman run --detach --pod t --name t-mas-server --restart on-failure img-mas",
-                "podman run --detach --pod t --name t-turn-server --restart on-failure --env TURN_HOST=turn.example.org --env TURN_PORT=3478 --env TURN_MIN_PORT=40000 --env TURN_MAX_PORT=40010 --secret t-turn-secret,type=env,target=TURN_SECRET img-turn",
+                "podman run --detach --pod t --name t-turn-server --restart on-failure --env TURN_HOST=turn.example.org --env TURN_PORT=3478 --env TURN_MIN_PORT=40000 --env TURN_MAX_PORT=40010 --env TURN_SECRET_FILE=/run/secrets/t-turn-secret --secret t-turn-secret img-turn",
                 "podman run --detach --pod t --name t-signaling-server --restart on-failure --env PUBLIC_HOST=avatar.example.org --env 'ICE_SERVER_URLS=turn:turn.example.org:13478?transport=udp,turn:turn.example.org:13478?transport=tcp' --env TURN_CREDENTIAL_TTL_SECONDS=3600 --secret t-turn-secret,type=env,target=TURN_SECRET img-sig",
                 "podman run --detach --pod t --name t-unity-server --restart on-failure --env SIGNALING_URL=ws://localhost:8080 --secret t-ice-servers img-unity -force-glcore -signalingType websocket -signalingUrl ws://localhost:8080 -importJson /run/secrets/t-ice-servers",
             ],

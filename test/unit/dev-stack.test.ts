@@ -193,7 +193,7 @@ describe("DevStack, build source, defaults", () => {
         });
         const turnSecret = "--secret sparc-avatar-turn-secret,type=env,target=TURN_SECRET";
         expect(byName("dev-turn").inputs.create).toBe(
-            `podman run --detach --pod sparc-avatar --name turn-server --restart on-failure --env TURN_HOST=localhost --env TURN_PORT=3478 --env TURN_MIN_PORT=49152 --env TURN_MAX_PORT=49200 ${turnSecret} sha256:digest-of-dev-images-turn`,
+            `podman run --detach --pod sparc-avatar --name turn-server --restart on-failure --env TURN_HOST=localhost --env TURN_PORT=3478 --env TURN_MIN_PORT=49152 --env TURN_MAX_PORT=49200 --env TURN_SECRET_FILE=/run/secrets/sparc-avatar-turn-secret --secret sparc-avatar-turn-secret sha256:digest-of-dev-images-turn`,
         );
         const signalingRun = `podman run --detach --pod sparc-avatar --name signaling-server --restart on-failure --env PUBLIC_HOST=localhost --env 'ICE_SERVER_URLS=turn:localhost:3478?transport=udp,turn:localhost:3478?transport=tcp' --env TURN_CREDENTIAL_TTL_SECONDS=3600 ${turnSecret} sha256:digest-of-dev-images-signaling`;
         // A re-created podman secret (new id) re-creates the containers that read it.

@@ -64,7 +64,18 @@ const turn: ContainerSpec = {
     podName: "sparc-avatar",
     image: "localhost/sparc-turn:00112233aabbccdd",
     restart: "on-failure",
-    env: { TURN_HOST: "avatar.example.org", TURN_PORT: "3478", TURN_MIN_PORT: "49152", TURN_MAX_PORT: "49200" },
+    env: { TURN_HOST: "avatar.example.org", TURN_SECRET_FILE: "/run/secrets/sparc-avatar-turn-secret" },
+    secrets: [{ name: "sparc-avatar-turn-secret" }],
+    runOptions: [],
+    args: [],
+};
+const signaling: ContainerSpec = {
+    service: "signaling",
+    name: "signaling-server",
+    podName: "sparc-avatar",
+    image: "localhost/sparc-signaling:0011223344556677",
+    restart: "on-failure",
+    env: { ICE_SERVER_URLS: "turn:avatar.example.org:3478?transport=udp,turn:avatar.example.org:3478?transport=tcp" },
     secrets: [{ name: "sparc-avatar-turn-secret", env: "TURN_SECRET" }],
     runOptions: [],
     args: [],
@@ -139,7 +150,16 @@ describe("Quadlet rendering (Podman >= 5)", () => {
             [
                 "ContainerName=turn-server",
                 "Environment=TURN_HOST=avatar.example.org",
-                "Environment=TURN_MIN_PORT=49152",
+                "Environment=TURN_SECRET_FILE=/run/secrets/sparc-avatar-turn-secret",
+                "Secret=sparc-avatar-turn-secret",
+            ],
+            ["Exec=", "PodmanArgs="],
+        ],
+        [
+            "signaling",
+            signaling,
+            [
+                'Environment="ICE_SERVER_URLS=turn:avatar.example.org:3478?transport=udp,turn:avatar.example.org:3478?transport=tcp"',
                 "Secret=sparc-avatar-turn-secret,type=env,target=TURN_SECRET",
             ],
             ["Exec=", "PodmanArgs="],
@@ -196,8 +216,15 @@ describe("units as `podman generate systemd --new` writes them (Podman < 5)", ()
             "turn",
             turn,
             "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
-                "--sdnotify=conmon -d --replace --name turn-server -e TURN_HOST=avatar.example.org -e TURN_PORT=3478 -e TURN_MIN_PORT=49152 " +
-                "-e TURN_MAX_PORT=49200 --secret sparc-avatar-turn-secret,type=env,target=TURN_SECRET localhost/sparc-turn:00112233aabbccdd",
+                "--sdnotify=conmon -d --replace --name turn-server -e TURN_HOST=avatar.example.org -e TURN_SECRET_FILE=/run/secrets/sparc-avatar-turn-secret " +
+                "--secret sparc-avatar-turn-secret localhost/sparc-turn:00112233aabbccdd",
+        ],
+        [
+            "signaling",
+            signaling,
+            "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
+                '--sdnotify=conmon -d --replace --name signaling-server -e "ICE_SERVER_URLS=turn:avatar.example.org:3478?transport=udp,turn:avatar.example.org:3478?transport=tcp" ' +
+                "--secret sparc-avatar-turn-secret,type=env,target=TURN_SECRET localhost/sparc-signaling:0011223344556677",
         ],
     ])("the %s unit runs the container in the pod", (_name, spec, execStart) => {
         const f = generatedContainer(spec, pod);
@@ -223,7 +250,7 @@ describe("units as `podman generate systemd --new` writes them (Podman < 5)", ()
 
 describe("podUnits", () => {
     it("the secrets appear in the units by name only", () => {
-        const units = podUnits(pod, [mas, turn, unity]);
+        const units = podUnits(pod, [mas, turn, signaling, unity]);
         for (const c of units.containers) {
             for (const format of ["quadlet", "systemd"] as const) {
                 expect(c.files[format].text).not.toMatch(/TURN_SECRET=|credential|username/);

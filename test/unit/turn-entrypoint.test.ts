@@ -1,13 +1,18 @@
 // The turn-server container's entrypoint (dockerfiles/turn/entrypoint.sh) in --print-config mode: the
 // turnserver.conf it writes at start, from the environment (run with bash here, no container).
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 
 const script = path.resolve(__dirname, "..", "..", "dockerfiles", "turn", "entrypoint.sh");
 
 function printConfig(env: Record<string, string | undefined>) {
-    const res = spawnSync("bash", [script, "--print-config"], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+    const res = spawnSync("bash", [script, "--print-config"], {
+        encoding: "utf8",
+        env: Object.fromEntries(Object.entries({ PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }).filter(([, v]) => v !== undefined)),
+    });
     return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 const lines = (text: string) => text.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
@@ -84,6 +89,21 @@ describe("turn-server entrypoint --print-config", () => {
         expect(lines(res.stdout)).toEqual(expect.arrayContaining(has ?? []));
         if (lacks !== undefined) {
             expect(res.stdout).not.toContain(lacks);
+        }
+    });
+
+    it("reads the secret from TURN_SECRET_FILE (a podman secret mounted as a file)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "turn-entrypoint-"));
+        try {
+            fs.writeFileSync(path.join(dir, "s"), "file-secret-0123456789");
+            const res = printConfig({ ...base, TURN_SECRET: undefined, TURN_SECRET_FILE: path.join(dir, "s") });
+            expect(res.status, res.stderr).toBe(0);
+            expect(res.stdout).toContain("static-auth-secret=(from TURN_SECRET, 22 characters)");
+            const missing = printConfig({ ...base, TURN_SECRET: undefined, TURN_SECRET_FILE: path.join(dir, "nope") });
+            expect(missing.status).toBe(1);
+            expect(missing.stderr).toContain("is not a readable file");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 

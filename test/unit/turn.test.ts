@@ -112,8 +112,8 @@ describe("podman secret scripts and the generator", () => {
     it("create reads the value from stdin (never argv), re-creates an existing secret, prints the id", () => {
         expect(podmanSecretCreateScript("p-turn-secret")).toBe(
             [
-                `out=$(podman secret rm p-turn-secret 2>&1) || case "$out" in *"no such secret"*) ;; *) echo 'podman secret rm p-turn-secret:' "$out" >&2; exit 1 ;; esac`,
-                "podman secret create p-turn-secret - >/dev/null",
+                `out=$(podman secret rm p-turn-secret </dev/null 2>&1) || case "$out" in *"no such secret"*) ;; *) echo 'podman secret rm p-turn-secret:' "$out" >&2; exit 1 ;; esac`,
+                "cat | podman secret create p-turn-secret - >/dev/null",
                 "podman secret inspect --format '{{.ID}}' p-turn-secret",
             ].join("\n"),
         );
