@@ -6,15 +6,18 @@
 // debian:bookworm-slim stand-in) and `apt-get install coturn` (turnutils_uclient) on the host.
 // With CI=true an unusable setup is a failure, elsewhere the suite is skipped.
 import { spawn, spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containerRunArgv, devContainerSpecs, podCreateArgv, podRmArgv, render, type ContainerSpec } from "../../components/dev/podman";
-import { dockerfiles, turnContext } from "../../components/images";
-import { podmanSecretCreateScript, podmanSecretRemoveScript, turnPlan, turnRestCredential } from "../../components/dev/turn";
+import { dockerfiles, turnContext, unityStandinDockerfile } from "../../components/images";
+import { playerIceJson, podmanSecretCreateScript, podmanSecretRemoveScript, turnPlan, turnRestCredential } from "../../components/dev/turn";
 import { devScripts } from "../../components/dev/devStack";
 
 const inCi = process.env.CI === "true";
 const podName = "sparc-turntest";
 const image = "localhost/sparc-turntest/turn-server:latest";
+const standinImage = "localhost/sparc-turntest/unity-standin:latest";
+const standinContext = path.resolve(__dirname, "..", "..", "samples", "unity-player-standin");
 // Host ports no other suite uses (pod.test.ts 13478, the dev e2e 13479/13480, CI's reference pod 3478).
 const ports = { masPort: 18491, signalingPort: 18492, turnPort: 13491, webrtcPortRange: { first: 42000, last: 42050 } };
 const secret = "turn-test-secret-0123456789";
@@ -83,6 +86,7 @@ describe.skipIf(problem !== "" && !inCi)("turn-server on real Podman", () => {
     const cleanup = async () => {
         await run("/bin/sh", ["-c", render(podRmArgv(podName, 0))]);
         await run("/bin/sh", ["-c", podmanSecretRemoveScript(secretName)]);
+        await run("/bin/sh", ["-c", podmanSecretRemoveScript(plan.iceSecretName)]);
     };
 
     beforeAll(async () => {
@@ -92,7 +96,7 @@ describe.skipIf(problem !== "" && !inCi)("turn-server on real Podman", () => {
     afterAll(async () => {
         if (problem !== "") return;
         await cleanup();
-        await run("podman", ["rmi", "--ignore", image]);
+        await run("podman", ["rmi", "--ignore", image, standinImage]);
     });
 
     it("has rootful Podman, the Debian stand-in and turnutils_uclient", () => {
@@ -186,4 +190,45 @@ describe.skipIf(problem !== "" && !inCi)("turn-server on real Podman", () => {
         },
         60_000,
     );
+
+    it("the player (stand-in) reads its ICE servers file, a mounted secret; its credential allocates on the relay", async () => {
+        const built = await run("podman", ["build", "--format", "docker", "-f", unityStandinDockerfile, "-t", standinImage, standinContext], {
+            timeoutMs: 600_000,
+        });
+        expect(built.status, built.stderr).toBe(0);
+        const json = playerIceJson(plan, secret, Math.floor(Date.now() / 1000));
+        const player = JSON.parse(json).iceServers[0] as { urls: string[]; username: string; credential: string };
+        expect(player.urls).toEqual(["turn:localhost:3478?transport=udp"]);
+        await sh(podmanSecretCreateScript(plan.iceSecretName), json);
+        const unity = devContainerSpecs(
+            {
+                podName,
+                containerNamePrefix: `${podName}-`,
+                publicHost: "127.0.0.1",
+                gpuDeviceArgs: ["--device", "nvidia.com/gpu=all"],
+                unityArgs: ["-logFile", "/dev/stdout"],
+                rivaEnabled: false,
+                unityPlayer: "standin",
+                turn: plan,
+            },
+            { mas: "unused", signaling: "unused", turn: image, unity: standinImage },
+        ).find((s) => s.service === "unity") as ContainerSpec;
+        // The stand-in gets no GPU (this machine has none).
+        expect(unity.runOptions).toEqual([]);
+        await sh(render(containerRunArgv(unity)));
+        let logs = "";
+        for (let i = 0; i < 20 && !logs.includes("ICE servers"); i++) {
+            await new Promise((r) => setTimeout(r, 500));
+            logs = await sh(render(["podman", "logs", unity.name]));
+        }
+        expect(logs).toContain(
+            `-importJson /run/secrets/${plan.iceSecretName}: signaling websocket ws://localhost:8080, ICE servers [["turn:localhost:3478?transport=udp"]]`,
+        );
+        expect(logs).not.toContain(player.credential);
+        expect(await sh(render(["podman", "inspect", unity.name]))).not.toContain(player.credential);
+        // What the player will present to the relay (long-lived, "<expiry>:unity") is accepted by coturn.
+        const out = await uclient(["-y", "-u", player.username, "-w", player.credential]);
+        expect(out).not.toContain("Cannot complete Allocation");
+        expect(out).toMatch(/Total lost packets 0 \(0\.000000%\)/);
+    }, 600_000);
 });
