@@ -64,7 +64,7 @@ export const imagesConfigDefaults = {
     unityBuildDir: "",
     masImage: "sparc/mas-server:latest",
     signalingImage: "sparc/signaling-server:latest",
-    /** "" = Unity skipped when prebuilt; built images then use builtUnityImageName. */
+    /** "" = Unity skipped when prebuilt; built images then use builtUnityImageName (the stand-in: unityStandinImageName). */
     unityImage: "",
     turnImage: "sparc/turn-server:latest",
     pythonBaseImage: "python:3.11-slim",
@@ -155,7 +155,8 @@ export function readImagesConfig(problems: ConfigProblems, baseDir: string): Ima
         masImage: image("masImage", d.masImage),
         signalingImage: image("signalingImage", d.signalingImage),
         unityImage:
-            imageSource === "build" ? (unityPlayer === "standin" ? unityStandinImageName : unityImage === "" ? builtUnityImageName : unityImage) : unityImage,
+            // Built: the name given, else the Unity build's or the stand-in's default name.
+            imageSource === "build" && unityImage === "" ? (unityPlayer === "standin" ? unityStandinImageName : builtUnityImageName) : unityImage,
         turnImage: image("turnImage", d.turnImage),
         pythonBaseImage: image("pythonBaseImage", d.pythonBaseImage),
         nodeBaseImage: image("nodeBaseImage", d.nodeBaseImage),

@@ -64,6 +64,11 @@ describe("loadDevConfig", () => {
             expected: { unityEnabled: false },
         },
         {
+            label: "the stand-in takes unityImage as its name when set (stacks sharing a machine keep their own)",
+            values: { unityImage: "e2e/unity-standin:latest" },
+            expected: { unityPlayer: "standin", unityImage: "e2e/unity-standin:latest" },
+        },
+        {
             label: 'build names the Unity image when unityImage is ""',
             values: { unityImage: "", unityBuildDir: "samples/unity-build-standin" },
             expected: { unityEnabled: true, unityImage: "sparc/unity-server:latest" },
