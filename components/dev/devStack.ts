@@ -264,7 +264,6 @@ export class DevStack extends pulumi.ComponentResource {
                     create: podmanSecretCreateScript(secretName),
                     delete: podmanSecretRemoveScript(secretName),
                     stdin: pulumi.secret(value),
-                    triggers: [pulumi.secret(value)],
                 },
                 { parent: this, dependsOn: [preflight], deleteBeforeReplace: true },
             );

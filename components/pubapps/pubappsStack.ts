@@ -205,7 +205,6 @@ export class PubappsStack extends pulumi.ComponentResource {
                     create: remote(["bash", "-c", podmanSecretCreateScript(secretName)]),
                     delete: remote(["bash", "-c", podmanSecretRemoveScript(secretName)]),
                     stdin: pulumi.secret(value),
-                    triggers: [pulumi.secret(value)],
                     ...(environment !== undefined ? { environment } : {}),
                 },
                 { parent: this, dependsOn: [host], deleteBeforeReplace: true },
