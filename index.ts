@@ -44,7 +44,7 @@ const deployers = {
         };
     },
     pubapps: () => {
-        const pubapps = new PubappsStack("sparc", { pubapps: loadPubappsConfig(config), dev: loadDevConfig(config) });
+        const pubapps = new PubappsStack("sparc", { pubapps: loadPubappsConfig(config), dev: loadDevConfig(config, undefined, "pubapps") });
         return {
             publicUrl: pubapps.publicUrl,
             signalingUrl: pubapps.signalingUrl,

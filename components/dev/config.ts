@@ -1,8 +1,10 @@
 // Typed loader for the dev stack's config keys (declared in Pulumi.yaml between the dev markers):
 // the image keys (components/imagesConfig.ts) and the pod's. Read once; every problem is collected
 // and reported together, each naming the key, the value and the fix (components/configCheck.ts).
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigProblems } from "../configCheck";
+import { ConfigProblems, expandHome } from "../configCheck";
 import { imagesConfigDefaults, readImagesConfig, type ImagesConfig } from "../imagesConfig";
 
 export { imageSources, unityPlayerPath, builtUnityImageName } from "../imagesConfig";
@@ -41,6 +43,17 @@ export interface DevConfig extends ImagesConfig {
     publicHost: string;
     rivaEnabled: boolean;
     rivaImage: string;
+    /** Host directory mounted as Riva's /data (NVIDIA's riva_model_loc, prepared by riva_init.sh); absolute; "" when Riva is off. */
+    rivaModelRepository: string;
+    /** NGC API key (a secret), given to Riva as NGC_API_KEY through a podman secret; undefined = none. */
+    rivaNgcApiKey: pulumi.Output<string> | undefined;
+    /** Riva's command (replaces the image CMD); NVIDIA's riva_start.sh runs start-riva. */
+    rivaCommand: string[];
+    /** Riva's podman run options besides GPU, /data and the secret (riva_start.sh's --init and ulimits). */
+    rivaRunArgs: string[];
+    /** Host TCP port (on 127.0.0.1 only) published to Riva's gRPC 50051, for the readiness check and host clients. */
+    rivaPort: number;
+    rivaReadinessTimeoutSeconds: number;
     gpuDeviceArgs: string[];
     unityArgs: string[];
     readinessTimeoutSeconds: number;
@@ -68,6 +81,14 @@ export const devConfigDefaults = {
     publicHost: "localhost",
     rivaEnabled: false,
     rivaImage: "nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
+    rivaModelRepository: "",
+    rivaNgcApiKey: "",
+    // riva_start.sh's server command (the quick start's config.sh picks the services); SPARC needs ASR and TTS.
+    rivaCommand: ["start-riva", "--riva-uri=0.0.0.0:50051", "--asr_service=true", "--tts_service=true", "--nlp_service=false"],
+    // riva_start.sh's other docker run options (rootless Podman may refuse memlock=-1: set [] there).
+    rivaRunArgs: ["--init", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864"],
+    rivaPort: 50051,
+    rivaReadinessTimeoutSeconds: 600,
     gpuDeviceArgs: ["--device", "nvidia.com/gpu=all"],
     unityArgs: ["-logFile", "/dev/stdout", "-force-vulkan"],
     readinessTimeoutSeconds: 120,
@@ -82,11 +103,20 @@ export const devConfigDefaults = {
 const podmanName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const imageRef = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
 
+/** The SDK's record of which keys the engine passed as secrets (runtime/config isConfigSecret, marked @internal in its types). */
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+
 /**
  * Read and validate every dev-stack key. Paths are resolved against `baseDir` (the Pulumi program directory).
- * Throws one RunError listing all problems, so a preview fails before anything runs.
+ * Throws one RunError listing all problems, so a preview fails before anything runs. `target` "pubapps"
+ * (which reuses these keys for the same pod on an instance) leaves out what only the local pod uses:
+ * Riva's model repository on this machine and its NGC key.
  */
-export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseDir: string = process.cwd()): DevConfig {
+export function loadDevConfig(
+    config: pulumi.Config = new pulumi.Config(),
+    baseDir: string = process.cwd(),
+    target: "podman" | "pubapps" = "podman",
+): DevConfig {
     const d = devConfigDefaults;
     const problems = new ConfigProblems(config);
     const images = readImagesConfig(problems, baseDir);
@@ -133,6 +163,8 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
     checkUnityArgs(problems, unityArgs);
     const turn = readTurn(problems, turnPort);
     const containerStopTimeoutSeconds = seconds("containerStopTimeoutSeconds", d.containerStopTimeoutSeconds, 600, 0);
+    const rivaEnabled = problems.boolean("rivaEnabled", d.rivaEnabled);
+    const riva = readRiva(problems, baseDir, rivaEnabled && target === "podman", { masPort, signalingPort, port, seconds });
 
     const result: DevConfig = {
         ...images,
@@ -145,10 +177,11 @@ export function loadDevConfig(config: pulumi.Config = new pulumi.Config(), baseD
         publicHost: problems.read("publicHost", "pulumi config set publicHost <host name or IP>", d.publicHost, () =>
             config.get("publicHost", { pattern: /^[a-zA-Z0-9.:[\]-]+$/ }),
         ),
-        rivaEnabled: problems.boolean("rivaEnabled", d.rivaEnabled),
+        rivaEnabled,
         rivaImage: problems.read("rivaImage", `pulumi config set rivaImage <image reference, e.g. ${d.rivaImage}>`, d.rivaImage, () =>
             config.get("rivaImage", { pattern: imageRef }),
         ),
+        ...riva,
         gpuDeviceArgs: problems.stringList("gpuDeviceArgs", d.gpuDeviceArgs),
         unityArgs,
         readinessTimeoutSeconds,
@@ -242,4 +275,72 @@ function readTurn(
         turnHost,
         turnCredentialTtlSeconds,
     };
+}
+
+type RivaConfig = Pick<DevConfig, "rivaModelRepository" | "rivaNgcApiKey" | "rivaCommand" | "rivaRunArgs" | "rivaPort" | "rivaReadinessTimeoutSeconds">;
+
+/**
+ * Riva's keys. Checked in full only when the local pod runs Riva (`local`): the model repository must be a
+ * directory here (NVIDIA's quick start mounts its `riva_model_loc` as /data, and start-riva reads the
+ * repository riva_init.sh deployed to /data/models), and the NGC key must be stored as a secret.
+ */
+function readRiva(
+    problems: ConfigProblems,
+    baseDir: string,
+    local: boolean,
+    read: {
+        masPort: number;
+        signalingPort: number;
+        port: (key: string, fallback: number) => number;
+        seconds: (key: string, fallback: number, max: number, min: number) => number;
+    },
+): RivaConfig {
+    const d = devConfigDefaults;
+    const rivaCommand = problems.stringList("rivaCommand", d.rivaCommand);
+    const rivaRunArgs = problems.stringList("rivaRunArgs", d.rivaRunArgs);
+    const rivaPort = read.port("rivaPort", d.rivaPort);
+    const rivaReadinessTimeoutSeconds = read.seconds("rivaReadinessTimeoutSeconds", d.rivaReadinessTimeoutSeconds, 7200, 1);
+    if (!local) {
+        return { rivaModelRepository: "", rivaNgcApiKey: undefined, rivaCommand, rivaRunArgs, rivaPort, rivaReadinessTimeoutSeconds };
+    }
+
+    const repoFix = "pulumi config set rivaModelRepository <the directory NVIDIA's riva_init.sh filled: riva_model_loc in its config.sh>";
+    const given = problems.required("rivaModelRepository", problems.text("rivaModelRepository"), repoFix);
+    const rivaModelRepository = given === "" ? "" : path.resolve(baseDir, expandHome(given));
+    if (given !== "") {
+        const stat = fs.statSync(rivaModelRepository, { throwIfNoEntry: false });
+        const models = path.join(rivaModelRepository, "models");
+        if (stat === undefined) {
+            problems.bad("rivaModelRepository", given, `no such directory (${rivaModelRepository})`, repoFix);
+        } else if (!stat.isDirectory()) {
+            problems.bad("rivaModelRepository", given, `is not a directory (${rivaModelRepository})`, repoFix);
+        } else if (!rivaCommand.some((a) => a.startsWith("--model-repo")) && !fs.statSync(models, { throwIfNoEntry: false })?.isDirectory()) {
+            problems.bad(
+                "rivaModelRepository",
+                given,
+                `has no models/ directory (start-riva serves /data/models; riva_init.sh deploys the models there)`,
+                `run NVIDIA's riva_init.sh with riva_model_loc=${rivaModelRepository}, or give the directory it filled`,
+            );
+        }
+    }
+    if (rivaCommand.length === 0) {
+        problems.bad("rivaCommand", rivaCommand, "is empty", `pulumi config set --path 'rivaCommand[0]' start-riva (default ${JSON.stringify(d.rivaCommand)})`);
+    }
+    if (rivaPort === read.masPort || rivaPort === read.signalingPort) {
+        problems.bad("rivaPort", rivaPort, "is the same host TCP port as masPort or signalingPort", "pulumi config set rivaPort <another free port>");
+    }
+
+    // Never shown in a message: only whether it is set and stored encrypted.
+    const key = problems.keyName("rivaNgcApiKey");
+    let rivaNgcApiKey: pulumi.Output<string> | undefined;
+    if (problems.text("rivaNgcApiKey") !== undefined) {
+        if (isConfigSecret !== undefined && !isConfigSecret(key)) {
+            problems.add(
+                "rivaNgcApiKey",
+                `${key} is stored in plaintext in the stack's config. Fix: pulumi config set --secret rivaNgcApiKey (it prompts; the value is then encrypted); if that file was shared or committed, revoke the key at ngc.nvidia.com`,
+            );
+        }
+        rivaNgcApiKey = problems.config.requireSecret("rivaNgcApiKey");
+    }
+    return { rivaModelRepository, rivaNgcApiKey, rivaCommand, rivaRunArgs, rivaPort, rivaReadinessTimeoutSeconds };
 }

@@ -6,8 +6,21 @@ import type { DevConfig } from "./config";
 import { SparcImages } from "../images";
 
 export { builtImageName, dockerfiles } from "../images";
-import { containerRmArgv, containerRunArgv, devContainerPlan, devContainerSpecs, podCreateArgv, podRmArgv, render, type ServiceName } from "./podman";
-import { generateSecretArgv, playerIceJson, podmanSecretCreateScript, podmanSecretRemoveScript, type TurnPlan } from "./turn";
+import {
+    containerRmArgv,
+    containerRunArgv,
+    devContainerPlan,
+    devContainerSpecs,
+    ngcSecretName,
+    podCreateArgv,
+    podRmArgv,
+    referenceContainerNames,
+    render,
+    secretCreateScript,
+    secretDeleteScript,
+    type ServiceName,
+} from "./podman";
+import { generateSecretArgv, playerIceJson, type TurnPlan } from "./turn";
 import type { UnityPlayer } from "../imagesConfig";
 
 const projectRoot = path.resolve(__dirname, "..", "..");
@@ -133,6 +146,7 @@ export class DevStack extends pulumi.ComponentResource {
             `turnPort=${cfg.turnPort}/tcp`,
             "--port",
             `webrtcPortRange=${range}/udp`,
+            ...(cfg.rivaEnabled ? ["--port", `rivaPort=${cfg.rivaPort}/tcp`] : []),
         ];
         // A command (not a config-load check): it runs on `up` only, so previews work on machines
         // without Podman, and it is re-run when what it checks changes.
@@ -153,6 +167,7 @@ export class DevStack extends pulumi.ComponentResource {
             signalingPort: cfg.signalingPort,
             turnPort: cfg.turnPort,
             webrtcPortRange: cfg.webrtcPortRange,
+            ...(cfg.rivaEnabled ? { rivaPort: cfg.rivaPort } : {}),
         };
         const podCreate = render(podCreateArgv(podSpec));
         // Fixed podman names: a replacement must delete the old pod first.
@@ -166,7 +181,16 @@ export class DevStack extends pulumi.ComponentResource {
             { parent: this, dependsOn: [preflight], deleteBeforeReplace: true },
         );
 
-        const plan = devContainerPlan(cfg, cfg.publicHost);
+        const ngcSecret = this.ngcSecret(name, cfg, preflight);
+        const plan = {
+            ...devContainerPlan(cfg, cfg.publicHost),
+            riva: {
+                modelRepository: cfg.rivaModelRepository,
+                runArgs: cfg.rivaRunArgs,
+                command: cfg.rivaCommand,
+                ...(ngcSecret === undefined ? {} : { ngcSecretName: ngcSecretName(cfg.podName) }),
+            },
+        };
         const secrets = this.secrets(name, cfg, plan.turn, preflight);
         // Plan with placeholders to decide which containers exist (plain values), then
         // render each run command once its image reference is known.
@@ -178,8 +202,11 @@ export class DevStack extends pulumi.ComponentResource {
                 throw new pulumi.ResourceError(`no image for ${spec.service}`, this);
             }
             const create = image.apply((ref) => render(containerRunArgv({ ...spec, image: ref })));
-            // Its podman secrets: a re-created secret (new id) re-creates the container (it reads them at creation).
-            const used = (spec.secrets ?? []).map((x) => secrets[x.name]).filter((c): c is command.local.Command => c !== undefined);
+            // Its podman secrets (Riva: NGC_API_KEY): a re-created secret (new id) re-creates the container (it reads them at creation).
+            const used = [
+                ...(spec.secrets ?? []).map((x) => secrets[x.name]).filter((c): c is command.local.Command => c !== undefined),
+                ...(spec.service === "riva" && ngcSecret !== undefined ? [ngcSecret] : []),
+            ];
             const after = [pod, ...used, ...(spec.service === "unity" && containers.signaling ? [containers.signaling] : [])];
             containers[spec.service] = new command.local.Command(
                 `${name}-${spec.service}`,
@@ -225,13 +252,15 @@ export class DevStack extends pulumi.ComponentResource {
             },
         );
 
+        const rivaReady = containers.riva === undefined ? undefined : this.rivaReady(name, cfg, containers.riva);
+
         this.masUrl = pulumi.output(`http://${cfg.publicHost}:${cfg.masPort}`);
         this.signalingUrl = pulumi.output(`ws://${cfg.publicHost}:${cfg.signalingPort}`);
         this.podName = pulumi.output(cfg.podName);
         this.containerIds = pulumi.all(Object.fromEntries(Object.entries(containers).map(([service, c]) => [service, c.stdout.apply((s) => s.trim())])));
         this.imageIds = pulumi.all(images) as pulumi.Output<Record<string, string>>;
         this.skipped = pulumi.output(skipped);
-        this.readiness = ready.stdout;
+        this.readiness = rivaReady === undefined ? ready.stdout : pulumi.concat(ready.stdout, rivaReady.stdout);
         this.receiverUrl = pulumi.output(`http://${cfg.publicHost}:${cfg.signalingPort}/`);
         this.player = pulumi.output(player);
         this.iceServerUrls = pulumi.output(plan.turn.browserUrls);
@@ -261,11 +290,16 @@ export class DevStack extends pulumi.ComponentResource {
             new command.local.Command(
                 resource,
                 {
-                    create: podmanSecretCreateScript(secretName),
-                    delete: podmanSecretRemoveScript(secretName),
+                    create: secretCreateScript(secretName),
+                    // A changed value runs create again (it replaces the secret: a new id) instead of a replace.
+                    update: secretCreateScript(secretName),
+                    delete: secretDeleteScript(secretName),
+                    // Plain: the real engine's command provider refuses a secret left unknown at preview in triggers.
+                    triggers: [secretName],
                     stdin: pulumi.secret(value),
+                    addPreviousOutputInEnv: false,
                 },
-                { parent: this, dependsOn: [preflight], deleteBeforeReplace: true },
+                { parent: this, dependsOn: [preflight] },
             );
         if (secret !== undefined && turn.secretName !== undefined) {
             out[turn.secretName] = podmanSecret(`${name}-turn-secret`, turn.secretName, secret);
@@ -276,6 +310,53 @@ export class DevStack extends pulumi.ComponentResource {
             out[turn.iceSecretName] = podmanSecret(`${name}-ice-servers`, turn.iceSecretName, json);
         }
         return out;
+    }
+
+    /**
+     * The NGC API key as the podman secret Riva gets as NGC_API_KEY. The key travels only on the command's
+     * stdin (a secret input: encrypted in the state); argv, the run line and the unit files name the secret.
+     */
+    private ngcSecret(name: string, cfg: DevConfig, preflight: command.local.Command): command.local.Command | undefined {
+        if (!cfg.rivaEnabled || cfg.rivaNgcApiKey === undefined) {
+            return undefined;
+        }
+        const secretName = ngcSecretName(cfg.podName);
+        return new command.local.Command(
+            `${name}-ngc-secret`,
+            {
+                create: secretCreateScript(secretName),
+                // A changed key runs create again (it replaces the secret) instead of a replace of this resource.
+                update: secretCreateScript(secretName),
+                delete: secretDeleteScript(secretName),
+                // Another name (podName) is another secret: replaced, so the old one is removed.
+                triggers: [secretName],
+                stdin: pulumi.secret(cfg.rivaNgcApiKey),
+                addPreviousOutputInEnv: false,
+            },
+            { parent: this, dependsOn: [preflight] },
+        );
+    }
+
+    /**
+     * Riva's own readiness: gRPC health SERVING on rivaPort (riva_start.sh polls the same service with
+     * grpc_health_probe), with its own bound, since loading the models takes minutes.
+     */
+    private rivaReady(name: string, cfg: DevConfig, riva: command.local.Command): command.local.Command {
+        const argv = [
+            process.execPath,
+            devScripts.waitReady,
+            "--timeout",
+            String(cfg.rivaReadinessTimeoutSeconds),
+            "--grpc-health",
+            `127.0.0.1:${cfg.rivaPort}`,
+            "--logs",
+            cfg.containerNamePrefix + referenceContainerNames.riva,
+        ];
+        return new command.local.Command(
+            `${name}-riva-ready`,
+            { create: render(argv), triggers: [riva.stdout], addPreviousOutputInEnv: false },
+            { parent: this, dependsOn: [riva], customTimeouts: { create: `${cfg.rivaReadinessTimeoutSeconds + 60}s` } },
+        );
     }
 
     /** One image reference per service that runs: built (by digest) or prebuilt (as configured). */

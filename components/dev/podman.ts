@@ -10,6 +10,9 @@ export const containerPorts = { mas: 8000, signaling: 8080, turn: 3478 } as cons
 
 export type ServiceName = "mas" | "riva" | "turn" | "unity" | "signaling";
 
+/** Riva's gRPC port in the pod (NVIDIA's quick start: riva_speech_api_port 50051); MAS reaches it at localhost. */
+export const rivaGrpcPort = 50051;
+
 /** Reference container names (README, "Dev stack"), before the optional prefix. */
 export const referenceContainerNames: Record<ServiceName, string> = {
     mas: "mas-server",
@@ -25,6 +28,8 @@ export interface PodSpec {
     signalingPort: number;
     turnPort: number;
     webrtcPortRange: { first: number; last: number };
+    /** Host port published, on 127.0.0.1 only, to Riva's gRPC (when Riva runs). */
+    rivaPort?: number;
 }
 
 export interface ContainerSpec {
@@ -72,7 +77,8 @@ export function podPortArgs(spec: PodSpec): string[] {
 }
 
 export function podCreateArgv(spec: PodSpec): string[] {
-    return ["podman", "pod", "create", "--name", spec.podName, ...podPortArgs(spec)];
+    const riva = spec.rivaPort === undefined ? [] : ["-p", `127.0.0.1:${spec.rivaPort}:${rivaGrpcPort}`];
+    return ["podman", "pod", "create", "--name", spec.podName, ...podPortArgs(spec), ...riva];
 }
 
 /** Removes the pod and whatever still runs in it; --ignore makes a repeated delete succeed. */
@@ -108,6 +114,52 @@ export function containerLogsArgv(name: string, tail: number): string[] {
     return ["podman", "logs", "--tail", String(tail), name];
 }
 
+/** What the Riva container gets besides the GPU, as NVIDIA's riva_start.sh runs it (docs.nvidia.com/deeplearning/riva, "Local (Docker)"). */
+export interface RivaRun {
+    /** Run options besides GPU, volume and secret (riva_start.sh: `--init --ulimit memlock=-1 --ulimit stack=67108864`). */
+    runArgs: string[];
+    /** Host directory mounted as /data (riva_start.sh: `-v $riva_model_loc:/data`). */
+    modelRepository: string;
+    /** The podman secret holding the NGC API key (given as env NGC_API_KEY), or undefined for none. */
+    ngcSecretName?: string;
+    /** The container's command (riva_start.sh: `start-riva --riva-uri=0.0.0.0:50051 --asr_service=...`). */
+    command: string[];
+}
+
+/** The podman secret of a pod's NGC API key (one per pod: podman secrets are per user, not per pod). */
+export function ngcSecretName(podName: string): string {
+    return `${podName}-ngc-api-key`;
+}
+
+/**
+ * Puts the value read on stdin into the podman secret `name`. Podman 4.3 has no `secret create --replace`,
+ * so an existing one (a previous key, or an interrupted run) is removed first; a container that
+ * uses it keeps the value it was started with until it is replaced. `cat |`: podman reads `-` only from a
+ * pipe, and a caller's stdin may be a socket (node's child_process) or a file.
+ */
+export function secretCreateScript(name: string): string {
+    return [`${render(secretRemoveArgv(name))} >/dev/null 2>&1 || true`, `cat | ${render(["podman", "secret", "create", name, "-"])}`].join("\n");
+}
+
+/** Removes the secret; a secret already gone is not an error (no `--ignore` in podman 4.3). */
+export function secretDeleteScript(name: string): string {
+    return `if ${render(["podman", "secret", "inspect", name])} >/dev/null 2>&1; then ${render(secretRemoveArgv(name))}; fi`;
+}
+
+function secretRemoveArgv(name: string): string[] {
+    return ["podman", "secret", "rm", name];
+}
+
+/** riva_start.sh's run options besides the GPU and ports: its --init and ulimits (runArgs), /data, and the NGC key as a secret env. */
+export function rivaRunOptions(riva: RivaRun): string[] {
+    return [
+        ...riva.runArgs,
+        "--volume",
+        `${riva.modelRepository}:/data`,
+        ...(riva.ngcSecretName === undefined ? [] : ["--secret", `${riva.ngcSecretName},type=env,target=NGC_API_KEY`]),
+    ];
+}
+
 export interface DevContainerPlan {
     podName: string;
     containerNamePrefix: string;
@@ -119,6 +171,8 @@ export interface DevContainerPlan {
     unityPlayer: UnityPlayer;
     /** The TURN side (components/dev/turn.ts turnPlan). */
     turn: TurnPlan;
+    /** Riva's volume, secret and command; without it Riva runs with the GPU and its image's CMD only (the pubapps stack). */
+    riva?: RivaRun;
     restart?: string;
 }
 
@@ -159,9 +213,19 @@ export function devContainerSpecs(plan: DevContainerPlan, images: ServiceImages)
         }
         return { service, name: plan.containerNamePrefix + referenceContainerNames[service], podName: plan.podName, image, restart };
     };
-    const specs: ContainerSpec[] = [{ ...base("mas", images.mas), env: {}, runOptions: [], args: [] }];
+    const masEnv: Record<string, string> = plan.rivaEnabled ? { RIVA_URI: `localhost:${rivaGrpcPort}` } : {};
+    const specs: ContainerSpec[] = [{ ...base("mas", images.mas), env: masEnv, runOptions: [], args: [] }];
     if (plan.rivaEnabled) {
-        specs.push({ ...base("riva", images.riva), env: {}, runOptions: [...plan.gpuDeviceArgs], args: [] });
+        const riva = plan.riva;
+        if (riva !== undefined && riva.modelRepository === "") {
+            throw new Error("devContainerSpecs: Riva needs a model repository to mount as /data (rivaModelRepository)");
+        }
+        specs.push({
+            ...base("riva", images.riva),
+            env: {},
+            runOptions: [...plan.gpuDeviceArgs, ...(riva === undefined ? [] : rivaRunOptions(riva))],
+            args: [...(riva?.command ?? [])],
+        });
     }
     const turn = plan.turn;
     const turnSecret: SecretUse[] = turn.secretName === undefined ? [] : [{ name: turn.secretName, env: "TURN_SECRET" }];

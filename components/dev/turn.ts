@@ -4,7 +4,6 @@
 // The secret never reaches argv, unit files or plaintext state: it goes to `podman secret create NAME -`
 // on stdin, and containers read it with --secret (an env var, or a file under /run/secrets).
 import * as crypto from "node:crypto";
-import { shJoin, shQuote } from "../../providers/remote";
 import type { TurnMode } from "./config";
 
 /** Where the pod's signaling server listens, as the player (in the pod) reaches it. */
@@ -96,28 +95,4 @@ export function playerArgs(unityArgs: readonly string[], iceSecretName: string):
 /** Prints a fresh random secret (run by a command whose stdout is a secret output; no random plugin here). */
 export function generateSecretArgv(node: string): string[] {
     return [node, "-e", "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64url'))"];
-}
-
-/**
- * Creates (or re-creates: podman 4.3 has no --replace) a podman secret from stdin. The value never
- * appears on the command line; containers that use the old one keep their copy until re-created.
- */
-export function podmanSecretCreateScript(name: string): string {
-    return [
-        removeIfPresent(name),
-        // Through cat: podman wants stdin to be a pipe ("if `-` is used, data must be passed into stdin"),
-        // and a caller may hand the shell a socket instead (node's spawn does).
-        `cat | ${shJoin(["podman", "secret", "create", name, "-"])} >/dev/null`,
-        shJoin(["podman", "secret", "inspect", "--format", "{{.ID}}", name]),
-    ].join("\n");
-}
-
-/** Removes a podman secret; one already gone is fine, any other failure is not. */
-export function podmanSecretRemoveScript(name: string): string {
-    return removeIfPresent(name);
-}
-
-function removeIfPresent(name: string): string {
-    const rm = shJoin(["podman", "secret", "rm", name]);
-    return `out=$(${rm} </dev/null 2>&1) || case "$out" in *"no such secret"*) ;; *) echo ${shQuote(`${rm}:`)} "$out" >&2; exit 1 ;; esac`;
 }

@@ -6,9 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SparcImages, type BuiltService } from "../images";
 import type { DevConfig } from "../dev/config";
-import { devContainerPlan, devContainerSpecs, type ServiceName } from "../dev/podman";
+import { devContainerPlan, devContainerSpecs, secretCreateScript, secretDeleteScript, type ServiceName } from "../dev/podman";
 import { playerDescription, turnSecretOutput } from "../dev/devStack";
-import { playerIceJson, podmanSecretCreateScript, podmanSecretRemoveScript } from "../dev/turn";
+import { playerIceJson } from "../dev/turn";
 import { shQuote } from "../../providers/remote";
 import type { PubappsConfig } from "./config";
 import {
@@ -202,12 +202,14 @@ export class PubappsStack extends pulumi.ComponentResource {
             new command.local.Command(
                 resource,
                 {
-                    create: remote(["bash", "-c", podmanSecretCreateScript(secretName)]),
-                    delete: remote(["bash", "-c", podmanSecretRemoveScript(secretName)]),
+                    create: remote(["bash", "-c", secretCreateScript(secretName)]),
+                    update: remote(["bash", "-c", secretCreateScript(secretName)]),
+                    delete: remote(["bash", "-c", secretDeleteScript(secretName)]),
+                    triggers: [secretName],
                     stdin: pulumi.secret(value),
                     ...(environment !== undefined ? { environment } : {}),
                 },
-                { parent: this, dependsOn: [host], deleteBeforeReplace: true },
+                { parent: this, dependsOn: [host] },
             );
         if (secretValue !== undefined && podPlan.turn.secretName !== undefined) {
             secrets[podPlan.turn.secretName] = remoteSecret(`${name}-turn-secret`, podPlan.turn.secretName, secretValue);

@@ -4,26 +4,30 @@
 // wait-ready.js - wait until the dev pod answers: HTTP 200 from each --http URL, a
 // WebSocket handshake (101 + correct Sec-WebSocket-Accept) on each --websocket URL, JSON
 // with an iceServers list from each --ice-config URL (the signaling server's GET /config),
-// and a STUN Binding success response from each --stun HOST:PORT (the TURN relay, over UDP),
-// bounded by --timeout seconds. On timeout it prints what failed and the last log lines
+// a STUN Binding success response from each --stun HOST:PORT (the TURN relay, over UDP) and
+// SERVING from the standard gRPC health service (grpc.health.v1.Health/Check, the service
+// Riva serves and NVIDIA's riva_start.sh polls with grpc_health_probe) on each
+// --grpc-health HOST:PORT, bounded by --timeout seconds. On timeout it prints what failed and the last log lines
 // of each --logs container (podman logs --tail N), then exits 1, so the Pulumi command
 // error shows why. Node builtins only: runs under any node >= 18.
 //
 // usage: node wait-ready.js --timeout 120 --http http://127.0.0.1:8000/health \
 //          --websocket ws://127.0.0.1:8080/ [--ice-config http://127.0.0.1:8080/config] [--stun 127.0.0.1:3478]
 //          --logs mas-server --logs signaling-server [--log-lines 30]
+//        node wait-ready.js --timeout 600 --grpc-health 127.0.0.1:50051 --logs riva-server
 const http = require("node:http");
+const http2 = require("node:http2");
 const crypto = require("node:crypto");
 const dgram = require("node:dgram");
 const { spawnSync } = require("node:child_process");
 
 /**
  * @param {string[]} argv
- * @returns {{ http: string[], websocket: string[], iceConfig: string[], stun: string[], logs: string[], timeout: number, logLines: number, podman: string }}
+ * @returns {{ http: string[], websocket: string[], iceConfig: string[], stun: string[], grpcHealth: string[], logs: string[], timeout: number, logLines: number, podman: string }}
  */
 function parseArgs(argv) {
     /** @type {ReturnType<typeof parseArgs>} */
-    const opts = { http: [], websocket: [], iceConfig: [], stun: [], logs: [], timeout: 120, logLines: 30, podman: "podman" };
+    const opts = { http: [], websocket: [], iceConfig: [], stun: [], grpcHealth: [], logs: [], timeout: 120, logLines: 30, podman: "podman" };
     for (let i = 0; i < argv.length; i += 2) {
         const [flag, value] = [argv[i], argv[i + 1]];
         if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -40,6 +44,11 @@ function parseArgs(argv) {
             case "--stun":
                 if (!/^[^:]+:\d+$/.test(value)) throw new Error(`--stun wants HOST:PORT, got ${JSON.stringify(value)}`);
                 opts.stun.push(value);
+                break;
+            case "--grpc-health":
+                if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value))
+                    throw new Error(`--grpc-health wants HOST:PORT, got ${JSON.stringify(value)}`);
+                opts.grpcHealth.push(value);
                 break;
             case "--logs":
                 opts.logs.push(value);
@@ -195,6 +204,139 @@ function checkStun(hostPort) {
     });
 }
 
+// --- gRPC health (grpc.health.v1, github.com/grpc/grpc/blob/master/doc/health-checking.md) over node:http2 ---
+// A gRPC message on the wire (doc/PROTOCOL-HTTP2.md): 1 byte compressed flag (0), 4 bytes big-endian
+// length, then the protobuf message. HealthCheckRequest { string service = 1; } and
+// HealthCheckResponse { ServingStatus status = 1; } with UNKNOWN 0, SERVING 1, NOT_SERVING 2, SERVICE_UNKNOWN 3.
+
+const servingStatus = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"];
+
+/**
+ * @param {Buffer} message
+ * @returns {Buffer} the length-prefixed gRPC frame
+ */
+function grpcFrame(message) {
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(message.length, 1);
+    return Buffer.concat([header, message]);
+}
+
+/**
+ * @param {Buffer} body the whole response body
+ * @returns {Buffer} the one message in it; throws on a short, compressed or multi-message body
+ */
+function grpcUnframe(body) {
+    if (body.length < 5) throw new Error(`gRPC body of ${body.length} bytes, shorter than a frame header`);
+    if (body[0] !== 0) throw new Error(`compressed gRPC message (flag ${body[0]}), not asked for`);
+    const length = body.readUInt32BE(1);
+    if (body.length !== 5 + length) throw new Error(`gRPC frame says ${length} bytes, body has ${body.length - 5}`);
+    return body.subarray(5);
+}
+
+/**
+ * @param {string} service "" = the server as a whole
+ * @returns {Buffer} HealthCheckRequest (empty for "": proto3 leaves default fields out)
+ */
+function encodeHealthCheckRequest(service) {
+    const bytes = Buffer.from(service, "utf8");
+    if (bytes.length === 0) return Buffer.alloc(0);
+    if (bytes.length > 127) throw new Error("service name longer than 127 bytes");
+    return Buffer.concat([Buffer.from([0x0a, bytes.length]), bytes]);
+}
+
+/**
+ * @param {Buffer} message HealthCheckResponse
+ * @returns {string} the status name (absent field = UNKNOWN, the proto3 default); unknown fields are skipped
+ */
+function decodeHealthCheckResponse(message) {
+    let status = 0;
+    let i = 0;
+    /** @returns {number} */
+    const varint = () => {
+        let value = 0;
+        for (let shift = 0; ; shift += 7) {
+            if (i >= message.length || shift > 35) throw new Error("truncated or oversized varint in HealthCheckResponse");
+            const b = message[i++];
+            value += (b & 0x7f) * 2 ** shift;
+            if ((b & 0x80) === 0) return value;
+        }
+    };
+    while (i < message.length) {
+        const tag = varint();
+        const [field, wire] = [Math.floor(tag / 8), tag & 7];
+        if (wire === 0) {
+            const v = varint();
+            if (field === 1) status = v;
+        } else if (wire === 2) {
+            const length = varint();
+            i += length;
+        } else if (wire === 1) i += 8;
+        else if (wire === 5) i += 4;
+        else throw new Error(`unsupported protobuf wire type ${wire} in HealthCheckResponse`);
+    }
+    if (i > message.length) throw new Error("truncated HealthCheckResponse");
+    return servingStatus[status] ?? `status ${status}`;
+}
+
+/**
+ * One grpc.health.v1.Health/Check call over cleartext HTTP/2 (h2c), as grpc_health_probe makes it.
+ * @param {string} target HOST:PORT
+ * @param {string} [service]
+ * @param {number} [timeoutMs]
+ * @returns {Promise<string>} "gRPC health SERVING"; rejects with the status, the grpc-status or the connection error
+ */
+function checkGrpcHealth(target, service = "", timeoutMs = 3000) {
+    return new Promise((resolve, reject) => {
+        const session = http2.connect(`http://${target}`);
+        /** @param {Error | undefined} err @param {string} [ok] */
+        const finish = (err, ok) => {
+            clearTimeout(timer);
+            session.destroy();
+            if (err) reject(err);
+            else resolve(/** @type {string} */ (ok));
+        };
+        const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+        // node reports a refused connection on the stream as "pending stream has been canceled"; show the cause.
+        /** @param {Error & { cause?: unknown }} err */
+        const failed = (err) => finish(err.cause instanceof Error ? err.cause : err);
+        session.on("error", failed);
+        const req = session.request({
+            ":method": "POST",
+            ":path": "/grpc.health.v1.Health/Check",
+            "content-type": "application/grpc",
+            te: "trailers",
+        });
+        /** @type {Buffer[]} */
+        const chunks = [];
+        /** @type {Record<string, unknown>} */
+        let headers = {};
+        /** @type {Record<string, unknown>} */
+        let trailers = {};
+        req.on("response", (h) => (headers = h));
+        req.on("trailers", (t) => (trailers = t));
+        req.on("data", (chunk) => chunks.push(chunk));
+        req.on("error", failed);
+        req.on("end", () => {
+            const httpStatus = headers[":status"];
+            // A "Trailers-Only" answer (an error) carries grpc-status in the headers.
+            const grpcStatus = trailers["grpc-status"] ?? headers["grpc-status"];
+            if (httpStatus !== 200) return finish(new Error(`HTTP/2 status ${httpStatus} (not a gRPC server?)`));
+            if (String(grpcStatus) !== "0") {
+                const why = trailers["grpc-message"] ?? headers["grpc-message"];
+                return finish(new Error(`grpc-status ${grpcStatus ?? "missing"}${why ? ` (${decodeURIComponent(String(why))})` : ""}`));
+            }
+            try {
+                const status = decodeHealthCheckResponse(grpcUnframe(Buffer.concat(chunks)));
+                if (status === "SERVING") finish(undefined, "gRPC health SERVING");
+                else finish(new Error(`gRPC health ${status}${service ? ` for service ${JSON.stringify(service)}` : ""}`));
+            } catch (err) {
+                finish(/** @type {Error} */ (err));
+            }
+        });
+        req.end(grpcFrame(encodeHealthCheckRequest(service)));
+    });
+}
+
 async function main() {
     const opts = parseArgs(process.argv.slice(2));
     const checks = [
@@ -202,6 +344,7 @@ async function main() {
         ...opts.websocket.map((url) => ({ what: `WebSocket ${url}`, run: () => checkWebSocket(url) })),
         ...opts.iceConfig.map((url) => ({ what: `GET ${url} (ICE servers)`, run: () => checkIceConfig(url) })),
         ...opts.stun.map((hostPort) => ({ what: `STUN ${hostPort}/udp`, run: () => checkStun(hostPort) })),
+        ...opts.grpcHealth.map((target) => ({ what: `gRPC health ${target}`, run: () => checkGrpcHealth(target) })),
     ];
     const started = Date.now();
     const deadline = started + opts.timeout * 1000;
@@ -235,7 +378,18 @@ async function main() {
     return 1;
 }
 
-module.exports = { parseArgs, stunBindingRequest, stunResponseProblem, checkStun, checkIceConfig };
+module.exports = {
+    parseArgs,
+    stunBindingRequest,
+    stunResponseProblem,
+    checkStun,
+    checkIceConfig,
+    grpcFrame,
+    grpcUnframe,
+    encodeHealthCheckRequest,
+    decodeHealthCheckResponse,
+    checkGrpcHealth,
+};
 
 if (require.main === module) {
     main().then(

@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from "./lib/engine";
 import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, requireClusterOrSkip } from "../support/cluster";
+import { parseJobComment } from "../../providers/slurm/ownership";
 import { countsSince, freshCode, requireSecondFactorOrSkip, setMode, settle, tfaCounts, TFA_PORT } from "../support/second-factor";
 
 const root = path.resolve(__dirname, "../..");
@@ -20,7 +21,7 @@ const skip = shouldSkipEngineTests() || !requireClusterOrSkip() || !requireSecon
 function liveJobs(tag: string): string[] {
     return onCluster("squeue -h -u hpcuser -t pending,running -o '%i|%k'")
         .stdout.split("\n")
-        .filter((l) => l.endsWith(`|${tag}`))
+        .filter((l) => l.includes("|") && parseJobComment(l.slice(l.indexOf("|") + 1)).ownerTag === tag)
         .map((l) => l.split("|")[0]);
 }
 
@@ -98,14 +99,33 @@ describe.skipIf(skip).each([
 
     it("up (copy, SIF build job, service job held PENDING > 30 s, readiness) costs exactly 1 login and 1 second-factor prompt", async () => {
         // A job of our own holds both fake GPUs, so the service job waits PENDING for it to end.
-        blocker = onCluster("sbatch --parsable -p gpu --gres=gpu:fake:2 -c 1 --mem=100M -J sparc-i8-blocker -o /dev/null --wrap 'sleep 120'").stdout.trim();
+        blocker = onCluster("sbatch --parsable -p gpu --gres=gpu:fake:2 -c 1 --mem=100M -J sparc-i8-blocker -o /dev/null --wrap 'sleep 900'").stdout.trim();
         expect(blocker).toMatch(/^\d+$/);
         for (let i = 0; i < 120 && onCluster(`squeue -h -j ${Number(blocker)} -o %T`).stdout.trim() !== "RUNNING"; i++) {
             await new Promise((r) => setTimeout(r, 1000));
         }
         expect(onCluster(`squeue -h -j ${Number(blocker)} -o %T`).stdout.trim()).toBe("RUNNING");
+        // The blocker ends once the service job has been seen PENDING for 35 s, not after a fixed sleep:
+        // how long the copy and the SIF build take under load must not decide whether the wait proves anything.
+        let upDone = false;
+        const releaser = (async () => {
+            let seenAt: number | undefined;
+            for (let i = 0; i < 900 && !upDone; i++) {
+                if (seenAt === undefined && liveJobs(tag).some((id) => onCluster(`squeue -h -j ${Number(id)} -o %T`).stdout.trim() === "PENDING")) {
+                    seenAt = Date.now();
+                }
+                if (seenAt !== undefined && Date.now() - seenAt >= 35_000) {
+                    onCluster(`scancel ${Number(blocker)}`);
+                    return;
+                }
+                await new Promise((r) => setTimeout(r, 1000));
+            }
+        })();
         const started = Date.now();
-        const up = await counted(stack, () => stack.up());
+        const up = await counted(stack, () => stack.up()).finally(() => {
+            upDone = true;
+        });
+        await releaser;
         figures.push(`up: ${((Date.now() - started) / 1000).toFixed(1)} s, logins ${up.logins}, second factor accepted ${up.accepted}, failed ${up.failed}`);
         expect(up.result).toEqual({ create: 8 });
         expect({ logins: up.logins, accepted: up.accepted, failed: up.failed }).toEqual({ logins: 1, accepted: 1, failed: 0 });

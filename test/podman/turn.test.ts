@@ -8,9 +8,18 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerRunArgv, devContainerSpecs, podCreateArgv, podRmArgv, render, type ContainerSpec } from "../../components/dev/podman";
+import {
+    containerRunArgv,
+    devContainerSpecs,
+    podCreateArgv,
+    podRmArgv,
+    render,
+    secretCreateScript,
+    secretDeleteScript,
+    type ContainerSpec,
+} from "../../components/dev/podman";
 import { dockerfiles, turnContext, unityStandinDockerfile } from "../../components/images";
-import { playerIceJson, podmanSecretCreateScript, podmanSecretRemoveScript, turnPlan, turnRestCredential } from "../../components/dev/turn";
+import { playerIceJson, turnPlan, turnRestCredential } from "../../components/dev/turn";
 import { devScripts } from "../../components/dev/devStack";
 
 const inCi = process.env.CI === "true";
@@ -85,8 +94,8 @@ describe.skipIf(problem !== "" && !inCi)("turn-server on real Podman", () => {
     let spec: ContainerSpec | undefined;
     const cleanup = async () => {
         await run("/bin/sh", ["-c", render(podRmArgv(podName, 0))]);
-        await run("/bin/sh", ["-c", podmanSecretRemoveScript(secretName)]);
-        await run("/bin/sh", ["-c", podmanSecretRemoveScript(plan.iceSecretName)]);
+        await run("/bin/sh", ["-c", secretDeleteScript(secretName)]);
+        await run("/bin/sh", ["-c", secretDeleteScript(plan.iceSecretName)]);
     };
 
     beforeAll(async () => {
@@ -126,10 +135,10 @@ describe.skipIf(problem !== "" && !inCi)("turn-server on real Podman", () => {
         const runLine = render(containerRunArgv(spec as ContainerSpec));
         expect(runLine).not.toContain(secret);
         await sh(render(podCreateArgv({ podName, ...ports })));
-        const id = await sh(podmanSecretCreateScript(secretName), secret);
+        const id = await sh(secretCreateScript(secretName), secret);
         expect(id).toMatch(/^[0-9a-f]{10,}$/);
         // Created again (podman 4.3 has no --replace): the script removes the old one first.
-        expect(await sh(podmanSecretCreateScript(secretName), secret)).not.toBe(id);
+        expect(await sh(secretCreateScript(secretName), secret)).not.toBe(id);
         await sh(runLine);
         const inspect = await sh(render(["podman", "inspect", spec?.name ?? ""]));
         expect(inspect).not.toContain(secret);
@@ -199,7 +208,7 @@ describe.skipIf(problem !== "" && !inCi)("turn-server on real Podman", () => {
         const json = playerIceJson(plan, secret, Math.floor(Date.now() / 1000));
         const player = JSON.parse(json).iceServers[0] as { urls: string[]; username: string; credential: string };
         expect(player.urls).toEqual(["turn:localhost:3478?transport=udp"]);
-        await sh(podmanSecretCreateScript(plan.iceSecretName), json);
+        await sh(secretCreateScript(plan.iceSecretName), json);
         const unity = devContainerSpecs(
             {
                 podName,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts a PubApps stand-in (test bed, not production): a rootful Podman container running systemd as
 # PID 1, sshd on 127.0.0.1:$PUBAPPS_SSH_PORT (2223), a service account ($PUBAPPS_USER, svc) with rootless
-# Podman 4.3.1, linger, and the real Quadlet generator. $PUBAPPS_PROXY_PORTS (space-separated) are
-# published 1:1 on 127.0.0.1: they stand in for UF's reverse proxy in front of the instance's agreed port.
+# Podman 4.3.1, linger, and the real Quadlet generator. $PUBAPPS_PROXY_PORTS (space-separated, N or N/udp)
+# are published 1:1 on 127.0.0.1: they stand in for UF's reverse proxy in front of the instance's agreed
+# port, and for a UDP port UF RC opens (TURN).
 # Usage: setup.sh AUTHORIZED_PUBKEY_FILE   (builds the image first if needed: build.sh)
 # Every wait is bounded; prints the instance's ed25519 host key on the last line.
 set -euo pipefail
@@ -16,7 +17,13 @@ port=${PUBAPPS_SSH_PORT:-2223}; name=${PUBAPPS_CONTAINER:-sparc-pubapps-testbed}
 image=${PUBAPPS_IMAGE:-localhost/sparc-pubapps-testbed:$(sha256sum "$here/Containerfile" | cut -c1-12)}
 PUBAPPS_USER=$user PUBAPPS_IMAGE=$image bash "$here/build.sh"
 publish=(-p "127.0.0.1:$port:22")
-for p in ${PUBAPPS_PROXY_PORTS:-}; do publish+=(-p "127.0.0.1:$p:$p"); done
+# An entry N/udp publishes a UDP port (the TURN port: UF RC would open it on the instance's firewall).
+for p in ${PUBAPPS_PROXY_PORTS:-}; do
+  case "$p" in
+    */udp) publish+=(-p "127.0.0.1:${p%/udp}:${p%/udp}/udp") ;;
+    *) publish+=(-p "127.0.0.1:$p:$p") ;;
+  esac
+done
 podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
 podman volume rm -f "$name-podman" >/dev/null 2>&1 || true
 # --privileged + /dev/net/tun: rootless Podman inside needs user namespaces and slirp4netns.

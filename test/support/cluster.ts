@@ -144,6 +144,16 @@ export interface CutPlan {
     stall?: boolean;
 }
 
+/** What one connection through a FaultProxy carried, and whether its plan's cut happened. */
+export interface ConnectionRecord {
+    plan?: CutPlan;
+    cut: boolean;
+    down: number;
+    up: number;
+    openedAt: number;
+    closedAt?: number;
+}
+
 /**
  * A TCP proxy on 127.0.0.1 in front of the test sshd. It can delay what the
  * server sends (so a test can act while a reply is in flight), cut every
@@ -162,6 +172,8 @@ export class FaultProxy {
     refuseNew = false;
     /** How many planned cuts happened. */
     cuts = 0;
+    /** One record per accepted connection, in order. */
+    records: ConnectionRecord[] = [];
 
     constructor(private target = SSH_PORT) {
         this.server = net.createServer((client) => this.accept(client));
@@ -184,6 +196,8 @@ export class FaultProxy {
             return;
         }
         const plan = this.plans.shift();
+        const record: ConnectionRecord = { plan, cut: false, down: 0, up: 0, openedAt: Date.now() };
+        this.records.push(record);
         const upstream = net.connect(this.target, "127.0.0.1");
         this.sockets.add(client);
         this.sockets.add(upstream);
@@ -192,6 +206,7 @@ export class FaultProxy {
         let cut = false;
         let timer: NodeJS.Timeout | undefined;
         const close = () => {
+            record.closedAt ??= Date.now();
             clearTimeout(timer);
             client.destroy();
             upstream.destroy();
@@ -201,6 +216,7 @@ export class FaultProxy {
         const doCut = () => {
             if (!cut) {
                 cut = true;
+                record.cut = true;
                 this.cuts += 1;
                 if (!plan?.stall) {
                     close();
@@ -230,9 +246,11 @@ export class FaultProxy {
             }
             if (dir === "down") {
                 down += data.length;
+                record.down += data.length;
                 this.bytesDown += data.length;
             } else {
                 up += data.length;
+                record.up += data.length;
             }
             if (delay > 0) {
                 setTimeout(() => to.writable && !cut && to.write(data), delay);
@@ -244,6 +262,27 @@ export class FaultProxy {
         upstream.on("data", (d: Buffer) => forward(d, "down", client, this.downstreamDelayMs));
         client.on("close", close).on("error", close);
         upstream.on("close", close).on("error", close);
+    }
+
+    /**
+     * Whether the connection that took `plan` was cut. A connection that ended before its cut point
+     * (it carried fewer bytes, or lived shorter, than planned) was not: its record says what it did
+     * carry, so a caller can place the cut again inside it. Waits (bounded) for that connection to end.
+     */
+    async outcomeOf(plan: CutPlan, waitMs = 15_000): Promise<ConnectionRecord> {
+        const deadline = Date.now() + waitMs;
+        for (;;) {
+            const record = this.records.find((r) => r.plan === plan);
+            if (record !== undefined && (record.cut || record.closedAt !== undefined)) {
+                return record;
+            }
+            if (Date.now() > deadline) {
+                throw new Error(
+                    `FaultProxy: the connection planned as ${JSON.stringify(plan)} ${record === undefined ? "never came" : "neither cut nor ended"} within ${waitMs} ms`,
+                );
+            }
+            await new Promise((r) => setTimeout(r, 50));
+        }
     }
 
     cutAll(): void {

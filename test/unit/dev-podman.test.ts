@@ -11,6 +11,9 @@ import {
     podCreateArgv,
     podRmArgv,
     render,
+    rivaRunOptions,
+    secretCreateScript,
+    secretDeleteScript,
     type ContainerSpec,
     type DevContainerPlan,
 } from "../../components/dev/podman";
@@ -28,6 +31,11 @@ describe("podCreateArgv", () => {
             label: "host ports moved, pod ports fixed",
             spec: { podName: "t", masPort: 18000, signalingPort: 18080, turnPort: 13478, webrtcPortRange: { first: 40000, last: 40001 } },
             line: "podman pod create --name t -p 18000:8000 -p 18080:8080 -p 13478:3478/udp -p 13478:3478/tcp -p 40000-40001:40000-40001/udp",
+        },
+        {
+            label: "Riva: its gRPC on the host's loopback only",
+            spec: { ...referencePod, rivaPort: 15051 },
+            line: "podman pod create --name sparc-avatar -p 8000:8000 -p 8080:8080 -p 3478:3478/udp -p 3478:3478/tcp -p 49152-49200:49152-49200/udp -p 127.0.0.1:15051:50051",
         },
     ])("$label", ({ spec, line }) => {
         expect(render(podCreateArgv(spec))).toBe(line);
@@ -133,11 +141,39 @@ describe("devContainerSpecs", () => {
             label: "everything, reference names and env (README, 'Dev stack'): the Unity build gets the GPU and Unity's own flags",
             plan: plan({ rivaEnabled: true, unityPlayer: "build" }),
             lines: [
-                mas,
+                "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure --env RIVA_URI=localhost:50051 img-mas",
                 "podman run --detach --pod sparc-avatar --name riva-server --restart on-failure --device nvidia.com/gpu=all img-riva",
                 turnServer,
                 signaling,
                 `podman run --detach --pod sparc-avatar --name unity-server --restart on-failure --env SIGNALING_URL=ws://localhost:8080 --secret sparc-avatar-ice-servers --device nvidia.com/gpu=all img-unity -logFile /dev/stdout -force-vulkan ${playerTail}`,
+            ],
+        },
+        {
+            label: "Riva as riva_start.sh runs it: /data, the NGC key as a secret env, start-riva; MAS gets RIVA_URI",
+            plan: plan({
+                rivaEnabled: true,
+                riva: {
+                    runArgs: ["--init", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864"],
+                    modelRepository: "/srv/riva model repo",
+                    ngcSecretName: "sparc-avatar-ngc-api-key",
+                    command: ["start-riva", "--riva-uri=0.0.0.0:50051", "--asr_service=true", "--tts_service=true", "--nlp_service=false"],
+                },
+            }),
+            lines: [
+                "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure --env RIVA_URI=localhost:50051 img-mas",
+                "podman run --detach --pod sparc-avatar --name riva-server --restart on-failure --device nvidia.com/gpu=all --init --ulimit memlock=-1 --ulimit stack=67108864 --volume '/srv/riva model repo:/data' --secret sparc-avatar-ngc-api-key,type=env,target=NGC_API_KEY img-riva start-riva --riva-uri=0.0.0.0:50051 --asr_service=true --tts_service=true --nlp_service=false",
+                turnServer,
+                signaling,
+            ],
+        },
+        {
+            label: "Riva without an NGC key or run args (rivaRunArgs []): no secret, no ulimits",
+            plan: plan({ rivaEnabled: true, gpuDeviceArgs: [], riva: { runArgs: [], modelRepository: "/m", command: ["start-riva"] } }),
+            lines: [
+                "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure --env RIVA_URI=localhost:50051 img-mas",
+                "podman run --detach --pod sparc-avatar --name riva-server --restart on-failure --volume /m:/data img-riva start-riva",
+                turnServer,
+                signaling,
             ],
         },
         {
@@ -193,6 +229,12 @@ describe("devContainerSpecs", () => {
         expect(devContainerSpecs(p, images).map((s) => render(containerRunArgv(s)))).toEqual(lines);
     });
 
+    it("fails loudly when Riva's plan has no model repository", () => {
+        expect(() => devContainerSpecs(plan({ rivaEnabled: true, riva: { runArgs: [], modelRepository: "", command: [] } }), images)).toThrow(
+            /Riva needs a model repository to mount as \/data \(rivaModelRepository\)/,
+        );
+    });
+
     it("fails loudly when an enabled service has no image", () => {
         expect(() => devContainerSpecs(plan({ unityPlayer: "standin" }), { mas: "a", signaling: "b", turn: "c" })).toThrow(
             /no image given for enabled service "unity"/,
@@ -211,5 +253,33 @@ describe("devContainerSpecs", () => {
             relay: { host: "2001:db8::7", minPort: 49152, maxPort: 49200 },
             playerUrls: ["turn:localhost:3478?transport=udp"],
         });
+    });
+});
+
+describe("the NGC key's podman secret", () => {
+    it.each([
+        {
+            what: "create/update: drop a stale one (podman 4.3 has no --replace), then read the value from stdin",
+            script: secretCreateScript("sparc-avatar-ngc-api-key"),
+            text: "podman secret rm sparc-avatar-ngc-api-key >/dev/null 2>&1 || true\ncat | podman secret create sparc-avatar-ngc-api-key -",
+        },
+        {
+            what: "delete: only if it is there (no --ignore in podman 4.3)",
+            script: secretDeleteScript("p-ngc-api-key"),
+            text: "if podman secret inspect p-ngc-api-key >/dev/null 2>&1; then podman secret rm p-ngc-api-key; fi",
+        },
+    ])("$what", ({ script, text }) => {
+        expect(script).toBe(text);
+    });
+
+    it("is referenced by name only: the run options never carry a value", () => {
+        expect(
+            rivaRunOptions({
+                runArgs: ["--init", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864"],
+                modelRepository: "/m",
+                ngcSecretName: "s",
+                command: [],
+            }),
+        ).toEqual(["--init", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864", "--volume", "/m:/data", "--secret", "s,type=env,target=NGC_API_KEY"]);
     });
 });

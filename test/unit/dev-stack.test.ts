@@ -112,12 +112,14 @@ describe("DevStack, build source, defaults", () => {
             ["dev-ice-servers", "sparc-avatar-ice-servers"],
         ]) {
             const inputs = byName(resource).inputs;
-            expect(inputs.create).toContain(`podman secret create ${secretName} - >/dev/null`);
+            expect(inputs.create).toBe(`podman secret rm ${secretName} >/dev/null 2>&1 || true\ncat | podman secret create ${secretName} -`);
+            expect(inputs.update).toBe(inputs.create);
+            expect(inputs.addPreviousOutputInEnv).toBe(false);
             expect(inputs.delete).toContain(`podman secret rm ${secretName}`);
             expect(isSecret(inputs.stdin), `${resource} stdin is a secret`).toBe(true);
-            // No triggers: a changed value is a changed input, and the update re-runs create (the real engine's
-            // command provider refuses a secret left unknown at preview inside triggers: "malformed secret").
-            expect(inputs.triggers, resource).toBeUndefined();
+            // Triggers only the name (a plain value: the real engine's command provider refuses a secret left unknown
+            // at preview inside triggers, "malformed secret"); a changed value is a changed stdin, and update re-creates it.
+            expect(inputs.triggers, resource).toEqual([secretName]);
         }
         expect((byName("dev-turn-secret").inputs.stdin as { value: string }).value).toBe("dev-turn-secret-value-container-id\n");
         const ice = JSON.parse((byName("dev-ice-servers").inputs.stdin as { value: string }).value);
@@ -282,6 +284,7 @@ describe("DevStack, optional services and sources", () => {
                 unityPlayer: "build",
                 unityImage: "sparc/unity-server:latest",
                 rivaEnabled: true,
+                rivaModelRepository: "/srv/riva",
                 containerNamePrefix: "x-",
             }),
         );
@@ -297,14 +300,19 @@ describe("DevStack, optional services and sources", () => {
         expect(byName("dev-unity").inputs.create).toBe(
             "podman run --detach --pod sparc-avatar --name x-unity-server --restart on-failure --env SIGNALING_URL=ws://localhost:8080 --secret sparc-avatar-ice-servers --device nvidia.com/gpu=all sha256:digest-of-dev-images-unity -logFile /dev/stdout -force-vulkan -signalingType websocket -signalingUrl ws://localhost:8080 -importJson /run/secrets/sparc-avatar-ice-servers",
         );
-        expect(byName("dev-riva").inputs.create).toBe(
-            "podman run --detach --pod sparc-avatar --name x-riva-server --restart on-failure --device nvidia.com/gpu=all nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
-        );
-        expect(byName("dev-riva").inputs.triggers).toEqual([
-            "nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
-            "dev-pod-container-id\n",
-            "podman run --detach --pod sparc-avatar --name x-riva-server --restart on-failure --device nvidia.com/gpu=all nvcr.io/nvidia/riva/riva-speech:2.16.0-server",
-        ]);
+        const rivaRun =
+            "podman run --detach --pod sparc-avatar --name x-riva-server --restart on-failure --device nvidia.com/gpu=all --init --ulimit memlock=-1 --ulimit stack=67108864 --volume /srv/riva:/data nvcr.io/nvidia/riva/riva-speech:2.16.0-server start-riva --riva-uri=0.0.0.0:50051 --asr_service=true --tts_service=true --nlp_service=false";
+        expect(byName("dev-riva").inputs.create).toBe(rivaRun);
+        expect(byName("dev-riva").inputs.triggers).toEqual(["nvcr.io/nvidia/riva/riva-speech:2.16.0-server", "dev-pod-container-id\n", rivaRun]);
+        expect(byName("dev-mas").inputs.create).toContain(" --env RIVA_URI=localhost:50051 ");
+        // Riva's gRPC on the host's loopback, checked free by preflight, and its own readiness bound.
+        expect(byName("dev-pod").inputs.create).toMatch(/ -p 127\.0\.0\.1:50051:50051$/);
+        expect(byName("dev-preflight").inputs.create).toMatch(/ --port rivaPort=50051\/tcp$/);
+        expect(byName("dev-riva-ready").inputs.create).toBe(`${node} ${waitReady} --timeout 600 --grpc-health 127.0.0.1:50051 --logs x-riva-server`);
+        expect(byName("dev-riva-ready").inputs.triggers).toEqual(["dev-riva-container-id\n"]);
+        expect(outputs.readiness).toBe("dev-ready-container-id\ndev-riva-ready-container-id\n");
+        // No key given: no secret.
+        expect(registered.some((r) => r.name === "dev-ngc-secret")).toBe(false);
         expect(registered.some((r) => r.name === "dev-riva-image")).toBe(false);
         expect(byName("dev-ready").inputs.triggers).toEqual([
             "dev-mas-container-id\n",
@@ -319,6 +327,26 @@ describe("DevStack, optional services and sources", () => {
         expect(outputs.skipped).toEqual([]);
         expect(outputs.player).toBe("Unity build (unityBuildDir), with gpuDeviceArgs");
         expect(Object.keys(outputs.containerIds).sort()).toEqual(["mas", "riva", "signaling", "turn", "unity"]);
+    });
+
+    it("Riva's NGC key: only on the secret command's stdin (a secret); the run line names the podman secret", async () => {
+        const key = "nvapi-unit-test-value";
+        await deploy(baseConfig({ rivaEnabled: true, rivaModelRepository: "/srv/riva", rivaNgcApiKey: pulumi.secret(key) }));
+        const secret = byName("dev-ngc-secret");
+        expect(secret.inputs).toMatchObject({
+            create: "podman secret rm sparc-avatar-ngc-api-key >/dev/null 2>&1 || true\ncat | podman secret create sparc-avatar-ngc-api-key -",
+            update: "podman secret rm sparc-avatar-ngc-api-key >/dev/null 2>&1 || true\ncat | podman secret create sparc-avatar-ngc-api-key -",
+            delete: "if podman secret inspect sparc-avatar-ngc-api-key >/dev/null 2>&1; then podman secret rm sparc-avatar-ngc-api-key; fi",
+            triggers: ["sparc-avatar-ngc-api-key"],
+        });
+        // Mocks receive secrets as a special object (signature 1b47...): the key travels only inside it.
+        expect(JSON.stringify(secret.inputs.stdin)).toContain("1b47061264138c4ac30d75fd1eb44270");
+        expect(JSON.stringify(secret.inputs.stdin)).toContain(key);
+        const others = registered.filter((r) => r !== secret).map((r) => JSON.stringify(r.inputs));
+        expect(others.filter((text) => text.includes(key))).toEqual([]);
+        expect(byName("dev-riva").inputs.create).toContain(" --secret sparc-avatar-ngc-api-key,type=env,target=NGC_API_KEY ");
+        // A new key is a new secret id: Riva is replaced to read it.
+        expect(byName("dev-riva").inputs.triggers).toContain("dev-ngc-secret-container-id\n");
     });
 
     it("prebuilt: no docker provider or Image, containers run the given references", async () => {

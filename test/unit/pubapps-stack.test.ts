@@ -67,7 +67,7 @@ describe("PubappsStack: TURN and the player", () => {
         ]) {
             const inputs = mocks.byName(resource).inputs;
             expect(inputs.create).toMatch(/^mkdir -p .* && ssh .*pubapps-1\.rc\.ufl\.edu -- /);
-            expect(inputs.create).toContain(`cat | podman secret create ${name} - >/dev/null`);
+            expect(inputs.create).toContain(`cat | podman secret create ${name} -`);
             expect(SECRET_SIG in (inputs.stdin as object), `${resource} stdin is a secret`).toBe(true);
         }
         expect((mocks.byName("sparc-turn-secret").inputs.stdin as { value: string }).value).toBe("configured-secret-0123456789");

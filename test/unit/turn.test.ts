@@ -1,4 +1,4 @@
-// components/dev/turn.ts: the TURN plan, the player's TURN REST credential and -importJson file, the podman secret scripts.
+// components/dev/turn.ts: the TURN plan, the player's TURN REST credential and -importJson file, the secret generator.
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
@@ -6,8 +6,6 @@ import {
     playerArgs,
     playerCredentialExpiry,
     playerIceJson,
-    podmanSecretCreateScript,
-    podmanSecretRemoveScript,
     turnPlan,
     turnRestCredential,
     turnSecretNames,
@@ -108,28 +106,7 @@ describe("the player's TURN REST credential", () => {
     });
 });
 
-describe("podman secret scripts and the generator", () => {
-    it("create reads the value from stdin (never argv), re-creates an existing secret, prints the id", () => {
-        expect(podmanSecretCreateScript("p-turn-secret")).toBe(
-            [
-                `out=$(podman secret rm p-turn-secret </dev/null 2>&1) || case "$out" in *"no such secret"*) ;; *) echo 'podman secret rm p-turn-secret:' "$out" >&2; exit 1 ;; esac`,
-                "cat | podman secret create p-turn-secret - >/dev/null",
-                "podman secret inspect --format '{{.ID}}' p-turn-secret",
-            ].join("\n"),
-        );
-        expect(podmanSecretRemoveScript("p-ice-servers")).toContain("podman secret rm p-ice-servers");
-    });
-
-    it.each([
-        { label: "gone already: fine", stderr: 'Error: no secret with name or id "x": no such secret', status: 0 },
-        { label: "any other failure fails", stderr: "Error: permission denied", status: 1 },
-    ])("remove: $label", ({ stderr, status }) => {
-        // A fake podman on PATH that fails with the given message.
-        const fake = `podman() { echo '${stderr}' >&2; return 125; }\n${podmanSecretRemoveScript("x")}`;
-        const res = spawnSync("bash", ["-c", fake], { encoding: "utf8" });
-        expect(res.status).toBe(status);
-    });
-
+describe("the secret generator", () => {
     it("the generator prints 43 base64url characters (32 random bytes), different each run", () => {
         const [node, ...args] = generateSecretArgv(process.execPath);
         const a = spawnSync(node, args, { encoding: "utf8" }).stdout;
