@@ -234,7 +234,13 @@ function readTurn(
     // Read plain only to check it; the value the stack uses is the secret Output.
     const secretText = config.get("turnSecret") ?? "";
     const secretFix = "pulumi config set --secret turnSecret <the TURN server's static-auth-secret>";
-    if (secretText !== "" && secretText.length < 16) {
+    const secretKey = problems.keyName("turnSecret");
+    if (secretText !== "" && isConfigSecret !== undefined && !isConfigSecret(secretKey)) {
+        problems.add(
+            "turnSecret",
+            `${secretKey} is stored in plaintext in the stack's config. Fix: pulumi config set --secret turnSecret (the value is then encrypted); if that file was shared or committed, choose a new secret`,
+        );
+    } else if (secretText !== "" && secretText.length < 16) {
         problems.add(
             "turnSecret",
             `${problems.keyName("turnSecret")} = [secret, ${secretText.length} characters]: is shorter than 16 characters. Fix: ${secretFix}`,

@@ -146,7 +146,8 @@ describe("loadDevConfig", () => {
             expected: { rivaEnabled: true, rivaModelRepository: "", rivaNgcApiKey: undefined },
         },
     ])("$label", ({ values, expected, target }: { values: Partial<Record<string, string>>; expected: object; target?: "podman" | "pubapps" }) => {
-        expect(load(values, [], target)).toMatchObject(expected);
+        // A TURN secret given here is stored as a secret (a plaintext one is refused: below).
+        expect(load(values, "turnSecret" in values ? ["turnSecret"] : [], target)).toMatchObject(expected);
     });
 
     it("Riva: the NGC key is read as a secret Output", async () => {
@@ -287,7 +288,13 @@ describe("loadDevConfig", () => {
             message: /sparc-deploy:rivaReadinessTimeoutSeconds = 0: is outside of the legal range .*\. Fix: /,
         },
     ])("rejects: $label", ({ values, message }) => {
-        expect(() => load(values)).toThrow(message);
+        expect(() => load(values, "turnSecret" in values ? ["turnSecret"] : [])).toThrow(message);
+    });
+
+    it("refuses a TURN secret stored in plaintext, without showing it", () => {
+        const run = () => load({ turnSecret: "plain-turn-secret-0123456789" }, []);
+        expect(run).toThrow(/sparc-deploy:turnSecret is stored in plaintext in the stack's config\. Fix: pulumi config set --secret turnSecret/);
+        expect(run).not.toThrow(/plain-turn-secret-0123456789/);
     });
 
     it("never shows the TURN secret in a problem", () => {
