@@ -7,12 +7,13 @@
 #   docker.io/library/python:3.11-slim   Debian 12 minbase + python3 (3.11), venv, pip
 #   docker.io/library/node:20-alpine     Debian 12 minbase (not Alpine) + Node 20 and npm
 #                                        from the npm registry + user "node" (uid 1000)
+#   docker.io/library/node:20-bookworm-slim
+#                                        the same image: it is Debian 12 + Node 20 already
+#                                        (glibc, which Dockerfile.unity-standin's libwebrtc needs)
 #   docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
 #                                        plain Debian 12 minbase (no GL, no NVIDIA bits);
 #                                        Dockerfile.unity-server apt-installs its libs
 #   docker.io/library/debian:bookworm-slim   plain Debian 12 minbase (Dockerfile.turn apt-installs coturn)
-#   docker.io/library/node:20-bookworm-slim  the node stand-in above (Debian 12, glibc; the Unity
-#                                        player stand-in's base, Dockerfile.unity-standin)
 #
 # Idempotent: each image is made only when absent (a re-import would change its
 # id and invalidate every build cache above it). Tarballs are cached in
@@ -32,9 +33,9 @@ CODENAME=bookworm
 DEBIAN_IMG=localhost/sparc-standin/debian:$CODENAME
 PYTHON_IMG=docker.io/library/python:3.11-slim
 NODE_IMG=docker.io/library/node:20-alpine
+NODE_BOOKWORM_IMG=docker.io/library/node:20-bookworm-slim
 OPENGL_IMG=docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
 DEBIAN_SLIM_IMG=docker.io/library/debian:bookworm-slim
-NODE_DEBIAN_IMG=docker.io/library/node:20-bookworm-slim
 
 mkdir -p "$SPARC_CACHE_DIR" "$SPARC_STATE_DIR"
 
@@ -114,6 +115,5 @@ DF
   podman build -q --format docker -f "$ctx/Containerfile.node" -t "$NODE_IMG" "$ctx" >/dev/null
   log "built stand-in $NODE_IMG ($(basename "$node_tgz" .tgz), $(basename "$npm_tgz" .tgz)) in $(since "$t")s"
 fi
-# The node stand-in is Debian (glibc) already: it also serves as the bookworm-slim variant.
-podman image exists "$NODE_DEBIAN_IMG" || podman tag "$NODE_IMG" "$NODE_DEBIAN_IMG"
-log "stand-in base images present: $PYTHON_IMG $NODE_IMG $NODE_DEBIAN_IMG $OPENGL_IMG $DEBIAN_SLIM_IMG"
+podman image exists "$NODE_BOOKWORM_IMG" || podman tag "$NODE_IMG" "$NODE_BOOKWORM_IMG"
+log "stand-in base images present: $PYTHON_IMG $NODE_IMG $NODE_BOOKWORM_IMG $OPENGL_IMG $DEBIAN_SLIM_IMG"

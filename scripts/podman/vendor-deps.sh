@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vendor-deps.sh - fetch the MAS wheels and the signaling npm packages on the HOST
+# vendor-deps.sh - fetch the MAS wheels and the signaling and player stand-in npm packages on the HOST
 # into each build context's vendor/ directory, for builders whose containers
 # cannot reach PyPI / the npm registry (air-gapped HPC builders; or, as on the
 # project's CI machines, egress through a TLS-intercepting proxy whose CA the
@@ -7,8 +7,9 @@
 # "SELF_SIGNED_CERT_IN_CHAIN"). The Dockerfiles install offline from vendor/
 # when it is filled, and from the index otherwise.
 #
-# usage: vendor-deps.sh [--mas DIR] [--signaling DIR]
-#   (defaults: samples/mas and samples/signaling next to this script's project)
+# usage: vendor-deps.sh [--mas DIR] [--signaling DIR] [--player DIR]
+#   (defaults: samples/mas and samples/signaling next to this script's project; the player
+#   stand-in, samples/unity-player-standin, only when --player is given: its libwebrtc is 26 MB)
 # Env: SPARC_PY_PLATFORM (manylinux2014_x86_64), SPARC_PY_VERSION (3.11): the
 #      target image's platform and Python, not the host's.
 set -euo pipefail
@@ -17,16 +18,19 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MAS=$ROOT/samples/mas
 SIGNALING=$ROOT/samples/signaling
+PLAYER=
 while [ $# -gt 0 ]; do
   case "$1" in
     --mas) MAS=$2; shift 2 ;;
     --signaling) SIGNALING=$2; shift 2 ;;
-    *) echo "usage: $0 [--mas DIR] [--signaling DIR]" >&2; exit 2 ;;
+    --player) PLAYER=$2; shift 2 ;;
+    *) echo "usage: $0 [--mas DIR] [--signaling DIR] [--player DIR]" >&2; exit 2 ;;
   esac
 done
 # Absolute paths: npm below runs in a temp dir, so a relative --cache would land (and vanish) there.
 [ -z "$MAS" ] || MAS=$(mkdir -p "$MAS" && cd "$MAS" && pwd)
 [ -z "$SIGNALING" ] || SIGNALING=$(mkdir -p "$SIGNALING" && cd "$SIGNALING" && pwd)
+[ -z "$PLAYER" ] || PLAYER=$(mkdir -p "$PLAYER" && cd "$PLAYER" && pwd)
 
 if [ -n "$MAS" ]; then
   mkdir -p "$MAS/vendor"
@@ -37,16 +41,23 @@ if [ -n "$MAS" ]; then
 fi
 # npm rewrites its cache index (with timestamps) on every run, which would change the build
 # context and rebuild the image on every `pulumi up`: refill only when the lockfile changed.
-lock_stamp="${SIGNALING:+$SIGNALING/vendor/npm-cache/.sparc-lock-sha256}"
-if [ -n "$SIGNALING" ] && [ -d "$SIGNALING/vendor/npm-cache" ] && [ -f "$lock_stamp" ] &&
-   [ "$(cat "$lock_stamp")" = "$(sha256sum < "$SIGNALING/package-lock.json" | cut -d' ' -f1)" ]; then
-  log "signaling: npm cache in $SIGNALING/vendor/npm-cache already matches package-lock.json"
-elif [ -n "$SIGNALING" ]; then
-  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-  cp "$SIGNALING/package.json" "$SIGNALING/package-lock.json" "$tmp/"
-  mkdir -p "$SIGNALING/vendor"
-  (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --silent --cache "$SIGNALING/vendor/npm-cache")
-  rm -rf "$SIGNALING/vendor/npm-cache/_logs" "$SIGNALING/vendor/npm-cache/_update-notifier-last-checked"
-  log "signaling: npm cache in $SIGNALING/vendor/npm-cache ($(du -sh "$SIGNALING/vendor/npm-cache" | cut -f1))"
-  sha256sum < "$SIGNALING/package-lock.json" | cut -d' ' -f1 > "$lock_stamp"
-fi
+# usage: npm_cache NAME DIR (DIR holds package.json and package-lock.json)
+npm_cache() {
+  local name=$1 dir=$2 stamp=$2/vendor/npm-cache/.sparc-lock-sha256 tmp
+  if [ -d "$dir/vendor/npm-cache" ] && [ -f "$stamp" ] &&
+     [ "$(cat "$stamp")" = "$(sha256sum < "$dir/package-lock.json" | cut -d' ' -f1)" ]; then
+    log "$name: npm cache in $dir/vendor/npm-cache already matches package-lock.json"
+    return
+  fi
+  tmp=$(mktemp -d)
+  cp "$dir/package.json" "$dir/package-lock.json" "$tmp/"
+  mkdir -p "$dir/vendor"
+  (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --silent --cache "$dir/vendor/npm-cache") || { rm -rf "$tmp"; die "$name: npm ci into $dir/vendor/npm-cache failed"; }
+  rm -rf "$tmp" "$dir/vendor/npm-cache/_logs" "$dir/vendor/npm-cache/_update-notifier-last-checked"
+  log "$name: npm cache in $dir/vendor/npm-cache ($(du -sh "$dir/vendor/npm-cache" | cut -f1))"
+  sha256sum < "$dir/package-lock.json" | cut -d' ' -f1 > "$stamp"
+}
+[ -z "$SIGNALING" ] || npm_cache signaling "$SIGNALING"
+# The player stand-in's lock pins @roamhq/wrtc-linux-x64 (its libwebrtc binary), which npm ci
+# caches like any package: the build container loads it without a registry.
+[ -z "$PLAYER" ] || npm_cache "player stand-in" "$PLAYER"

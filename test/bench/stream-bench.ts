@@ -34,7 +34,7 @@ async function main(): Promise<void> {
             const started = Date.now();
             await page.goto(url.toString(), { waitUntil: "domcontentloaded", timeout: 30_000 });
             const stats = async (): Promise<Stats | undefined> =>
-                page.evaluate(() => (window as unknown as { sparcReceiver?: { stats(): Promise<unknown> } }).sparcReceiver?.stats()) as Promise<
+                page.evaluate(() => (globalThis as unknown as { sparcReceiver?: { stats(): Promise<unknown> } }).sparcReceiver?.stats()) as Promise<
                     Stats | undefined
                 >;
             let now: Stats | undefined;

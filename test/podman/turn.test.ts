@@ -6,6 +6,8 @@
 // debian:bookworm-slim stand-in) and `apt-get install coturn` (turnutils_uclient) on the host.
 // With CI=true an unusable setup is a failure, elsewhere the suite is skipped.
 import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -26,7 +28,8 @@ const inCi = process.env.CI === "true";
 const podName = "sparc-turntest";
 const image = "localhost/sparc-turntest/turn-server:latest";
 const standinImage = "localhost/sparc-turntest/unity-standin:latest";
-const standinContext = path.resolve(__dirname, "..", "..", "samples", "unity-player-standin");
+const root = path.resolve(__dirname, "..", "..");
+const standinContext = path.join(root, "samples", "unity-player-standin");
 // Host ports no other suite uses (pod.test.ts 13478, the dev e2e 13479/13480, CI's reference pod 3478).
 const ports = { masPort: 18491, signalingPort: 18492, turnPort: 13491, webrtcPortRange: { first: 42000, last: 42050 } };
 const secret = "turn-test-secret-0123456789";
@@ -201,10 +204,20 @@ describe.skipIf(problem !== "" && !inCi)("turn-server on real Podman", () => {
     );
 
     it("the player (stand-in) reads its ICE servers file, a mounted secret; its credential allocates on the relay", async () => {
-        const built = await run("podman", ["build", "--format", "docker", "-f", unityStandinDockerfile, "-t", standinImage, standinContext], {
-            timeoutMs: 600_000,
-        });
-        expect(built.status, built.stderr).toBe(0);
+        // The stand-in's npm packages (libwebrtc) fetched on the host into a copy of its context (build
+        // containers here cannot verify TLS to npm), as test/podman/pod.test.ts does for the samples.
+        const context = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-turntest-standin-"));
+        try {
+            fs.cpSync(standinContext, context, { recursive: true });
+            const vendored = await run("bash", [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", "", "--signaling", "", "--player", context]);
+            expect(vendored.status, vendored.stderr).toBe(0);
+            const built = await run("podman", ["build", "--format", "docker", "-f", unityStandinDockerfile, "-t", standinImage, context], {
+                timeoutMs: 600_000,
+            });
+            expect(built.status, built.stderr).toBe(0);
+        } finally {
+            fs.rmSync(context, { recursive: true, force: true });
+        }
         const json = playerIceJson(plan, secret, Math.floor(Date.now() / 1000));
         const player = JSON.parse(json).iceServers[0] as { urls: string[]; username: string; credential: string };
         expect(player.urls).toEqual(["turn:localhost:3478?transport=udp"]);
@@ -226,13 +239,12 @@ describe.skipIf(problem !== "" && !inCi)("turn-server on real Podman", () => {
         expect(unity.runOptions).toEqual([]);
         await sh(render(containerRunArgv(unity)));
         let logs = "";
-        for (let i = 0; i < 20 && !logs.includes("ICE servers"); i++) {
+        for (let i = 0; i < 20 && !logs.includes("ICE servers:"); i++) {
             await new Promise((r) => setTimeout(r, 500));
             logs = await sh(render(["podman", "logs", unity.name]));
         }
-        expect(logs).toContain(
-            `-importJson /run/secrets/${plan.iceSecretName}: signaling websocket ws://localhost:8080, ICE servers [["turn:localhost:3478?transport=udp"]]`,
-        );
+        // The stand-in's own summary of what -importJson gave it (the credential only by its expiry).
+        expect(logs).toMatch(/signaling ws:\/\/localhost:8080 \(websocket\), ICE servers: turn:localhost:3478\?transport=udp, credential expires \d{4}-/);
         expect(logs).not.toContain(player.credential);
         expect(await sh(render(["podman", "inspect", unity.name]))).not.toContain(player.credential);
         // What the player will present to the relay (long-lived, "<expiry>:unity") is accepted by coturn.

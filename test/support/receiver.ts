@@ -76,8 +76,8 @@ export async function watchReceiver(
         const started = Date.now();
         await page.goto(url, { waitUntil: "domcontentloaded", timeout: 30_000 });
         const stats = () =>
-            page.evaluate(() => (window as unknown as { sparcReceiver: { stats(): Promise<unknown> } }).sparcReceiver.stats()) as Promise<ReceiverStats>;
-        const snapshot = () => page.evaluate(() => (window as unknown as { sparcReceiver: { snapshot(): number[] } }).sparcReceiver.snapshot());
+            page.evaluate(() => (globalThis as unknown as { sparcReceiver: { stats(): Promise<unknown> } }).sparcReceiver.stats()) as Promise<ReceiverStats>;
+        const snapshot = () => page.evaluate(() => (globalThis as unknown as { sparcReceiver: { snapshot(): number[] } }).sparcReceiver.snapshot());
         let firstFrameMs: number | undefined;
         let last = await waitForApi(page, stats, started + options.boundMs);
         while (Date.now() - started < options.boundMs) {
