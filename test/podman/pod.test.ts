@@ -8,7 +8,16 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerRmArgv, containerRunArgv, devContainerSpecs, podCreateArgv, podRmArgv, render, type ContainerSpec } from "../../components/dev/podman";
+import {
+    containerRmArgv,
+    containerRunArgv,
+    devContainerSpecs,
+    podCreateArgv,
+    podRmArgv,
+    render,
+    secretCreateScript,
+    type ContainerSpec,
+} from "../../components/dev/podman";
 import { unityPlayerPath } from "../../components/dev/config";
 import { devScripts, dockerfiles } from "../../components/dev/devStack";
 import { playerIceJson, turnPlan } from "../../components/dev/turn";
@@ -219,7 +228,8 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
         expect(specs.map((s) => s.name)).toEqual([`${prefix}mas-server`, `${prefix}signaling-server`, `${prefix}unity-server`]);
 
         const ice = await new Promise<RunResult>((resolve) => {
-            const child = spawn("podman", ["secret", "create", podTurn.iceSecretName, "-"]);
+            // The stack's own script (podman reads `-` only from a pipe; node hands a socket).
+            const child = spawn("/bin/sh", ["-c", secretCreateScript(podTurn.iceSecretName)]);
             child.on("close", (status) => resolve({ status, stdout: "", stderr: "" }));
             child.stdin.end(playerIceJson(podTurn, undefined, 0));
         });
