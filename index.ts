@@ -24,6 +24,9 @@ const deployers = {
             imageIds: dev.imageIds,
             skipped: dev.skipped,
             readiness: dev.readiness,
+            receiverUrl: dev.receiverUrl,
+            player: dev.player,
+            iceServerUrls: dev.iceServerUrls,
         };
     },
     hpg: () => {
@@ -53,6 +56,8 @@ const deployers = {
             linger: pubapps.linger,
             readiness: pubapps.readiness,
             copyReports: pubapps.copyReports,
+            receiverUrl: pubapps.receiverUrl,
+            player: pubapps.player,
         };
     },
 };

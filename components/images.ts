@@ -10,7 +10,7 @@ import type { ImagesConfig } from "./imagesConfig";
 
 export type { ImagesConfig } from "./imagesConfig";
 
-export type BuiltService = "mas" | "signaling" | "unity";
+export type BuiltService = "mas" | "signaling" | "unity" | "turn";
 
 const projectRoot = path.resolve(__dirname, "..");
 /** Removes one built image by id through the Docker API (plain JS, Node builtins only). */
@@ -19,7 +19,12 @@ export const dockerfiles: Record<BuiltService, string> = {
     mas: path.join(projectRoot, "dockerfiles", "Dockerfile.mas"),
     signaling: path.join(projectRoot, "dockerfiles", "Dockerfile.signaling"),
     unity: path.join(projectRoot, "dockerfiles", "Dockerfile.unity-server"),
+    turn: path.join(projectRoot, "dockerfiles", "Dockerfile.turn"),
 };
+/** The Unity player stand-in's Dockerfile (context samples/unity-player-standin), built as unity-server when unityBuildDir is "". */
+export const unityStandinDockerfile = path.join(projectRoot, "dockerfiles", "Dockerfile.unity-standin");
+/** The TURN image's build context: the entrypoint only. */
+export const turnContext = path.join(projectRoot, "dockerfiles", "turn");
 
 export interface SparcImagesArgs {
     config: ImagesConfig;
@@ -49,17 +54,26 @@ export class SparcImages extends pulumi.ComponentResource {
         const refs: Partial<Record<BuiltService, pulumi.Output<string>>> = {};
         const identities: Partial<Record<BuiltService, pulumi.Output<string>>> = {};
         if (cfg.imageSource === "prebuilt") {
-            const prebuilt: Record<BuiltService, string> = { mas: cfg.masImage, signaling: cfg.signalingImage, unity: cfg.unityImage };
+            const prebuilt: Record<BuiltService, string> = { mas: cfg.masImage, signaling: cfg.signalingImage, unity: cfg.unityImage, turn: cfg.turnImage };
             for (const service of args.services) {
                 refs[service] = pulumi.output(prebuilt[service]);
                 identities[service] = pulumi.output(prebuilt[service]);
             }
         } else {
             const provider = new docker.Provider(`${name}-docker`, { host: cfg.dockerHost }, { parent: this });
-            const builds: Record<BuiltService, { image: string; context: string; args: Record<string, string> }> = {
-                mas: { image: cfg.masImage, context: cfg.masContext, args: { PYTHON_IMAGE: cfg.pythonBaseImage } },
-                signaling: { image: cfg.signalingImage, context: cfg.signalingContext, args: { NODE_IMAGE: cfg.nodeBaseImage } },
-                unity: { image: cfg.unityImage, context: cfg.unityBuildDir, args: { UNITY_BASE_IMAGE: cfg.unityBaseImage } },
+            const builds: Record<BuiltService, { image: string; context: string; dockerfile: string; args: Record<string, string> }> = {
+                mas: { image: cfg.masImage, context: cfg.masContext, dockerfile: dockerfiles.mas, args: { PYTHON_IMAGE: cfg.pythonBaseImage } },
+                signaling: {
+                    image: cfg.signalingImage,
+                    context: cfg.signalingContext,
+                    dockerfile: dockerfiles.signaling,
+                    args: { NODE_IMAGE: cfg.nodeBaseImage },
+                },
+                unity:
+                    cfg.unityPlayer === "standin"
+                        ? { image: cfg.unityImage, context: cfg.unityStandinContext, dockerfile: unityStandinDockerfile, args: {} }
+                        : { image: cfg.unityImage, context: cfg.unityBuildDir, dockerfile: dockerfiles.unity, args: { UNITY_BASE_IMAGE: cfg.unityBaseImage } },
+                turn: { image: cfg.turnImage, context: turnContext, dockerfile: dockerfiles.turn, args: { DEBIAN_IMAGE: cfg.turnBaseImage } },
             };
             for (const service of args.services) {
                 const b = builds[service];
@@ -69,7 +83,7 @@ export class SparcImages extends pulumi.ComponentResource {
                         imageName: builtImageName(cfg.registry, b.image),
                         build: {
                             context: b.context,
-                            dockerfile: dockerfiles[service],
+                            dockerfile: b.dockerfile,
                             // Podman's Docker API has no BuildKit session endpoint.
                             builderVersion: "BuilderV1",
                             args: b.args,

@@ -12,6 +12,17 @@ export type ImageSource = (typeof imageSources)[number];
 export const unityPlayerPath = "Build/LinuxServer/SPARC-P.x86_64";
 /** Name a built Unity image gets when unityImage is "" (Pulumi.yaml defaults every key, so "" means unset). */
 export const builtUnityImageName = "sparc/unity-server:latest";
+/** The Unity player stand-in (a WebRTC peer in Node), built when unityBuildDir is "": its context and image name. */
+export const unityStandinContext = "samples/unity-player-standin";
+export const unityStandinImageName = "sparc/unity-standin:latest";
+
+/**
+ * Which player runs as unity-server: "build" (the Unity build from unityBuildDir), "standin" (imageSource
+ * build without unityBuildDir: the stand-in, so a default `up` streams without a GPU or a Unity build),
+ * "prebuilt" (unityImage as given) or "none" (prebuilt without unityImage: nothing is built then, and
+ * the stack has no stand-in reference to run).
+ */
+export type UnityPlayer = "build" | "standin" | "prebuilt" | "none";
 
 export interface ImagesConfig {
     /** "build": build the images from source contexts; "prebuilt": run masImage/signalingImage/unityImage as given. */
@@ -24,17 +35,23 @@ export interface ImagesConfig {
     masContext: string;
     /** Absolute path of the signaling build context (package.json, package-lock.json, server.js). */
     signalingContext: string;
-    /** Absolute path of a directory holding Build/LinuxServer/SPARC-P.x86_64; "" = Unity server skipped. */
+    /** Absolute path of a directory holding Build/LinuxServer/SPARC-P.x86_64; "" = the stand-in player (build) runs. */
     unityBuildDir: string;
-    /** Whether the Unity server runs: build = unityBuildDir set; prebuilt = unityImage not "". */
+    /** Whether unity-server runs (unityPlayer is not "none"). */
     unityEnabled: boolean;
+    unityPlayer: UnityPlayer;
+    /** Absolute path of the stand-in player's build context (used when unityPlayer is "standin"). */
+    unityStandinContext: string;
     masImage: string;
     signalingImage: string;
     unityImage: string;
+    /** The TURN relay's image (turn-server; built from dockerfiles/turn, or a prebuilt reference). */
+    turnImage: string;
     /** Base images passed as build args (the Dockerfiles' ARG defaults; HPC sites mirror registries). */
     pythonBaseImage: string;
     nodeBaseImage: string;
     unityBaseImage: string;
+    turnBaseImage: string;
 }
 
 /** The Pulumi.yaml defaults of the image keys (test/unit/config-defaults.test.ts checks they agree). */
@@ -47,11 +64,13 @@ export const imagesConfigDefaults = {
     unityBuildDir: "",
     masImage: "sparc/mas-server:latest",
     signalingImage: "sparc/signaling-server:latest",
-    /** "" = Unity skipped when prebuilt; built images then use builtUnityImageName. */
+    /** "" = Unity skipped when prebuilt; built images then use builtUnityImageName (the stand-in: unityStandinImageName). */
     unityImage: "",
+    turnImage: "sparc/turn-server:latest",
     pythonBaseImage: "python:3.11-slim",
     nodeBaseImage: "node:20-alpine",
     unityBaseImage: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04",
+    turnBaseImage: "debian:bookworm-slim",
 } as const;
 
 const imageRef = /^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/;
@@ -115,13 +134,14 @@ export function readImagesConfig(problems: ConfigProblems, baseDir: string): Ima
                 "unityBuildDir",
                 unityBuildDir,
                 [unityPlayerPath],
-                `point unityBuildDir at the Unity CI artifact directory that contains ${unityPlayerPath}, or set it to "" to skip the Unity server`,
+                `point unityBuildDir at the Unity CI artifact directory that contains ${unityPlayerPath}, or set it to "" to run the stand-in player (${unityStandinContext})`,
             );
         }
     }
     const unityImage = problems.read("unityImage", 'pulumi config set unityImage <image reference> (or "")', d.unityImage, () =>
         config.get("unityImage", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/ }),
     );
+    const unityPlayer: UnityPlayer = imageSource === "build" ? (unityBuildDir !== "" ? "build" : "standin") : unityImage !== "" ? "prebuilt" : "none";
     return {
         imageSource,
         dockerHost,
@@ -129,13 +149,19 @@ export function readImagesConfig(problems: ConfigProblems, baseDir: string): Ima
         masContext,
         signalingContext,
         unityBuildDir,
-        unityEnabled: imageSource === "build" ? unityBuildDir !== "" : unityImage !== "",
+        unityEnabled: unityPlayer !== "none",
+        unityPlayer,
+        unityStandinContext: path.resolve(baseDir, unityStandinContext),
         masImage: image("masImage", d.masImage),
         signalingImage: image("signalingImage", d.signalingImage),
-        unityImage: unityImage === "" && imageSource === "build" ? builtUnityImageName : unityImage,
+        unityImage:
+            // Built: the name given, else the Unity build's or the stand-in's default name.
+            imageSource === "build" && unityImage === "" ? (unityPlayer === "standin" ? unityStandinImageName : builtUnityImageName) : unityImage,
+        turnImage: image("turnImage", d.turnImage),
         pythonBaseImage: image("pythonBaseImage", d.pythonBaseImage),
         nodeBaseImage: image("nodeBaseImage", d.nodeBaseImage),
         unityBaseImage: image("unityBaseImage", d.unityBaseImage),
+        turnBaseImage: image("turnBaseImage", d.turnBaseImage),
     };
 }
 

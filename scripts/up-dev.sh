@@ -14,8 +14,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/node-env.sh
 npm ci --ignore-scripts --no-audit --no-fund
 bash scripts/podman/setup.sh
-bash scripts/podman/vendor-deps.sh --mas samples/mas --signaling samples/signaling
-# The dev stack holds no secrets; a passphrase is still required by the file backend.
+# --player: the default pod runs the Unity player stand-in (unityBuildDir ""), whose libwebrtc comes from npm.
+bash scripts/podman/vendor-deps.sh --mas samples/mas --signaling samples/signaling --player samples/unity-player-standin
+# The dev stack's only secret is the TURN secret it generates (kept encrypted in the state with this
+# passphrase); the file backend needs one, and "" is accepted for a local dev stack.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
 if ! command -v pulumi >/dev/null 2>&1; then
   PULUMI_ENGINE_DIR="$(dirname "$(bash scripts/pulumi-engine/build.sh)")"

@@ -15,6 +15,23 @@ export interface PortRange {
     last: number;
 }
 
+/** "embedded": the pod's own coturn (turn-server); "external": turnUrls with the shared turnSecret; "off": no TURN. */
+export const turnModes = ["embedded", "external", "off"] as const;
+export type TurnMode = (typeof turnModes)[number];
+
+/** Unity's manual (com.unity.renderstreaming 3.1, command-line options): these make Render Streaming not work. */
+export const refusedUnityFlags = ["-batchmode", "-nographics"] as const;
+/** Flags the stack sets itself on the player (components/dev/podman.ts, playerArgs). */
+export const stackUnityFlags = [
+    "-signalingType",
+    "-signalingUrl",
+    "-iceServerUrl",
+    "-iceServerUsername",
+    "-iceServerCredential",
+    "-iceServerCredentialType",
+    "-importJson",
+] as const;
+
 export interface DevConfig extends ImagesConfig {
     podName: string;
     /** Prepended to the reference container names (mas-server, ...); "" = exactly the reference names. */
@@ -41,6 +58,15 @@ export interface DevConfig extends ImagesConfig {
     unityArgs: string[];
     readinessTimeoutSeconds: number;
     containerStopTimeoutSeconds: number;
+    turnMode: TurnMode;
+    /** The shared TURN REST secret (a pulumi secret); undefined = generated once per stack and kept encrypted in state. */
+    turnSecret: pulumi.Output<string> | undefined;
+    /** external: the TURN URLs browsers and the player use; [] otherwise. */
+    turnUrls: string[];
+    /** Host browsers reach the embedded relay at (its realm and external address); "" = publicHost. */
+    turnHost: string;
+    /** Lifetime of the credentials the signaling server hands each browser. */
+    turnCredentialTtlSeconds: number;
 }
 
 /** The Pulumi.yaml defaults of the dev section (test/unit/config-defaults.test.ts checks they agree). */
@@ -64,9 +90,14 @@ export const devConfigDefaults = {
     rivaPort: 50051,
     rivaReadinessTimeoutSeconds: 600,
     gpuDeviceArgs: ["--device", "nvidia.com/gpu=all"],
-    unityArgs: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
+    unityArgs: ["-logFile", "/dev/stdout", "-force-vulkan"],
     readinessTimeoutSeconds: 120,
     containerStopTimeoutSeconds: 5,
+    turnMode: "embedded",
+    turnSecret: "",
+    turnUrls: [],
+    turnHost: "",
+    turnCredentialTtlSeconds: 3600,
 } as const;
 
 const podmanName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -128,6 +159,9 @@ export function loadDevConfig(
         return value;
     };
     const readinessTimeoutSeconds = seconds("readinessTimeoutSeconds", d.readinessTimeoutSeconds, 3600, 1);
+    const unityArgs = problems.stringList("unityArgs", d.unityArgs);
+    checkUnityArgs(problems, unityArgs);
+    const turn = readTurn(problems, turnPort);
     const containerStopTimeoutSeconds = seconds("containerStopTimeoutSeconds", d.containerStopTimeoutSeconds, 600, 0);
     const rivaEnabled = problems.boolean("rivaEnabled", d.rivaEnabled);
     const riva = readRiva(problems, baseDir, rivaEnabled && target === "podman", { masPort, signalingPort, port, seconds });
@@ -149,12 +183,104 @@ export function loadDevConfig(
         ),
         ...riva,
         gpuDeviceArgs: problems.stringList("gpuDeviceArgs", d.gpuDeviceArgs),
-        unityArgs: problems.stringList("unityArgs", d.unityArgs),
+        unityArgs,
         readinessTimeoutSeconds,
         containerStopTimeoutSeconds,
+        ...turn,
     };
     problems.throwIfAny("dev stack");
     return result;
+}
+
+/** unityArgs may not hold what breaks Render Streaming, nor what the stack sets itself. */
+function checkUnityArgs(problems: ConfigProblems, args: readonly string[]): void {
+    const fix = (flag: string) =>
+        `remove ${flag} from unityArgs (edit the list in Pulumi.<stack>.yaml); the default is ${JSON.stringify(devConfigDefaults.unityArgs)}`;
+    for (const arg of args) {
+        const flag = arg.toLowerCase();
+        if (refusedUnityFlags.some((f) => f === flag)) {
+            problems.bad(
+                "unityArgs",
+                args,
+                `holds ${arg}: Unity's manual (Render Streaming, command-line options) says "-batchmode and -nographics options don't work with Unity Render Streaming" (the player streams no video)`,
+                fix(arg),
+            );
+        } else if (stackUnityFlags.some((f) => f.toLowerCase() === flag)) {
+            problems.bad(
+                "unityArgs",
+                args,
+                `holds ${arg}, which is set by the stack from the pod's signaling server (ws://localhost:8080) and turnMode/turnUrls/turnSecret (-importJson with the ICE servers)`,
+                fix(arg),
+            );
+        }
+    }
+}
+
+const turnUrlPattern = /^turns?:[^\s,?]+(\?transport=(udp|tcp))?$/;
+
+/** The TURN keys; external mode needs turnUrls and the external server's turnSecret. */
+function readTurn(
+    problems: ConfigProblems,
+    turnPort: number,
+): Pick<DevConfig, "turnMode" | "turnSecret" | "turnUrls" | "turnHost" | "turnCredentialTtlSeconds"> {
+    const config = problems.config;
+    const d = devConfigDefaults;
+    const turnMode = problems.oneOf<TurnMode>("turnMode", turnModes, d.turnMode);
+    const turnUrls = problems.stringList("turnUrls", d.turnUrls, `pulumi config set --path 'turnUrls[0]' turn:turn.example.org:3478?transport=udp`);
+    const turnHost = problems.read("turnHost", 'pulumi config set turnHost <host name or IP> (or "" for publicHost)', d.turnHost, () =>
+        config.get("turnHost", { pattern: /^$|^[a-zA-Z0-9.:[\]-]+$/ }),
+    );
+    const turnCredentialTtlSeconds = problems.count("turnCredentialTtlSeconds", d.turnCredentialTtlSeconds, 60, 7 * 24 * 3600);
+    // Read plain only to check it; the value the stack uses is the secret Output.
+    const secretText = config.get("turnSecret") ?? "";
+    const secretFix = "pulumi config set --secret turnSecret <the TURN server's static-auth-secret>";
+    const secretKey = problems.keyName("turnSecret");
+    if (secretText !== "" && isConfigSecret !== undefined && !isConfigSecret(secretKey)) {
+        problems.add(
+            "turnSecret",
+            `${secretKey} is stored in plaintext in the stack's config. Fix: pulumi config set --secret turnSecret (the value is then encrypted); if that file was shared or committed, choose a new secret`,
+        );
+    } else if (secretText !== "" && secretText.length < 16) {
+        problems.add(
+            "turnSecret",
+            `${problems.keyName("turnSecret")} = [secret, ${secretText.length} characters]: is shorter than 16 characters. Fix: ${secretFix}`,
+        );
+    }
+    if (turnMode === "external") {
+        if (turnUrls.length === 0) {
+            problems.unset(
+                "turnUrls",
+                "pulumi config set --path 'turnUrls[0]' turn:turn.example.org:3478?transport=udp (the external server's URLs, as browsers reach them)",
+            );
+        }
+        if (secretText === "") {
+            problems.unset("turnSecret", `${secretFix} (turnMode external: the external server's shared secret; it cannot be generated)`);
+        }
+    } else if (turnUrls.length > 0) {
+        problems.bad(
+            "turnUrls",
+            turnUrls,
+            `is only for turnMode external (turnMode is ${turnMode}; embedded uses turn:<turnHost>:${turnPort})`,
+            'pulumi config set --path turnUrls "[]" (or set turnMode external)',
+        );
+    }
+    for (const url of turnUrls) {
+        if (!turnUrlPattern.test(url)) {
+            problems.bad(
+                "turnUrls",
+                url,
+                "is not a TURN URL (turn:HOST[:PORT][?transport=udp|tcp] or turns:...)",
+                "pulumi config set --path 'turnUrls[0]' turn:turn.example.org:3478?transport=udp",
+            );
+        }
+    }
+    return {
+        turnMode,
+        turnSecret: secretText === "" ? undefined : config.requireSecret("turnSecret"),
+        turnUrls,
+        turnHost,
+        turnCredentialTtlSeconds,
+    };
 }
 
 type RivaConfig = Pick<DevConfig, "rivaModelRepository" | "rivaNgcApiKey" | "rivaCommand" | "rivaRunArgs" | "rivaPort" | "rivaReadinessTimeoutSeconds">;

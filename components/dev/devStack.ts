@@ -9,6 +9,7 @@ export { builtImageName, dockerfiles } from "../images";
 import {
     containerRmArgv,
     containerRunArgv,
+    devContainerPlan,
     devContainerSpecs,
     ngcSecretName,
     podCreateArgv,
@@ -19,6 +20,8 @@ import {
     secretDeleteScript,
     type ServiceName,
 } from "./podman";
+import { generateSecretArgv, playerIceJson, type TurnPlan } from "./turn";
+import type { UnityPlayer } from "../imagesConfig";
 
 const projectRoot = path.resolve(__dirname, "..", "..");
 /** Scripts the commands run with the program's own node (plain JS, Node builtins only). */
@@ -32,16 +35,60 @@ export interface SkippedService {
     reason: string;
 }
 
+/** Which player runs as unity-server, in words (the `player` output and the `up` log). */
+export function playerDescription(player: UnityPlayer): string {
+    switch (player) {
+        case "build":
+            return "Unity build (unityBuildDir), with gpuDeviceArgs";
+        case "standin":
+            return "stand-in player (samples/unity-player-standin, no GPU): set unityBuildDir to run the Unity build";
+        case "prebuilt":
+            return "Unity build (prebuilt unityImage), with gpuDeviceArgs";
+        case "none":
+            return "none";
+    }
+}
+
+/**
+ * The secret the TURN relay and the signaling server share: the configured one, or one generated once per
+ * stack (a command whose stdout is a secret output, logged nowhere; no random plugin is available here).
+ */
+export function turnSecretOutput(
+    name: string,
+    cfg: Pick<DevConfig, "turnSecret">,
+    turn: TurnPlan,
+    opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> | undefined {
+    if (turn.secretName === undefined) {
+        return undefined;
+    }
+    if (cfg.turnSecret !== undefined) {
+        return cfg.turnSecret;
+    }
+    const generated = new command.local.Command(
+        `${name}-turn-secret-value`,
+        { create: render(generateSecretArgv(process.execPath)), logging: "none", addPreviousOutputInEnv: false },
+        pulumi.mergeOptions(opts, { additionalSecretOutputs: ["stdout"] }),
+    );
+    return pulumi.secret(generated.stdout);
+}
+
 /** Which optional services are left out, and the key that turns each on. */
 export function skippedServices(cfg: DevConfig): SkippedService[] {
     const skipped: SkippedService[] = [];
-    if (!cfg.unityEnabled) {
+    if (cfg.unityPlayer === "none") {
         skipped.push({
             service: "unity",
+            reason: "imageSource is prebuilt and unityImage is empty; set unityImage to a prebuilt Unity player image reference to run it (the stand-in player is built only with imageSource build)",
+        });
+    }
+    if (cfg.turnMode !== "embedded") {
+        skipped.push({
+            service: "turn",
             reason:
-                cfg.imageSource === "build"
-                    ? "unityBuildDir is empty; set it to a directory containing Build/LinuxServer/SPARC-P.x86_64 to run the Unity server"
-                    : "unityImage is empty; set it to a prebuilt Unity server image reference to run the Unity server",
+                cfg.turnMode === "external"
+                    ? `turnMode is external; browsers and the player use ${cfg.turnUrls.join(", ")}`
+                    : "turnMode is off; browsers outside this host's network may get no video (set turnMode embedded)",
         });
     }
     if (!cfg.rivaEnabled) {
@@ -63,6 +110,12 @@ export class DevStack extends pulumi.ComponentResource {
     declare readonly skipped: pulumi.Output<SkippedService[]>;
     /** What the readiness check printed (which endpoints answered after how long). */
     declare readonly readiness: pulumi.Output<string>;
+    /** The page a browser opens to receive the avatar stream (the signaling server's GET /). */
+    declare readonly receiverUrl: pulumi.Output<string>;
+    /** Which player runs as unity-server: the Unity build or the stand-in. */
+    declare readonly player: pulumi.Output<string>;
+    /** The TURN URLs browsers get ([] when turnMode is off). */
+    declare readonly iceServerUrls: pulumi.Output<string[]>;
 
     constructor(name: string, args: DevConfig, opts?: pulumi.ComponentResourceOptions) {
         super("sparc:dev:DevStack", name, {}, opts);
@@ -70,6 +123,10 @@ export class DevStack extends pulumi.ComponentResource {
         const skipped = skippedServices(cfg);
         for (const s of skipped) {
             pulumi.log.info(`${s.service} skipped: ${s.reason}`, this);
+        }
+        const player = playerDescription(cfg.unityPlayer);
+        if (cfg.unityPlayer !== "none") {
+            pulumi.log.info(`unity-server runs the ${player}`, this);
         }
 
         const range = `${cfg.webrtcPortRange.first}-${cfg.webrtcPortRange.last}`;
@@ -85,6 +142,8 @@ export class DevStack extends pulumi.ComponentResource {
             `signalingPort=${cfg.signalingPort}/tcp`,
             "--port",
             `turnPort=${cfg.turnPort}/udp`,
+            "--port",
+            `turnPort=${cfg.turnPort}/tcp`,
             "--port",
             `webrtcPortRange=${range}/udp`,
             ...(cfg.rivaEnabled ? ["--port", `rivaPort=${cfg.rivaPort}/tcp`] : []),
@@ -124,23 +183,18 @@ export class DevStack extends pulumi.ComponentResource {
 
         const ngcSecret = this.ngcSecret(name, cfg, preflight);
         const plan = {
-            podName: cfg.podName,
-            containerNamePrefix: cfg.containerNamePrefix,
-            publicHost: cfg.publicHost,
-            gpuDeviceArgs: cfg.gpuDeviceArgs,
-            unityArgs: cfg.unityArgs,
-            rivaEnabled: cfg.rivaEnabled,
+            ...devContainerPlan(cfg, cfg.publicHost),
             riva: {
                 modelRepository: cfg.rivaModelRepository,
                 runArgs: cfg.rivaRunArgs,
                 command: cfg.rivaCommand,
                 ...(ngcSecret === undefined ? {} : { ngcSecretName: ngcSecretName(cfg.podName) }),
             },
-            unityEnabled: cfg.unityEnabled,
         };
+        const secrets = this.secrets(name, cfg, plan.turn, preflight);
         // Plan with placeholders to decide which containers exist (plain values), then
         // render each run command once its image reference is known.
-        const planned = devContainerSpecs(plan, { mas: "", signaling: "", riva: "", unity: "" });
+        const planned = devContainerSpecs(plan, { mas: "", signaling: "", riva: "", turn: "", unity: "" });
         const containers: Partial<Record<ServiceName, command.local.Command>> = {};
         for (const spec of planned) {
             const image = images[spec.service];
@@ -148,18 +202,21 @@ export class DevStack extends pulumi.ComponentResource {
                 throw new pulumi.ResourceError(`no image for ${spec.service}`, this);
             }
             const create = image.apply((ref) => render(containerRunArgv({ ...spec, image: ref })));
-            const after = spec.service === "unity" && containers.signaling ? [pod, containers.signaling] : [pod];
-            // Riva reads NGC_API_KEY when it starts: a new key (a new secret id) replaces the container.
-            const secret = spec.service === "riva" ? ngcSecret : undefined;
+            // Its podman secrets (Riva: NGC_API_KEY): a re-created secret (new id) re-creates the container (it reads them at creation).
+            const used = [
+                ...(spec.secrets ?? []).map((x) => secrets[x.name]).filter((c): c is command.local.Command => c !== undefined),
+                ...(spec.service === "riva" && ngcSecret !== undefined ? [ngcSecret] : []),
+            ];
+            const after = [pod, ...used, ...(spec.service === "unity" && containers.signaling ? [containers.signaling] : [])];
             containers[spec.service] = new command.local.Command(
                 `${name}-${spec.service}`,
                 {
                     create,
                     delete: render(containerRmArgv(spec.name, cfg.containerStopTimeoutSeconds)),
                     // New image, new pod or a changed run line: replace the container.
-                    triggers: [image, pod.stdout, create, ...(secret === undefined ? [] : [secret.stdout])],
+                    triggers: [image, pod.stdout, create, ...used.map((c) => c.stdout)],
                 },
-                { parent: this, dependsOn: secret === undefined ? after : [...after, secret], deleteBeforeReplace: true },
+                { parent: this, dependsOn: after, deleteBeforeReplace: true },
             );
         }
 
@@ -173,6 +230,9 @@ export class DevStack extends pulumi.ComponentResource {
             `http://127.0.0.1:${cfg.masPort}/health`,
             "--websocket",
             `ws://127.0.0.1:${cfg.signalingPort}/`,
+            "--ice-config",
+            `http://127.0.0.1:${cfg.signalingPort}/config`,
+            ...(plan.turn.relay !== undefined ? ["--stun", `127.0.0.1:${cfg.turnPort}`] : []),
             ...planned.flatMap((s) => ["--logs", s.name]),
         ];
         const running = Object.values(containers);
@@ -201,6 +261,9 @@ export class DevStack extends pulumi.ComponentResource {
         this.imageIds = pulumi.all(images) as pulumi.Output<Record<string, string>>;
         this.skipped = pulumi.output(skipped);
         this.readiness = rivaReady === undefined ? ready.stdout : pulumi.concat(ready.stdout, rivaReady.stdout);
+        this.receiverUrl = pulumi.output(`http://${cfg.publicHost}:${cfg.signalingPort}/`);
+        this.player = pulumi.output(player);
+        this.iceServerUrls = pulumi.output(plan.turn.browserUrls);
 
         this.registerOutputs({
             masUrl: this.masUrl,
@@ -210,7 +273,43 @@ export class DevStack extends pulumi.ComponentResource {
             imageIds: this.imageIds,
             skipped: this.skipped,
             readiness: this.readiness,
+            receiverUrl: this.receiverUrl,
+            player: this.player,
+            iceServerUrls: this.iceServerUrls,
         });
+    }
+
+    /**
+     * The podman secrets the containers read (by name): the shared TURN secret (env TURN_SECRET of the relay
+     * and signaling) and the player's ICE servers file. Values go on stdin; Pulumi keeps them encrypted.
+     */
+    private secrets(name: string, cfg: DevConfig, turn: TurnPlan, preflight: command.local.Command): Record<string, command.local.Command> {
+        const out: Record<string, command.local.Command> = {};
+        const secret = turnSecretOutput(name, cfg, turn, { parent: this });
+        const podmanSecret = (resource: string, secretName: string, value: pulumi.Output<string>) =>
+            new command.local.Command(
+                resource,
+                {
+                    create: secretCreateScript(secretName),
+                    // A changed value runs create again (it replaces the secret: a new id) instead of a replace.
+                    update: secretCreateScript(secretName),
+                    delete: secretDeleteScript(secretName),
+                    // Plain: the real engine's command provider refuses a secret left unknown at preview in triggers.
+                    triggers: [secretName],
+                    stdin: pulumi.secret(value),
+                    addPreviousOutputInEnv: false,
+                },
+                { parent: this, dependsOn: [preflight] },
+            );
+        if (secret !== undefined && turn.secretName !== undefined) {
+            out[turn.secretName] = podmanSecret(`${name}-turn-secret`, turn.secretName, secret);
+        }
+        if (cfg.unityPlayer !== "none") {
+            const now = Math.floor(Date.now() / 1000);
+            const json = secret === undefined ? pulumi.output(playerIceJson(turn, undefined, now)) : secret.apply((v) => playerIceJson(turn, v, now));
+            out[turn.iceSecretName] = podmanSecret(`${name}-ice-servers`, turn.iceSecretName, json);
+        }
+        return out;
     }
 
     /**
@@ -266,7 +365,12 @@ export class DevStack extends pulumi.ComponentResource {
             `${name}-images`,
             {
                 config: cfg,
-                services: cfg.unityEnabled ? ["mas", "signaling", "unity"] : ["mas", "signaling"],
+                services: [
+                    "mas",
+                    "signaling",
+                    ...(cfg.turnMode === "embedded" ? (["turn"] as const) : []),
+                    ...(cfg.unityPlayer !== "none" ? (["unity"] as const) : []),
+                ],
                 dependsOn: [preflight],
             },
             { parent: this },

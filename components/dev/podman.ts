@@ -1,11 +1,14 @@
 // Pure builders of the podman command lines the dev stack runs (argv arrays, rendered with shJoin).
 // Ports, names and env follow the reference pod (README, "Dev stack (local Podman pod)").
 import { shJoin } from "../../providers/remote";
+import type { UnityPlayer } from "../imagesConfig";
+import type { DevConfig } from "./config";
+import { playerArgs, turnPlan, type TurnPlan } from "./turn";
 
 /** Ports the services listen on inside the pod; the config only chooses the host side. */
 export const containerPorts = { mas: 8000, signaling: 8080, turn: 3478 } as const;
 
-export type ServiceName = "mas" | "riva" | "unity" | "signaling";
+export type ServiceName = "mas" | "riva" | "turn" | "unity" | "signaling";
 
 /** Riva's gRPC port in the pod (NVIDIA's quick start: riva_speech_api_port 50051); MAS reaches it at localhost. */
 export const rivaGrpcPort = 50051;
@@ -14,6 +17,7 @@ export const rivaGrpcPort = 50051;
 export const referenceContainerNames: Record<ServiceName, string> = {
     mas: "mas-server",
     riva: "riva-server",
+    turn: "turn-server",
     unity: "unity-server",
     signaling: "signaling-server",
 };
@@ -40,9 +44,21 @@ export interface ContainerSpec {
     runOptions: string[];
     /** Arguments after the image (the image's CMD is replaced when non-empty). */
     args: string[];
+    /** podman secrets: `env` set = an environment variable of that name, else a file /run/secrets/NAME. */
+    secrets?: SecretUse[];
 }
 
-/** The host-side port publications of the pod: TCP for MAS and signaling, UDP for TURN and the WebRTC range. */
+export interface SecretUse {
+    name: string;
+    env?: string;
+}
+
+/** The value of --secret (podman run) and Secret= (Quadlet). */
+export function secretOption(s: SecretUse): string {
+    return s.env === undefined ? s.name : `${s.name},type=env,target=${s.env}`;
+}
+
+/** The host-side port publications of the pod: TCP for MAS and signaling, UDP and TCP for TURN, UDP for the WebRTC range. */
 export function podPortArgs(spec: PodSpec): string[] {
     const range = `${spec.webrtcPortRange.first}-${spec.webrtcPortRange.last}`;
     return [
@@ -52,6 +68,8 @@ export function podPortArgs(spec: PodSpec): string[] {
         `${spec.signalingPort}:${containerPorts.signaling}`,
         "-p",
         `${spec.turnPort}:${containerPorts.turn}/udp`,
+        "-p",
+        `${spec.turnPort}:${containerPorts.turn}/tcp`,
         // ICE candidates carry the in-pod port, so the range maps 1:1.
         "-p",
         `${range}:${range}/udp`,
@@ -81,6 +99,7 @@ export function containerRunArgv(spec: ContainerSpec): string[] {
         "--restart",
         spec.restart,
         ...env,
+        ...(spec.secrets ?? []).flatMap((x) => ["--secret", secretOption(x)]),
         ...spec.runOptions,
         spec.image,
         ...spec.args,
@@ -148,18 +167,43 @@ export interface DevContainerPlan {
     gpuDeviceArgs: string[];
     unityArgs: string[];
     rivaEnabled: boolean;
+    /** Which player runs as unity-server ("none": no unity-server); the stand-in gets no GPU. */
+    unityPlayer: UnityPlayer;
+    /** The TURN side (components/dev/turn.ts turnPlan). */
+    turn: TurnPlan;
     /** Riva's volume, secret and command; without it Riva runs with the GPU and its image's CMD only (the pubapps stack). */
     riva?: RivaRun;
-    /** Whether a Unity build was given (unityBuildDir or a prebuilt unity image). */
-    unityEnabled: boolean;
     restart?: string;
 }
 
-export type ServiceImages = Record<"mas" | "signaling", string> & Partial<Record<"riva" | "unity", string>>;
+/** The plan of a pod from the dev keys; `publicHost` is the host browsers use (dev: publicHost; pubapps: its own). */
+export function devContainerPlan(dev: DevConfig, publicHost: string): DevContainerPlan {
+    return {
+        podName: dev.podName,
+        containerNamePrefix: dev.containerNamePrefix,
+        publicHost,
+        gpuDeviceArgs: dev.gpuDeviceArgs,
+        unityArgs: dev.unityArgs,
+        rivaEnabled: dev.rivaEnabled,
+        unityPlayer: dev.unityPlayer,
+        turn: turnPlan({
+            podName: dev.podName,
+            turnMode: dev.turnMode,
+            host: dev.turnHost === "" ? publicHost : dev.turnHost,
+            port: dev.turnPort,
+            webrtcPortRange: dev.webrtcPortRange,
+            turnUrls: dev.turnUrls,
+            turnCredentialTtlSeconds: dev.turnCredentialTtlSeconds,
+        }),
+    };
+}
+
+export type ServiceImages = Record<"mas" | "signaling", string> & Partial<Record<"riva" | "turn" | "unity", string>>;
 
 /**
- * The containers of the pod, in start order: MAS first (Unity calls it), then Riva, then signaling,
- * then Unity (it connects to SIGNALING_URL on start). Riva and Unity only when enabled.
+ * The containers of the pod, in start order: MAS first (Unity calls it), then Riva, then the TURN relay
+ * (embedded), then signaling (it hands browsers TURN credentials), then the player (it connects to
+ * signaling on start). Riva, TURN and the player only when enabled.
  */
 export function devContainerSpecs(plan: DevContainerPlan, images: ServiceImages): ContainerSpec[] {
     const restart = plan.restart ?? "on-failure";
@@ -183,13 +227,43 @@ export function devContainerSpecs(plan: DevContainerPlan, images: ServiceImages)
             args: [...(riva?.command ?? [])],
         });
     }
-    specs.push({ ...base("signaling", images.signaling), env: { PUBLIC_HOST: plan.publicHost }, runOptions: [], args: [] });
-    if (plan.unityEnabled) {
+    const turn = plan.turn;
+    const turnSecret: SecretUse[] = turn.secretName === undefined ? [] : [{ name: turn.secretName, env: "TURN_SECRET" }];
+    if (turn.relay !== undefined) {
+        specs.push({
+            ...base("turn", images.turn),
+            env: {
+                TURN_HOST: turn.relay.host,
+                TURN_PORT: String(containerPorts.turn),
+                TURN_MIN_PORT: String(turn.relay.minPort),
+                TURN_MAX_PORT: String(turn.relay.maxPort),
+                // A file, not type=env: Podman 4.3 shows env secrets' values in `podman inspect` (Config.Env).
+                TURN_SECRET_FILE: `/run/secrets/${turn.secretName}`,
+            },
+            secrets: [{ name: turn.secretName ?? "" }],
+            runOptions: [],
+            args: [],
+        });
+    }
+    specs.push({
+        ...base("signaling", images.signaling),
+        env: {
+            PUBLIC_HOST: plan.publicHost,
+            ICE_SERVER_URLS: turn.browserUrls.join(","),
+            TURN_CREDENTIAL_TTL_SECONDS: String(turn.credentialTtlSeconds),
+        },
+        secrets: turnSecret,
+        runOptions: [],
+        args: [],
+    });
+    if (plan.unityPlayer !== "none") {
         specs.push({
             ...base("unity", images.unity),
+            // Kept as the seed writes it; the player itself reads -signalingUrl / -importJson.
             env: { SIGNALING_URL: `ws://localhost:${containerPorts.signaling}` },
-            runOptions: [...plan.gpuDeviceArgs],
-            args: [...plan.unityArgs],
+            secrets: [{ name: turn.iceSecretName }],
+            runOptions: plan.unityPlayer === "standin" ? [] : [...plan.gpuDeviceArgs],
+            args: playerArgs(plan.unityArgs, turn.iceSecretName),
         });
     }
     return specs;

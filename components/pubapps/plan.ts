@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import type { DevConfig } from "../dev/config";
-import { containerPorts, devContainerSpecs, type ServiceName } from "../dev/podman";
+import { containerPorts, devContainerPlan, devContainerSpecs, type ServiceName } from "../dev/podman";
 import type { PubappsConfig } from "./config";
 import { pubappsTargets, type PubappsTransport } from "./transport";
 
@@ -32,13 +32,14 @@ export function pubappsTransport(cfg: PubappsConfig): PubappsTransport {
     );
 }
 
-/** The pod's publications: the proxied port to signaling, MAS on the instance's loopback, TURN and WebRTC UDP. */
+/** The pod's publications: the proxied port to signaling, MAS on the instance's loopback, TURN (UDP and TCP) and WebRTC UDP. */
 export function podPublish(cfg: PubappsConfig, dev: DevConfig): string[] {
     const range = `${dev.webrtcPortRange.first}-${dev.webrtcPortRange.last}`;
     return [
         `${cfg.proxyPort}:${containerPorts.signaling}`,
         `127.0.0.1:${cfg.masPort}:${containerPorts.mas}`,
         `${dev.turnPort}:${containerPorts.turn}/udp`,
+        `${dev.turnPort}:${containerPorts.turn}/tcp`,
         // ICE candidates carry the in-pod port, so the range maps 1:1 (UF RC must open it: the proxy carries no UDP).
         `${range}:${range}/udp`,
     ];
@@ -46,18 +47,7 @@ export function podPublish(cfg: PubappsConfig, dev: DevConfig): string[] {
 
 /** Services that run, in start order (a plain list: decided before any resource is made). */
 export function pubappsServices(dev: DevConfig): ServiceName[] {
-    return devContainerSpecs(
-        {
-            podName: dev.podName,
-            containerNamePrefix: dev.containerNamePrefix,
-            publicHost: "",
-            gpuDeviceArgs: dev.gpuDeviceArgs,
-            unityArgs: dev.unityArgs,
-            rivaEnabled: dev.rivaEnabled,
-            unityEnabled: dev.unityEnabled,
-        },
-        { mas: "", signaling: "", riva: "", unity: "" },
-    ).map((s) => s.service);
+    return devContainerSpecs(devContainerPlan(dev, ""), { mas: "", signaling: "", riva: "", turn: "", unity: "" }).map((s) => s.service);
 }
 
 /**

@@ -6,7 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SparcImages, type BuiltService } from "../images";
 import type { DevConfig } from "../dev/config";
-import { devContainerSpecs, type ServiceName } from "../dev/podman";
+import { devContainerPlan, devContainerSpecs, secretCreateScript, secretDeleteScript, type ServiceName } from "../dev/podman";
+import { playerDescription, turnSecretOutput } from "../dev/devStack";
+import { playerIceJson } from "../dev/turn";
 import { shQuote } from "../../providers/remote";
 import type { PubappsConfig } from "./config";
 import {
@@ -58,6 +60,10 @@ export class PubappsStack extends pulumi.ComponentResource {
     declare readonly linger: pulumi.Output<string>;
     declare readonly readiness: pulumi.Output<string>;
     declare readonly copyReports: pulumi.Output<Record<string, string>>;
+    /** The page a browser opens to receive the avatar stream: the public URL (the signaling server's GET /). */
+    declare readonly receiverUrl: pulumi.Output<string>;
+    /** Which player runs as unity-server: the Unity build or the stand-in. */
+    declare readonly player: pulumi.Output<string>;
 
     constructor(name: string, args: PubappsStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("sparc:pubapps:PubappsStack", name, {}, opts);
@@ -71,7 +77,12 @@ export class PubappsStack extends pulumi.ComponentResource {
         // Local reads (no SSH), before any resource: a missing prebuilt image fails preview with its key.
         const prebuiltRefs: Partial<Record<ServiceName, readonly [string, string]>> = {
             ...(dev.imageSource === "prebuilt"
-                ? ({ mas: ["masImage", dev.masImage], signaling: ["signalingImage", dev.signalingImage], unity: ["unityImage", dev.unityImage] } as const)
+                ? ({
+                      mas: ["masImage", dev.masImage],
+                      signaling: ["signalingImage", dev.signalingImage],
+                      unity: ["unityImage", dev.unityImage],
+                      turn: ["turnImage", dev.turnImage],
+                  } as const)
                 : {}),
             riva: ["rivaImage", dev.rivaImage],
         };
@@ -154,22 +165,19 @@ export class PubappsStack extends pulumi.ComponentResource {
         }
 
         const podSpec: PodUnitSpec = { podName: dev.podName, publish: podPublish(cfg, dev), stopTimeoutSeconds: dev.containerStopTimeoutSeconds };
+        const podPlan = devContainerPlan(dev, cfg.publicHost);
         const unitsOf = (images: Partial<Record<ServiceName, string>>) =>
             podUnits(
                 podSpec,
-                devContainerSpecs(
-                    {
-                        podName: dev.podName,
-                        containerNamePrefix: dev.containerNamePrefix,
-                        publicHost: cfg.publicHost,
-                        gpuDeviceArgs: dev.gpuDeviceArgs,
-                        unityArgs: dev.unityArgs,
-                        rivaEnabled: dev.rivaEnabled,
-                        unityEnabled: dev.unityEnabled,
-                    },
-                    { mas: images.mas ?? "", signaling: images.signaling ?? "", riva: images.riva ?? "", unity: images.unity ?? "" },
-                ),
+                devContainerSpecs(podPlan, {
+                    mas: images.mas ?? "",
+                    signaling: images.signaling ?? "",
+                    riva: images.riva ?? "",
+                    turn: images.turn ?? "",
+                    unity: images.unity ?? "",
+                }),
             );
+        const plannedSpecs = devContainerSpecs(podPlan, { mas: "", signaling: "", riva: "", turn: "", unity: "" });
         // Unit names do not depend on images: plain values.
         const names = unitsOf({});
         const containerUnitNames = names.containers.map((c) => c.files.systemd.unit);
@@ -186,6 +194,38 @@ export class PubappsStack extends pulumi.ComponentResource {
             { parent: this, dependsOn: [host], deleteBeforeReplace: true },
         );
 
+        // The podman secrets on the instance (value on the ssh command's stdin, never in argv): the shared TURN
+        // secret and the player's ICE servers file. A changed value re-creates the secret and its users' units.
+        const secretValue = turnSecretOutput(name, dev, podPlan.turn, { parent: this });
+        const secrets: Record<string, command.local.Command> = {};
+        const remoteSecret = (resource: string, secretName: string, value: pulumi.Output<string>) =>
+            new command.local.Command(
+                resource,
+                {
+                    create: remote(["bash", "-c", secretCreateScript(secretName)]),
+                    update: remote(["bash", "-c", secretCreateScript(secretName)]),
+                    delete: remote(["bash", "-c", secretDeleteScript(secretName)]),
+                    triggers: [secretName],
+                    stdin: pulumi.secret(value),
+                    ...(environment !== undefined ? { environment } : {}),
+                },
+                { parent: this, dependsOn: [host] },
+            );
+        if (secretValue !== undefined && podPlan.turn.secretName !== undefined) {
+            secrets[podPlan.turn.secretName] = remoteSecret(`${name}-turn-secret`, podPlan.turn.secretName, secretValue);
+        }
+        if (dev.unityPlayer !== "none") {
+            const now = Math.floor(Date.now() / 1000);
+            const json =
+                secretValue === undefined
+                    ? pulumi.output(playerIceJson(podPlan.turn, undefined, now))
+                    : secretValue.apply((v) => playerIceJson(podPlan.turn, v, now));
+            secrets[podPlan.turn.iceSecretName] = remoteSecret(`${name}-ice-servers`, podPlan.turn.iceSecretName, json);
+        }
+        if (dev.unityPlayer !== "none") {
+            pulumi.log.info(`unity-server runs the ${playerDescription(dev.unityPlayer)}`, this);
+        }
+
         const unitImages = pulumi.all(Object.fromEntries(Object.entries(plans).map(([service, p]) => [service, p.apply((x) => x.unitImage)]))) as pulumi.Output<
             Partial<Record<ServiceName, string>>
         >;
@@ -199,6 +239,8 @@ export class PubappsStack extends pulumi.ComponentResource {
                 return c.files[f.format];
             });
             const image = loaded[entry.service];
+            const used = plannedSpecs.find((x) => x.service === entry.service)?.secrets ?? [];
+            const usedSecrets = used.map((x) => secrets[x.name]).filter((c): c is command.local.Command => c !== undefined);
             // A changed image is a changed unit text: this unit alone is stopped, rewritten and started.
             units.push(
                 new command.local.Command(
@@ -206,10 +248,10 @@ export class PubappsStack extends pulumi.ComponentResource {
                     {
                         create: file.apply((f) => remote(installUnitScript(f))),
                         delete: file.apply((f) => remote(removeUnitScript(f, { kind: "container", name: entry.name }))),
-                        triggers: [file.apply((f) => f.text)],
+                        triggers: [file.apply((f) => f.text), ...usedSecrets.map((c) => plainStdout(c))],
                         ...(environment !== undefined ? { environment } : {}),
                     },
-                    { parent: this, dependsOn: [pod, ...(image !== undefined ? [image] : [])], deleteBeforeReplace: true },
+                    { parent: this, dependsOn: [pod, ...(image !== undefined ? [image] : []), ...usedSecrets], deleteBeforeReplace: true },
                 ),
             );
         }
@@ -245,6 +287,8 @@ export class PubappsStack extends pulumi.ComponentResource {
         this.linger = hostFacts.apply((f) => f.linger);
         this.readiness = plainStdout(ready).apply((s) => s.trim());
         this.copyReports = pulumi.all(copyReports);
+        this.receiverUrl = this.publicUrl;
+        this.player = pulumi.output(playerDescription(dev.unityPlayer));
         this.registerOutputs({
             publicUrl: this.publicUrl,
             signalingUrl: this.signalingUrl,
@@ -256,6 +300,8 @@ export class PubappsStack extends pulumi.ComponentResource {
             linger: this.linger,
             readiness: this.readiness,
             copyReports: this.copyReports,
+            receiverUrl: this.receiverUrl,
+            player: this.player,
         });
     }
 }

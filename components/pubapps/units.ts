@@ -2,7 +2,7 @@
 // Quadlet files (.pod + .container, Podman >= 5) and, for older Podman, unit files equivalent to
 // `podman generate systemd --new` (measured against Podman 4.3.1's own output; see unitsFor docs).
 // Both use the same unit names, so outputs, restarts and removal do not depend on the form.
-import type { ContainerSpec } from "../dev/podman";
+import { secretOption, type ContainerSpec } from "../dev/podman";
 
 export type UnitFormat = "quadlet" | "systemd";
 
@@ -95,6 +95,7 @@ export function quadletContainer(c: ContainerSpec, pod: PodUnitSpec): UnitFile {
             `Image=${c.image}`,
             `Pod=${pod.podName}.pod`,
             ...env,
+            ...(c.secrets ?? []).map((x) => `Secret=${systemdWord(secretOption(x))}`),
             ...(c.runOptions.length > 0 ? [`PodmanArgs=${c.runOptions.map(systemdWord).join(" ")}`] : []),
             ...(c.args.length > 0 ? [`Exec=${c.args.map(systemdWord).join(" ")}`] : []),
             `StopTimeout=${pod.stopTimeoutSeconds}`,
@@ -176,6 +177,7 @@ export function generatedContainer(c: ContainerSpec, pod: PodUnitSpec): UnitFile
                 "--name",
                 c.name,
                 ...env,
+                ...(c.secrets ?? []).flatMap((x) => ["--secret", secretOption(x)]),
                 ...c.runOptions,
                 c.image,
                 ...c.args,

@@ -13,6 +13,7 @@
 #   docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
 #                                        plain Debian 12 minbase (no GL, no NVIDIA bits);
 #                                        Dockerfile.unity-server apt-installs its libs
+#   docker.io/library/debian:bookworm-slim   plain Debian 12 minbase (Dockerfile.turn apt-installs coturn)
 #
 # Idempotent: each image is made only when absent (a re-import would change its
 # id and invalidate every build cache above it). Tarballs are cached in
@@ -34,6 +35,7 @@ PYTHON_IMG=docker.io/library/python:3.11-slim
 NODE_IMG=docker.io/library/node:20-alpine
 NODE_BOOKWORM_IMG=docker.io/library/node:20-bookworm-slim
 OPENGL_IMG=docker.io/nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04
+DEBIAN_SLIM_IMG=docker.io/library/debian:bookworm-slim
 
 mkdir -p "$SPARC_CACHE_DIR" "$SPARC_STATE_DIR"
 
@@ -63,6 +65,7 @@ if ! podman image exists "$DEBIAN_IMG"; then
   log "imported $DEBIAN_IMG in $(since "$t")s"
 fi
 podman image exists "$OPENGL_IMG" || podman tag "$DEBIAN_IMG" "$OPENGL_IMG"
+podman image exists "$DEBIAN_SLIM_IMG" || podman tag "$DEBIAN_IMG" "$DEBIAN_SLIM_IMG"
 
 ctx=$(mktemp -d); trap 'rm -rf "$ctx"' EXIT
 
@@ -113,4 +116,4 @@ DF
   log "built stand-in $NODE_IMG ($(basename "$node_tgz" .tgz), $(basename "$npm_tgz" .tgz)) in $(since "$t")s"
 fi
 podman image exists "$NODE_BOOKWORM_IMG" || podman tag "$NODE_IMG" "$NODE_BOOKWORM_IMG"
-log "stand-in base images present: $PYTHON_IMG $NODE_IMG $NODE_BOOKWORM_IMG $OPENGL_IMG"
+log "stand-in base images present: $PYTHON_IMG $NODE_IMG $NODE_BOOKWORM_IMG $OPENGL_IMG $DEBIAN_SLIM_IMG"

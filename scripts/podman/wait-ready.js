@@ -2,7 +2,9 @@
 // @ts-check
 "use strict";
 // wait-ready.js - wait until the dev pod answers: HTTP 200 from each --http URL, a
-// WebSocket handshake (101 + correct Sec-WebSocket-Accept) on each --websocket URL and
+// WebSocket handshake (101 + correct Sec-WebSocket-Accept) on each --websocket URL, JSON
+// with an iceServers list from each --ice-config URL (the signaling server's GET /config),
+// a STUN Binding success response from each --stun HOST:PORT (the TURN relay, over UDP) and
 // SERVING from the standard gRPC health service (grpc.health.v1.Health/Check, the service
 // Riva serves and NVIDIA's riva_start.sh polls with grpc_health_probe) on each
 // --grpc-health HOST:PORT, bounded by --timeout seconds. On timeout it prints what failed and the last log lines
@@ -10,20 +12,22 @@
 // error shows why. Node builtins only: runs under any node >= 18.
 //
 // usage: node wait-ready.js --timeout 120 --http http://127.0.0.1:8000/health \
-//          --websocket ws://127.0.0.1:8080/ --logs mas-server --logs signaling-server [--log-lines 30]
+//          --websocket ws://127.0.0.1:8080/ [--ice-config http://127.0.0.1:8080/config] [--stun 127.0.0.1:3478]
+//          --logs mas-server --logs signaling-server [--log-lines 30]
 //        node wait-ready.js --timeout 600 --grpc-health 127.0.0.1:50051 --logs riva-server
 const http = require("node:http");
 const http2 = require("node:http2");
 const crypto = require("node:crypto");
+const dgram = require("node:dgram");
 const { spawnSync } = require("node:child_process");
 
 /**
  * @param {string[]} argv
- * @returns {{ http: string[], websocket: string[], grpcHealth: string[], logs: string[], timeout: number, logLines: number, podman: string }}
+ * @returns {{ http: string[], websocket: string[], iceConfig: string[], stun: string[], grpcHealth: string[], logs: string[], timeout: number, logLines: number, podman: string }}
  */
 function parseArgs(argv) {
     /** @type {ReturnType<typeof parseArgs>} */
-    const opts = { http: [], websocket: [], grpcHealth: [], logs: [], timeout: 120, logLines: 30, podman: "podman" };
+    const opts = { http: [], websocket: [], iceConfig: [], stun: [], grpcHealth: [], logs: [], timeout: 120, logLines: 30, podman: "podman" };
     for (let i = 0; i < argv.length; i += 2) {
         const [flag, value] = [argv[i], argv[i + 1]];
         if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -33,6 +37,13 @@ function parseArgs(argv) {
                 break;
             case "--websocket":
                 opts.websocket.push(value);
+                break;
+            case "--ice-config":
+                opts.iceConfig.push(value);
+                break;
+            case "--stun":
+                if (!/^[^:]+:\d+$/.test(value)) throw new Error(`--stun wants HOST:PORT, got ${JSON.stringify(value)}`);
+                opts.stun.push(value);
                 break;
             case "--grpc-health":
                 if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(value))
@@ -106,6 +117,90 @@ function checkWebSocket(url) {
         req.on("timeout", () => req.destroy(new Error("no answer within 3 s")));
         req.on("error", reject);
         req.end();
+    });
+}
+
+/**
+ * @param {string} url
+ * @returns {Promise<string>} what answered; rejects with why not
+ */
+function checkIceConfig(url) {
+    return new Promise((resolve, reject) => {
+        const req = http.get(url, { timeout: 3000 }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (d) => {
+                body += d;
+            });
+            res.on("end", () => {
+                if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}`));
+                try {
+                    const servers = JSON.parse(body).iceServers;
+                    if (!Array.isArray(servers)) return reject(new Error(`no iceServers list in ${JSON.stringify(body.slice(0, 120))}`));
+                    // The URLs only: the answer holds a credential.
+                    resolve(`iceServers ${JSON.stringify(servers.map((/** @type {{ urls?: unknown }} */ x) => x.urls))}`);
+                } catch {
+                    reject(new Error(`not JSON: ${JSON.stringify(body.slice(0, 120))}`));
+                }
+            });
+        });
+        req.on("timeout", () => req.destroy(new Error("no answer within 3 s")));
+        req.on("error", reject);
+    });
+}
+
+const STUN_MAGIC_COOKIE = 0x2112a442;
+
+/**
+ * A STUN Binding Request (RFC 5389): type 0x0001, no attributes, the magic cookie, a 96-bit transaction id.
+ * @param {Buffer} transactionId 12 bytes
+ */
+function stunBindingRequest(transactionId) {
+    if (transactionId.length !== 12) throw new Error("a STUN transaction id has 12 bytes");
+    const msg = Buffer.alloc(20);
+    msg.writeUInt16BE(0x0001, 0);
+    msg.writeUInt16BE(0, 2);
+    msg.writeUInt32BE(STUN_MAGIC_COOKIE, 4);
+    transactionId.copy(msg, 8);
+    return msg;
+}
+
+/**
+ * Whether `msg` is a Binding success response (0x0101) to the request with `transactionId`.
+ * @param {Buffer} msg
+ * @param {Buffer} transactionId
+ * @returns {string} "" when it is, else what it is
+ */
+function stunResponseProblem(msg, transactionId) {
+    if (msg.length < 20) return `${msg.length} bytes, not a STUN message`;
+    if (msg.readUInt32BE(4) !== STUN_MAGIC_COOKIE) return "no STUN magic cookie";
+    if (!msg.subarray(8, 20).equals(transactionId)) return "another transaction id";
+    const type = msg.readUInt16BE(0);
+    return type === 0x0101 ? "" : `message type 0x${type.toString(16).padStart(4, "0")} instead of 0x0101 (Binding success)`;
+}
+
+/**
+ * @param {string} hostPort
+ * @returns {Promise<string>} what answered; rejects with why not
+ */
+function checkStun(hostPort) {
+    const [host, port] = [hostPort.slice(0, hostPort.lastIndexOf(":")), Number(hostPort.slice(hostPort.lastIndexOf(":") + 1))];
+    const id = crypto.randomBytes(12);
+    return new Promise((resolve, reject) => {
+        const sock = dgram.createSocket("udp4");
+        const done = (/** @type {Error | null} */ err, /** @type {string} */ what = "") => {
+            clearTimeout(timer);
+            sock.close();
+            if (err) reject(err);
+            else resolve(what);
+        };
+        const timer = setTimeout(() => done(new Error("no STUN answer within 2 s")), 2000);
+        sock.on("message", (msg) => {
+            const problem = stunResponseProblem(msg, id);
+            done(problem === "" ? null : new Error(problem), "STUN Binding success");
+        });
+        sock.on("error", (err) => done(err));
+        sock.send(stunBindingRequest(id), port, host);
     });
 }
 
@@ -247,6 +342,8 @@ async function main() {
     const checks = [
         ...opts.http.map((url) => ({ what: `GET ${url}`, run: () => checkHttp(url) })),
         ...opts.websocket.map((url) => ({ what: `WebSocket ${url}`, run: () => checkWebSocket(url) })),
+        ...opts.iceConfig.map((url) => ({ what: `GET ${url} (ICE servers)`, run: () => checkIceConfig(url) })),
+        ...opts.stun.map((hostPort) => ({ what: `STUN ${hostPort}/udp`, run: () => checkStun(hostPort) })),
         ...opts.grpcHealth.map((target) => ({ what: `gRPC health ${target}`, run: () => checkGrpcHealth(target) })),
     ];
     const started = Date.now();
@@ -281,7 +378,18 @@ async function main() {
     return 1;
 }
 
-module.exports = { grpcFrame, grpcUnframe, encodeHealthCheckRequest, decodeHealthCheckResponse, checkGrpcHealth };
+module.exports = {
+    parseArgs,
+    stunBindingRequest,
+    stunResponseProblem,
+    checkStun,
+    checkIceConfig,
+    grpcFrame,
+    grpcUnframe,
+    encodeHealthCheckRequest,
+    decodeHealthCheckResponse,
+    checkGrpcHealth,
+};
 
 if (require.main === module) {
     main().then(

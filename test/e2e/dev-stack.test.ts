@@ -77,7 +77,15 @@ async function health(port: number): Promise<unknown> {
 function vendorSamples(): void {
     execFileSync(
         "bash",
-        [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas"), "--signaling", path.join(root, "samples/signaling")],
+        [
+            path.join(root, "scripts/podman/vendor-deps.sh"),
+            "--mas",
+            path.join(root, "samples/mas"),
+            "--signaling",
+            path.join(root, "samples/signaling"),
+            "--player",
+            path.join(root, "samples/unity-player-standin"),
+        ],
         { stdio: "ignore" },
     );
 }
@@ -162,7 +170,9 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         console.log(`pulumi preview --stack dev (imageSource build): ${((Date.now() - started) / 1000).toFixed(1)} s`);
         resourceCount = plan.create ?? 0;
         expect(plan).toEqual({ create: resourceCount });
-        expect(resourceCount).toBe(13);
+        // MAS, signaling, the TURN relay and the stand-in player (four images, their owners and containers),
+        // the generated TURN secret and two podman secrets, the pod, preflight, readiness, provider, components.
+        expect(resourceCount).toBe(22);
         // index.ts exports the dev target's outputs only: no "Undefined value (masEndpoint) will not show as a stack output".
         const text = await stack.previewText();
         expect(text).toContain("masUrl");
@@ -177,7 +187,9 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         console.log(`pulumi up --stack dev (imageSource build) to ready: ${((Date.now() - started) / 1000).toFixed(1)} s`);
         const { deployment } = await stack.exportState();
         const built = resourcesOfType(deployment, "docker:index/image:Image");
-        expect(built.map((r) => r.inputs?.imageName).sort()).toEqual([images.mas, images.signaling]);
+        expect(built.map((r) => r.inputs?.imageName).sort()).toEqual(
+            [images.mas, images.signaling, "localhost/sparc/turn-server:latest", "localhost/sparc/unity-standin:latest"].sort(),
+        );
         // pulumi-docker #1700/#1708: Podman's Docker API has no BuildKit session endpoint.
         for (const image of built) {
             expect((image.inputs?.build as { builderVersion?: string }).builderVersion).toBe("BuilderV1");
@@ -189,11 +201,25 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         expect(builtLayers.size).toBe(4);
         const out = await stack.outputs();
         // Exactly the dev target's outputs (README "Dev stack"), none of the other targets'.
-        expect(Object.keys(out).sort()).toEqual(["containerIds", "imageIds", "masUrl", "podName", "readiness", "signalingUrl", "skipped"]);
-        expect(out.imageIds).toEqual(ids);
+        expect(Object.keys(out).sort()).toEqual([
+            "containerIds",
+            "iceServerUrls",
+            "imageIds",
+            "masUrl",
+            "player",
+            "podName",
+            "readiness",
+            "receiverUrl",
+            "signalingUrl",
+            "skipped",
+        ]);
+        expect(out.imageIds).toMatchObject(ids);
+        expect(Object.keys(out.imageIds as object).sort()).toEqual(["mas", "signaling", "turn", "unity"]);
         expect(out.masUrl).toBe(`http://localhost:${MAS_PORT}`);
         expect(await health(MAS_PORT)).toEqual({ status: "ok" });
-        expect(leftovers(POD, PREFIX).split(" ").sort()).toEqual([`${PREFIX}mas-server`, `${PREFIX}signaling-server`, POD].sort());
+        expect(leftovers(POD, PREFIX).split(" ").sort()).toEqual(
+            [`${PREFIX}mas-server`, `${PREFIX}turn-server`, `${PREFIX}signaling-server`, `${PREFIX}unity-server`, POD].sort(),
+        );
     }, 600_000);
 
     it("a second up changes nothing and rebuilds nothing", async () => {
@@ -291,6 +317,8 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource prebuilt (real engine 
             signalingPort: String(SIGNALING_PORT),
             turnPort: "13479",
             webrtcPortRange: "49410-49412",
+            // This block is about prebuilt images; the relay is test/podman/turn.test.ts's and avatar-stream's.
+            turnMode: "off",
             readinessTimeoutSeconds: "60",
         };
         for (const [key, value] of Object.entries(config)) {

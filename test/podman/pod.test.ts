@@ -8,9 +8,19 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerRmArgv, containerRunArgv, devContainerSpecs, podCreateArgv, podRmArgv, render, type ContainerSpec } from "../../components/dev/podman";
+import {
+    containerRmArgv,
+    containerRunArgv,
+    devContainerSpecs,
+    podCreateArgv,
+    podRmArgv,
+    render,
+    secretCreateScript,
+    type ContainerSpec,
+} from "../../components/dev/podman";
 import { unityPlayerPath } from "../../components/dev/config";
 import { devScripts, dockerfiles } from "../../components/dev/devStack";
+import { playerIceJson, turnPlan } from "../../components/dev/turn";
 
 const root = path.resolve(__dirname, "..", "..");
 const inCi = process.env.CI === "true";
@@ -76,7 +86,21 @@ const tags = {
     signaling: "localhost/sparc-podtest/signaling-server:latest",
     unity: "localhost/sparc-podtest/unity-server:latest",
 };
-const cleanup = () => run("podman", ["pod", "rm", "--force", "--ignore", "--time", "0", podName]);
+// The player's ICE servers file (TURN off here: test/podman/turn.test.ts runs the relay), a podman secret.
+const podTurn = turnPlan({
+    podName,
+    turnMode: "off",
+    host: "localhost",
+    port: ports.turnPort,
+    webrtcPortRange: ports.webrtcPortRange,
+    turnUrls: [],
+    turnCredentialTtlSeconds: 3600,
+});
+const cleanup = async () => {
+    const res = await run("podman", ["pod", "rm", "--force", "--ignore", "--time", "0", podName]);
+    await run("podman", ["secret", "rm", podTurn.iceSecretName]);
+    return res;
+};
 
 describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
     let work = "";
@@ -194,14 +218,22 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
                 containerNamePrefix: prefix,
                 publicHost: "localhost",
                 gpuDeviceArgs: [], // no GPU on this machine; the stand-in player needs none
-                unityArgs: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
+                unityArgs: ["-logFile", "/dev/stdout", "-force-vulkan"],
                 rivaEnabled: false,
-                unityEnabled: true,
+                unityPlayer: "build",
+                turn: podTurn,
             },
             { mas: imageIds.mas, signaling: imageIds.signaling, unity: imageIds.unity },
         );
         expect(specs.map((s) => s.name)).toEqual([`${prefix}mas-server`, `${prefix}signaling-server`, `${prefix}unity-server`]);
 
+        const ice = await new Promise<RunResult>((resolve) => {
+            // The stack's own script (podman reads `-` only from a pipe; node hands a socket).
+            const child = spawn("/bin/sh", ["-c", secretCreateScript(podTurn.iceSecretName)]);
+            child.on("close", (status) => resolve({ status, stdout: "", stderr: "" }));
+            child.stdin.end(playerIceJson(podTurn, undefined, 0));
+        });
+        expect(ice.status).toBe(0);
         const start = await timed(async () => {
             await sh(render(podCreateArgv({ podName, ...ports })));
             for (const s of specs) await sh(render(containerRunArgv(s)));
@@ -284,7 +316,9 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
 
     it("the Unity stand-in got its flags and SIGNALING_URL", async () => {
         const logs = await sh(render(["podman", "logs", `${prefix}unity-server`]));
-        expect(logs).toContain("args: -logFile /dev/stdout -batchmode -force-vulkan");
+        expect(logs).toContain(
+            `args: -logFile /dev/stdout -force-vulkan -signalingType websocket -signalingUrl ws://localhost:8080 -importJson /run/secrets/${podTurn.iceSecretName}`,
+        );
         expect(logs).toContain("SIGNALING_URL=ws://localhost:8080");
         expect(await sh(render(["podman", "exec", `${prefix}unity-server`, "test", "-x", `/app/${path.basename(unityPlayerPath)}`]))).toBe("");
     });

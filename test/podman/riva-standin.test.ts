@@ -20,6 +20,7 @@ import {
 } from "../../components/dev/podman";
 import { devConfigDefaults } from "../../components/dev/config";
 import { devScripts } from "../../components/dev/devStack";
+import { turnPlan } from "../../components/dev/turn";
 
 const root = path.resolve(__dirname, "..", "..");
 const inCi = process.env.CI === "true";
@@ -83,7 +84,17 @@ describe.skipIf(podmanProblem !== "" && !inCi)("Riva's container in the dev pod,
                 gpuDeviceArgs: [], // no GPU here
                 unityArgs: [],
                 rivaEnabled: true,
-                unityEnabled: false,
+                unityPlayer: "none",
+                // TURN off: this test is Riva's (test/podman/turn.test.ts runs the relay).
+                turn: turnPlan({
+                    podName,
+                    turnMode: "off",
+                    host: "localhost",
+                    port: 3478,
+                    webrtcPortRange: { first: 49152, last: 49200 },
+                    turnUrls: [],
+                    turnCredentialTtlSeconds: 3600,
+                }),
                 // --init as riva_start.sh; its ulimits are refused in this container (no CAP_SYS_RESOURCE).
                 riva: {
                     runArgs: ["--init"],

@@ -18,7 +18,7 @@ if (!present && process.env.CI === "true") {
 
 const pod: PodUnitSpec = {
     podName: "sparc-avatar",
-    publish: ["8443:8080", "127.0.0.1:8000:8000", "3478:3478/udp", "49152-49153:49152-49153/udp"],
+    publish: ["8443:8080", "127.0.0.1:8000:8000", "3478:3478/udp", "3478:3478/tcp", "49152-49153:49152-49153/udp"],
     stopTimeoutSeconds: 5,
 };
 const containers: ContainerSpec[] = [
@@ -33,12 +33,24 @@ const containers: ContainerSpec[] = [
         args: [],
     },
     {
+        service: "turn",
+        name: "turn-server",
+        podName: "sparc-avatar",
+        image: "localhost/sparc-turn:3333333333333333",
+        restart: "on-failure",
+        env: { TURN_HOST: "sparc.rc.ufl.edu", TURN_SECRET_FILE: "/run/secrets/sparc-avatar-turn-secret" },
+        secrets: [{ name: "sparc-avatar-turn-secret" }],
+        runOptions: [],
+        args: [],
+    },
+    {
         service: "signaling",
         name: "signaling-server",
         podName: "sparc-avatar",
         image: "localhost/sparc-signaling:1111111111111111",
         restart: "on-failure",
-        env: { PUBLIC_HOST: "sparc.rc.ufl.edu" },
+        env: { PUBLIC_HOST: "sparc.rc.ufl.edu", ICE_SERVER_URLS: "turn:sparc.rc.ufl.edu:3478?transport=udp,turn:sparc.rc.ufl.edu:3478?transport=tcp" },
+        secrets: [{ name: "sparc-avatar-turn-secret", env: "TURN_SECRET" }],
         runOptions: [],
         args: [],
     },
@@ -49,8 +61,9 @@ const containers: ContainerSpec[] = [
         image: "localhost/sparc-unity:2222222222222222",
         restart: "on-failure",
         env: { SIGNALING_URL: "ws://localhost:8080" },
+        secrets: [{ name: "sparc-avatar-ice-servers" }],
         runOptions: ["--device", "nvidia.com/gpu=all"],
-        args: ["-logFile", "/dev/stdout", "-batchmode", "-force-vulkan"],
+        args: ["-logFile", "/dev/stdout", "-force-vulkan", "-signalingType", "websocket", "-importJson", "/run/secrets/sparc-avatar-ice-servers"],
     },
 ];
 
@@ -84,13 +97,13 @@ describe.skipIf(!present)("Quadlet rendering through the real generator (podman 
     it("the pod service creates the pod with every port, wants the containers and starts at boot", () => {
         const text = generate()["sparc-avatar-pod.service"];
         expect(text).toMatch(
-            /^ExecStartPre=\/usr\/bin\/podman pod create .*--publish 8443:8080 --publish 127\.0\.0\.1:8000:8000 --publish 3478:3478\/udp --publish 49152-49153:49152-49153\/udp .*--name sparc-avatar$/m,
+            /^ExecStartPre=\/usr\/bin\/podman pod create .*--publish 8443:8080 --publish 127\.0\.0\.1:8000:8000 --publish 3478:3478\/udp --publish 3478:3478\/tcp --publish 49152-49153:49152-49153\/udp .*--name sparc-avatar$/m,
         );
         const wanted = text
             .split("\n")
             .filter((l) => l.startsWith("Wants="))
             .flatMap((l) => l.slice("Wants=".length).split(" "));
-        expect(wanted).toEqual(expect.arrayContaining(["mas-server.service", "signaling-server.service", "unity-server.service"]));
+        expect(wanted).toEqual(expect.arrayContaining(["mas-server.service", "turn-server.service", "signaling-server.service", "unity-server.service"]));
         expect(text).toMatch(/^WantedBy=default.target$/m);
     });
 
@@ -100,12 +113,16 @@ describe.skipIf(!present)("Quadlet rendering through the real generator (podman 
             /^ExecStart=\/usr\/bin\/podman run --name mas-server .*--stop-timeout 5 .*--pod-id-file %t\/sparc-avatar-pod\.pod-id localhost\/sparc-mas:0123456789abcdef$/m,
         ],
         [
+            "turn-server",
+            /^ExecStart=\/usr\/bin\/podman run --name turn-server .*--env TURN_SECRET_FILE=\/run\/secrets\/sparc-avatar-turn-secret --secret sparc-avatar-turn-secret .*localhost\/sparc-turn:3333333333333333$/m,
+        ],
+        [
             "signaling-server",
-            /^ExecStart=\/usr\/bin\/podman run --name signaling-server .*--env PUBLIC_HOST=sparc\.rc\.ufl\.edu .*localhost\/sparc-signaling:1111111111111111$/m,
+            /^ExecStart=\/usr\/bin\/podman run --name signaling-server .*--env PUBLIC_HOST=sparc\.rc\.ufl\.edu .*--secret sparc-avatar-turn-secret,type=env,target=TURN_SECRET .*localhost\/sparc-signaling:1111111111111111$/m,
         ],
         [
             "unity-server",
-            /^ExecStart=\/usr\/bin\/podman run --name unity-server .*--env SIGNALING_URL=ws:\/\/localhost:8080 .*--device nvidia\.com\/gpu=all .*localhost\/sparc-unity:2222222222222222 -logFile \/dev\/stdout -batchmode -force-vulkan$/m,
+            /^ExecStart=\/usr\/bin\/podman run --name unity-server .*--env SIGNALING_URL=ws:\/\/localhost:8080 .*--secret sparc-avatar-ice-servers .*--device nvidia\.com\/gpu=all .*localhost\/sparc-unity:2222222222222222 -logFile \/dev\/stdout -force-vulkan -signalingType websocket -importJson \/run\/secrets\/sparc-avatar-ice-servers$/m,
         ],
     ])("%s runs in the pod with its image, env and arguments, bound to the pod, restarted on failure", (name, execStart) => {
         const text = generate()[`${name}.service`];

@@ -34,7 +34,7 @@ import {
 
 const pod: PodUnitSpec = {
     podName: "sparc-avatar",
-    publish: ["8443:8080", "127.0.0.1:8000:8000", "3478:3478/udp", "49152-49200:49152-49200/udp"],
+    publish: ["8443:8080", "127.0.0.1:8000:8000", "3478:3478/udp", "3478:3478/tcp", "49152-49200:49152-49200/udp"],
     stopTimeoutSeconds: 5,
 };
 const mas: ContainerSpec = {
@@ -54,8 +54,31 @@ const unity: ContainerSpec = {
     image: "localhost/sparc-unity:fedcba9876543210",
     restart: "on-failure",
     env: { SIGNALING_URL: "ws://localhost:8080" },
+    secrets: [{ name: "sparc-avatar-ice-servers" }],
     runOptions: ["--device", "nvidia.com/gpu=all"],
-    args: ["-logFile", "/dev/stdout", "-batchmode"],
+    args: ["-logFile", "/dev/stdout", "-signalingUrl", "ws://localhost:8080", "-importJson", "/run/secrets/sparc-avatar-ice-servers"],
+};
+const turn: ContainerSpec = {
+    service: "turn",
+    name: "turn-server",
+    podName: "sparc-avatar",
+    image: "localhost/sparc-turn:00112233aabbccdd",
+    restart: "on-failure",
+    env: { TURN_HOST: "avatar.example.org", TURN_SECRET_FILE: "/run/secrets/sparc-avatar-turn-secret" },
+    secrets: [{ name: "sparc-avatar-turn-secret" }],
+    runOptions: [],
+    args: [],
+};
+const signaling: ContainerSpec = {
+    service: "signaling",
+    name: "signaling-server",
+    podName: "sparc-avatar",
+    image: "localhost/sparc-signaling:0011223344556677",
+    restart: "on-failure",
+    env: { ICE_SERVER_URLS: "turn:avatar.example.org:3478?transport=udp,turn:avatar.example.org:3478?transport=tcp" },
+    secrets: [{ name: "sparc-avatar-turn-secret", env: "TURN_SECRET" }],
+    runOptions: [],
+    args: [],
 };
 
 const lines = (text: string) => text.split("\n");
@@ -89,6 +112,7 @@ describe("Quadlet rendering (Podman >= 5)", () => {
                 "PublishPort=8443:8080",
                 "PublishPort=127.0.0.1:8000:8000",
                 "PublishPort=3478:3478/udp",
+                "PublishPort=3478:3478/tcp",
                 "PublishPort=49152-49200:49152-49200/udp",
                 "[Install]",
                 "WantedBy=default.target",
@@ -112,8 +136,33 @@ describe("Quadlet rendering (Podman >= 5)", () => {
         [
             "unity",
             unity,
-            ["Environment=SIGNALING_URL=ws://localhost:8080", "PodmanArgs=--device nvidia.com/gpu=all", "Exec=-logFile /dev/stdout -batchmode"],
+            [
+                "Environment=SIGNALING_URL=ws://localhost:8080",
+                "Secret=sparc-avatar-ice-servers",
+                "PodmanArgs=--device nvidia.com/gpu=all",
+                "Exec=-logFile /dev/stdout -signalingUrl ws://localhost:8080 -importJson /run/secrets/sparc-avatar-ice-servers",
+            ],
             [],
+        ],
+        [
+            "turn",
+            turn,
+            [
+                "ContainerName=turn-server",
+                "Environment=TURN_HOST=avatar.example.org",
+                "Environment=TURN_SECRET_FILE=/run/secrets/sparc-avatar-turn-secret",
+                "Secret=sparc-avatar-turn-secret",
+            ],
+            ["Exec=", "PodmanArgs="],
+        ],
+        [
+            "signaling",
+            signaling,
+            [
+                'Environment="ICE_SERVER_URLS=turn:avatar.example.org:3478?transport=udp,turn:avatar.example.org:3478?transport=tcp"',
+                "Secret=sparc-avatar-turn-secret,type=env,target=TURN_SECRET",
+            ],
+            ["Exec=", "PodmanArgs="],
         ],
     ])("the %s .container", (_name, spec, present, absent) => {
         const f = quadletContainer(spec, pod);
@@ -136,7 +185,7 @@ describe("units as `podman generate systemd --new` writes them (Podman < 5)", ()
                 "Before=mas-server.service signaling-server.service",
                 "ExecStartPre=/bin/rm -f %t/sparc-avatar-pod.pid %t/sparc-avatar-pod.pod-id",
                 "ExecStartPre=/usr/bin/podman pod create --infra-conmon-pidfile %t/sparc-avatar-pod.pid --pod-id-file %t/sparc-avatar-pod.pod-id --name sparc-avatar -p 8443:8080 " +
-                    "-p 127.0.0.1:8000:8000 -p 3478:3478/udp -p 49152-49200:49152-49200/udp --replace",
+                    "-p 127.0.0.1:8000:8000 -p 3478:3478/udp -p 3478:3478/tcp -p 49152-49200:49152-49200/udp --replace",
                 "ExecStart=/usr/bin/podman pod start --pod-id-file %t/sparc-avatar-pod.pod-id",
                 "ExecStop=/usr/bin/podman pod stop --ignore --pod-id-file %t/sparc-avatar-pod.pod-id -t 5",
                 "ExecStopPost=/usr/bin/podman pod rm --ignore -f --pod-id-file %t/sparc-avatar-pod.pod-id",
@@ -159,8 +208,23 @@ describe("units as `podman generate systemd --new` writes them (Podman < 5)", ()
             "unity",
             unity,
             "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
-                "--sdnotify=conmon -d --replace --name unity-server -e SIGNALING_URL=ws://localhost:8080 --device nvidia.com/gpu=all " +
-                "localhost/sparc-unity:fedcba9876543210 -logFile /dev/stdout -batchmode",
+                "--sdnotify=conmon -d --replace --name unity-server -e SIGNALING_URL=ws://localhost:8080 --secret sparc-avatar-ice-servers " +
+                "--device nvidia.com/gpu=all localhost/sparc-unity:fedcba9876543210 -logFile /dev/stdout -signalingUrl ws://localhost:8080 " +
+                "-importJson /run/secrets/sparc-avatar-ice-servers",
+        ],
+        [
+            "turn",
+            turn,
+            "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
+                "--sdnotify=conmon -d --replace --name turn-server -e TURN_HOST=avatar.example.org -e TURN_SECRET_FILE=/run/secrets/sparc-avatar-turn-secret " +
+                "--secret sparc-avatar-turn-secret localhost/sparc-turn:00112233aabbccdd",
+        ],
+        [
+            "signaling",
+            signaling,
+            "ExecStart=/usr/bin/podman run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/sparc-avatar-pod.pod-id " +
+                '--sdnotify=conmon -d --replace --name signaling-server -e "ICE_SERVER_URLS=turn:avatar.example.org:3478?transport=udp,turn:avatar.example.org:3478?transport=tcp" ' +
+                "--secret sparc-avatar-turn-secret,type=env,target=TURN_SECRET localhost/sparc-signaling:0011223344556677",
         ],
     ])("the %s unit runs the container in the pod", (_name, spec, execStart) => {
         const f = generatedContainer(spec, pod);
@@ -185,6 +249,15 @@ describe("units as `podman generate systemd --new` writes them (Podman < 5)", ()
 });
 
 describe("podUnits", () => {
+    it("the secrets appear in the units by name only", () => {
+        const units = podUnits(pod, [mas, turn, signaling, unity]);
+        for (const c of units.containers) {
+            for (const format of ["quadlet", "systemd"] as const) {
+                expect(c.files[format].text).not.toMatch(/TURN_SECRET=|credential|username/);
+            }
+        }
+    });
+
     it("gives the same unit names in both forms; an image change touches one container unit only", () => {
         const a = podUnits(pod, [mas, unity]);
         const b = podUnits(pod, [{ ...mas, image: "localhost/sparc-mas:1111111111111111" }, unity]);

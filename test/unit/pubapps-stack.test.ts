@@ -1,0 +1,101 @@
+// The pubapps stack under Pulumi's mocks: the TURN relay and the player in the pod's units, the
+// podman secrets created on the instance over SSH with the value on stdin (never in argv or a unit).
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { loadDevConfig } from "../../components/dev/config";
+import { loadPubappsConfig } from "../../components/pubapps/config";
+import { mockStack, valueOf as val, type MockedStack } from "../support/mocks";
+
+let mocks: MockedStack;
+let pubapps: typeof import("../../components/pubapps");
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const root = path.resolve(__dirname, "..", "..");
+
+beforeAll(async () => {
+    mocks = await mockStack({
+        stack: "pubapps",
+        outputsOf: (a) => ({
+            ...(a.type === "docker:index/image:Image" ? { repoDigest: `sha256:${Buffer.from(a.name).toString("hex").padEnd(64, "0").slice(0, 64)}` } : {}),
+            ...(a.type === "command:local:Command"
+                ? { stdout: a.name === "sparc-host" ? "podman=4.3.1\nformat=systemd\nlinger=already\n" : `${a.name}-out\nsha-of-${a.name}\n` }
+                : {}),
+        }),
+    });
+    pubapps = await import("../../components/pubapps");
+});
+beforeEach(() => mocks.reset());
+
+function configs(extra: Record<string, string> = {}) {
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(
+            Object.entries({
+                pubappsInstance: "pubapps-1.rc.ufl.edu",
+                pubappsUser: "svc",
+                pubappsInsecureIgnoreHostKey: "true",
+                pubappsJumpHost: "",
+                pubappsProxyPort: "8443",
+                pubappsPublicHost: "avatar.rc.ufl.edu",
+                pubappsArchiveDir: "/podman/svc/sparc-archives",
+                pubappsLocalArchiveDir: "/tmp/sparc-archives",
+                turnSecret: "configured-secret-0123456789",
+                ...extra,
+            }).map(([k, v]) => [`sparc-deploy:${k}`, v]),
+        ),
+        ["sparc-deploy:turnSecret"],
+    );
+    const config = new pulumi.Config("sparc-deploy");
+    return { pubapps: loadPubappsConfig(config, {}), dev: loadDevConfig(config, root) };
+}
+
+describe("PubappsStack: TURN and the player", () => {
+    it("creates both podman secrets on the instance from stdin, and units that name them only", async () => {
+        const stack = new pubapps.PubappsStack("sparc", configs());
+        expect(await val(stack.receiverUrl)).toBe("https://avatar.rc.ufl.edu/");
+        expect(await val(stack.player)).toMatch(/^stand-in player/);
+        expect(await val(stack.unitNames)).toEqual({
+            pod: "sparc-avatar-pod.service",
+            mas: "mas-server.service",
+            turn: "turn-server.service",
+            signaling: "signaling-server.service",
+            unity: "unity-server.service",
+        });
+        await val(stack.readiness);
+        for (const [resource, name] of [
+            ["sparc-turn-secret", "sparc-avatar-turn-secret"],
+            ["sparc-ice-servers", "sparc-avatar-ice-servers"],
+        ]) {
+            const inputs = mocks.byName(resource).inputs;
+            expect(inputs.create).toMatch(/^mkdir -p .* && ssh .*pubapps-1\.rc\.ufl\.edu -- /);
+            expect(inputs.create).toContain(`cat | podman secret create ${name} -`);
+            expect(SECRET_SIG in (inputs.stdin as object), `${resource} stdin is a secret`).toBe(true);
+        }
+        expect((mocks.byName("sparc-turn-secret").inputs.stdin as { value: string }).value).toBe("configured-secret-0123456789");
+        const ice = JSON.parse((mocks.byName("sparc-ice-servers").inputs.stdin as { value: string }).value);
+        expect(ice.iceServers[0].urls).toEqual(["turn:localhost:3478?transport=udp"]);
+        // Nothing but stdin carries a secret value: no command line, no unit.
+        for (const r of mocks.registered) {
+            for (const key of ["create", "delete"]) {
+                const text = JSON.stringify(r.inputs[key] ?? "");
+                expect(text, `${r.name}.${key}`).not.toContain("configured-secret-0123456789");
+                expect(text, `${r.name}.${key}`).not.toContain(ice.iceServers[0].credential);
+            }
+        }
+        const unit = (service: string) => JSON.stringify(mocks.byName(`sparc-${service}-unit`).inputs.create);
+        expect(JSON.stringify(mocks.byName("sparc-pod").inputs.create)).toContain("-p 3478:3478/udp -p 3478:3478/tcp");
+        expect(unit("turn")).toContain("-e TURN_SECRET_FILE=/run/secrets/sparc-avatar-turn-secret --secret sparc-avatar-turn-secret");
+        expect(unit("signaling")).toContain("--secret sparc-avatar-turn-secret,type=env,target=TURN_SECRET");
+        expect(unit("signaling")).toContain("ICE_SERVER_URLS=turn:avatar.rc.ufl.edu:3478?transport=udp,turn:avatar.rc.ufl.edu:3478?transport=tcp");
+        expect(unit("unity")).toContain("-importJson /run/secrets/sparc-avatar-ice-servers");
+        expect(unit("unity")).not.toContain("nvidia.com/gpu");
+        // A re-created secret restarts the units that read it.
+        expect(mocks.byName("sparc-signaling-unit").inputs.triggers).toContain("sparc-turn-secret-out\nsha-of-sparc-turn-secret\n");
+    });
+
+    it("turnHost moves the browsers' relay off the proxy's name", async () => {
+        const stack = new pubapps.PubappsStack("sparc", configs({ turnHost: "pubapps-1.rc.ufl.edu" }));
+        await val(stack.readiness);
+        expect(JSON.stringify(mocks.byName("sparc-signaling-unit").inputs.create)).toContain("ICE_SERVER_URLS=turn:pubapps-1.rc.ufl.edu:3478?transport=udp");
+        expect(JSON.stringify(mocks.byName("sparc-turn-unit").inputs.create)).toContain("-e TURN_HOST=pubapps-1.rc.ufl.edu");
+    });
+});
