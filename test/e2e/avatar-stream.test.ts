@@ -46,7 +46,20 @@ describe.skipIf(skip)("the avatar stream reaches headless Chromium through the p
     let receiverUrl = "";
 
     beforeAll(async () => {
-        execFileSync("bash", [path.join(root, "scripts/podman/vendor-deps.sh")], { stdio: "ignore" });
+        const samples = (dir: string) => path.join(root, "samples", dir);
+        execFileSync(
+            "bash",
+            [
+                path.join(root, "scripts/podman/vendor-deps.sh"),
+                "--mas",
+                samples("mas"),
+                "--signaling",
+                samples("signaling"),
+                "--player",
+                samples("unity-player-standin"),
+            ],
+            { stdio: "ignore" },
+        );
         spawnSync("podman", ["pod", "rm", "-f", "-t", "0", POD], { stdio: "ignore" });
         stack = await TestStack.create(requireEngine(), { programDir: root, stackName: "e2e-avatar" });
         const config: Record<string, string> = {
@@ -57,6 +70,11 @@ describe.skipIf(skip)("the avatar stream reaches headless Chromium through the p
             turnPort: String(TURN_PORT),
             webrtcPortRange: RANGE,
             readinessTimeoutSeconds: "120",
+            // Its own image names: destroy removes what the stack built, and must not take another stack's.
+            masImage: "sparc-e2e-avatar/mas-server:latest",
+            signalingImage: "sparc-e2e-avatar/signaling-server:latest",
+            turnImage: "sparc-e2e-avatar/turn-server:latest",
+            unityImage: "sparc-e2e-avatar/unity-standin:latest",
         };
         for (const [key, value] of Object.entries(config)) {
             await stack.setConfig(key, value);

@@ -12,15 +12,34 @@ import * as path from "node:path";
 import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
 import { HOST_KEY_PATH, TEST_USER, requireClusterOrSkip, waitUntil } from "../support/cluster";
 import { generatedContainer, generatedPod } from "../../components/pubapps";
+import { chromiumAvailable, launchChromium, watchReceiver } from "../support/receiver";
 
 const root = path.resolve(__dirname, "../..");
 const TESTBED = "sparc-pubapps-testbed";
 const SSH_PORT = 2223;
 const PROXY_PORT = 18580;
 const MAS_PORT = 18581;
-const IMAGES = { mas: "localhost/sparc-pubappstest/mas-server:latest", signaling: "localhost/sparc-pubappstest/signaling-server:latest" };
+const TURN_PORT = 18583;
+const IMAGES = {
+    mas: "localhost/sparc-pubappstest/mas-server:latest",
+    signaling: "localhost/sparc-pubappstest/signaling-server:latest",
+    turn: "localhost/sparc-pubappstest/turn-server:latest",
+    unity: "localhost/sparc-pubappstest/unity-standin:latest",
+};
+/** Each image: Dockerfile and build context (the player is the stand-in, a real WebRTC peer). */
+const BUILDS: Record<keyof typeof IMAGES, [string, string]> = {
+    mas: ["dockerfiles/Dockerfile.mas", "samples/mas"],
+    signaling: ["dockerfiles/Dockerfile.signaling", "samples/signaling"],
+    turn: ["dockerfiles/Dockerfile.turn", "dockerfiles/turn"],
+    unity: ["dockerfiles/Dockerfile.unity-standin", "samples/unity-player-standin"],
+};
+const SERVICES = Object.keys(IMAGES) as (keyof typeof IMAGES)[];
+const RESOURCES = 20;
 const sshdLog = "/var/lib/slurm-test/log/sshd.log";
 const podmanUsable = spawnSync("podman", ["info"], { stdio: "ignore", timeout: 30_000 }).status === 0;
+if (process.env.CI === "true" && !chromiumAvailable()) {
+    throw new Error("the pubapps stream check needs Debian's chromium (.ci/run installs it)");
+}
 const skip = shouldSkipEngineTests() || !podmanUsable || !requireClusterOrSkip();
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-e2e-pubapps-"));
@@ -94,25 +113,28 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         fs.appendFileSync(authorizedKeysFile(), fs.readFileSync(`${key}.pub`, "utf8"));
         execFileSync(
             "bash",
-            [path.join(root, "scripts/podman/vendor-deps.sh"), "--mas", path.join(root, "samples/mas"), "--signaling", path.join(root, "samples/signaling")],
+            [
+                path.join(root, "scripts/podman/vendor-deps.sh"),
+                ...["--mas", "samples/mas", "--signaling", "samples/signaling", "--player", "samples/unity-player-standin"].map((a) =>
+                    a.startsWith("--") ? a : path.join(root, a),
+                ),
+            ],
             { stdio: "ignore", timeout: 600_000 },
         );
-        for (const [service, context] of [
-            ["mas", "samples/mas"],
-            ["signaling", "samples/signaling"],
-        ] as const) {
-            execFileSync(
-                "podman",
-                ["build", "-q", "-t", IMAGES[service], "-f", path.join(root, `dockerfiles/Dockerfile.${service}`), path.join(root, context)],
-                { stdio: "ignore", timeout: 600_000 },
-            );
+        for (const service of SERVICES) {
+            const [dockerfile, context] = BUILDS[service];
+            execFileSync("podman", ["build", "-q", "-t", IMAGES[service], "-f", path.join(root, dockerfile), path.join(root, context)], {
+                stdio: "ignore",
+                timeout: 600_000,
+            });
         }
-        // A fresh instance; its "reverse proxy" publishes PROXY_PORT on 127.0.0.1.
+        // A fresh instance; its "reverse proxy" publishes PROXY_PORT on 127.0.0.1, and the TURN port is
+        // open over UDP (what UF RC is asked for: the proxy carries HTTP(S) only).
         const hostKey =
             sh("bash", [path.join(root, "test/pubapps/setup.sh"), `${key}.pub`], 900_000, {
                 PUBAPPS_CONTAINER: TESTBED,
                 PUBAPPS_SSH_PORT: String(SSH_PORT),
-                PUBAPPS_PROXY_PORTS: String(PROXY_PORT),
+                PUBAPPS_PROXY_PORTS: `${PROXY_PORT} ${TURN_PORT}/udp`,
             })
                 .trim()
                 .split("\n")
@@ -126,8 +148,12 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
             imageSource: "prebuilt",
             masImage: IMAGES.mas,
             signalingImage: IMAGES.signaling,
-            turnPort: "18583",
-            webrtcPortRange: "18590-18591",
+            turnImage: IMAGES.turn,
+            unityImage: IMAGES.unity,
+            turnPort: String(TURN_PORT),
+            // Browsers reach the relay at the instance's address (here the stand-in's published 127.0.0.1).
+            turnHost: "127.0.0.1",
+            webrtcPortRange: "18590-18599",
             containerStopTimeoutSeconds: "2",
             pubappsInstance: "127.0.0.1",
             pubappsPort: String(SSH_PORT),
@@ -176,15 +202,16 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
 
     it("preview plans the deployment without logging in anywhere", async () => {
         const [jump, instance] = [jumpLogins(), instanceLogins()];
-        // host, 2 archives, 2 images, pod, 2 units, ready; plus the stack and the component
-        expect(await stack.preview()).toEqual({ create: 11 });
+        // host, 4 archives, 4 images, pod, 4 units, ready, the 2 podman secrets and the generated TURN secret;
+        // plus the stack and the component
+        expect(await stack.preview()).toEqual({ create: RESOURCES });
         expect([jumpLogins() - jump, instanceLogins() - instance]).toEqual([0, 0]);
     }, 300_000);
 
     it("up loads the images, starts the units and is ready through the proxied port, with one login", async () => {
         const [jump, instance] = [jumpLogins(), instanceLogins()];
         const started = Date.now();
-        expect(await stack.up()).toEqual({ create: 11 });
+        expect(await stack.up()).toEqual({ create: RESOURCES });
         console.log(
             `pulumi up --stack pubapps (first): ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
                 `logins: jump ${jumpLogins() - jump}, instance ${instanceLogins() - instance}`,
@@ -213,9 +240,15 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         expect(spawnSync("podman", ["exec", TESTBED, "test", "-e", "/var/lib/systemd/linger/svc"]).status).toBe(0);
         expect(out.publicUrl).toBe("https://127.0.0.1/");
         units = out.unitNames as Record<string, string>;
-        expect(units).toEqual({ pod: "sparc-avatar-pod.service", mas: "mas-server.service", signaling: "signaling-server.service" });
+        expect(units).toEqual({
+            pod: "sparc-avatar-pod.service",
+            mas: "mas-server.service",
+            turn: "turn-server.service",
+            signaling: "signaling-server.service",
+            unity: "unity-server.service",
+        });
         firstImageIds = out.imageIds as Record<string, string>;
-        for (const service of ["mas", "signaling"] as const) {
+        for (const service of SERVICES) {
             expect(firstImageIds[service]).toBe(sh("podman", ["image", "inspect", "--format", "{{.Id}}", IMAGES[service]]).trim().replace(/^/, "sha256:"));
             expect(String((out.copyReports as Record<string, string>)[service])).toMatch(/^sent \d+ bytes to \/podman\/svc\/sparc-archives\//);
         }
@@ -224,13 +257,30 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
             onInstance(`systemctl --user is-active ${Object.values(units).join(" ")}`)
                 .stdout.trim()
                 .split("\n"),
-        ).toEqual(["active", "active", "active"]);
+        ).toEqual(Object.values(units).map(() => "active"));
         expect(onInstance("systemctl --user is-enabled sparc-avatar-pod.service").stdout.trim()).toBe("enabled");
         // The reverse proxy's port (published by the stand-in) reaches the signaling server; MAS stays on the instance's loopback.
         expect(curlStatus(`http://127.0.0.1:${PROXY_PORT}/`)).not.toBe(7);
         expect(onInstance(`curl -fsS http://127.0.0.1:${MAS_PORT}/health`).stdout).toContain('"status":"ok"');
         expect(onInstance("podman ps --format '{{.Names}}'").stdout).toMatch(/mas-server[\s\S]*signaling-server|signaling-server[\s\S]*mas-server/);
     }, 900_000);
+
+    it("Chromium, relay only, plays the stand-in's picture: signaling through the proxied port, media through TURN over UDP", async () => {
+        const browser = await launchChromium();
+        try {
+            const seen = await watchReceiver(browser, `http://127.0.0.1:${PROXY_PORT}/?relay=1`, { frames: 60, boundMs: 45_000 });
+            console.log(
+                `pubapps receiver (relay only, through the proxied port): ${seen.stats.framesDecoded} frames, first after ${seen.firstFrameMs} ms, ` +
+                    `pair ${seen.stats.selectedLocalType}->${seen.stats.selectedRemoteType}`,
+            );
+            expect(seen.stats.error, seen.console.join("\n")).toBeNull();
+            expect(seen.stats.framesDecoded, seen.console.join("\n")).toBeGreaterThanOrEqual(60);
+            expect(seen.stats.selectedLocalType).toBe("relay");
+            expect(seen.pictureChanged).toBe(true);
+        } finally {
+            await browser.close();
+        }
+    }, 180_000);
 
     it("the units are the ones `podman generate systemd --new` writes on the instance (names and --exit-policy aside)", () => {
         // A pod and container made by hand on the instance, with the pause image it already has.
@@ -274,7 +324,7 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         closeMaster();
         const jump = jumpLogins();
         const before = unitStarts(Object.values(units));
-        expect(await stack.up()).toEqual({ same: 11 });
+        expect(await stack.up()).toEqual({ same: RESOURCES });
         expect(unitStarts(Object.values(units))).toEqual(before);
         console.log(`pulumi up --stack pubapps (unchanged): logins at the jump host ${jumpLogins() - jump}`);
         expect(jumpLogins() - jump).toBe(0);
@@ -314,7 +364,7 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         expect((out.imageIds as Record<string, string>).mas).not.toBe(firstImageIds.mas);
         // the old MAS image and archive are gone from the instance
         expect(onInstance(`podman image exists ${firstImageIds.mas.replace("sha256:", "")}`).code).not.toBe(0);
-        expect(onInstance("ls /podman/svc/sparc-archives").stdout.trim().split("\n")).toHaveLength(2);
+        expect(onInstance("ls /podman/svc/sparc-archives").stdout.trim().split("\n")).toHaveLength(SERVICES.length);
     }, 900_000);
 
     it("after a reboot of the instance the pod comes back by itself (linger)", async () => {
@@ -339,13 +389,13 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
             onInstance(`systemctl --user is-active ${Object.values(units).join(" ")}`)
                 .stdout.trim()
                 .split("\n"),
-        ).toEqual(["active", "active", "active"]);
-        expect(await stack.up()).toEqual({ same: 11 });
+        ).toEqual(Object.values(units).map(() => "active"));
+        expect(await stack.up()).toEqual({ same: RESOURCES });
     }, 900_000);
 
     it("destroy removes units, containers, images and archives, and turns linger off again, as found", async () => {
         closeMaster();
-        expect(await stack.destroy()).toEqual({ delete: 11 });
+        expect(await stack.destroy()).toEqual({ delete: RESOURCES });
         expect(
             onInstance("ls -A ~/.config/systemd/user ~/.config/containers/systemd")
                 .stdout.split("\n")
