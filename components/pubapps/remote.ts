@@ -210,7 +210,9 @@ export function removeUnitScript(f: UnitFile, podmanObject: { kind: "container" 
 
 /**
  * Readiness from the instance: the signaling server through the port UF's reverse proxy forwards to
- * (any HTTP answer), and MAS /health; bounded. On failure, each unit's state and last journal lines.
+ * (any HTTP answer), MAS /health, and every unit active on two polls in a row (a container that exits
+ * at start, such as a player given a GPU the instance lacks, is "activating" between restarts and must
+ * not pass on one lucky look); bounded. On failure, each unit's state and last journal lines.
  */
 export function readinessScript(opts: { proxyPort: number; masPort: number; timeoutSeconds: number; units: readonly string[] }): string[] {
     const signaling = `http://127.0.0.1:${opts.proxyPort}/`;
@@ -220,15 +222,19 @@ export function readinessScript(opts: { proxyPort: number; masPort: number; time
         "-c",
         [
             `deadline=$(( $(date +%s) + ${opts.timeoutSeconds} )); start=$(date +%s)`,
+            "steady=0",
             "while :; do",
             `  code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 3 ${shQuote(signaling)} 2>/dev/null || true)`,
-            `  if [ "\${code:-000}" != 000 ] && curl -fsS --max-time 3 ${shQuote(mas)} >/dev/null 2>&1; then`,
-            `    echo "ready after $(( $(date +%s) - start )) s: signaling ${signaling} (the reverse proxy's port) answered HTTP $code, MAS ${mas} answered"; exit 0`,
+            `  if [ "\${code:-000}" != 000 ] && curl -fsS --max-time 3 ${shQuote(mas)} >/dev/null 2>&1 && systemctl --user is-active --quiet ${opts.units.map(shQuote).join(" ")}; then`,
+            "    steady=$((steady + 1))",
+            `    [ "$steady" -lt 2 ] || { echo "ready after $(( $(date +%s) - start )) s: signaling ${signaling} (the reverse proxy's port) answered HTTP $code, MAS ${mas} answered, ${opts.units.length} units active"; exit 0; }`,
+            "  else",
+            "    steady=0",
             "  fi",
             '  [ "$(date +%s)" -lt "$deadline" ] || break',
             "  sleep 2",
             "done",
-            `echo ${shQuote(`not ready within ${opts.timeoutSeconds} s (signaling ${signaling}, MAS ${mas}); units:`)} >&2`,
+            `echo ${shQuote(`not ready within ${opts.timeoutSeconds} s (signaling ${signaling}, MAS ${mas}, every unit active); units:`)} >&2`,
             ...opts.units.map((u) => `systemctl --user --no-pager --lines=15 status ${shQuote(u)} >&2 || true`),
             "exit 1",
         ].join("\n"),

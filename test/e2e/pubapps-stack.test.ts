@@ -153,6 +153,8 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
             turnPort: String(TURN_PORT),
             // Browsers reach the relay at the instance's address (here the stand-in's published 127.0.0.1).
             turnHost: "127.0.0.1",
+            // The stand-in instance has no GPU (a prebuilt player image is taken for a Unity build, which gets them).
+            gpuDeviceArgs: "[]",
             webrtcPortRange: "18590-18599",
             containerStopTimeoutSeconds: "2",
             pubappsInstance: "127.0.0.1",

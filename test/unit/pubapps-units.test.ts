@@ -327,6 +327,32 @@ describe("remote steps", () => {
         expect(script).toContain("http://127.0.0.1:8443/");
         expect(script).toContain("status a.service");
     });
+    it.each([
+        { units: "active", expected: 0, says: /ready after \d+ s: .*2 units active/ },
+        // A unit that exits at start is "activating" between restarts: never ready, and named on failure.
+        { units: "restarting", expected: 1, says: /not ready within 3 s .*every unit active/ },
+        // Active on one look only: two polls in a row are needed.
+        { units: "flapping", expected: 1, says: /not ready within 3 s/ },
+    ])("readiness run against stub curl and systemctl: units $units -> exit $expected", ({ units, expected, says }) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-ready-"));
+        try {
+            fs.writeFileSync(path.join(dir, "curl"), '#!/bin/sh\ncase "$*" in *http_code*) printf 200 ;; esac\nexit 0\n', { mode: 0o755 });
+            // systemctl --user is-active: always, never, or every other call (a counter file).
+            const isActive = {
+                active: "exit 0",
+                restarting: "exit 3",
+                flapping: `n=$(cat ${dir}/n 2>/dev/null || echo 0); echo $((n + 1)) > ${dir}/n; [ $((n % 2)) -eq 0 ]`,
+            }[units];
+            fs.writeFileSync(path.join(dir, "systemctl"), `#!/bin/sh\ncase "$2" in is-active) ${isActive} ;; *) echo "$@" ;; esac\n`, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "sleep"), "#!/bin/sh\nexec /bin/sleep 0.2\n", { mode: 0o755 });
+            const argv = readinessScript({ proxyPort: 8443, masPort: 8000, timeoutSeconds: 3, units: ["a.service", "b.service"] });
+            const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin` }, timeout: 30_000 });
+            expect(r.status).toBe(expected);
+            expect(`${r.stdout}${r.stderr}`).toMatch(says);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });
 
 describe("transport (the adapter)", () => {
