@@ -233,7 +233,7 @@ export class DevStack extends pulumi.ComponentResource {
             "--ice-config",
             `http://127.0.0.1:${cfg.signalingPort}/config`,
             ...(plan.turn.relay !== undefined ? ["--stun", `127.0.0.1:${cfg.turnPort}`] : []),
-            ...planned.flatMap((s) => ["--logs", s.name]),
+            ...planned.flatMap((s) => ["--running", s.name, "--logs", s.name]),
         ];
         const running = Object.values(containers);
         const ready = new command.local.Command(

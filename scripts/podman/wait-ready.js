@@ -23,11 +23,11 @@ const { spawnSync } = require("node:child_process");
 
 /**
  * @param {string[]} argv
- * @returns {{ http: string[], websocket: string[], iceConfig: string[], stun: string[], grpcHealth: string[], logs: string[], timeout: number, logLines: number, podman: string }}
+ * @returns {{ http: string[], websocket: string[], iceConfig: string[], stun: string[], grpcHealth: string[], running: string[], logs: string[], timeout: number, logLines: number, podman: string }}
  */
 function parseArgs(argv) {
     /** @type {ReturnType<typeof parseArgs>} */
-    const opts = { http: [], websocket: [], iceConfig: [], stun: [], grpcHealth: [], logs: [], timeout: 120, logLines: 30, podman: "podman" };
+    const opts = { http: [], websocket: [], iceConfig: [], stun: [], grpcHealth: [], running: [], logs: [], timeout: 120, logLines: 30, podman: "podman" };
     for (let i = 0; i < argv.length; i += 2) {
         const [flag, value] = [argv[i], argv[i + 1]];
         if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -52,6 +52,9 @@ function parseArgs(argv) {
                 break;
             case "--logs":
                 opts.logs.push(value);
+                break;
+            case "--running":
+                opts.running.push(value);
                 break;
             case "--timeout":
                 opts.timeout = Number(value);
@@ -337,6 +340,32 @@ function checkGrpcHealth(target, service = "", timeoutMs = 3000) {
     });
 }
 
+/**
+ * A container that stays up: "running" with the same restart count on two looks at least 1 s apart
+ * (a container that exits at start restarts under --restart on-failure and must not pass on one look).
+ * @param {string} podman
+ * @param {string} name
+ * @returns {() => Promise<string>}
+ */
+function runningCheck(podman, name) {
+    /** @type {{ restarts: string, at: number } | undefined} */
+    let seen;
+    return async () => {
+        const res = spawnSync(podman, ["inspect", "--format", "{{.State.Status}} {{.RestartCount}}", name], { encoding: "utf8", timeout: 30_000 });
+        const [status, restarts] = (res.stdout ?? "").trim().split(" ");
+        if (res.status !== 0 || status !== "running") {
+            seen = undefined;
+            throw new Error(res.status !== 0 ? `${`${res.stderr ?? ""}`.trim() || "podman inspect failed"}` : `container ${status}`);
+        }
+        if (seen === undefined || seen.restarts !== restarts) {
+            seen = { restarts, at: Date.now() };
+            throw new Error(`running (restarts ${restarts}), looking again`);
+        }
+        if (Date.now() - seen.at < 1000) throw new Error("running, looking again");
+        return `running (restarts ${restarts})`;
+    };
+}
+
 async function main() {
     const opts = parseArgs(process.argv.slice(2));
     const checks = [
@@ -345,6 +374,7 @@ async function main() {
         ...opts.iceConfig.map((url) => ({ what: `GET ${url} (ICE servers)`, run: () => checkIceConfig(url) })),
         ...opts.stun.map((hostPort) => ({ what: `STUN ${hostPort}/udp`, run: () => checkStun(hostPort) })),
         ...opts.grpcHealth.map((target) => ({ what: `gRPC health ${target}`, run: () => checkGrpcHealth(target) })),
+        ...opts.running.map((name) => ({ what: `container ${name}`, run: runningCheck(opts.podman, name) })),
     ];
     const started = Date.now();
     const deadline = started + opts.timeout * 1000;
@@ -389,6 +419,7 @@ module.exports = {
     encodeHealthCheckRequest,
     decodeHealthCheckResponse,
     checkGrpcHealth,
+    runningCheck,
 };
 
 if (require.main === module) {

@@ -212,7 +212,7 @@ describe("DevStack, build source, defaults", () => {
         );
         expect((byName("dev-unity").inputs.triggers as string[]).at(-1)).toBe("dev-ice-servers-container-id\n");
         expect(byName("dev-ready").inputs).toMatchObject({
-            create: `${node} ${waitReady} --timeout 120 --http http://127.0.0.1:8000/health --websocket ws://127.0.0.1:8080/ --ice-config http://127.0.0.1:8080/config --stun 127.0.0.1:3478 --logs mas-server --logs turn-server --logs signaling-server --logs unity-server`,
+            create: `${node} ${waitReady} --timeout 120 --http http://127.0.0.1:8000/health --websocket ws://127.0.0.1:8080/ --ice-config http://127.0.0.1:8080/config --stun 127.0.0.1:3478 --running mas-server --logs mas-server --running turn-server --logs turn-server --running signaling-server --logs signaling-server --running unity-server --logs unity-server`,
             triggers: ["dev-mas-container-id\n", "dev-turn-container-id\n", "dev-signaling-container-id\n", "dev-unity-container-id\n"],
         });
         expect(outputs).toEqual({
@@ -322,7 +322,7 @@ describe("DevStack, optional services and sources", () => {
             "dev-unity-container-id\n",
         ]);
         expect(byName("dev-ready").inputs.create).toMatch(
-            / --logs x-mas-server --logs x-riva-server --logs x-turn-server --logs x-signaling-server --logs x-unity-server$/,
+            / --running x-mas-server --logs x-mas-server --running x-riva-server --logs x-riva-server --running x-turn-server --logs x-turn-server --running x-signaling-server --logs x-signaling-server --running x-unity-server --logs x-unity-server$/,
         );
         expect(outputs.skipped).toEqual([]);
         expect(outputs.player).toBe("Unity build (unityBuildDir), with gpuDeviceArgs");

@@ -1,5 +1,7 @@
 // scripts/podman/wait-ready.js: its argument parsing and the STUN Binding Request it sends the TURN relay.
+import * as fs from "node:fs";
 import { createRequire } from "node:module";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -8,6 +10,7 @@ const waitReady = require(path.resolve(__dirname, "..", "..", "scripts", "podman
     parseArgs(argv: string[]): { stun: string[]; iceConfig: string[] };
     stunBindingRequest(id: Buffer): Buffer;
     stunResponseProblem(msg: Buffer, id: Buffer): string;
+    runningCheck(podman: string, name: string): () => Promise<string>;
 };
 
 const id = Buffer.from("0102030405060708090a0b0c", "hex");
@@ -49,5 +52,41 @@ describe("parseArgs", () => {
     });
     it("refuses --stun without a port", () => {
         expect(() => waitReady.parseArgs(["--stun", "127.0.0.1"])).toThrow(/--stun wants HOST:PORT/);
+    });
+});
+
+describe("--running: a container that stays up", () => {
+    // A stub `podman inspect` answering "<status> <restart count>" from a script per case.
+    it.each([
+        { container: "steady", answers: "echo running 0", passes: true },
+        // --restart on-failure: a player that exits at start is running again with a higher count each look.
+        { container: "restarting", answers: 'n=$(cat "$0.n" 2>/dev/null || echo 0); echo $((n + 1)) > "$0.n"; echo running $n', passes: false },
+        { container: "exited", answers: "echo exited 0", passes: false },
+        { container: "missing", answers: "echo 'no such container' >&2; exit 125", passes: false },
+    ])("$container -> passes: $passes", async ({ answers, passes }) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-running-"));
+        try {
+            const podman = path.join(dir, "podman");
+            fs.writeFileSync(podman, `#!/bin/sh\n${answers}\n`, { mode: 0o755 });
+            const check = waitReady.runningCheck(podman, "unity-server");
+            // Looks 600 ms apart over 3 s, as the wait loop would.
+            let result: string | undefined;
+            const errors: string[] = [];
+            for (let i = 0; i < 5 && result === undefined; i++) {
+                result = await check().catch((e: Error) => {
+                    errors.push(e.message);
+                    return undefined;
+                });
+                await new Promise((r) => setTimeout(r, 600));
+            }
+            expect(result !== undefined, errors.join("; ")).toBe(passes);
+            if (passes) {
+                expect(result).toBe("running (restarts 0)");
+                // Seen once, then seen again under 1 s later, then passed.
+                expect(errors).toEqual(["running (restarts 0), looking again", "running, looking again"]);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
