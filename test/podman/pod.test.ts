@@ -8,6 +8,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run, sh, type RunResult } from "../support/spawn";
 import {
     containerRmArgv,
     containerRunArgv,
@@ -25,37 +26,6 @@ import { playerIceJson, turnPlan } from "../../components/dev/turn";
 const root = path.resolve(__dirname, "..", "..");
 const inCi = process.env.CI === "true";
 
-interface RunResult {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-    error?: Error;
-}
-
-/** Spawn without blocking the worker (vitest's RPC times out when a test blocks for a minute). */
-function run(file: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-    return new Promise((resolve) => {
-        const child = spawn(file, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 300_000 });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => {
-            stdout += d.toString();
-        });
-        child.stderr.on("data", (d: Buffer) => {
-            stderr += d.toString();
-        });
-        child.on("error", (error) => resolve({ status: null, stdout, stderr, error }));
-        child.on("close", (status) => resolve({ status, stdout, stderr }));
-    });
-}
-/** Run one rendered command line the way @pulumi/command's local.Command does (/bin/sh -c). */
-async function sh(line: string): Promise<string> {
-    const res = await run("/bin/sh", ["-c", line]);
-    if (res.status !== 0) {
-        throw new Error(`command failed (exit ${res.status}): ${line}\n${res.stdout}${res.stderr}`);
-    }
-    return res.stdout.trim();
-}
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
     const t0 = process.hrtime.bigint();
     const value = await fn();

@@ -5,11 +5,12 @@
 // wait-ready.js gets a STUN Binding success. Needs root, `bash scripts/podman/setup.sh` (the
 // debian:bookworm-slim stand-in) and `apt-get install coturn` (turnutils_uclient) on the host.
 // With CI=true an unusable setup is a failure, elsewhere the suite is skipped.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run, sh } from "../support/spawn";
 import {
     containerRunArgv,
     devContainerSpecs,
@@ -33,36 +34,6 @@ const standinContext = path.join(root, "samples", "unity-player-standin");
 // Host ports no other suite uses (pod.test.ts 13478, the dev e2e 13479/13480, CI's reference pod 3478).
 const ports = { masPort: 18491, signalingPort: 18492, turnPort: 13491, webrtcPortRange: { first: 42000, last: 42050 } };
 const secret = "turn-test-secret-0123456789";
-
-interface RunResult {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-}
-/** Spawn without blocking the worker; `stdin` is written and closed. */
-function run(file: string, args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-    return new Promise((resolve) => {
-        const child = spawn(file, args, { timeout: opts.timeoutMs ?? 300_000 });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => {
-            stdout += d.toString();
-        });
-        child.stderr.on("data", (d: Buffer) => {
-            stderr += d.toString();
-        });
-        child.on("error", (error) => resolve({ status: null, stdout, stderr: stderr + String(error) }));
-        child.on("close", (status) => resolve({ status, stdout, stderr }));
-        child.stdin.end(opts.stdin ?? "");
-    });
-}
-async function sh(line: string, stdin?: string): Promise<string> {
-    const res = await run("/bin/sh", ["-c", line], { stdin });
-    if (res.status !== 0) {
-        throw new Error(`command failed (exit ${res.status}): ${line}\n${res.stdout}${res.stderr}`);
-    }
-    return res.stdout.trim();
-}
 
 const problem = (() => {
     if (process.getuid?.() !== 0) return "not root (the dev pod uses rootful Podman)";

@@ -12,6 +12,7 @@ import type { Server } from "node:http";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "puppeteer-core";
+import type { ReceiverStats } from "../support/receiver";
 
 const root = path.resolve(__dirname, "../..");
 const requireJs = createRequire(__filename);
@@ -110,19 +111,7 @@ async function stopChild(child: ChildProcess | undefined): Promise<number | stri
     return child.exitCode ?? child.signalCode;
 }
 
-type Stats = {
-    signaling: string;
-    connectionState: string;
-    iceConnectionState: string;
-    framesDecoded: number;
-    frameWidth: number;
-    frameHeight: number;
-    candidateTypes: string[];
-    selectedLocalType: string | null;
-    selectedRemoteType: string | null;
-    firstFrameMs: number | null;
-    error: string | null;
-};
+type Stats = ReceiverStats;
 const pageStats = (page: Page) => page.evaluate(() => (globalThis as unknown as { sparcReceiver: { stats(): Promise<Stats> } }).sparcReceiver.stats());
 const pageSnapshot = (page: Page) => page.evaluate(() => (globalThis as unknown as { sparcReceiver: { snapshot(): number[] } }).sparcReceiver.snapshot());
 
