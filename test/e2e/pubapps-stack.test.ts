@@ -153,8 +153,6 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
             turnPort: String(TURN_PORT),
             // Browsers reach the relay at the instance's address (here the stand-in's published 127.0.0.1).
             turnHost: "127.0.0.1",
-            // The stand-in instance has no GPU (a prebuilt player image is taken for a Unity build, which gets them).
-            gpuDeviceArgs: "[]",
             webrtcPortRange: "18590-18599",
             containerStopTimeoutSeconds: "2",
             pubappsInstance: "127.0.0.1",
@@ -176,6 +174,8 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         for (const [k, v] of Object.entries(config)) {
             await stack.setConfig(k, v);
         }
+        // The stand-in instance has no GPU (a prebuilt player image is taken for a Unity build, which gets them).
+        stack.setConfigValue("gpuDeviceArgs", []);
     }, 1_800_000);
 
     afterAll(async () => {

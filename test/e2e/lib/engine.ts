@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as yaml from "js-yaml";
 
 export const PINNED_CLI_VERSION = "3.274.1";
 /** The sdk/v3 the language host build.sh makes is built against (the 3.260 line). */
@@ -284,6 +285,18 @@ export class TestStack {
         // show up in `ps` or in an error message.
         const secretFlag = options.secret ? ["--secret"] : ["--plaintext"];
         await this.pulumi(["config", "set", key, ...secretFlag, ...this.configArgs()], { stdin: value });
+    }
+
+    /**
+     * A structured (non-secret) value, e.g. an empty list, written into the stack's config file: this CLI's
+     * `config set` has no --json, and `--path` cannot make an empty list.
+     */
+    setConfigValue(key: string, value: unknown): void {
+        const text = fs.existsSync(this.configFile) ? fs.readFileSync(this.configFile, "utf8") : "";
+        const doc = (yaml.load(text) as { config?: Record<string, unknown> } | undefined) ?? {};
+        const project = (yaml.load(fs.readFileSync(path.join(this.programDir, "Pulumi.yaml"), "utf8")) as { name: string }).name;
+        doc.config = { ...(doc.config ?? {}), [key.includes(":") ? key : `${project}:${key}`]: value };
+        fs.writeFileSync(this.configFile, yaml.dump(doc));
     }
 
     /** `pulumi preview --json`: the change summary of the planned update. */
