@@ -3,7 +3,6 @@
 // writes the endpoint file; the readiness script accepts only our job's /health and refuses a
 // foreign service on the port; the tunnel line, the endpoint file's place, the renewal rule.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -11,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { currentEndpointFile, endpointFilePattern, parseReadinessReport, readinessScript, serviceJobBody, tunnelCommand } from "../../components/hpg/commands";
 import { renewalDue } from "../../providers/slurm/renewal";
+import { run } from "../support/spawn";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-reach-"));
 const servers: (net.Server | http.Server)[] = [];
@@ -32,19 +32,9 @@ function healthServer(body: object): http.Server {
 }
 
 /** Runs bash asynchronously: the HTTP servers of this process must keep answering meanwhile. */
-function bash(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn("bash", ["-c", script, "test", ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => {
-            stdout += d.toString();
-        });
-        child.stderr.on("data", (d: Buffer) => {
-            stderr += d.toString();
-        });
-        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+async function bash(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    const r = await run("bash", ["-c", script, "test", ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 beforeAll(() => {
