@@ -132,10 +132,11 @@ export function sshPool(): PoolState {
     return g.__sparcSlurmSsh;
 }
 
-/** Counts one command by its program name (argv[0]) for the benchmarks. */
+/** Counts one command by its program name for the benchmarks (the program run by `env NAME=value ...`, not env). */
 export function countCommand(argv: readonly string[]): void {
     const stats = sshPool().stats;
-    stats.commands[argv[0]] = (stats.commands[argv[0]] ?? 0) + 1;
+    const program = argv[0] === "env" ? (argv.slice(1).find((word) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) ?? "env") : argv[0];
+    stats.commands[program] = (stats.commands[program] ?? 0) + 1;
 }
 
 /** user@host:port: how messages name a connection (never credentials). */

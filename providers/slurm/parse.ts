@@ -103,25 +103,40 @@ function jobStatus(
     };
 }
 
-/** Parse `squeue -h -o SQUEUE_FORMAT` output. Throws on a line it cannot read. */
-export function parseSqueue(stdout: string): JobStatus[] {
-    return nonBlankLines(stdout).map((line) => {
+/**
+ * Which unreadable lines must fail the parse. Without it, every one (a query of our own job ids);
+ * a query of all the user's jobs passes one that matches only lines naming this resource, so
+ * another job's odd line (a --comment with a newline) is skipped instead of failing every create.
+ */
+export type MustRead = (line: string) => boolean;
+
+/** Parse `squeue -h -o SQUEUE_FORMAT` output. Throws on a line it cannot read (that `mustRead` matches). */
+export function parseSqueue(stdout: string, mustRead?: MustRead): JobStatus[] {
+    const jobs: JobStatus[] = [];
+    for (const line of nonBlankLines(stdout)) {
         const fields = splitFields(line, 8);
         if (!fields || fields[0] === "" || fields[1] === "") {
-            throw malformed("squeue", line, `8 "|"-separated fields in the format ${SQUEUE_FORMAT}`);
+            if (mustRead === undefined || mustRead(line)) {
+                throw malformed("squeue", line, `8 "|"-separated fields in the format ${SQUEUE_FORMAT}`);
+            }
+            continue;
         }
         const [jobId, state, reason, nodeList, submit, start, end, comment] = fields as [string, string, string, string, string, string, string, string];
-        return jobStatus([jobId, state, reason, nodeList, submit, start, end, "", comment], "squeue");
-    });
+        jobs.push(jobStatus([jobId, state, reason, nodeList, submit, start, end, "", comment], "squeue"));
+    }
+    return jobs;
 }
 
-/** Parse `sacct -n -P -X -o SACCT_FIELDS` output; step lines ("123.batch") are skipped. Throws on a line it cannot read. */
-export function parseSacct(stdout: string): JobStatus[] {
+/** Parse `sacct -n -P -X -o SACCT_FIELDS` output; step lines ("123.batch") are skipped. Throws on a line it cannot read (that `mustRead` matches). */
+export function parseSacct(stdout: string, mustRead?: MustRead): JobStatus[] {
     const jobs: JobStatus[] = [];
     for (const line of nonBlankLines(stdout)) {
         const fields = splitFields(line, 9);
         if (!fields || fields[0] === "" || fields[1] === "") {
-            throw malformed("sacct", line, `9 "|"-separated fields ${SACCT_FIELDS}`);
+            if (mustRead === undefined || mustRead(line)) {
+                throw malformed("sacct", line, `9 "|"-separated fields ${SACCT_FIELDS}`);
+            }
+            continue;
         }
         if ((fields[0] as string).includes(".")) {
             continue;
@@ -131,13 +146,17 @@ export function parseSacct(stdout: string): JobStatus[] {
     return jobs;
 }
 
-/** The job id printed by `sbatch --parsable`: "1234" or "1234;cluster". Throws on anything else. */
-export function parseSbatchParsable(stdout: string): string {
+/**
+ * The job id printed by `sbatch --parsable`: "1234", or "1234;cluster" when sbatch was pointed at
+ * a cluster (SBATCH_CLUSTERS in the login environment, a site wrapper): cluster "" when none.
+ * Throws on anything else.
+ */
+export function parseSbatchParsable(stdout: string): { jobId: string; cluster: string } {
     const [id, cluster, ...rest] = stdout.trim().split(";");
     if (id === undefined || !JOB_ID.test(id) || cluster === "" || rest.length > 0) {
         throw new Error(`sbatch --parsable printed ${JSON.stringify(stdout)}, expected a job id such as "1234" or "1234;cluster"`);
     }
-    return id;
+    return { jobId: id, cluster: cluster ?? "" };
 }
 
 /** "gpu:a100:8(S:0-1),gpu:fake:2" -> ["gpu:a100:8", "gpu:fake:2"]; "(null)" -> []. */

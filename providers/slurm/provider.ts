@@ -234,7 +234,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                         throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
                     }
                 }
-                const submitted = await submitOnce(inputs, script, hash);
+                const submitted = await submitOnce(inputs, script, hash, clusterName);
                 jobId = submitted.jobId;
                 log(tag, submitted.adopted ? `adopted job ${jobId}, which this attempt submitted (its reply was lost)` : `submitted job ${jobId}`);
             }

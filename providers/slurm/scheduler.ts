@@ -126,6 +126,15 @@ export class SlurmCommandError extends Error {
     }
 }
 
+/**
+ * argv of a scheduler query whose times the parsers read, with the time format pinned: a login
+ * shell that exports SLURM_TIME_FORMAT (e.g. "relative": "Tomorr 12:00") changes how squeue and
+ * sacct print every time, which the state and the renewal's `date -d` must be able to read.
+ */
+export function pinnedQuery(argv: readonly string[]): string[] {
+    return ["env", "SLURM_TIME_FORMAT=standard", ...argv];
+}
+
 /** One diagnostic line about a job (the SlurmJob provider's log). */
 export function log(tag: string, message: string): void {
     // The dynamic-provider process has no engine connection; its stdout reaches
@@ -147,7 +156,7 @@ export async function queryJobs(inputs: SlurmJobInputs, ids: readonly string[]):
     if (ids.length === 0) {
         return found;
     }
-    const squeue = await runRemote(inputs.connection, ["squeue", "-h", "-t", "all", "-j", ids.join(","), "-o", SQUEUE_FORMAT]);
+    const squeue = await runRemote(inputs.connection, pinnedQuery(["squeue", "-h", "-t", "all", "-j", ids.join(","), "-o", SQUEUE_FORMAT]));
     // A single unknown id makes squeue exit 1 ("Invalid job id specified"); a list does not.
     const unknownSingle = squeue.code === 1 && /Invalid job id specified/.test(squeue.stderr);
     if (squeue.code !== 0 && !unknownSingle) {
@@ -159,7 +168,7 @@ export async function queryJobs(inputs: SlurmJobInputs, ids: readonly string[]):
     // squeue knows no exit code: ask accounting for ended jobs too (same single sacct call).
     const missing = ids.filter((id) => !found.has(id) || isTerminalState(found.get(id)?.state ?? ""));
     if (missing.length > 0) {
-        const sacct = await runRemote(inputs.connection, ["sacct", "-n", "-P", "-X", "-j", missing.join(","), "-o", SACCT_FIELDS]);
+        const sacct = await runRemote(inputs.connection, pinnedQuery(["sacct", "-n", "-P", "-X", "-j", missing.join(","), "-o", SACCT_FIELDS]));
         if (sacct.code !== 0) {
             throw new SlurmCommandError(`job ${missing.join(",")} is not in the queue, and the accounting query failed`, sacct);
         }
@@ -214,12 +223,16 @@ export function readJobBatched(inputs: SlurmJobInputs, id: string): Promise<JobS
  */
 export async function findJobsByTag(inputs: SlurmJobInputs, accountingSince?: number, enough?: (jobs: JobStatus[]) => boolean): Promise<JobStatus[]> {
     const user = inputs.connection.user;
+    const mentionsTag = (line: string) => line.includes(inputs.ownerTag);
     const ask = async () => {
-        const squeue = await runRemote(inputs.connection, ["squeue", "-h", "-t", "all", "-u", user, "-o", SQUEUE_FORMAT], { timeoutSeconds: 60 });
+        const squeue = await runRemote(inputs.connection, pinnedQuery(["squeue", "-h", "-t", "all", "-u", user, "-o", SQUEUE_FORMAT]), {
+            timeoutSeconds: 60,
+        });
         if (squeue.code !== 0) {
             throw new SlurmCommandError("looking for an earlier submission of this job failed", squeue);
         }
-        return parseSqueue(squeue.stdout);
+        // The user's other jobs may print lines we cannot read (a comment with a newline): only a line of ours may fail.
+        return parseSqueue(squeue.stdout, mentionsTag);
     };
     // Concurrent creates share one in-flight query; after an ambiguous sbatch the answer must be our own.
     const queue = accountingSince !== undefined ? await ask() : await sharedQuery(inputs, "squeue-user", 0, ask);
@@ -230,14 +243,14 @@ export async function findJobsByTag(inputs: SlurmJobInputs, accountingSince?: nu
         return jobs;
     }
     const minutes = Math.ceil((Date.now() - accountingSince) / 60_000) + 5;
-    const sacct = await runRemote(inputs.connection, ["sacct", "-n", "-P", "-X", "-u", user, "-S", `now-${minutes}minutes`, "-o", SACCT_FIELDS], {
+    const sacct = await runRemote(inputs.connection, pinnedQuery(["sacct", "-n", "-P", "-X", "-u", user, "-S", `now-${minutes}minutes`, "-o", SACCT_FIELDS]), {
         timeoutSeconds: 60,
     });
     if (sacct.code !== 0) {
         throw new SlurmCommandError("looking for an earlier submission of this job in accounting failed", sacct);
     }
     const known = new Set(jobs.map((j) => j.jobId));
-    return [...jobs, ...parseSacct(sacct.stdout).filter((j) => ours(j) && !known.has(j.jobId))];
+    return [...jobs, ...parseSacct(sacct.stdout, mentionsTag).filter((j) => ours(j) && !known.has(j.jobId))];
 }
 
 /** The status fields kept in state (without the comment and where they were read). */

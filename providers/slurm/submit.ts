@@ -50,11 +50,10 @@ async function findThisAttempt(inputs: SlurmJobInputs, attempt: string, since: n
 }
 
 /**
- * Submits once. Reports the job id through `onId` as soon as one may exist, so any
- * later failure can carry it. An ambiguous outcome (connection lost, timeout, output
+ * Submits once, to `clusterName` (the login node's own cluster). An ambiguous outcome (connection lost, timeout, output
  * that is not a job id after exit 0) is settled by looking for this attempt's job.
  */
-export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: string): Promise<{ jobId: string; adopted: boolean }> {
+export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: string, clusterName: string): Promise<{ jobId: string; adopted: boolean }> {
     const attempt = newAttemptId();
     const since = Date.now();
     const argv = ["sbatch", "--parsable", `--comment=${jobComment(inputs.ownerTag, hash, attempt)}`];
@@ -73,13 +72,36 @@ export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: s
         }
         throw new SlurmCommandError("sbatch rejected the job", result);
     }
+    let reply: { jobId: string; cluster: string };
     try {
-        return { jobId: parseSbatchParsable(result.stdout), adopted: false };
+        reply = parseSbatchParsable(result.stdout);
     } catch (err) {
         // Exit 0 means slurmctld took the job: unreadable output (a site wrapper, a login
         // script that prints) hides its id but does not undo it.
         return { jobId: await findThisAttempt(inputs, attempt, since, (err as Error).message), adopted: true };
     }
+    if (reply.cluster !== "" && reply.cluster !== clusterName) {
+        throw await foreignClusterError(inputs, reply, clusterName);
+    }
+    return { jobId: reply.jobId, adopted: false };
+}
+
+/**
+ * sbatch answered "1234;other": the job went to another cluster (SBATCH_CLUSTERS in the login
+ * environment, or a wrapper adding --clusters), where squeue on this login node never sees it.
+ * It is cancelled there rather than left running untracked.
+ */
+async function foreignClusterError(inputs: SlurmJobInputs, reply: { jobId: string; cluster: string }, clusterName: string): Promise<Error> {
+    const cancel = await runRemote(inputs.connection, ["scancel", "-M", reply.cluster, reply.jobId], { timeoutSeconds: 60 });
+    const cancelled =
+        cancel.code === 0
+            ? "It was cancelled."
+            : `Cancelling it failed (${cancel.stderr.trim() || `exit ${cancel.code}`}): cancel it with \`scancel -M ${reply.cluster} ${reply.jobId}\`.`;
+    return new Error(
+        `sbatch submitted job ${reply.jobId} to cluster "${reply.cluster}", not to "${clusterName}", the cluster of ${inputs.connection.host} ` +
+            "(SBATCH_CLUSTERS set by the login shell, or an sbatch wrapper adding --clusters); SlurmJob tracks jobs of the login node's own cluster only. " +
+            `${cancelled} Unset SBATCH_CLUSTERS in ${inputs.connection.user}'s login files, or point connection at a login node of "${reply.cluster}".`,
+    );
 }
 
 /**

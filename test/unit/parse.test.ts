@@ -310,12 +310,12 @@ describe("parseSacct", () => {
 
 describe("parseSbatchParsable", () => {
     it.each([
-        { stdout: "1234", id: "1234" },
-        { stdout: "1\n", id: "1" },
-        { stdout: "1234;cluster\n", id: "1234" },
-        { stdout: "  13\r\n", id: "13" },
-    ])("$stdout -> $id", ({ stdout, id }) => {
-        expect(parseSbatchParsable(stdout)).toBe(id);
+        { stdout: "1234", id: "1234", cluster: "" },
+        { stdout: "1\n", id: "1", cluster: "" },
+        { stdout: "1234;cluster\n", id: "1234", cluster: "cluster" },
+        { stdout: "  13\r\n", id: "13", cluster: "" },
+    ])("$stdout -> $id", ({ stdout, id, cluster }) => {
+        expect(parseSbatchParsable(stdout)).toEqual({ jobId: id, cluster });
     });
 
     it.each(["", "\n", "Submitted batch job 4", "0", "-1", "12a", "1234;", "1;a;b", "1\n2", "1.5", "007"])("throws on %j, quoting it", (stdout) => {
