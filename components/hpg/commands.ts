@@ -85,7 +85,8 @@ export function copyArchiveSteps(p: SifPlan, sha256: string): CopySteps {
                 `cat > ${shQuote(part)}`,
                 `echo ${shQuote(`${sha256}  ${part}`)} | sha256sum -c --status - || { echo ${shQuote(`checksum mismatch after copying to ${part}`)} >&2; exit 1; }`,
                 shJoin(["mv", "-f", part, p.remoteTar]),
-                `echo "sent $(stat -c %s ${shQuote(p.remoteTar)}) bytes to ${p.remoteTar}"`,
+                // The path is a config value (hpgContainerDir): one quoted word, never inside the double quotes.
+                `echo "sent $(stat -c %s ${shQuote(p.remoteTar)}) bytes to "${shQuote(p.remoteTar)}`,
             ].join("\n"),
         ],
     };
