@@ -239,13 +239,17 @@ export interface ReadinessReport {
  * RUNNING, with arguments: job id, log path, end time (squeue's, in the cluster's time zone).
  * It reads the job's endpoint file, which must name that job, then asks /health on node:port, which
  * must answer with that job id: a foreign service that holds the port is refused at once. On success
- * it points the current-endpoint file at this job and prints a ReadinessReport as its last line;
- * on failure the job log's last lines.
+ * it points the current-endpoint file at this job and prints a ReadinessReport as its last line.
+ * On failure it says why and where the job's log is, never what the log or /health said: the
+ * provider puts the check's stderr into the error, which Pulumi prints and keeps in state
+ * (initErrors), and a job may print secrets (a token in its environment).
  */
 export function readinessScript(opts: { endpointPattern: string; timeoutSeconds: number }): string {
     const current = currentEndpointFile(opts.endpointPattern);
     return [
         "job=$1 log=$2 end=$3",
+        // Where to look, not what is there: the log may hold what the job printed (secrets too).
+        `sparc_log_hint() { echo "the job's log is not shown here (it may hold secrets): $log; read it on the login node with: tail -n 30 $log" >&2; }`,
         `endpoint=${withJobId(opts.endpointPattern, "job")}`,
         `deadline=$((SECONDS + ${opts.timeoutSeconds}))`,
         "url=''",
@@ -257,12 +261,12 @@ export function readinessScript(opts: { endpointPattern: string; timeoutSeconds:
         '        url="http://$node:$port/health"',
         '        if body=$(curl -fsS --max-time 5 "$url" 2>/dev/null); then',
         '            if ! printf \'%s\' "$body" | grep -Eq "\\"job_id\\": ?\\"$job\\""; then',
-        '                echo "refusing $url: it answers, but not as job $job (another service holds the port): $body" >&2',
-        '                echo "last lines of $log:" >&2; tail -n 30 "$log" >&2; exit 1',
+        '                echo "refusing $url: it answers, but not as job $job (another service holds the port; its answer is not shown)" >&2',
+        "                sparc_log_hint; exit 1",
         "            fi",
         `            cp -f "$endpoint" ${shQuote(`${current}.part`)} && mv -f ${shQuote(`${current}.part`)} ${shQuote(current)}`,
         '            ends=$(date -d "$end" +%s 2>/dev/null || echo 0)',
-        '            echo "$body"; echo "ready: $url (job $job)"',
+        '            echo "ready: $url (job $job)"',
         '            printf \'{"node":"%s","port":%d,"jobId":"%s","endsAt":%d}\\n\' "$node" "$port" "$job" "$ends"',
         "            exit 0",
         "        fi",
@@ -270,9 +274,9 @@ export function readinessScript(opts: { endpointPattern: string; timeoutSeconds:
         '    if [ "$SECONDS" -ge "$deadline" ]; then break; fi',
         "    sleep 5",
         "done",
-        `if [ -z "$url" ]; then echo "job $job wrote no endpoint file $endpoint within ${opts.timeoutSeconds} s; last lines of $log:" >&2`,
-        `else echo "$url did not answer within ${opts.timeoutSeconds} s; last lines of $log:" >&2; fi`,
-        'tail -n 30 "$log" >&2',
+        `if [ -z "$url" ]; then echo "job $job wrote no endpoint file $endpoint within ${opts.timeoutSeconds} s" >&2`,
+        `else echo "$url did not answer within ${opts.timeoutSeconds} s" >&2; fi`,
+        "sparc_log_hint",
         "exit 1",
     ].join("\n");
 }

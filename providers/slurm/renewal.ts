@@ -65,7 +65,7 @@ export async function splitLiveJobs(inputs: SlurmJobInputs, live: readonly JobSt
 
 /**
  * After the job is RUNNING: its end by the cluster's clock, and the readiness check when there is one.
- * One remote command. Throws with the check's stderr (the job log's tail) when the check fails.
+ * One remote command. Throws with the check's stderr (its reasons; never its stdout) when the check fails.
  */
 export async function checkRunningJob(inputs: SlurmJobInputs, jobId: string, status: JobStatus | undefined, logPath: string): Promise<RenewalOutputs> {
     const endTime = status?.endTime ?? "";
@@ -82,7 +82,9 @@ export async function checkRunningJob(inputs: SlurmJobInputs, jobId: string, sta
         timeoutSeconds: timeout + 60,
     });
     if (result.code !== 0) {
-        throw new Error(`job ${jobId} is RUNNING but not ready: ${result.stderr.trim() || result.stdout.trim() || `readiness check exited ${result.code}`}`);
+        // The error is printed and kept in state (initErrors): only the check's stderr, its reasons. Its
+        // stdout may carry what the service or the job printed (a /health body, a token), never shown.
+        throw new Error(`job ${jobId} is RUNNING but not ready: ${result.stderr.trim() || `readiness check exited ${result.code}`}`);
     }
     const last = result.stdout.trim().split("\n").pop() ?? "";
     let endsAt = 0;
