@@ -62,6 +62,9 @@ export class SlurmJob extends pulumi.dynamic.Resource {
     declare readonly endsAt: pulumi.Output<number | undefined>;
 
     constructor(name: string, args: SlurmJobArgs, opts?: pulumi.CustomResourceOptions) {
+        if (opts?.import !== undefined) {
+            throw new Error(importRefusal(name, opts.import));
+        }
         // State holds the shim (a few hundred bytes), which loads the installed provider at each call.
         super(
             slurmJobShim,
@@ -92,4 +95,18 @@ export class SlurmJob extends pulumi.dynamic.Resource {
             "SlurmJob",
         );
     }
+}
+
+/**
+ * Why the `import` resource option cannot take over a job, and what does. The engine's import sends
+ * the provider no properties, so Pulumi's dynamic-provider host has no serialized provider to run and
+ * fails before any SlurmJob code ("code must be a string, not undefined"); `pulumi import` fails alike.
+ */
+export function importRefusal(name: string, id: pulumi.Input<string>): string {
+    const shown = typeof id === "string" ? JSON.stringify(id) : "<job id>";
+    return (
+        `SlurmJob "${name}": the import resource option cannot take over a Slurm job (Pulumi's dynamic-provider host ` +
+        'has no provider to read it with and fails with "code must be a string, not undefined"). ' +
+        `Drop import and set adoptJobId: ${shown} on this SlurmJob instead: up then tracks that job without submitting one.`
+    );
 }
