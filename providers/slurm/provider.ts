@@ -33,6 +33,7 @@ import {
 } from "./scheduler";
 import { adoptOrClear, submitOnce } from "./submit";
 import { SLURM_JOB_DEFAULTS } from "./defaults";
+import { otherMachineProblem } from "./machine";
 
 export { SLURM_JOB_DEFAULTS } from "./defaults";
 
@@ -321,6 +322,10 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
     },
 
     async delete(id: string, props: SlurmJobOutputs) {
+        const elsewhere = otherMachineProblem(props.connection, `cancelling job ${id}`);
+        if (elsewhere !== undefined) {
+            throw new Error(elsewhere);
+        }
         const tag = props.ownerTag;
         let status = await readJobBatched(props, id);
         if (status === undefined || isTerminalState(status.state)) {
