@@ -168,7 +168,8 @@ export function checkScriptDirectives(fail: Fail, script: unknown): void {
         return;
     }
     for (const line of script.split("\n")) {
-        const m = /^#SBATCH(\s.*)?$/.exec(line);
+        // sbatch reads the words right after "#SBATCH", with or without a blank ("#SBATCH--array=1-2" is an array).
+        const m = /^#SBATCH(.*)$/.exec(line);
         if (m === null) {
             continue;
         }

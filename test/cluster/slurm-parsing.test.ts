@@ -67,11 +67,14 @@ describe.skipIf(!available)("check against the real sbatch (issue 18 item 12)", 
         }
     });
 
-    it("a whole script whose #SBATCH line carries a second option: refused by check, an array job to sbatch", () => {
-        const script = "#!/bin/bash\n#SBATCH --output=/dev/null --arr=1-2\ntrue\n";
-        const failures = validateJobInputs(jobInputs({ command: undefined, script }, "script"));
+    it.each([
+        ["#SBATCH --output=/dev/null --arr=1-2", /abbreviation of --array/],
+        ["#SBATCH--array=1-2", /job arrays/],
+    ])("a whole script with the line %s: refused by check, an array job to sbatch", (line, reason) => {
+        const script = `#!/bin/bash\n${line}\ntrue\n`;
+        const failures = validateJobInputs(jobInputs({ command: undefined, script, output: undefined }, "script"));
         expect(failures.map((f) => f.property)).toEqual(["script"]);
-        expect(failures[0]?.reason).toMatch(/abbreviation of --array/);
+        expect(failures[0]?.reason).toMatch(reason);
         expect(submitHeld(script).arrayJob).toBe(true);
     });
 });

@@ -89,6 +89,7 @@ describe("check: #SBATCH lines of a whole script, every word", () => {
         ["#SBATCH --job-name=x --clu=c", /--clusters/],
         ["#SBATCH --arr=1-3", /abbreviation of --array/],
         ["#SBATCH\t-M c", /--clusters/],
+        ["#SBATCH--array=1-3", /job arrays/],
         ["#SBATCH --exclusive # --array=1-3 is only a comment", undefined],
         ['#SBATCH --job-name="a --array=1" --exclusive', undefined], // quoted: one word, the job's name
         ["#SBATCH --comment=mine --parsable", undefined], // sbatch's command line (the provider's) wins
