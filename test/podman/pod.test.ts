@@ -2,13 +2,13 @@
 // components/dev/podman.ts renders, probe it, run the preflight and readiness scripts,
 // tear it down. Needs root and `bash scripts/podman/setup.sh` (stand-in base images).
 // With CI=true an unusable Podman is a failure, elsewhere the suite is skipped.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run, sh, type RunResult } from "../support/spawn";
+import { run, sh } from "../support/spawn";
 import {
     containerRmArgv,
     containerRunArgv,
@@ -197,13 +197,9 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
         );
         expect(specs.map((s) => s.name)).toEqual([`${prefix}mas-server`, `${prefix}signaling-server`, `${prefix}unity-server`]);
 
-        const ice = await new Promise<RunResult>((resolve) => {
-            // The stack's own script (podman reads `-` only from a pipe; node hands a socket).
-            const child = spawn("/bin/sh", ["-c", secretCreateScript(podTurn.iceSecretName)]);
-            child.on("close", (status) => resolve({ status, stdout: "", stderr: "" }));
-            child.stdin.end(playerIceJson(podTurn, undefined, 0));
-        });
-        expect(ice.status).toBe(0);
+        // The stack's own script (podman reads `-` only from a pipe; node hands a socket).
+        const ice = await run("/bin/sh", ["-c", secretCreateScript(podTurn.iceSecretName)], { stdin: playerIceJson(podTurn, undefined, 0) });
+        expect(ice.status, ice.stderr).toBe(0);
         const start = await timed(async () => {
             await sh(render(podCreateArgv({ podName, ...ports })));
             for (const s of specs) await sh(render(containerRunArgv(s)));

@@ -39,6 +39,7 @@ function sh(line: string, stdin = ""): Promise<{ code: number | null; out: strin
         child.stdout.on("data", (d) => (out += d));
         child.stderr.on("data", (d) => (out += d));
         child.on("close", (code) => resolve({ code, out }));
+        child.stdin.on("error", () => undefined); // EPIPE when the command exits unread: its status says so
         child.stdin.end(stdin);
     });
 }

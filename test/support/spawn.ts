@@ -23,6 +23,9 @@ export function run(file: string, args: string[], opts: { stdin?: string; env?: 
         });
         child.on("error", (error) => resolve({ status: null, stdout, stderr: stderr + String(error), error }));
         child.on("close", (status) => resolve({ status, stdout, stderr }));
+        // A child that exits without reading its stdin (true, a failed exec) makes the write fail with EPIPE:
+        // its exit status says what happened, and an unhandled stream error would fail the whole test run.
+        child.stdin.on("error", () => undefined);
         child.stdin.end(opts.stdin ?? "");
     });
 }

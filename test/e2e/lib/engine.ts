@@ -249,7 +249,9 @@ export class TestStack {
                 env: this.env,
                 stdio: "pipe",
             });
-            // An empty stdin (EOF at once) for every command that does not take one.
+            // An empty stdin (EOF at once) for every command that does not take one. A CLI that exits
+            // before reading it makes the write fail with EPIPE; its exit status is the result.
+            child.stdin.on("error", () => undefined);
             child.stdin.end(options.stdin ?? "");
             let stdout = "";
             let stderr = "";
