@@ -60,7 +60,7 @@ export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: s
     const argv = ["sbatch", "--parsable", `--comment=${jobComment(inputs.ownerTag, hash, attempt)}`];
     let result: RemoteResult;
     try {
-        result = await runRemote(inputs.connection, argv, { stdin: script, timeoutSeconds: 120 });
+        result = await runRemote(inputs.connection, argv, { stdin: script, defaultTimeoutSeconds: 120 });
     } catch (err) {
         if (!(err instanceof AmbiguousRemoteError)) {
             throw err;
@@ -108,7 +108,7 @@ export async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promis
     for (const job of live.filter((j) => j !== adopted)) {
         const theirs = parseJobComment(job.comment).scriptHash;
         const why = theirs === hash ? "a duplicate of the same script" : `another script (hash ${theirs || "none"}, now ${hash})`;
-        const cancel = await runRemote(inputs.connection, ["scancel", job.jobId], { timeoutSeconds: 60 });
+        const cancel = await runRemote(inputs.connection, ["scancel", job.jobId], { defaultTimeoutSeconds: 60 });
         if (cancel.code !== 0) {
             throw new SlurmCommandError(`job ${job.jobId} carries this resource's tag but runs ${why}; cancelling it failed`, cancel);
         }
