@@ -66,7 +66,10 @@ export interface SshConnection {
      * openssh transport: private key file ("" or absent = agent / ~/.ssh/config); an encrypted one is unlocked with passphrase.
      */
     identityFile?: string;
-    /** openssh transport: ControlPath of the shared master connection (default "~/.ssh/sparc-cm-%C"). */
+    /**
+     * openssh transport: where the user's own master is looked for (default "~/.ssh/sparc-cm-%C"); one that
+     * answers there is used. Otherwise this process starts its own, listening in its run directory.
+     */
     controlPath?: string;
 }
 
