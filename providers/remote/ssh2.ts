@@ -45,6 +45,8 @@ export interface PoolEntry {
     idleTimer: NodeJS.Timeout | undefined;
     /** Rejects the commands in flight when their connection drops (each with the client it runs on). */
     inflight: Map<(err: Error) => void, Client>;
+    /** Set while the connection is being asked whether it still answers (after a command timed out): new commands wait for the verdict. */
+    probing?: Promise<void>;
 }
 
 /**
@@ -254,6 +256,9 @@ function entryFor(conn: SshConnection): PoolEntry {
 }
 
 async function clientFor(conn: SshConnection, entry: PoolEntry): Promise<Client> {
+    if (entry.probing !== undefined) {
+        await entry.probing;
+    }
     if (entry.client !== undefined) {
         return entry.client;
     }
@@ -352,7 +357,7 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                 // and the next ones keep the login (a new one is a new Duo prompt).
                 timedOut = true;
                 fail(new AmbiguousRemoteError(`\`${argv[0]}\` on ${entry.label} did not finish within ${timeoutSeconds} s`));
-                void dropIfSilent(entry, client);
+                dropIfSilent(entry, client);
             }, timeoutSeconds * 1000);
             entry.inflight.set(fail, client);
             client.exec(withOutputMarker(command), (err, stream) => {
@@ -406,40 +411,42 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
 }
 
 /** How long a connection has to answer after one of its commands timed out, in seconds. */
-const PROBE_SECONDS = 15;
+const PROBE_SECONDS = 10;
 
 /**
- * After a command timed out: opens a channel running `true` on the same connection. Any answer
- * (the command's exit, or even a refused channel) shows the connection works, and it stays; no
- * answer within PROBE_SECONDS drops it, which fails the commands still on it as "may have run".
+ * After a command timed out: asks the connection itself with a global request that sshd answers
+ * without starting anything (cancel-tcpip-forward of a forward that does not exist: any reply, even a
+ * refusal, shows it works), so a busy login node cannot fake a dead link. No reply within
+ * PROBE_SECONDS drops the connection, which fails the commands still on it as "may have run"; new
+ * commands wait for the verdict instead of piling onto a dead link.
  */
-async function dropIfSilent(entry: PoolEntry, client: Client): Promise<void> {
-    const answered = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), PROBE_SECONDS * 1000);
-        const done = (ok: boolean) => {
-            clearTimeout(timer);
-            resolve(ok);
-        };
-        try {
-            client.exec("true", (err, stream) => {
-                if (err) {
-                    done(true);
-                    return;
-                }
-                stream.on("close", () => done(true));
-                stream.resume();
-                stream.stderr.resume();
-            });
-        } catch {
-            done(false);
-        }
-    });
-    if (!answered) {
-        if (entry.client === client) {
-            entry.client = undefined;
-        }
-        client.end();
+function dropIfSilent(entry: PoolEntry, client: Client): void {
+    if (entry.probing !== undefined || entry.client !== client) {
+        return;
     }
+    entry.probing = (async () => {
+        const answered = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), PROBE_SECONDS * 1000);
+            try {
+                client.unforwardIn("127.0.0.1", 1, () => {
+                    clearTimeout(timer);
+                    // A reply, unless it is ssh2 failing the request because the connection closed.
+                    resolve(entry.client === client);
+                });
+            } catch {
+                clearTimeout(timer);
+                resolve(false);
+            }
+        });
+        if (!answered) {
+            if (entry.client === client) {
+                entry.client = undefined;
+            }
+            client.end();
+        }
+    })().finally(() => {
+        entry.probing = undefined;
+    });
 }
 
 /** Closes every pooled ssh2 connection (tests and benchmarks; the provider process is simply killed). */
