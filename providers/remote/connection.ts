@@ -46,8 +46,9 @@ export interface SshConnection {
     /** Bound on one whole dial (TCP connect, key exchange, authentication), in seconds (default 20). */
     dialTimeoutSeconds?: number;
     /**
-     * Bound on every remote command, in seconds; by default each command has its own (60 s for
-     * queries, 120 s for sbatch). A command past it has an unknown outcome and is settled as such.
+     * Bound on remote commands that have no bound of their own, in seconds: it replaces a caller's
+     * default (60 s for Slurm queries, 120 s for sbatch), never a bound the caller set explicitly (a
+     * RemoteCommand's timeoutSeconds, a readyCheck's). A command past its bound has an unknown outcome.
      */
     commandTimeoutSeconds?: number;
     /**
@@ -65,7 +66,10 @@ export interface SshConnection {
      * openssh transport: private key file ("" or absent = agent / ~/.ssh/config); an encrypted one is unlocked with passphrase.
      */
     identityFile?: string;
-    /** openssh transport: ControlPath of the shared master connection (default "~/.ssh/sparc-cm-%C"). */
+    /**
+     * openssh transport: where the user's own master is looked for (default "~/.ssh/sparc-cm-%C"); one that
+     * answers there is used. Otherwise this process starts its own, listening in its run directory.
+     */
     controlPath?: string;
 }
 
@@ -83,16 +87,23 @@ export interface RunOptions {
     stdin?: string;
     /** A local file streamed to the command's stdin (an upload through the same connection, no scp/sftp login). */
     stdinFile?: string;
-    /** Bound on the whole command, in seconds (default DEFAULT_COMMAND_TIMEOUT_SECONDS). */
+    /** Bound on the whole command, in seconds, set for this command (e.g. an upload's): nothing overrides it. */
     timeoutSeconds?: number;
+    /** The caller's usual bound for this kind of command, in seconds: connection.commandTimeoutSeconds replaces it. */
+    defaultTimeoutSeconds?: number;
 }
 
-/** Bound on one command when neither connection.commandTimeoutSeconds nor the caller gives one. */
+/** Bound on one command when neither the caller nor connection.commandTimeoutSeconds gives one. */
 export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 120;
 
-/** The bound on one command: connection.commandTimeoutSeconds wins, then the caller's, then the default. */
+/**
+ * The bound on one command: the caller's explicit timeoutSeconds, else connection.commandTimeoutSeconds,
+ * else the caller's defaultTimeoutSeconds, else 120 s. An explicit bound wins because it is set for
+ * what that command needs (an upload of a large archive); a connection-wide one would cut it, and a
+ * command cut short has an unknown outcome.
+ */
 export function commandBoundSeconds(conn: SshConnection, options: RunOptions): number {
-    return conn.commandTimeoutSeconds ?? options.timeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS;
+    return options.timeoutSeconds ?? conn.commandTimeoutSeconds ?? options.defaultTimeoutSeconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS;
 }
 
 /** Counters read by the benchmark and the tests. */

@@ -100,11 +100,27 @@ export function masterArgv(t: OpenSshTarget, connectTimeoutSeconds: number): str
 }
 
 /**
- * A client of the master and nothing else: if the master is gone or refuses, ssh must not open a
- * connection of its own (ProxyCommand=false, first on the line so it wins over a ProxyJump or
- * ProxyCommand from config; BatchMode so it could never prompt anyway).
+ * Printed (by the ProxyCommand below) when a client could not reach the master's socket: the
+ * command was never handed to a master, so nothing ran and logging in again is safe.
  */
-const MUX_ONLY = ["-o", "ControlMaster=no", "-o", "BatchMode=yes", "-o", "ProxyCommand=/bin/false"];
+export const MASTER_UNREACHABLE_MARKER = "sparc-deploy-master-unreachable";
+
+/**
+ * A client of the master and nothing else: if the master is gone or refuses, ssh must not open a
+ * connection of its own (a ProxyCommand that only prints the marker and ends, first on the line so
+ * it wins over a ProxyJump or ProxyCommand from config; BatchMode so it could never prompt anyway).
+ */
+const MUX_ONLY = ["-o", "ControlMaster=no", "-o", "BatchMode=yes", "-o", `ProxyCommand=sh -c 'echo ${MASTER_UNREACHABLE_MARKER} >&2'`];
+
+/**
+ * The longest ControlPath a master can listen on here: the socket address holds sun_path bytes
+ * (104 on macOS and the BSDs, 108 on Linux) with its NUL, and OpenSSH first binds a temporary name,
+ * the path plus 17 characters (".XXXXXXXXXXXXXXXX"), and renames it.
+ */
+export function maxControlPathBytes(platform: string = process.platform): number {
+    const sunPath = platform === "linux" ? 108 : 104;
+    return sunPath - 1 - 17;
+}
 
 /**
  * A command through the master. BatchMode: if the master is gone this ssh must fail at once

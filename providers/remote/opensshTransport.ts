@@ -4,7 +4,17 @@
 // the command lines). Runtime libraries (node:child_process, node:fs, ...) are require()d at call time.
 import { shJoin } from "./quote";
 import { hostKeyMismatchMessage } from "./hostKey";
-import { DEFAULT_CONTROL_PATH, controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "./openssh";
+import {
+    DEFAULT_CONTROL_PATH,
+    MASTER_UNREACHABLE_MARKER,
+    controlArgv,
+    knownHostsLine,
+    masterArgv,
+    maxControlPathBytes,
+    muxArgv,
+    proxyThroughMaster,
+    type OpenSshTarget,
+} from "./openssh";
 import {
     DEFAULT_MFA_PROMPT_PATTERN,
     classifyPrompt,
@@ -31,15 +41,20 @@ import {
     type SshConnection,
 } from "./connection";
 
-/** An OpenSSH ControlMaster this process uses: started by it (ours) or found running (the user's). */
+/**
+ * An OpenSSH ControlMaster this process uses: found running at the configured ControlPath (the
+ * user's), or started by this process (ours) at a socket in its own run directory, so that no other
+ * process, connection or pinned host key can ride on it or stop it.
+ */
 export interface OpenSshMaster {
+    /** How ssh reaches the master: its controlPath is where the master in use listens. */
     target: OpenSshTarget;
     ours: boolean;
     /** The foreground `ssh -M -N` child (ours only). */
     child: import("node:child_process").ChildProcess | undefined;
     /** Kills the master when this process dies, however it dies (its stdin is our pipe). */
     reaper: import("node:child_process").ChildProcess | undefined;
-    /** Holds the run's known_hosts file and askpass helper. */
+    /** Holds the run's known_hosts file, askpass helper and, for ours, the master's socket. */
     dir: string;
     ready: Promise<void>;
     /** Sessions open through the master, capped like the ssh2 pool's channels (sshd's MaxSessions counts them). */
@@ -161,19 +176,65 @@ function sweepStaleRunDirs(): void {
         return;
     }
     g.__sparcSshSwept = true;
-    for (const name of fs.readdirSync(os.tmpdir())) {
-        const owner = /^sparc-ssh-(\d+)-/.exec(name);
-        if (owner === null || Number(owner[1]) === process.pid) {
+    const uid = process.getuid?.();
+    for (const base of new Set([os.tmpdir(), "/tmp"])) {
+        let names: string[];
+        try {
+            names = fs.readdirSync(base);
+        } catch {
             continue;
         }
-        try {
-            process.kill(Number(owner[1]), 0);
-        } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === "ESRCH") {
-                fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+        for (const name of names) {
+            const owner = /^sparc-ssh-(\d+)-/.exec(name);
+            if (owner === null || Number(owner[1]) === process.pid) {
+                continue;
+            }
+            const dir = path.join(base, name);
+            try {
+                // Only this user's own directories: another user's (a shared machine) is theirs to
+                // remove, and its pid says nothing about processes of this user.
+                if (uid !== undefined && fs.lstatSync(dir).uid !== uid) {
+                    continue;
+                }
+                process.kill(Number(owner[1]), 0);
+            } catch (err) {
+                if ((err as NodeJS.ErrnoException).code === "ESRCH") {
+                    try {
+                        fs.rmSync(dir, { recursive: true, force: true });
+                    } catch {
+                        // Best effort: a leftover that cannot be removed must not fail the run.
+                    }
+                }
             }
         }
     }
+}
+
+/** Our master's socket, in the run directory (0700, private to this process). */
+const MASTER_SOCKET_NAME = "cm";
+
+/**
+ * The directory for this process's run files and its master's socket: under the temporary
+ * directory, or /tmp when TMPDIR is so long that the socket path would not fit (the limit is
+ * known before any login, so a too-long path can never cost a Duo prompt).
+ */
+function makeRunDir(): string {
+    const fs = require("node:fs") as typeof import("node:fs");
+    const os = require("node:os") as typeof import("node:os");
+    const path = require("node:path") as typeof import("node:path");
+    const prefix = `sparc-ssh-${process.pid}-`;
+    const socketBytes = (base: string) => Buffer.byteLength(path.join(base, `${prefix}XXXXXX`, MASTER_SOCKET_NAME));
+    const base = socketBytes(os.tmpdir()) <= maxControlPathBytes() ? os.tmpdir() : "/tmp";
+    const dir = fs.mkdtempSync(path.join(base, prefix));
+    const socket = path.join(dir, MASTER_SOCKET_NAME);
+    if (Buffer.byteLength(socket) > maxControlPathBytes()) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw new SshConnectError(
+            `the master's socket path ${socket} is ${Buffer.byteLength(socket)} bytes; OpenSSH needs at most ${maxControlPathBytes()} here. Set TMPDIR to a shorter directory.`,
+            false,
+        );
+    }
+    return dir;
 }
 
 /**
@@ -198,10 +259,8 @@ export async function openSshMaster(conn: SshConnection): Promise<OpenSshMaster>
         return openSshMaster(conn);
     }
     const fs = require("node:fs") as typeof import("node:fs");
-    const os = require("node:os") as typeof import("node:os");
-    const path = require("node:path") as typeof import("node:path");
     sweepStaleRunDirs();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sparc-ssh-${process.pid}-`));
+    const dir = makeRunDir();
     const master: OpenSshMaster = {
         target: openSshTargetOf(conn, dir),
         ours: false,
@@ -226,7 +285,6 @@ export async function openSshMaster(conn: SshConnection): Promise<OpenSshMaster>
             }
             fs.writeFileSync(master.target.knownHostsFile, `${line}\n`, { mode: 0o600 });
         }
-        fs.mkdirSync(path.dirname(master.target.controlPath), { recursive: true, mode: 0o700 });
         const attempts = Math.max(1, conn.dialAttempts ?? 3);
         for (let attempt = 1; ; attempt++) {
             try {
@@ -258,10 +316,16 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
     const fs = require("node:fs") as typeof import("node:fs");
     const path = require("node:path") as typeof import("node:path");
     const label = connectionLabel(conn);
-    if ((await runLocal(controlArgv(master.target, "check"), process.env, 15)).code === 0) {
+    // The configured ControlPath is only where the user's own master may listen. A stale socket
+    // there (a crash, a power loss), a path too long to listen on, or another run's master is never
+    // ours to use: ours listens in this process's run directory.
+    const configured = { ...master.target, controlPath: openSshTargetOf(conn, master.dir).controlPath };
+    if ((await runLocal(controlArgv(configured, "check"), process.env, 15)).code === 0) {
+        master.target = configured;
         master.ours = false;
         return;
     }
+    master.target = { ...master.target, controlPath: path.join(master.dir, MASTER_SOCKET_NAME) };
     const pattern = conn.mfaPromptPattern ?? DEFAULT_MFA_PROMPT_PATTERN;
     const askpass = path.join(master.dir, "askpass");
     fs.writeFileSync(askpass, ASKPASS_SCRIPT, { mode: 0o700 });
@@ -320,12 +384,47 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
     sshPool().stats.handshakes += 1;
 }
 
+/** The client could not reach the master's socket: the command was not sent. */
+class MasterUnreachableError extends SshConnectError {
+    constructor(
+        message: string,
+        readonly master: OpenSshMaster,
+    ) {
+        super(message, true);
+        this.name = "MasterUnreachableError";
+    }
+}
+
+/** Drops a master that no longer answers, so the next command logs in again (once). */
+function forgetMaster(conn: SshConnection, master: OpenSshMaster): void {
+    const pool = sshPool();
+    const key = connectionKey(conn);
+    if (pool.masters.get(key) === master) {
+        pool.masters.delete(key);
+        stopMaster(master);
+    }
+}
+
 /**
  * The "openssh" transport: the system ssh client, every command a multiplexed client of
  * this process's one master (openSshMaster). ssh exits 255 for its own failures; stderr
  * tells a failed login (nothing ran) from a dropped connection (the command may have run).
  */
 export async function runOpenSsh(conn: SshConnection, argv: readonly string[], options: RunOptions = {}): Promise<RemoteResult> {
+    try {
+        return await runThroughMaster(conn, argv, options);
+    } catch (err) {
+        if (!(err instanceof MasterUnreachableError)) {
+            throw err;
+        }
+        // The master died (the user closed theirs, or it was killed) before this command reached
+        // it: nothing ran, so one new login and one more try are safe.
+        forgetMaster(conn, err.master);
+        return runThroughMaster(conn, argv, options);
+    }
+}
+
+function runThroughMaster(conn: SshConnection, argv: readonly string[], options: RunOptions): Promise<RemoteResult> {
     // A refused session never started the command, so trying again is safe (as for ssh2's refused channels).
     return retryRefusedChannel(async () => {
         const master = await openSshMaster(conn);
@@ -368,6 +467,10 @@ async function runOpenSshOnce(conn: SshConnection, master: OpenSshMaster, argv: 
             clearTimeout(timer);
             const stderr = Buffer.concat(errOut).toString("utf8");
             if (code === 255) {
+                if (stderr.includes(MASTER_UNREACHABLE_MARKER)) {
+                    reject(new MasterUnreachableError(`the SSH master for ${key} was gone before \`${argv[0]}\` was sent (nothing ran)`, master));
+                    return;
+                }
                 if (/Session open refused|session request failed/.test(stderr)) {
                     reject(new ChannelRefusedError(`the server refused a session on the shared SSH connection to ${key}: ${stderr.trim()}`));
                     return;

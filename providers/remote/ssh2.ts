@@ -45,9 +45,16 @@ export interface PoolEntry {
     idleTimer: NodeJS.Timeout | undefined;
     /** Rejects the commands in flight when their connection drops (each with the client it runs on). */
     inflight: Map<(err: Error) => void, Client>;
+    /** Set while the connection is being asked whether it still answers (after a command timed out): new commands wait for the verdict. */
+    probing?: Promise<void>;
 }
 
-function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Promise<Client> {
+/**
+ * One login. Through a jump host (jumpClient: its pooled, already authenticated connection) the
+ * forwarded channel is opened inside the same bound as the key exchange and authentication: a jump
+ * host that logs us in and then never answers the forward must not hang the dial.
+ */
+function dialOnce(conn: SshConnection, jumpClient?: Client): Promise<Client> {
     const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
     const stats = sshPool().stats;
     const label = connectionLabel(conn);
@@ -100,7 +107,6 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
             host: conn.host,
             port: conn.port ?? 22,
             username: conn.user,
-            ...(sock !== undefined ? { sock } : {}),
             readyTimeout: seconds * 1000,
             keepaliveInterval: 15_000,
             keepaliveCountMax: 4,
@@ -178,31 +184,35 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
                 reject(new SshConnectError(`connection to ${label} failed: ${err.message}`, true));
             }
         });
-        try {
-            client.connect(config);
-        } catch (err) {
-            // ssh2 parses the key up front: a wrong passphrase or a malformed key lands here.
-            reject(
-                new SshConnectError(
-                    `connection to ${label}: cannot use connection.privateKey ` + `(${(err as Error).message}); check the key and connection.passphrase`,
-                    false,
-                ),
-            );
-        }
-    });
-}
-
-/** A TCP stream to conn's host:port opened through the jump host's pooled (already authenticated) connection. */
-async function jumpSocket(conn: SshConnection, jump: SshConnection): Promise<import("node:stream").Duplex> {
-    const jumpClient = await clientFor(jump, entryFor(jump));
-    return new Promise((resolve, reject) => {
-        jumpClient.forwardOut("127.0.0.1", 0, conn.host, conn.port ?? 22, (err, stream) => {
-            if (err) {
-                reject(new SshConnectError(`cannot reach ${connectionLabel(conn)} through ${connectionLabel(jump)}: ${err.message}`, true));
+        const connect = (sock?: import("node:stream").Duplex) => {
+            if (settled) {
+                sock?.destroy();
                 return;
             }
-            resolve(stream);
-        });
+            try {
+                client.connect(sock === undefined ? config : { ...config, sock });
+            } catch (err) {
+                // ssh2 parses the key up front: a wrong passphrase or a malformed key lands here.
+                reject(
+                    new SshConnectError(
+                        `connection to ${label}: cannot use connection.privateKey ` + `(${(err as Error).message}); check the key and connection.passphrase`,
+                        false,
+                    ),
+                );
+            }
+        };
+        if (jumpClient === undefined || conn.jump === undefined) {
+            connect();
+        } else {
+            const jumpLabel = connectionLabel(conn.jump);
+            jumpClient.forwardOut("127.0.0.1", 0, conn.host, conn.port ?? 22, (err, stream) => {
+                if (err) {
+                    reject(new SshConnectError(`cannot reach ${label} through ${jumpLabel}: ${err.message}`, true));
+                    return;
+                }
+                connect(stream);
+            });
+        }
     });
 }
 
@@ -211,7 +221,9 @@ async function dial(conn: SshConnection): Promise<Client> {
     let last: Error | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
-            return await dialOnce(conn, conn.jump === undefined ? undefined : await jumpSocket(conn, conn.jump));
+            // The jump host's own login (and second factor) has its own bound; the forward is inside ours.
+            const jumpClient = conn.jump === undefined ? undefined : await clientFor(conn.jump, entryFor(conn.jump));
+            return await dialOnce(conn, jumpClient);
         } catch (err) {
             last = err as Error;
             if (!(err instanceof SshConnectError) || !err.retryable || attempt === attempts) {
@@ -244,6 +256,9 @@ function entryFor(conn: SshConnection): PoolEntry {
 }
 
 async function clientFor(conn: SshConnection, entry: PoolEntry): Promise<Client> {
+    if (entry.probing !== undefined) {
+        await entry.probing;
+    }
     if (entry.client !== undefined) {
         return entry.client;
     }
@@ -314,6 +329,7 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
         countCommand(argv);
         return await new Promise<RemoteResult>((resolve, reject) => {
             let settled = false;
+            let timedOut = false;
             let channel: ClientChannel | undefined;
             // Declared before the closures that clear it: Pulumi's closure serializer
             // cannot capture a variable that a closure references before its declaration.
@@ -335,14 +351,13 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                 });
             const timeoutSeconds = commandBoundSeconds(conn, options);
             timer = setTimeout(() => {
-                // A command past its bound may sit on a connection the network silently dropped (keepalive
-                // notices only after a minute): later commands get a new connection; this one is closed
-                // once every command still on it has reached its own bound.
-                if (entry.client === client) {
-                    entry.client = undefined;
-                    setTimeout(() => client.end(), timeoutSeconds * 1000).unref();
-                }
+                // Only this command's channel is closed (fail does it). The connection may be the
+                // reason (a network that went silent; keepalive notices only after a minute): it is
+                // asked once, and dropped only when it does not answer, so the other commands on it
+                // and the next ones keep the login (a new one is a new Duo prompt).
+                timedOut = true;
                 fail(new AmbiguousRemoteError(`\`${argv[0]}\` on ${entry.label} did not finish within ${timeoutSeconds} s`));
+                dropIfSilent(entry, client);
             }, timeoutSeconds * 1000);
             entry.inflight.set(fail, client);
             client.exec(withOutputMarker(command), (err, stream) => {
@@ -352,6 +367,11 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                     return;
                 }
                 channel = stream;
+                if (timedOut) {
+                    // The bound passed while the channel was being opened: close it, run nothing more on it.
+                    stream.close();
+                    return;
+                }
                 const out: Buffer[] = [];
                 const errOut: Buffer[] = [];
                 stream.on("data", (d: Buffer) => out.push(d));
@@ -388,6 +408,45 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
     } finally {
         releaseChannel(entry);
     }
+}
+
+/** How long a connection has to answer after one of its commands timed out, in seconds. */
+const PROBE_SECONDS = 10;
+
+/**
+ * After a command timed out: asks the connection itself with a global request that sshd answers
+ * without starting anything (cancel-tcpip-forward of a forward that does not exist: any reply, even a
+ * refusal, shows it works), so a busy login node cannot fake a dead link. No reply within
+ * PROBE_SECONDS drops the connection, which fails the commands still on it as "may have run"; new
+ * commands wait for the verdict instead of piling onto a dead link.
+ */
+function dropIfSilent(entry: PoolEntry, client: Client): void {
+    if (entry.probing !== undefined || entry.client !== client) {
+        return;
+    }
+    entry.probing = (async () => {
+        const answered = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), PROBE_SECONDS * 1000);
+            try {
+                client.unforwardIn("127.0.0.1", 1, () => {
+                    clearTimeout(timer);
+                    // A reply, unless it is ssh2 failing the request because the connection closed.
+                    resolve(entry.client === client);
+                });
+            } catch {
+                clearTimeout(timer);
+                resolve(false);
+            }
+        });
+        if (!answered) {
+            if (entry.client === client) {
+                entry.client = undefined;
+            }
+            client.end();
+        }
+    })().finally(() => {
+        entry.probing = undefined;
+    });
 }
 
 /** Closes every pooled ssh2 connection (tests and benchmarks; the provider process is simply killed). */

@@ -290,7 +290,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             clusterName = reached;
         }
         if (d.scontrol.length > 0 && !isTerminalState(olds.state)) {
-            const result = await runRemote(news.connection, scontrolUpdateArgv(id, news, d.scontrol), { timeoutSeconds: 60 });
+            const result = await runRemote(news.connection, scontrolUpdateArgv(id, news, d.scontrol), { defaultTimeoutSeconds: 60 });
             if (result.code !== 0) {
                 throw new SlurmCommandError(
                     `changing ${d.scontrol.join(", ")} of job ${id} in place failed ` +

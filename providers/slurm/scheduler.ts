@@ -226,7 +226,7 @@ export async function findJobsByTag(inputs: SlurmJobInputs, accountingSince?: nu
     const mentionsTag = (line: string) => line.includes(inputs.ownerTag);
     const ask = async () => {
         const squeue = await runRemote(inputs.connection, pinnedQuery(["squeue", "-h", "-t", "all", "-u", user, "-o", SQUEUE_FORMAT]), {
-            timeoutSeconds: 60,
+            defaultTimeoutSeconds: 60,
         });
         if (squeue.code !== 0) {
             throw new SlurmCommandError("looking for an earlier submission of this job failed", squeue);
@@ -244,7 +244,7 @@ export async function findJobsByTag(inputs: SlurmJobInputs, accountingSince?: nu
     }
     const minutes = Math.ceil((Date.now() - accountingSince) / 60_000) + 5;
     const sacct = await runRemote(inputs.connection, pinnedQuery(["sacct", "-n", "-P", "-X", "-u", user, "-S", `now-${minutes}minutes`, "-o", SACCT_FIELDS]), {
-        timeoutSeconds: 60,
+        defaultTimeoutSeconds: 60,
     });
     if (sacct.code !== 0) {
         throw new SlurmCommandError("looking for an earlier submission of this job in accounting failed", sacct);
@@ -262,7 +262,7 @@ export function statusFields(status: JobStatus): JobStatusFields {
 /** ClusterName of the cluster a connection reaches (shared for 10 minutes per connection). */
 export function clusterNameOf(inputs: SlurmJobInputs): Promise<string> {
     return sharedQuery(inputs, "cluster-name", 600_000, async () => {
-        const shown = await runRemote(inputs.connection, ["scontrol", "show", "config"], { timeoutSeconds: 60 });
+        const shown = await runRemote(inputs.connection, ["scontrol", "show", "config"], { defaultTimeoutSeconds: 60 });
         if (shown.code !== 0) {
             throw new SlurmCommandError("reading the cluster's name (scontrol show config) failed", shown);
         }
@@ -272,7 +272,7 @@ export function clusterNameOf(inputs: SlurmJobInputs): Promise<string> {
 
 /** StdOut/StdErr as slurmctld resolved them (patterns such as %j expanded). */
 export async function logPaths(inputs: SlurmJobInputs, jobId: string): Promise<{ stdoutPath: string; stderrPath: string }> {
-    const shown = await runRemote(inputs.connection, ["scontrol", "show", "job", "-o", jobId], { timeoutSeconds: 60 });
+    const shown = await runRemote(inputs.connection, ["scontrol", "show", "job", "-o", jobId], { defaultTimeoutSeconds: 60 });
     const field = (name: string) => new RegExp(`(?:^| )${name}=(\\S*)`).exec(shown.stdout)?.[1] ?? "";
     return { stdoutPath: field("StdOut"), stderrPath: field("StdErr") };
 }
@@ -283,7 +283,7 @@ export async function logPaths(inputs: SlurmJobInputs, jobId: string): Promise<{
  * the cancel was sent, or the job's final status when it had already ended.
  */
 export async function scancel(props: SlurmJobOutputs, id: string, argv: string[], what: string): Promise<JobStatus | undefined> {
-    const result = await runRemote(props.connection, argv, { timeoutSeconds: 60 });
+    const result = await runRemote(props.connection, argv, { defaultTimeoutSeconds: 60 });
     if (result.code === 0) {
         return undefined;
     }

@@ -59,7 +59,7 @@ export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: s
     const argv = ["sbatch", "--parsable", `--comment=${jobComment(inputs.ownerTag, hash, attempt)}`];
     let result: RemoteResult;
     try {
-        result = await runRemote(inputs.connection, argv, { stdin: script, timeoutSeconds: 120 });
+        result = await runRemote(inputs.connection, argv, { stdin: script, defaultTimeoutSeconds: 120 });
     } catch (err) {
         if (!(err instanceof AmbiguousRemoteError)) {
             throw err;
@@ -92,7 +92,7 @@ export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: s
  * It is cancelled there rather than left running untracked.
  */
 async function foreignClusterError(inputs: SlurmJobInputs, reply: { jobId: string; cluster: string }, clusterName: string): Promise<Error> {
-    const cancel = await runRemote(inputs.connection, ["scancel", "-M", reply.cluster, reply.jobId], { timeoutSeconds: 60 });
+    const cancel = await runRemote(inputs.connection, ["scancel", "-M", reply.cluster, reply.jobId], { defaultTimeoutSeconds: 60 });
     const cancelled =
         cancel.code === 0
             ? "It was cancelled."
@@ -130,7 +130,7 @@ export async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promis
     for (const job of live.filter((j) => j !== adopted)) {
         const theirs = parseJobComment(job.comment).scriptHash;
         const why = theirs === hash ? "a duplicate of the same script" : `another script (hash ${theirs || "none"}, now ${hash})`;
-        const cancel = await runRemote(inputs.connection, ["scancel", job.jobId], { timeoutSeconds: 60 });
+        const cancel = await runRemote(inputs.connection, ["scancel", job.jobId], { defaultTimeoutSeconds: 60 });
         if (cancel.code !== 0) {
             throw new SlurmCommandError(`job ${job.jobId} carries this resource's tag but runs ${why}; cancelling it failed`, cancel);
         }

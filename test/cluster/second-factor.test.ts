@@ -193,11 +193,15 @@ describe.skipIf(!ready)("second factor at the login node", () => {
         const deadPid = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
         const stale = fs.mkdtempSync(path.join(os.tmpdir(), `sparc-ssh-${deadPid}-`));
         const script = `
-            const { runRemote } = require(${JSON.stringify(path.resolve(__dirname, "../../providers/remote/remote"))});
+            const { runRemote, sshPool } = require(${JSON.stringify(path.resolve(__dirname, "../../providers/remote/remote"))});
             const conn = ${JSON.stringify(tfaConnection("openssh", { controlPath, keyboardInteractiveAnswers: ["1"] }))};
-            runRemote(conn, ["true"]).then((r) => { console.log("ran " + r.code); setInterval(() => undefined, 1000); });`;
+            runRemote(conn, ["true"]).then((r) => {
+                console.log("ran " + r.code + " " + [...sshPool().masters.values()][0].target.controlPath);
+                setInterval(() => undefined, 1000);
+            });`;
         const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tfa-kill-")), "out");
-        const check = `ssh -O check -o ControlPath=${controlPath} -p 2224 ${TEST_USER}@127.0.0.1 2>/dev/null`;
+        // Our master listens in the run's own directory (the configured path is only looked at for the user's own master).
+        const check = `ssh -O check -o ControlPath="$(sed -n 's/^ran 0 //p' ${out})" -p 2224 ${TEST_USER}@127.0.0.1 2>/dev/null`;
         const child = spawnSync(
             "bash",
             [

@@ -382,7 +382,7 @@ describe("transport (the adapter)", () => {
         expect(line).not.toContain("KnownHostsCommand");
         // The jump host's master comes up first; the instance's ProxyCommand only goes through it (never a login of its own).
         expect(line.indexOf("albert@hpg.rc.ufl.edu")).toBeLessThan(line.indexOf("svc@app1.pubapps.rc.ufl.edu"));
-        expect(t.target.proxyCommand).toContain("ProxyCommand=/bin/false");
+        expect(t.target.proxyCommand).toContain("echo sparc-deploy-master-unreachable >&2");
         expect(t.target.proxyCommand).toContain("-W %h:%p albert@hpg.rc.ufl.edu");
         expect(t.target.proxyCommand).toContain("ControlPath=/tmp/cm-%%C");
         expect(line).toContain("ControlPersist=600");

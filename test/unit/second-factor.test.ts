@@ -103,14 +103,22 @@ describe("OpenSSH command lines", () => {
         expect(master).toContain("-o PasswordAuthentication=no");
         expect(master).toContain("-o NumberOfPasswordPrompts=1");
         expect(master).toContain("-o ServerAliveInterval=15");
-        expect(muxArgv(target, ["true"]).slice(0, 7)).toEqual(["ssh", "-o", "ControlMaster=no", "-o", "BatchMode=yes", "-o", "ProxyCommand=/bin/false"]);
+        expect(muxArgv(target, ["true"]).slice(0, 7)).toEqual([
+            "ssh",
+            "-o",
+            "ControlMaster=no",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ProxyCommand=sh -c 'echo sparc-deploy-master-unreachable >&2'",
+        ]);
         expect(controlArgv(target, "exit").slice(0, 3)).toEqual(["ssh", "-O", "exit"]);
     });
 
     it("reaches a host behind a jump host through the jump host's master (no second login there)", () => {
         const proxy = proxyThroughMaster({ ...target, user: "albert", port: 2222 });
         expect(proxy).toMatch(
-            /^ssh -o ControlMaster=no -o BatchMode=yes -o ProxyCommand=\/bin\/false -p 2222 .* -o ControlPath=\/home\/albert\/.ssh\/sparc-cm-%%C .* -W %h:%p albert@hpg$/,
+            /^ssh -o ControlMaster=no -o BatchMode=yes -o 'ProxyCommand=sh -c .*echo sparc-deploy-master-unreachable >&2.*' -p 2222 .* -o ControlPath=\/home\/albert\/.ssh\/sparc-cm-%%C .* -W %h:%p albert@hpg$/,
         );
     });
 });
