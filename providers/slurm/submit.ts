@@ -57,7 +57,7 @@ async function findThisAttempt(inputs: SlurmJobInputs, attempt: string, since: n
 export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: string): Promise<{ jobId: string; adopted: boolean }> {
     const attempt = newAttemptId();
     const since = Date.now();
-    const argv = ["sbatch", "--parsable", `--comment=${jobComment(inputs.ownerTag, hash, attempt)}`];
+    const argv = ["sbatch", "--parsable", `--comment=${jobComment(inputs.ownerTag, hash, attempt, inputs.ownerNonce ?? "")}`];
     let result: RemoteResult;
     try {
         result = await runRemote(inputs.connection, argv, { stdin: script, timeoutSeconds: 120 });
@@ -91,7 +91,24 @@ export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: s
  */
 export async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promise<{ adopted?: string; predecessor?: string }> {
     const tagged = (await findJobsByTag(inputs)).filter((j) => !isTerminalState(j.state));
-    const { adoptable: live, predecessors } = await splitLiveJobs(inputs, tagged);
+    // The tag names a project/stack/resource, which another state may share: only jobs with this
+    // resource's nonce are ours to adopt or cancel. A job of a version before the nonce (none in
+    // its comment) may still be this state's predecessor in a renewal, which is never touched here.
+    const mine = inputs.ownerNonce ?? "";
+    const nonceOf = (j: JobStatus) => parseJobComment(j.comment).nonce;
+    const { adoptable, predecessors } = await splitLiveJobs(
+        inputs,
+        tagged.filter((j) => nonceOf(j) === mine || nonceOf(j) === ""),
+    );
+    const live = adoptable.filter((j) => nonceOf(j) === mine);
+    for (const job of tagged.filter((j) => nonceOf(j) !== mine && !predecessors.includes(j))) {
+        log(
+            inputs.ownerTag,
+            `left job ${job.jobId} (${job.state}) alone: it carries this resource's tag but ${
+                nonceOf(job) === "" ? "no nonce (submitted by an older version)" : `another state's nonce (${nonceOf(job)})`
+            }, and this state's is ${mine}. If no state of yours holds it, cancel it with \`scancel ${job.jobId}\``,
+        );
+    }
     const byId = (a: JobStatus, b: JobStatus) => Number(b.jobId.replace(/\D.*$/, "")) - Number(a.jobId.replace(/\D.*$/, ""));
     // The job in state runs this script (a renewal replaces nothing else); older versions tagged without a hash.
     const predecessor = [...predecessors].sort(
