@@ -75,15 +75,18 @@ export function watchEngineCancel(): void {
         // Without the hook a cancelled up waits as before: to waitTimeoutSeconds.
     }
     process.once("SIGINT", () => void leave("SIGINT"));
-    // The engine holds the write end of the provider's stdin: EOF with a create in flight means the CLI is gone.
-    // (A host started with stdin /dev/null, as a test harness does, sees EOF at once, with nothing in flight.)
-    process.stdin.on("end", () => {
-        if (w.inFlight.size > 0) {
-            void leave("the engine closed the provider's stdin");
-        }
-    });
-    process.stdin.on("error", () => undefined);
-    process.stdin.resume();
+    // The engine holds the write end of the provider's stdin (a pipe): EOF while a create is in flight means
+    // the CLI is gone. Only a pipe: a host started with stdin /dev/null (a test harness) sees EOF at once.
+    const fs = require("node:fs") as typeof import("node:fs");
+    if (fs.fstatSync(0).isFIFO()) {
+        process.stdin.on("end", () => {
+            if (w.inFlight.size > 0) {
+                void leave("the engine closed the provider's stdin");
+            }
+        });
+        process.stdin.on("error", () => undefined);
+        process.stdin.resume();
+    }
 }
 
 /** The engine asked this provider to stop (the first Ctrl-C). */
@@ -98,12 +101,14 @@ export function sleepUnlessCancelled(seconds: number): Promise<boolean> {
         return Promise.resolve(true);
     }
     return new Promise((resolve) => {
+        // Declared before wake: Pulumi's closure serializer (the frozen provider of old states) needs it so.
+        let timer: ReturnType<typeof setTimeout> | undefined = undefined;
         const wake = () => {
             clearTimeout(timer);
             w.wakers.delete(wake);
             resolve(w.cancelled);
         };
-        const timer = setTimeout(wake, seconds * 1000);
+        timer = setTimeout(wake, seconds * 1000);
         w.wakers.add(wake);
     });
 }
