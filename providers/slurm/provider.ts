@@ -16,6 +16,7 @@ import { isOwnerNonce, newOwnerNonce, scriptHash } from "./ownership";
 import { nextPollPause } from "./polling";
 import { jobMoved } from "./requeue";
 import { engineCancelled, sleepUnlessCancelled, trackInFlight, watchEngineCancel } from "./cancellation";
+import { journalRecord, type JournalRecord } from "./journal";
 import { SHIM_MARKER } from "./shim";
 import { validateJobInputs } from "./validate";
 import { UNKNOWN } from "./validation";
@@ -222,6 +223,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         const clusterName = await clusterNameOf(inputs);
         let jobId: string;
         let predecessor: string | undefined;
+        let journal: JournalRecord | undefined;
         if (inputs.adoptJobId !== undefined && inputs.adoptJobId !== UNKNOWN) {
             jobId = inputs.adoptJobId;
             if (!(await queryJobs(inputs, [jobId])).has(jobId)) {
@@ -239,6 +241,9 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             predecessor = earlier.predecessor;
             if (earlier.adopted !== undefined) {
                 jobId = earlier.adopted;
+                if (earlier.adoptedNonce) {
+                    journal = journalRecord(inputs, earlier.adoptedNonce, earlier.adoptedAttempt || "adopted", jobId);
+                }
             } else {
                 if (inputs.clusterChecks !== "off") {
                     const failures = await clusterFailures(inputs);
@@ -251,6 +256,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 }
                 const submitted = await submitOnce(inputs, script, hash);
                 jobId = submitted.jobId;
+                journal = submitted.journal;
                 log(tag, submitted.adopted ? `adopted job ${jobId}, which this attempt submitted (its reply was lost)` : `submitted job ${jobId}`);
             }
         }
@@ -268,6 +274,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             throw keepJob(err, jobId, inputs, { clusterName });
         } finally {
             returned();
+            journal?.forget();
         }
     },
 

@@ -274,4 +274,50 @@ describe.skipIf(skip)("pulumi engine: SlurmJob lifecycle", () => {
         await stack.destroy();
         expect(liveJobsWithTag(tagOf(stackName))).toEqual([]);
     }, 300_000);
+    it("the provider's process group SIGKILLed while the job pends (no id in state): the next up adopts the job from the local journal, destroy leaves no job of the stack", async () => {
+        const stackName = `lc-sigkill-${Date.now().toString(36)}`;
+        const stack = await newStack(stackName, { hold: "true", waitTimeoutSeconds: "900" });
+        stacks.push(stack);
+        tags.add(tagOf(stackName));
+        const { child, result } = stack.start(["up", "--yes", "--skip-preview", "--stack", stackName, "--non-interactive", "--config-file", stack.configFile], {
+            allowFailure: true,
+        });
+        let exited = false;
+        void result.then(() => (exited = true));
+        const jobId = await waitUntil("the job to be submitted", 120, () => jobsWithTag(tagOf(stackName))[0], 200);
+        await waitUntil("the job to be read as PENDING", 60, () => (squeueState(jobId) === "PENDING" ? true : undefined));
+        await new Promise((r) => setTimeout(r, 3000));
+        const providerPid = await waitUntil("the provider process", 30, () => {
+            const line = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(child.pid)], { encoding: "utf8" })
+                .split("\n")
+                .find((l) => l.includes("cmd/dynamic-provider"));
+            return line === undefined ? undefined : Number(line.trim().split(/\s+/)[0]);
+        });
+        process.kill(-providerPid, "SIGKILL");
+        await waitUntil("the CLI to exit", 60, () => (exited ? true : undefined), 100).catch(() => child.kill("SIGINT"));
+        expect((await result).code).not.toBe(0);
+        expect((await jobResource(stack))?.id).toBeUndefined();
+        expect(liveJobsWithTag(tagOf(stackName))).toEqual([jobId]);
+        // What the CLI tells the user to do about the pending create; then the next up (its check draws a new nonce).
+        await stack.pulumi([
+            "refresh",
+            "--yes",
+            "--skip-preview",
+            "--clear-pending-creates",
+            "--stack",
+            stackName,
+            "--non-interactive",
+            "--config-file",
+            stack.configFile,
+        ]);
+        await stack.setConfig("waitTimeoutSeconds", "3");
+        const next = await stack.pulumi(["up", "--yes", "--skip-preview", "--stack", stackName, "--non-interactive", "--config-file", stack.configFile], {
+            allowFailure: true,
+        });
+        expect(next.stdout).toContain(`adopted job ${jobId}`);
+        expect((await jobResource(stack))?.id).toBe(jobId);
+        expect(liveJobsWithTag(tagOf(stackName))).toEqual([jobId]);
+        await stack.destroy();
+        expect(liveJobsWithTag(tagOf(stackName))).toEqual([]);
+    }, 300_000);
 });

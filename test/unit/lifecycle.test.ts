@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { slurmJobProvider } from "../../providers/slurm/provider";
 import { jobMoved } from "../../providers/slurm/requeue";
 import { isOwnerNonce } from "../../providers/slurm/ownership";
+import { journalLeftovers, journalRecord } from "../../providers/slurm/journal";
 import type { JobStatusFields, SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
@@ -89,6 +90,45 @@ describe("jobMoved: a requeued job", () => {
             expect(moved).toBe("");
         } else {
             expect(moved).toMatch(expected);
+        }
+    });
+});
+
+describe("journal: jobs a create holds before their id reaches the engine", () => {
+    it("a record is found by the next create of the same resource on this machine until forgotten; other resources never see it", () => {
+        const fs = require("node:fs") as typeof import("node:fs");
+        const os = require("node:os") as typeof import("node:os");
+        const path = require("node:path") as typeof import("node:path");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-journal-"));
+        const before = process.env.SPARC_SLURM_JOURNAL_DIR;
+        process.env.SPARC_SLURM_JOURNAL_DIR = dir;
+        try {
+            const record = journalRecord(inputs, "0123456789abcdef", "deadbeef");
+            record.setJob("42");
+            const found = journalLeftovers(inputs);
+            expect(found.entries).toMatchObject([
+                { ownerTag: inputs.ownerTag, host: "hpg.rc.ufl.edu", user: "u", nonce: "0123456789abcdef", attempt: "deadbeef", jobId: "42" },
+            ]);
+            expect(journalLeftovers({ ...inputs, ownerTag: "pulumi:p/s/other" }).entries).toEqual([]);
+            expect(journalLeftovers({ ...inputs, connection: { ...inputs.connection, user: "v" } }).entries).toEqual([]);
+            // No secret goes into the journal.
+            expect(
+                fs
+                    .readdirSync(dir)
+                    .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+                    .join(""),
+            ).not.toContain("hostKey");
+            found.forget();
+            expect(journalLeftovers(inputs).entries).toEqual([]);
+            journalRecord(inputs, "0123456789abcdef", "cafef00d").forget();
+            expect(fs.readdirSync(dir)).toEqual([]);
+        } finally {
+            if (before === undefined) {
+                delete process.env.SPARC_SLURM_JOURNAL_DIR;
+            } else {
+                process.env.SPARC_SLURM_JOURNAL_DIR = before;
+            }
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 });
