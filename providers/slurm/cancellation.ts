@@ -22,8 +22,8 @@ interface CancelWatch {
     installed: boolean;
     cancelled: boolean;
     wakers: Set<() => void>;
-    /** Jobs submitted by a create that has not yet returned them to the engine. */
-    inFlight: Map<string, SlurmJobInputs>;
+    /** Jobs submitted by a create that has not yet returned them to the engine, and what to do once one is cancelled. */
+    inFlight: Map<string, { inputs: SlurmJobInputs; cancelled: () => void }>;
 }
 
 /** One watch per process (the shim may load this module through more than one path). */
@@ -113,10 +113,13 @@ export function sleepUnlessCancelled(seconds: number): Promise<boolean> {
     });
 }
 
-/** Records a job whose id has not reached the engine yet; the returned function forgets it (once it has). */
-export function trackInFlight(jobId: string, inputs: SlurmJobInputs): () => void {
+/**
+ * Records a job whose id has not reached the engine yet; the returned function forgets it (once it has).
+ * `cancelled` runs when leaving cancelled the job (e.g. to drop its journal entry).
+ */
+export function trackInFlight(jobId: string, inputs: SlurmJobInputs, cancelled: () => void = () => undefined): () => void {
     const w = watch();
-    w.inFlight.set(jobId, inputs);
+    w.inFlight.set(jobId, { inputs, cancelled });
     return () => void w.inFlight.delete(jobId);
 }
 
@@ -128,11 +131,14 @@ async function leave(why: string): Promise<void> {
         const { runRemote } = require("../remote/remote") as typeof import("../remote/remote");
         await Promise.race([
             Promise.all(
-                jobs.map(async ([jobId, inputs]) => {
+                jobs.map(async ([jobId, { inputs, cancelled }]) => {
                     const result = await runRemote(inputs.connection, ["scancel", jobId], { timeoutSeconds: 3 }).catch((err: Error) => ({
                         code: -1,
                         stderr: err.message,
                     }));
+                    if (result.code === 0) {
+                        cancelled();
+                    }
                     console.log(
                         `[${inputs.ownerTag}] ${why} before job ${jobId} reached the state: ` +
                             (result.code === 0

@@ -263,7 +263,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         // From here on the job exists: every failure keeps it in state, except in a renewal, where
         // the successor is cancelled and the old job (still in state) keeps serving. Until this call
         // returns, a terminated up would leave it in no state: cancellation.ts cancels it then.
-        const returned = trackInFlight(jobId, inputs);
+        const returned = trackInFlight(jobId, inputs, () => journal?.forget());
         try {
             const first = await readJobBatched(inputs, jobId);
             return { id: jobId, outs: await settle(inputs, jobId, clusterName, {}, first, predecessor !== undefined) };

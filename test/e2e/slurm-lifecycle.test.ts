@@ -18,6 +18,7 @@ import {
     USER_KEY_PATH,
     waitUntil,
 } from "../support/cluster";
+import { journalDir } from "../../providers/slurm/journal";
 import { requireEngine, shouldSkipEngineTests, TestStack, type StackResource } from "./lib/engine";
 
 const SLURM_JOB_TYPE = "pulumi-nodejs:dynamic/slurm:SlurmJob";
@@ -265,6 +266,9 @@ describe.skipIf(skip)("pulumi engine: SlurmJob lifecycle", () => {
         await waitUntil("the CLI to exit", 60, () => (exited ? true : undefined), 100).catch(() => child.kill("SIGINT"));
         const out = await result;
         expect(out.stdout + out.stderr).toContain(`SIGINT before job ${jobId} reached the state: cancelled it`);
+        // Cancelled, so nothing is left in the local journal for the next up to adopt.
+        const journaled = fs.existsSync(journalDir()) ? fs.readdirSync(journalDir()).map((f) => fs.readFileSync(path.join(journalDir(), f), "utf8")) : [];
+        expect(journaled.filter((text) => text.includes(tagOf(stackName)))).toEqual([]);
         await stack.pulumi(
             ["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stackName, "--non-interactive", "--config-file", stack.configFile],
             {
