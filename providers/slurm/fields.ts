@@ -36,6 +36,7 @@ export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy
     // name or reach them: a stack rename, an alias, another spelling of the host, or
     // dropping adoptJobId after an adoption must not cancel a running job.
     ownerTag: "state",
+    ownerNonce: "state",
     adoptJobId: "state",
     connection: "state",
     waitFor: "state",

@@ -12,8 +12,11 @@ import { renderBatchScript } from "./render";
 import { diffJob, scontrolUpdateArgv } from "./fields";
 import { connectionLabel, runRemote } from "../remote/remote";
 import { isTerminalState } from "./parse";
-import { scriptHash } from "./ownership";
+import { isOwnerNonce, newOwnerNonce, scriptHash } from "./ownership";
 import { nextPollPause } from "./polling";
+import { jobMoved } from "./requeue";
+import { engineCancelled, sleepUnlessCancelled, trackInFlight, watchEngineCancel } from "./cancellation";
+import { journalRecord, type JournalRecord } from "./journal";
 import { SHIM_MARKER } from "./shim";
 import { validateJobInputs } from "./validate";
 import { UNKNOWN } from "./validation";
@@ -73,10 +76,13 @@ async function waitForState(inputs: SlurmJobInputs, jobId: string, initial: JobS
     let lastState = status?.state ?? "";
     const reached = (s: JobStatus | undefined) => s !== undefined && (isTerminalState(s.state) || (inputs.waitFor === "running" && s.state === "RUNNING"));
     while (!reached(status)) {
-        if (Date.now() + pause * 1000 > deadline) {
+        // A cancelled up (Ctrl-C) stops waiting at once: the caller returns the job as an init failure.
+        if (Date.now() + pause * 1000 > deadline || engineCancelled()) {
             return status;
         }
-        await sleep(pause);
+        if (await sleepUnlessCancelled(pause)) {
+            return status;
+        }
         status = await readJobBatched(inputs, jobId);
         pause = nextPollPause(pause, (Date.now() - started) / 1000, 120);
         const state = status?.state ?? "UNKNOWN";
@@ -124,17 +130,18 @@ async function settle(
         jobId,
         clusterName,
         ...paths,
+        goalPending: false,
     };
     if (!goalReached(inputs.waitFor, status?.state)) {
         const ended = status !== undefined && isTerminalState(status.state);
+        const why = ended ? "" : engineCancelled() ? " (the update was cancelled, Ctrl-C)" : ` within waitTimeoutSeconds (${inputs.waitTimeoutSeconds} s)`;
         throw initFailure(
-            `job ${jobId} did not reach ${inputs.waitFor.toUpperCase()}` +
-                `${ended ? "" : ` within waitTimeoutSeconds (${inputs.waitTimeoutSeconds} s)`}: ` +
+            `job ${jobId} did not reach ${inputs.waitFor.toUpperCase()}${why}: ` +
                 `state ${status?.state ?? "unknown"}${status?.reason ? `, reason ${status.reason}` : ""}` +
                 `${status?.exitCode ? `, exit code ${status.exitCode}` : ""}. Log: ${paths.stdoutPath || "(none)"}` +
                 `${ended || renewing ? "" : ". The next `pulumi up` reads it again and waits once more"}`,
             jobId,
-            { ...(inputs as unknown as Record<string, unknown>), ...outs },
+            { ...(inputs as unknown as Record<string, unknown>), ...outs, goalPending: true },
         );
     }
     if (inputs.waitFor === "running") {
@@ -142,7 +149,7 @@ async function settle(
             Object.assign(outs, await checkRunningJob(inputs, jobId, status, paths.stdoutPath));
         } catch (err) {
             // readyReport stays "": the next `up` (an update) runs the check again.
-            const failed = { ...outs, readyReport: "" };
+            const failed = { ...outs, readyReport: "", goalPending: true };
             throw initFailure((err as Error).message, jobId, { ...(inputs as unknown as Record<string, unknown>), ...failed });
         }
     }
@@ -155,7 +162,7 @@ function keepJob(err: unknown, jobId: string, inputs: SlurmJobInputs, extra: Par
         return err as Error;
     }
     const message = `job ${jobId} exists, but ${(err as Error).message}. It is kept in state: the next \`pulumi up\` reads it again, \`pulumi destroy\` cancels it`;
-    return initFailure(message, jobId, { ...STATUS_DEFAULTS, ...(inputs as unknown as Record<string, unknown>), ...extra, jobId });
+    return initFailure(message, jobId, { ...STATUS_DEFAULTS, ...(inputs as unknown as Record<string, unknown>), ...extra, jobId, goalPending: true });
 }
 
 /** Polls until the job ends or `seconds` pass (polling.ts); the last status read. */
@@ -175,8 +182,10 @@ async function waitUntilEnded(props: SlurmJobOutputs, id: string, status: JobSta
 }
 
 export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, SlurmJobOutputs> = {
-    async check(_olds: SlurmJobInputs, news: SlurmJobInputs) {
+    async check(olds: SlurmJobInputs, news: SlurmJobInputs) {
         const inputs = normalizeInputs(news as unknown as Record<string, unknown>);
+        // olds are the old inputs ({} for a new resource): a resource keeps its nonce for life.
+        inputs.ownerNonce = isOwnerNonce(olds?.ownerNonce) ? olds.ownerNonce : newOwnerNonce();
         const failures = validateJobInputs(inputs);
         // Asking the cluster during preview costs a login (a Duo prompt on HiPerGator): only on request.
         const known = !JSON.stringify(inputs).includes(UNKNOWN);
@@ -198,8 +207,11 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             return { changes: true, replaces: ["endsAt"], deleteBeforeReplace: false };
         }
         // A value not known until apply (preview) is a change of its field's kind.
+        // A job short of its goal (an init failure, or moved by a requeue) is waited for and checked
+        // again by update: the marker is the provider's own, so a refresh does not erase it.
+        const pending = olds.goalPending === true;
         return {
-            changes: frozen || d.replaces.length + d.scontrol.length + d.state.length > 0,
+            changes: frozen || pending || d.replaces.length + d.scontrol.length + d.state.length > 0,
             replaces: d.replaces,
             // A service job holds GPUs: cancel the old one before submitting its replacement.
             deleteBeforeReplace: true,
@@ -207,10 +219,12 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
     },
 
     async create(inputs: SlurmJobInputs) {
+        watchEngineCancel();
         const tag = inputs.ownerTag;
         const clusterName = await clusterNameOf(inputs);
         let jobId: string;
         let predecessor: string | undefined;
+        let journal: JournalRecord | undefined;
         if (inputs.adoptJobId !== undefined && inputs.adoptJobId !== UNKNOWN) {
             jobId = inputs.adoptJobId;
             if (!(await queryJobs(inputs, [jobId])).has(jobId)) {
@@ -228,6 +242,9 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             predecessor = earlier.predecessor;
             if (earlier.adopted !== undefined) {
                 jobId = earlier.adopted;
+                if (earlier.adoptedNonce) {
+                    journal = journalRecord(inputs, earlier.adoptedNonce, earlier.adoptedAttempt || "adopted", jobId);
+                }
             } else {
                 if (inputs.clusterChecks !== "off") {
                     const failures = await clusterFailures(inputs);
@@ -235,13 +252,19 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                         throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
                     }
                 }
+                if (engineCancelled()) {
+                    throw new Error("the update was cancelled (Ctrl-C) before the job was submitted: nothing was submitted");
+                }
                 const submitted = await submitOnce(inputs, script, hash, clusterName);
                 jobId = submitted.jobId;
+                journal = submitted.journal;
                 log(tag, submitted.adopted ? `adopted job ${jobId}, which this attempt submitted (its reply was lost)` : `submitted job ${jobId}`);
             }
         }
         // From here on the job exists: every failure keeps it in state, except in a renewal, where
-        // the successor is cancelled and the old job (still in state) keeps serving.
+        // the successor is cancelled and the old job (still in state) keeps serving. Until this call
+        // returns, a terminated up would leave it in no state: cancellation.ts cancels it then.
+        const returned = trackInFlight(jobId, inputs, () => journal?.forget());
         try {
             const first = await readJobBatched(inputs, jobId);
             return { id: jobId, outs: await settle(inputs, jobId, clusterName, {}, first, predecessor !== undefined) };
@@ -250,6 +273,9 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 throw new Error(`renewal of job ${predecessor} failed: ${(err as Error).message}; ${await cancelFailedSuccessor(inputs, jobId)}`);
             }
             throw keepJob(err, jobId, inputs, { clusterName });
+        } finally {
+            returned();
+            journal?.forget();
         }
     },
 
@@ -265,10 +291,18 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         if (status.state !== props.state) {
             log(props.ownerTag, `job ${id}: ${props.state || "unknown"} -> ${status.state}`);
         }
+        const moved = jobMoved(props, status);
+        if (moved !== "") {
+            // A requeued job keeps its id but starts again, maybe elsewhere: what readiness found no longer
+            // holds. The marker makes the next `up` wait for it and check it again (an update, never a replace).
+            log(props.ownerTag, `job ${id} ${moved}: the next \`pulumi up\` waits for it and checks it again`);
+            return { id, props: { ...STATUS_DEFAULTS, ...props, ...statusFields(status), readyReport: "", endsAt: 0, goalPending: true } };
+        }
         return { id, props: { ...STATUS_DEFAULTS, ...props, ...statusFields(status) } };
     },
 
     async update(id: string, olds: SlurmJobOutputs, news: SlurmJobInputs) {
+        watchEngineCancel();
         const d = diffJob(olds, news);
         const kept: Partial<SlurmJobOutputs> = {};
         for (const key of Object.keys(STATUS_DEFAULTS) as (keyof typeof STATUS_DEFAULTS)[]) {
@@ -300,11 +334,11 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             }
             log(news.ownerTag, `updated ${d.scontrol.join(", ")} of job ${id} in place`);
         }
-        const outs = { ...STATUS_DEFAULTS, ...kept, ...news, jobId: olds.jobId || id, clusterName } as SlurmJobOutputs;
+        const outs = { ...STATUS_DEFAULTS, ...kept, ...news, jobId: olds.jobId || id, clusterName, goalPending: false } as SlurmJobOutputs;
         // A job kept after failing its readiness check (an init failure) has no readyReport yet.
         const readinessPending = news.waitFor === "running" && news.readyCheck !== undefined && (olds.readyReport ?? "") === "";
         // olds.state "" : the last create failed before it could read the job.
-        if (goalReached(news.waitFor, olds.state) && (olds.state ?? "") !== "" && !readinessPending) {
+        if (goalReached(news.waitFor, olds.state) && (olds.state ?? "") !== "" && !readinessPending && olds.goalPending !== true) {
             return { outs };
         }
         // The last create (or update) ended before the goal (e.g. still PENDING after the wait) or

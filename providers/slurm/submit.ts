@@ -6,6 +6,7 @@ import { AmbiguousRemoteError, runRemote, type RemoteResult } from "../remote/re
 import { isTerminalState, parseSbatchParsable } from "./parse";
 import { jobComment, newAttemptId, parseJobComment } from "./ownership";
 import { splitLiveJobs } from "./renewal";
+import { journalLeftovers, journalRecord, type JournalRecord } from "./journal";
 import { SlurmCommandError, findJobsByTag, log, sleep } from "./scheduler";
 
 /** sbatch's outcome is unknown and the job could not be found: nothing is in state, nothing was submitted again. */
@@ -53,23 +54,38 @@ async function findThisAttempt(inputs: SlurmJobInputs, attempt: string, since: n
  * Submits once, to `clusterName` (the login node's own cluster). An ambiguous outcome (connection lost, timeout, output
  * that is not a job id after exit 0) is settled by looking for this attempt's job.
  */
-export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: string, clusterName: string): Promise<{ jobId: string; adopted: boolean }> {
+export async function submitOnce(
+    inputs: SlurmJobInputs,
+    script: string,
+    hash: string,
+    clusterName: string,
+): Promise<{ jobId: string; adopted: boolean; journal: JournalRecord | undefined }> {
     const attempt = newAttemptId();
     const since = Date.now();
-    const argv = ["sbatch", "--parsable", `--comment=${jobComment(inputs.ownerTag, hash, attempt)}`];
+    const nonce = inputs.ownerNonce ?? "";
+    const argv = ["sbatch", "--parsable", `--comment=${jobComment(inputs.ownerTag, hash, attempt, nonce)}`];
+    // Before sbatch: a process killed from here on leaves the next create of this resource the job's nonce (journal.ts).
+    const journal = nonce === "" ? undefined : journalRecord(inputs, nonce, attempt);
+    const found = async (why: string) => {
+        const jobId = await findThisAttempt(inputs, attempt, since, why);
+        journal?.setJob(jobId);
+        return { jobId, adopted: true, journal };
+    };
     let result: RemoteResult;
     try {
         result = await runRemote(inputs.connection, argv, { stdin: script, defaultTimeoutSeconds: 120 });
     } catch (err) {
         if (!(err instanceof AmbiguousRemoteError)) {
+            journal?.forget();
             throw err;
         }
-        return { jobId: await findThisAttempt(inputs, attempt, since, err.message), adopted: true };
+        return found(err.message);
     }
     if (result.code !== 0) {
         if (SBATCH_MAYBE_SUBMITTED.test(result.stderr)) {
-            return { jobId: await findThisAttempt(inputs, attempt, since, `sbatch exited ${result.code}: ${result.stderr.trim()}`), adopted: true };
+            return found(`sbatch exited ${result.code}: ${result.stderr.trim()}`);
         }
+        journal?.forget();
         throw new SlurmCommandError("sbatch rejected the job", result);
     }
     let reply: { jobId: string; cluster: string };
@@ -78,12 +94,14 @@ export async function submitOnce(inputs: SlurmJobInputs, script: string, hash: s
     } catch (err) {
         // Exit 0 means slurmctld took the job: unreadable output (a site wrapper, a login
         // script that prints) hides its id but does not undo it.
-        return { jobId: await findThisAttempt(inputs, attempt, since, (err as Error).message), adopted: true };
+        return found((err as Error).message);
     }
     if (reply.cluster !== "" && reply.cluster !== clusterName) {
+        journal?.forget(); // cancelled on the other cluster (or named in the error): nothing of ours to find here
         throw await foreignClusterError(inputs, reply, clusterName);
     }
-    return { jobId: reply.jobId, adopted: false };
+    journal?.setJob(reply.jobId);
+    return { jobId: reply.jobId, adopted: false, journal };
 }
 
 /**
@@ -111,9 +129,32 @@ async function foreignClusterError(inputs: SlurmJobInputs, reply: { jobId: strin
  * renewal (renewal.ts) are set apart first: the newest is this create's predecessor, which
  * the engine cancels once the successor is ready; none is adopted or cancelled here.
  */
-export async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promise<{ adopted?: string; predecessor?: string }> {
+export async function adoptOrClear(
+    inputs: SlurmJobInputs,
+    hash: string,
+): Promise<{ adopted?: string; adoptedNonce?: string; adoptedAttempt?: string; predecessor?: string }> {
     const tagged = (await findJobsByTag(inputs)).filter((j) => !isTerminalState(j.state));
-    const { adoptable: live, predecessors } = await splitLiveJobs(inputs, tagged);
+    // The tag names a project/stack/resource, which another state may share: only jobs with this
+    // resource's nonce are ours to adopt or cancel, and those a create of it on this machine
+    // journaled before it was killed (journal.ts). A job of a version before the nonce (none in
+    // its comment) may still be this state's predecessor in a renewal, which is never touched here.
+    const mine = inputs.ownerNonce ?? "";
+    const leftovers = journalLeftovers(inputs);
+    const ours = new Set([mine, ...leftovers.entries.map((e) => e.nonce)]);
+    const nonceOf = (j: JobStatus) => parseJobComment(j.comment).nonce;
+    const { adoptable, predecessors } = await splitLiveJobs(
+        inputs,
+        tagged.filter((j) => ours.has(nonceOf(j)) || nonceOf(j) === ""),
+    );
+    const live = adoptable.filter((j) => ours.has(nonceOf(j)));
+    for (const job of tagged.filter((j) => !ours.has(nonceOf(j)) && !predecessors.includes(j))) {
+        log(
+            inputs.ownerTag,
+            `left job ${job.jobId} (${job.state}) alone: it carries this resource's tag but ${
+                nonceOf(job) === "" ? "no nonce (submitted by an older version)" : `another state's nonce (${nonceOf(job)})`
+            }, and this state's is ${mine}. If no state of yours holds it, cancel it with \`scancel ${job.jobId}\``,
+        );
+    }
     const byId = (a: JobStatus, b: JobStatus) => Number(b.jobId.replace(/\D.*$/, "")) - Number(a.jobId.replace(/\D.*$/, ""));
     // The job in state runs this script (a renewal replaces nothing else); older versions tagged without a hash.
     const predecessor = [...predecessors].sort(
@@ -137,11 +178,19 @@ export async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promis
         log(inputs.ownerTag, `cancelled job ${job.jobId} (${job.state}), left by an interrupted earlier run: it carries this resource's tag but runs ${why}`);
     }
     if (adopted !== undefined) {
+        const journaled = nonceOf(adopted) !== mine ? ` (journaled on this machine by a create killed before its id reached the state)` : "";
         log(
             inputs.ownerTag,
             `adopted job ${adopted.jobId} (${adopted.state}, submitted ${adopted.submitTime || "?"}, attempt ${parseJobComment(adopted.comment).attempt}), ` +
-                "left by an interrupted earlier run: it carries this resource's tag and runs exactly this script",
+                `left by an interrupted earlier run${journaled}: it carries this resource's tag and runs exactly this script`,
         );
     }
-    return { adopted: adopted?.jobId, predecessor };
+    // Handled: adopted (this create journals it again), cancelled, or ended.
+    leftovers.forget();
+    return {
+        adopted: adopted?.jobId,
+        adoptedNonce: adopted === undefined ? undefined : nonceOf(adopted),
+        adoptedAttempt: adopted === undefined ? undefined : parseJobComment(adopted.comment).attempt,
+        predecessor,
+    };
 }

@@ -55,6 +55,12 @@ export interface SlurmJobInputs extends JobSpec {
     connection: SshConnection;
     /** Deterministic ownership tag, also put in --comment; set by the resource class. */
     ownerTag: string;
+    /**
+     * Which state (deployment) owns the resource's jobs, also put in --comment: drawn by check() for a
+     * new resource and carried from the old inputs after, so two states with the same tag (two machines,
+     * a lost local backend) never adopt or cancel each other's job. Absent in states written before it.
+     */
+    ownerNonce?: string;
     waitFor: WaitFor;
     /** Bound on waiting for `waitFor`, in seconds. */
     waitTimeoutSeconds: number;
@@ -113,6 +119,13 @@ export interface SlurmJobOutputs extends SlurmJobInputs, JobStatusFields, Renewa
     clusterName: string;
     stdoutPath: string;
     stderrPath: string;
+    /**
+     * true while the job has not reached its goal (waitFor, then the readiness check) since it was
+     * submitted or last moved (a requeue): written by the provider and carried by read(), so a
+     * `pulumi refresh` (which drops the engine's init errors) still leaves diff an update that waits
+     * and checks again. Absent (false) in states written before it.
+     */
+    goalPending?: boolean;
 }
 
 /** Outputs of the readiness check and renewal (providers/slurm/renewal.ts); absent in older state. */

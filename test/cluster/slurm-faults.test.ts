@@ -270,28 +270,36 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
     });
 
     it("item 4: a live job of an interrupted run is adopted only if it runs exactly this script; another script is cancelled and reported", async () => {
-        const inputs = tagged(jobInputs({ command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, "hash"));
+        // Checked first: the jobs an interrupted earlier run of this state left carry its nonce.
+        const inputs = await checked(tagged(jobInputs({ command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, "hash")));
         const hash = scriptHash(renderBatchScript(inputs));
+        const nonce = inputs.ownerNonce ?? "";
         // Left by an interrupted earlier run, but with another script (the command changed since).
         const stale = onCluster(
-            `sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(inputs.ownerTag, "0123456789abcdef", "11111111"))} --wrap='sleep 1'`,
+            `sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(inputs.ownerTag, "0123456789abcdef", "11111111", nonce))} --wrap='sleep 1'`,
         ).stdout.trim();
         // And one with exactly this script.
         const same = onCluster(
-            `sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(inputs.ownerTag, hash, "22222222"))} --wrap='sleep 300'`,
+            `sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(inputs.ownerTag, hash, "22222222", nonce))} --wrap='sleep 300'`,
         ).stdout.trim();
-        const outs = (await provider.create(await checked(inputs))).outs as SlurmJobOutputs;
+        const outs = (await provider.create(inputs)).outs as SlurmJobOutputs;
         expect(outs.jobId).toBe(same);
         expect(squeueState(stale)).toBe("CANCELLED");
         expect(liveJobsWithTag(inputs.ownerTag)).toEqual([same]);
-        // Nothing matches: the stale one is cancelled and a new job submitted with this script's hash.
-        const other = tagged(jobInputs({ command: "sleep 301", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, "hash2"));
-        const stale2 = onCluster(`sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(other.ownerTag)} --wrap='sleep 1'`).stdout.trim();
-        const outs2 = (await provider.create(await checked(other))).outs as SlurmJobOutputs;
+        // Nothing matches: the stale one is cancelled and a new job submitted with this script's hash. A job with
+        // the bare tag (an older version's, or another state's) is left alone.
+        const other = await checked(tagged(jobInputs({ command: "sleep 301", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, "hash2")));
+        const stale2 = onCluster(
+            `sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(jobComment(other.ownerTag, "0123456789abcdef", "33333333", other.ownerNonce))} --wrap='sleep 1'`,
+        ).stdout.trim();
+        const bare = onCluster(`sbatch --parsable --output=/dev/null --begin=now+1hour --comment=${shQuote(other.ownerTag)} --wrap='sleep 1'`).stdout.trim();
+        const outs2 = (await provider.create(other)).outs as SlurmJobOutputs;
         expect(outs2.jobId).not.toBe(stale2);
         expect(squeueState(stale2)).toBe("CANCELLED");
+        expect(squeueState(bare)).toBe("PENDING");
         const comment = onCluster(`squeue -h -j ${Number(outs2.jobId)} -o %k`).stdout.trim();
-        expect(parseJobComment(comment)).toMatchObject({ ownerTag: other.ownerTag, scriptHash: scriptHash(renderBatchScript(other)) });
+        expect(parseJobComment(comment)).toMatchObject({ ownerTag: other.ownerTag, scriptHash: scriptHash(renderBatchScript(other)), nonce: other.ownerNonce });
+        onCluster(`scancel ${Number(bare)}`);
         await provider.delete(outs.jobId, outs);
         await provider.delete(outs2.jobId, outs2);
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { jobComment, newAttemptId, parseJobComment, scriptHash } from "../../providers/slurm/ownership";
+import { isOwnerNonce, jobComment, newAttemptId, newOwnerNonce, parseJobComment, scriptHash } from "../../providers/slurm/ownership";
 import { POLL_FLOOR_AFTER_SECONDS, POLL_FLOOR_SECONDS, nextPollPause } from "../../providers/slurm/polling";
 import { parseClusterName } from "../../providers/slurm/parse";
 import { afterOutputMarker, OUTPUT_MARKER, withOutputMarker } from "../../providers/remote/connection";
@@ -8,15 +8,27 @@ import { refusedSbatchOption } from "../../providers/slurm/validateSbatch";
 
 describe("ownership comment", () => {
     it.each<[string, ReturnType<typeof parseJobComment>]>([
-        ["pulumi:p/s/mas script=0123456789abcdef attempt=deadbeef", { ownerTag: "pulumi:p/s/mas", scriptHash: "0123456789abcdef", attempt: "deadbeef" }],
+        [
+            "pulumi:p/s/mas script=0123456789abcdef attempt=deadbeef",
+            { ownerTag: "pulumi:p/s/mas", scriptHash: "0123456789abcdef", attempt: "deadbeef", nonce: "" },
+        ],
+        [
+            "pulumi:p/s/mas script=0123456789abcdef attempt=deadbeef nonce=00112233445566ff",
+            { ownerTag: "pulumi:p/s/mas", scriptHash: "0123456789abcdef", attempt: "deadbeef", nonce: "00112233445566ff" },
+        ],
         [
             "pulumi:p/s/a name with spaces script=0123456789abcdef attempt=00000000",
-            { ownerTag: "pulumi:p/s/a name with spaces", scriptHash: "0123456789abcdef", attempt: "00000000" },
+            { ownerTag: "pulumi:p/s/a name with spaces", scriptHash: "0123456789abcdef", attempt: "00000000", nonce: "" },
         ],
         // A job of an older version: the bare tag.
-        ["pulumi:p/s/mas", { ownerTag: "pulumi:p/s/mas", scriptHash: "", attempt: "" }],
-        ["", { ownerTag: "", scriptHash: "", attempt: "" }],
-        ["pulumi:p/s/mas script=XYZ attempt=1", { ownerTag: "pulumi:p/s/mas script=XYZ attempt=1", scriptHash: "", attempt: "" }],
+        ["pulumi:p/s/mas", { ownerTag: "pulumi:p/s/mas", scriptHash: "", attempt: "", nonce: "" }],
+        ["", { ownerTag: "", scriptHash: "", attempt: "", nonce: "" }],
+        ["pulumi:p/s/mas script=XYZ attempt=1", { ownerTag: "pulumi:p/s/mas script=XYZ attempt=1", scriptHash: "", attempt: "", nonce: "" }],
+        // A malformed nonce is not a nonce: the comment is not ours.
+        [
+            "pulumi:p/s/mas script=0123456789abcdef attempt=deadbeef nonce=xyz",
+            { ownerTag: "pulumi:p/s/mas script=0123456789abcdef attempt=deadbeef nonce=xyz", scriptHash: "", attempt: "", nonce: "" },
+        ],
     ])("%j", (comment, parsed) => {
         expect(parseJobComment(comment)).toEqual(parsed);
     });
@@ -28,7 +40,11 @@ describe("ownership comment", () => {
         const attempt = newAttemptId();
         expect(attempt).toMatch(/^[0-9a-f]{8}$/);
         expect(newAttemptId()).not.toBe(attempt);
-        expect(parseJobComment(jobComment("pulumi:p/s/n", hash, attempt))).toEqual({ ownerTag: "pulumi:p/s/n", scriptHash: hash, attempt });
+        expect(parseJobComment(jobComment("pulumi:p/s/n", hash, attempt))).toEqual({ ownerTag: "pulumi:p/s/n", scriptHash: hash, attempt, nonce: "" });
+        const nonce = newOwnerNonce();
+        expect(isOwnerNonce(nonce)).toBe(true);
+        expect(newOwnerNonce()).not.toBe(nonce);
+        expect(parseJobComment(jobComment("pulumi:p/s/n", hash, attempt, nonce))).toEqual({ ownerTag: "pulumi:p/s/n", scriptHash: hash, attempt, nonce });
     });
 });
 

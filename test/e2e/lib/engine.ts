@@ -1,6 +1,6 @@
 // Runs the real Pulumi CLI (built by scripts/pulumi-engine/build.sh) against a
 // throwaway file:// backend, fully offline. Every call is an argv array: no shell.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -243,12 +243,17 @@ export class TestStack {
 
     /** Runs `pulumi <argv>` in the program dir; rejects on a non-zero exit unless allowFailure. */
     pulumi(argv: readonly string[], options: { allowFailure?: boolean; stdin?: string } = {}): Promise<RunResult> {
-        return new Promise((resolve, reject) => {
-            const child = spawn(this.engine.pulumi, argv, {
-                cwd: this.programDir,
-                env: this.env,
-                stdio: "pipe",
-            });
+        return this.start(argv, options).result;
+    }
+
+    /** Starts `pulumi <argv>` and hands back the process too (to signal it, as a terminal's Ctrl-C does). */
+    start(argv: readonly string[], options: { allowFailure?: boolean; stdin?: string } = {}): { child: ChildProcess; result: Promise<RunResult> } {
+        const child = spawn(this.engine.pulumi, argv, {
+            cwd: this.programDir,
+            env: this.env,
+            stdio: "pipe",
+        });
+        const result = new Promise<RunResult>((resolve, reject) => {
             // An empty stdin (EOF at once) for every command that does not take one. A CLI that exits
             // before reading it makes the write fail with EPIPE; its exit status is the result.
             child.stdin.on("error", () => undefined);
@@ -267,6 +272,7 @@ export class TestStack {
                 }
             });
         });
+        return { child, result };
     }
 
     /** Sets an environment variable for the next CLI calls (the program and its providers inherit it). */
