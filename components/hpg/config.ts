@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { CLUSTER_CHECK_MODES, HIPERGATOR_GPU_OFFER, parseSlurmMemory, parseSlurmTime } from "../../providers/slurm";
-import { resolveSshHost } from "./sshConfig";
+import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { gpuConfigProblems, hpgJobProblems } from "./jobSpecs";
 import { DEFAULT_CONTROL_PATH, DEFAULT_MFA_PROMPT_PATTERN, parsePinnedHostKey, secondFactorAnswersFromEnv } from "../../providers/remote";
@@ -119,8 +119,8 @@ export const hpgConfigDefaults = {
     hpgRenewBeforeHours: "0",
 } as const;
 
-/** UF RC: key-based SSH goes to port 2222 (port 22 asks for the GatorLink password); Duo follows the key. */
-export const hpgDefaultSshPort = 2222;
+/** UF RC's key-based port (components/sshConfig.ts). */
+export const hpgDefaultSshPort = UF_KEY_SSH_PORT;
 
 const builtServices = ["mas", "signaling", "unity"] as const;
 

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { hpgConfigDefaults, hpgDefaultSshPort, loadHpgConfig } from "../../components/hpg/config";
-import { resolveSshHost } from "../../components/hpg/sshConfig";
+import { resolveSshHost } from "../../components/sshConfig";
 import { fakePrivateKey } from "../support/fake-key";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpgHostKeyForTests";
