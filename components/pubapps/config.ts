@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigProblems, expandHome } from "../configCheck";
+import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import type { UnitFormatChoice } from "./remote";
 import { parsePinnedHostKey, secondFactorAnswersFromEnv } from "../../providers/remote";
 
@@ -47,7 +48,8 @@ export const pubappsConfigDefaults = {
     pubappsUser: "",
     pubappsHostKey: "",
     pubappsJumpHost: "hpg.rc.ufl.edu",
-    pubappsJumpPort: 22,
+    /** 0 = the Port of ~/.ssh/config for pubappsJumpHost, else UF_KEY_SSH_PORT (2222). */
+    pubappsJumpPort: 0,
     pubappsJumpUser: "",
     pubappsJumpHostKey: "",
     pubappsInsecureIgnoreHostKey: false,
@@ -136,7 +138,9 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
         problems.bad("pubappsArchiveDir", archiveDir, "must be an absolute path on the instance", "e.g. /podman/<service account>/sparc-archives");
     }
     const instancePort = port("pubappsPort", d.pubappsPort, "pulumi config set pubappsPort 22");
-    const jumpPort = port("pubappsJumpPort", d.pubappsJumpPort, "pulumi config set pubappsJumpPort 22");
+    const jumpPortSet = problems.count("pubappsJumpPort", d.pubappsJumpPort, 0, 65535);
+    // 0 (the default) = the Port your ~/.ssh/config gives the jump host, else UF RC's key port 2222.
+    const jumpPort = jumpPortSet !== 0 ? jumpPortSet : jumpHost === "" ? UF_KEY_SSH_PORT : (resolveSshHost(jumpHost).port ?? UF_KEY_SSH_PORT);
     const mfa = config.getSecretObject<string[]>("pubappsMfaAnswers");
     const envAnswers = secondFactorAnswersFromEnv(env);
     problems.throwIfAny("pubapps stack");

@@ -143,7 +143,10 @@ function dialOnce(conn: SshConnection, sock?: import("node:stream").Duplex): Pro
                 for (const p of prompts) {
                     const verdict = classifyPrompt(p.prompt, pattern);
                     if (verdict !== "answer") {
-                        refusedPrompt = new SshConnectError(refusedPromptMessage(`connection to ${connectionLabel(conn)}`, p.prompt, verdict, pattern), false);
+                        refusedPrompt = new SshConnectError(
+                            refusedPromptMessage(`connection to ${connectionLabel(conn)}`, p.prompt, verdict, pattern, conn.port),
+                            false,
+                        );
                         client.end();
                         reject(refusedPrompt);
                         return;
