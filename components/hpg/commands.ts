@@ -4,6 +4,7 @@
 // rendered through the one quoting helper. Remote steps are argv for RemoteCommand,
 // which runs them through the stack's one SSH login (no ssh/scp of their own).
 import { shJoin, shQuote } from "../../providers/remote";
+import { imagePlatformCheck } from "../imagePlatform";
 
 export { knownHostsLine, openSshOptions, muxArgv, sshArgv, type OpenSshTarget } from "../../providers/remote";
 
@@ -43,11 +44,12 @@ export function sifPlan(service: string, imageRef: string, identity: string, loc
     };
 }
 
-/** Saves the image as a docker-archive (atomically) and prints its sha256. */
-export function saveArchiveCommand(cli: string, p: SifPlan): string {
+/** Checks the image's platform (imagePlatform, "" = none), saves it as a docker-archive (atomically) and prints its sha256. */
+export function saveArchiveCommand(cli: string, p: SifPlan, platform = ""): string {
     const part = `${p.localTar}.part`;
     return [
         "set -e",
+        imagePlatformCheck(cli, p.imageRef, `${p.service}Image`, platform),
         shJoin(["mkdir", "-p", p.localTar.slice(0, p.localTar.lastIndexOf("/"))]),
         shJoin([cli, "save", "--format", "docker-archive", "-o", part, p.imageRef]),
         shJoin(["mv", "-f", part, p.localTar]),

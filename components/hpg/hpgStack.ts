@@ -122,7 +122,7 @@ export class HpgStack extends pulumi.ComponentResource {
             const archive = new command.local.Command(
                 `${name}-${service}-archive`,
                 {
-                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p)),
+                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p, args.images.imagePlatform)),
                     delete: plan.apply((p) => removeLocalArchiveCommand(p)),
                     triggers: [plan.apply((p) => p.identity)],
                     logging: "stderr",

@@ -129,7 +129,7 @@ export class PubappsStack extends pulumi.ComponentResource {
             const archive = new command.local.Command(
                 `${name}-${service}-archive`,
                 {
-                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p)),
+                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p, dev.imagePlatform)),
                     delete: plan.apply((p) => removeLocalArchiveCommand(p)),
                     triggers: [plan.apply((p) => p.imageId)],
                     logging: "stderr",

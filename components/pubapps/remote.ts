@@ -1,6 +1,7 @@
 // Pure builders of what runs on the PubApps instance (bash scripts as the service account) and of
 // the local steps around them. Every value reaches a shell through the one quoting helper.
 import { shJoin, shQuote } from "../../providers/remote";
+import { imagePlatformCheck } from "../imagePlatform";
 import type { UnitFile, UnitFormat } from "./units";
 
 export type UnitFormatChoice = UnitFormat | "auto";
@@ -108,11 +109,12 @@ export function imagePlan(service: string, imageId: string, localDir: string, re
     };
 }
 
-/** Saves the image as a docker-archive (atomically; skipped when already saved) and prints its sha256. */
-export function saveArchiveCommand(cli: string, p: ImagePlan): string {
+/** Checks the image's platform (imagePlatform, "" = none), saves it as a docker-archive (atomically; skipped when already saved) and prints its sha256. */
+export function saveArchiveCommand(cli: string, p: ImagePlan, platform = ""): string {
     const part = `${p.localTar}.part`;
     return [
         "set -e",
+        imagePlatformCheck(cli, p.imageId, `${p.service}Image`, platform),
         shJoin(["mkdir", "-p", p.localTar.slice(0, p.localTar.lastIndexOf("/"))]),
         `if [ ! -s ${shQuote(p.localTar)} ]; then ${shJoin([cli, "save", "--format", "docker-archive", "-o", part, p.imageId])} && ${shJoin(["mv", "-f", part, p.localTar])}; fi`,
         `sha256sum ${shQuote(p.localTar)} | cut -d' ' -f1`,
