@@ -124,10 +124,11 @@ export function lmodPreamble(modules: readonly string[]): string[] {
  * The `apptainer build` script from the copied docker-archive (HiPerGator has no Docker daemon:
  * docker-daemon:// cannot work). Run over SSH on the login node, or as a SlurmJob's body.
  */
-export function sifBuildScript(p: SifPlan, modules: readonly string[]): string {
+export function sifBuildScript(p: SifPlan, modules: readonly string[], dirs?: ApptainerDirs): string {
     return [
         "set -euo pipefail",
         ...lmodPreamble(modules),
+        ...(dirs !== undefined ? apptainerDirLines(dirs) : []),
         andThen([
             ["apptainer", "build", "--force", `${p.remoteSif}.part`, `docker-archive://${p.remoteTar}`],
             ["mv", "-f", `${p.remoteSif}.part`, p.remoteSif],
@@ -135,8 +136,28 @@ export function sifBuildScript(p: SifPlan, modules: readonly string[]): string {
     ].join("\n");
 }
 
-export function sifBuildArgv(p: SifPlan, modules: readonly string[]): string[] {
-    return ["bash", "-c", sifBuildScript(p, modules)];
+export function sifBuildArgv(p: SifPlan, modules: readonly string[], dirs?: ApptainerDirs): string[] {
+    return ["bash", "-c", sifBuildScript(p, modules, dirs)];
+}
+
+/** Where Apptainer caches layers and assembles the image (hpgApptainerCacheDir, hpgApptainerTmpDir). */
+export interface ApptainerDirs {
+    cacheDir: string;
+    /** "" = the job's local scratch ($TMPDIR inside a Slurm job; UF points it at the node's local disk), else tmpFallback. */
+    tmpDir: string;
+    tmpFallback: string;
+}
+
+/**
+ * Apptainer defaults its cache to $HOME/.apptainer (UF's home quota is 40 GB, and a full home breaks
+ * logins): the cache goes to /blue, the build's temp files to the job's local scratch.
+ */
+export function apptainerDirLines(d: ApptainerDirs): string[] {
+    const tmp =
+        d.tmpDir !== ""
+            ? `export APPTAINER_TMPDIR=${shQuote(d.tmpDir)}`
+            : `if [ -n "\${SLURM_JOB_ID:-}" ] && [ -n "\${TMPDIR:-}" ]; then export APPTAINER_TMPDIR="$TMPDIR/sparc-apptainer-tmp"; else export APPTAINER_TMPDIR=${shQuote(d.tmpFallback)}; fi`;
+    return [`export APPTAINER_CACHEDIR=${shQuote(d.cacheDir)}`, tmp, 'mkdir -p "$APPTAINER_CACHEDIR" "$APPTAINER_TMPDIR"'];
 }
 
 /**

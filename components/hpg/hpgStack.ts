@@ -109,6 +109,7 @@ export class HpgStack extends pulumi.ComponentResource {
         const connection = slurmConnection(cfg);
         const images = new SparcImages(`${name}-images`, { config: args.images, services: cfg.services }, { parent: this });
 
+        const apptainerDirs = { cacheDir: cfg.apptainerCacheDir, tmpDir: cfg.apptainerTmpDir, tmpFallback: cfg.apptainerTmpFallback };
         const sifs: Partial<Record<BuiltService, { plan: pulumi.Output<SifPlan>; built: pulumi.Resource }>> = {};
         const copyReports: Record<string, pulumi.Output<string>> = {};
         for (const service of cfg.services) {
@@ -170,7 +171,7 @@ export class HpgStack extends pulumi.ComponentResource {
                         connection,
                         ...sifBuildJobSpec(cfg, service),
                         environment: sifFile.id.apply((id) => ({ SPARC_SIF_SLOT: id })),
-                        command: plan.apply((p) => sifBuildScript(p, cfg.modules)),
+                        command: plan.apply((p) => sifBuildScript(p, cfg.modules, apptainerDirs)),
                     },
                     { parent: this, dependsOn: [sifFile] },
                 );
@@ -179,7 +180,7 @@ export class HpgStack extends pulumi.ComponentResource {
                     `${name}-${service}-sif`,
                     {
                         connection,
-                        create: plan.apply((p) => sifBuildArgv(p, cfg.modules)),
+                        create: plan.apply((p) => sifBuildArgv(p, cfg.modules, apptainerDirs)),
                         delete: plan.apply((p) => removeRemoteArgv([p.remoteSif, `${p.remoteSif}.part`])),
                         triggers: [plan.apply((p) => p.remoteSif), copy.id],
                     },

@@ -251,6 +251,31 @@ describe("loadHpgConfig", () => {
         expect(load({ ...required, hpgPort: "22" }).port).toBe(22);
     });
 
+    it.each<[string, Record<string, string>, object]>([
+        [
+            "defaults: the cache on /blue, the temp dir the job's scratch (else /blue)",
+            {},
+            {
+                apptainerCacheDir: "/blue/jasondeanarnold/albert/sparc/apptainer-cache",
+                apptainerTmpDir: "",
+                apptainerTmpFallback: "/blue/jasondeanarnold/albert/sparc/apptainer-tmp",
+            },
+        ],
+        [
+            "set",
+            { hpgApptainerCacheDir: "/blue/g/u/cache", hpgApptainerTmpDir: "/blue/g/u/tmp" },
+            { apptainerCacheDir: "/blue/g/u/cache", apptainerTmpDir: "/blue/g/u/tmp" },
+        ],
+    ])("Apptainer's dirs: %s", (_what, values, expected) => {
+        expect(load({ ...required, ...values })).toMatchObject(expected);
+    });
+
+    it("refuses a relative Apptainer dir, naming the key and the fix", () => {
+        expect(() => load({ ...required, hpgApptainerCacheDir: "~/.apptainer" })).toThrow(
+            /sparc-deploy:hpgApptainerCacheDir = "~\/\.apptainer": must be an absolute path on the cluster\. Fix: e\.g\. \/blue\/<group>\/<user>\/sparc\/apptainer-cache \(not under \$HOME/,
+        );
+    });
+
     it("reads the key file at run time as a secret, and Duo answers from the environment", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hpg-key-"));
         const keyFile = path.join(dir, "id");
