@@ -6,6 +6,7 @@ import * as command from "@pulumi/command";
 import { SlurmJob } from "../../providers/slurm";
 import { RemoteCommand, type SshConnection } from "../../providers/remote";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
+import { idleGpuWarning, sampleWarnings } from "../previewWarnings";
 import type { HpgConfig } from "./config";
 import {
     copyArchiveSteps,
@@ -105,6 +106,14 @@ export class HpgStack extends pulumi.ComponentResource {
         const jobProblems = hpgJobProblems(pulumi.getProject(), cfg);
         if (jobProblems.length > 0) {
             throw new pulumi.RunError(`hpg stack configuration has ${jobProblems.length} problem(s):\n  - ${jobProblems.map((p) => p.message).join("\n  - ")}`);
+        }
+        for (const warning of [
+            ...sampleWarnings(args.images, "hpg", cfg.services),
+            idleGpuWarning(args.images, { hpgGpusPerTask: cfg.gpusPerTask, hpgGpus: cfg.gpus }),
+        ]) {
+            if (warning !== undefined) {
+                pulumi.log.warn(warning, this);
+            }
         }
         const connection = slurmConnection(cfg);
         const images = new SparcImages(`${name}-images`, { config: args.images, services: cfg.services }, { parent: this });

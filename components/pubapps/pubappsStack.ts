@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SparcImages, type BuiltService } from "../images";
+import { sampleWarnings } from "../previewWarnings";
 import type { DevConfig } from "../dev/config";
 import { devContainerPlan, devContainerSpecs, secretCreateScript, secretDeleteScript, type ServiceName } from "../dev/podman";
 import { playerDescription, turnSecretOutput } from "../dev/devStack";
@@ -73,6 +74,9 @@ export class PubappsStack extends pulumi.ComponentResource {
         const environment = cfg.mfaAnswers === undefined ? undefined : pulumi.secret(cfg.mfaAnswers.apply((a) => transportEnvironment(a[0])));
         const remote = (argv: string[]) => remoteCommand(t, argv);
         const services = pubappsServices(dev);
+        for (const warning of sampleWarnings(dev, "pubapps", services)) {
+            pulumi.log.warn(warning, this);
+        }
 
         // Local reads (no SSH), before any resource: a missing prebuilt image fails preview with its key.
         const prebuiltRefs: Partial<Record<ServiceName, readonly [string, string]>> = {
