@@ -9,7 +9,7 @@ import { CLUSTER_CHECK_MODES, HIPERGATOR_GPU_OFFER, parseSlurmMemory, parseSlurm
 import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { gpuConfigProblems, hpgJobProblems } from "./jobSpecs";
-import { DEFAULT_CONTROL_PATH, DEFAULT_MFA_PROMPT_PATTERN, parsePinnedHostKey, secondFactorAnswersFromEnv } from "../../providers/remote";
+import { DEFAULT_CONTROL_PATH, DEFAULT_MFA_PROMPT_PATTERN, parsePinnedHostKeys, secondFactorAnswersFromEnv } from "../../providers/remote";
 
 export const sifBuildPlaces = ["login", "slurm"] as const;
 /** The SlurmJob provider's own list (hpgClusterChecks is its clusterChecks). */
@@ -156,7 +156,7 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     const insecureIgnoreHostKey = problems.boolean("hpgInsecureIgnoreHostKey", d.hpgInsecureIgnoreHostKey);
     const hostKey = setting("hpgHostKey") ?? "";
     const keyscan = `\`ssh-keyscan -p ${hpgDefaultSshPort} ${resolved.host}\``;
-    if (hostKey !== "" && parsePinnedHostKey(hostKey) === undefined) {
+    if (hostKey !== "" && parsePinnedHostKeys(hostKey) === undefined) {
         problems.bad(
             "hpgHostKey",
             hostKey,

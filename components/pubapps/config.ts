@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import type { UnitFormatChoice } from "./remote";
-import { parsePinnedHostKey, secondFactorAnswersFromEnv } from "../../providers/remote";
+import { parsePinnedHostKeys, secondFactorAnswersFromEnv } from "../../providers/remote";
 
 export const unitFormats = ["auto", "quadlet", "systemd"] as const;
 
@@ -106,7 +106,7 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
         ["pubappsHostKey", hostKey],
         ["pubappsJumpHostKey", jumpHostKey],
     ] as const) {
-        if (value !== "" && parsePinnedHostKey(value) === undefined) {
+        if (value !== "" && parsePinnedHostKeys(value) === undefined) {
             problems.bad(key, value, "is not an OpenSSH public key", 'give a line of `ssh-keyscan` without the host name, e.g. "ssh-ed25519 AAAA..."');
         }
     }

@@ -18,6 +18,6 @@ export {
 } from "./openssh";
 export { openSshMaster } from "./opensshTransport";
 export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, passwordPortFix, secondFactorAnswersFromEnv } from "./prompts";
-export { parsePinnedHostKey } from "./hostKey";
+export { parsePinnedHostKey, parsePinnedHostKeys } from "./hostKey";
 export { RemoteCommand, type RemoteCommandArgs } from "./remoteCommandResource";
 export { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "./remoteCommand";
