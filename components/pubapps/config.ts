@@ -39,6 +39,8 @@ export interface PubappsConfig {
     localCli: "podman" | "docker";
     unitFormat: UnitFormatChoice;
     readinessTimeoutSeconds: number;
+    /** Keep each image archive on the instance after a verified `podman load` (default: removed, /podman is small). */
+    keepArchives: boolean;
 }
 
 /** The Pulumi.yaml defaults of the pubapps section (test/unit/config-defaults.test.ts checks they agree). */
@@ -65,6 +67,7 @@ export const pubappsConfigDefaults = {
     pubappsLocalCli: "podman",
     pubappsUnitFormat: "auto",
     pubappsReadinessTimeoutSeconds: 180,
+    pubappsKeepArchives: false,
 } as const;
 
 export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.ProcessEnv = process.env): PubappsConfig {
@@ -137,6 +140,7 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
     if (archiveDir !== "" && !archiveDir.startsWith("/")) {
         problems.bad("pubappsArchiveDir", archiveDir, "must be an absolute path on the instance", "e.g. /podman/<service account>/sparc-archives");
     }
+    const keepArchives = problems.boolean("pubappsKeepArchives", d.pubappsKeepArchives);
     const instancePort = port("pubappsPort", d.pubappsPort, "pulumi config set pubappsPort 22");
     const jumpPortSet = problems.count("pubappsJumpPort", d.pubappsJumpPort, 0, 65535);
     // 0 (the default) = the Port your ~/.ssh/config gives the jump host, else UF RC's key port 2222.
@@ -169,5 +173,6 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
         localCli,
         unitFormat,
         readinessTimeoutSeconds,
+        keepArchives,
     };
 }

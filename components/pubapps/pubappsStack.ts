@@ -155,7 +155,7 @@ export class PubappsStack extends pulumi.ComponentResource {
                                 `  ${remote(verifyCopyScript(p, sum))} || { echo ${shQuote(`checksum mismatch after copying to ${p.remoteTar}.part`)} >&2; exit 1; }`,
                                 `  echo "sent $(stat -c %s ${shQuote(p.localTar)}) bytes to ${p.remoteTar}"`,
                                 "fi",
-                                remote(loadImageScript(p)),
+                                remote(loadImageScript(p, { keepArchive: cfg.keepArchives })),
                             ].join("\n"),
                         ),
                     delete: plan.apply((p) => remote(removeImageScript(p))),
