@@ -87,6 +87,8 @@ export class SparcImages extends pulumi.ComponentResource {
                             // Podman's Docker API has no BuildKit session endpoint.
                             builderVersion: "BuilderV1",
                             args: b.args,
+                            // HiPerGator and PubApps are x86-64: pinned, so a Mac on Apple silicon builds amd64 too.
+                            ...(cfg.imagePlatform !== "" ? { platform: cfg.imagePlatform } : {}),
                         },
                         skipPush: cfg.registry === "",
                         ...(cfg.registry === "" ? {} : { registry: { server: cfg.registry } }),

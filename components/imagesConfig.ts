@@ -31,6 +31,8 @@ export interface ImagesConfig {
     dockerHost: string;
     /** Registry server to push built images to; "" = keep them local (skipPush). */
     registry: string;
+    /** Platform images are built for and checked against before they are saved ("os/arch"); "" = the engine's own, unchecked. */
+    imagePlatform: string;
     /** Absolute path of the MAS build context (main.py, requirements.txt). */
     masContext: string;
     /** Absolute path of the signaling build context (package.json, package-lock.json, server.js). */
@@ -59,6 +61,8 @@ export const imagesConfigDefaults = {
     imageSource: "build",
     dockerHost: "unix:///run/podman/podman.sock",
     registry: "",
+    /** HiPerGator and PubApps run x86-64: an image built on an Apple-silicon Mac would be arm64 ("exec format error"). */
+    imagePlatform: "linux/amd64",
     masContext: "samples/mas",
     signalingContext: "samples/signaling",
     unityBuildDir: "",
@@ -90,6 +94,12 @@ export function readImagesConfig(problems: ConfigProblems, baseDir: string): Ima
     );
     const registry = problems.read("registry", 'pulumi config set registry host[:port][/namespace] (or "" for local images)', d.registry, () =>
         config.get("registry", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9._\-:/]*$/ }),
+    );
+    const imagePlatform = problems.read(
+        "imagePlatform",
+        'pulumi config set imagePlatform linux/amd64 (os/arch as in `podman build --platform`; "" = the build engine\'s own)',
+        d.imagePlatform,
+        () => config.get("imagePlatform", { pattern: /^$|^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/ }),
     );
     const dockerHost = problems.read("dockerHost", "pulumi config set dockerHost unix:///run/podman/podman.sock", d.dockerHost, () =>
         config.get("dockerHost", { pattern: /^(unix|tcp|ssh|npipe):\/\/.+/ }),
@@ -146,6 +156,7 @@ export function readImagesConfig(problems: ConfigProblems, baseDir: string): Ima
         imageSource,
         dockerHost,
         registry,
+        imagePlatform,
         masContext,
         signalingContext,
         unityBuildDir,

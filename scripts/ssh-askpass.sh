@@ -6,7 +6,12 @@ if printf '%s' "$line" | grep -Eiq 'pass(word|phrase)'; then
     printf '%s\n' "$SPARC_SSH_KEY_PASSPHRASE"; exit 0
   fi
   # Stop ssh itself: exiting 1 alone makes it send an empty answer (a failed password try at the server).
-  printf 'sparc-deploy-refused-prompt: %s\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
+  printf 'sparc-deploy-refused-prompt: %s\n' "$line" >&2
+  # The caller's fix for this hop (which config key, its value, what to set), when it gave one.
+  if [ -n "${SPARC_SSH_PASSWORD_HINT:-}" ] && ! printf '%s' "$line" | grep -Eiq 'passphrase'; then
+    printf 'sparc-deploy: %s\n' "$SPARC_SSH_PASSWORD_HINT" >&2
+  fi
+  kill -TERM "$PPID" 2>/dev/null; exit 1
 fi
 if [ -n "${SPARC_SSH_MFA_ANSWER:-}" ] && printf '%s' "$line" | grep -Eiq -- "$SPARC_SSH_MFA_PATTERN"; then
   echo 'sparc-deploy-answered-second-factor' >&2

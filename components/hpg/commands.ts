@@ -4,6 +4,7 @@
 // rendered through the one quoting helper. Remote steps are argv for RemoteCommand,
 // which runs them through the stack's one SSH login (no ssh/scp of their own).
 import { shJoin, shQuote } from "../../providers/remote";
+import { imagePlatformCheck } from "../imagePlatform";
 
 export { knownHostsLine, openSshOptions, muxArgv, sshArgv, type OpenSshTarget } from "../../providers/remote";
 
@@ -43,11 +44,12 @@ export function sifPlan(service: string, imageRef: string, identity: string, loc
     };
 }
 
-/** Saves the image as a docker-archive (atomically) and prints its sha256. */
-export function saveArchiveCommand(cli: string, p: SifPlan): string {
+/** Checks the image's platform (imagePlatform, "" = none), saves it as a docker-archive (atomically) and prints its sha256. */
+export function saveArchiveCommand(cli: string, p: SifPlan, platform = ""): string {
     const part = `${p.localTar}.part`;
     return [
         "set -e",
+        imagePlatformCheck(cli, p.imageRef, `${p.service}Image`, platform),
         shJoin(["mkdir", "-p", p.localTar.slice(0, p.localTar.lastIndexOf("/"))]),
         shJoin([cli, "save", "--format", "docker-archive", "-o", part, p.imageRef]),
         shJoin(["mv", "-f", part, p.localTar]),
@@ -123,10 +125,11 @@ export function lmodPreamble(modules: readonly string[]): string[] {
  * The `apptainer build` script from the copied docker-archive (HiPerGator has no Docker daemon:
  * docker-daemon:// cannot work). Run over SSH on the login node, or as a SlurmJob's body.
  */
-export function sifBuildScript(p: SifPlan, modules: readonly string[]): string {
+export function sifBuildScript(p: SifPlan, modules: readonly string[], dirs?: ApptainerDirs): string {
     return [
         "set -euo pipefail",
         ...lmodPreamble(modules),
+        ...(dirs !== undefined ? apptainerDirLines(dirs) : []),
         andThen([
             ["apptainer", "build", "--force", `${p.remoteSif}.part`, `docker-archive://${p.remoteTar}`],
             ["mv", "-f", `${p.remoteSif}.part`, p.remoteSif],
@@ -134,8 +137,28 @@ export function sifBuildScript(p: SifPlan, modules: readonly string[]): string {
     ].join("\n");
 }
 
-export function sifBuildArgv(p: SifPlan, modules: readonly string[]): string[] {
-    return ["bash", "-c", sifBuildScript(p, modules)];
+export function sifBuildArgv(p: SifPlan, modules: readonly string[], dirs?: ApptainerDirs): string[] {
+    return ["bash", "-c", sifBuildScript(p, modules, dirs)];
+}
+
+/** Where Apptainer caches layers and assembles the image (hpgApptainerCacheDir, hpgApptainerTmpDir). */
+export interface ApptainerDirs {
+    cacheDir: string;
+    /** "" = the job's local scratch ($TMPDIR inside a Slurm job; UF points it at the node's local disk), else tmpFallback. */
+    tmpDir: string;
+    tmpFallback: string;
+}
+
+/**
+ * Apptainer defaults its cache to $HOME/.apptainer (UF's home quota is 40 GB, and a full home breaks
+ * logins): the cache goes to /blue, the build's temp files to the job's local scratch.
+ */
+export function apptainerDirLines(d: ApptainerDirs): string[] {
+    const tmp =
+        d.tmpDir !== ""
+            ? `export APPTAINER_TMPDIR=${shQuote(d.tmpDir)}`
+            : `if [ -n "\${SLURM_JOB_ID:-}" ] && [ -n "\${TMPDIR:-}" ]; then export APPTAINER_TMPDIR="$TMPDIR/sparc-apptainer-tmp"; else export APPTAINER_TMPDIR=${shQuote(d.tmpFallback)}; fi`;
+    return [`export APPTAINER_CACHEDIR=${shQuote(d.cacheDir)}`, tmp, 'mkdir -p "$APPTAINER_CACHEDIR" "$APPTAINER_TMPDIR"'];
 }
 
 /**

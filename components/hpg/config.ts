@@ -6,10 +6,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { CLUSTER_CHECK_MODES, HIPERGATOR_GPU_OFFER, parseSlurmMemory, parseSlurmTime } from "../../providers/slurm";
-import { resolveSshHost } from "./sshConfig";
+import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { gpuConfigProblems, hpgJobProblems } from "./jobSpecs";
-import { DEFAULT_CONTROL_PATH, DEFAULT_MFA_PROMPT_PATTERN, parsePinnedHostKey, secondFactorAnswersFromEnv } from "../../providers/remote";
+import { DEFAULT_CONTROL_PATH, DEFAULT_MFA_PROMPT_PATTERN, parsePinnedHostKeys, secondFactorAnswersFromEnv } from "../../providers/remote";
 
 export const sifBuildPlaces = ["login", "slurm"] as const;
 /** The SlurmJob provider's own list (hpgClusterChecks is its clusterChecks). */
@@ -48,6 +48,11 @@ export interface HpgConfig {
     sifBuildCpus: number;
     sifBuildMem: string;
     sifBuildTime: string;
+    /** Apptainer's layer cache on the cluster (APPTAINER_CACHEDIR): never $HOME (UF's home quota is 40 GB). */
+    apptainerCacheDir: string;
+    /** Apptainer's build temp dir (APPTAINER_TMPDIR); "" = the build job's local scratch ($TMPDIR in a job), else apptainerTmpFallback. */
+    apptainerTmpDir: string;
+    apptainerTmpFallback: string;
     services: ("mas" | "signaling" | "unity")[];
     modules: string[];
     jobName: string;
@@ -97,6 +102,10 @@ export const hpgConfigDefaults = {
     hpgSifBuildCpus: 4,
     hpgSifBuildMem: "16gb",
     hpgSifBuildTime: "02:00:00",
+    /** "" = <hpgWorkDir>/apptainer-cache, on /blue. */
+    hpgApptainerCacheDir: "",
+    /** "" = the build job's local scratch ($TMPDIR), else <hpgWorkDir>/apptainer-tmp. */
+    hpgApptainerTmpDir: "",
     hpgServices: ["mas"],
     hpgModules: ["apptainer"],
     hpgJobName: "sparc-production-service",
@@ -119,8 +128,8 @@ export const hpgConfigDefaults = {
     hpgRenewBeforeHours: "0",
 } as const;
 
-/** UF RC: key-based SSH goes to port 2222 (port 22 asks for the GatorLink password); Duo follows the key. */
-export const hpgDefaultSshPort = 2222;
+/** UF RC's key-based port (components/sshConfig.ts). */
+export const hpgDefaultSshPort = UF_KEY_SSH_PORT;
 
 const builtServices = ["mas", "signaling", "unity"] as const;
 
@@ -147,7 +156,7 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     const insecureIgnoreHostKey = problems.boolean("hpgInsecureIgnoreHostKey", d.hpgInsecureIgnoreHostKey);
     const hostKey = setting("hpgHostKey") ?? "";
     const keyscan = `\`ssh-keyscan -p ${hpgDefaultSshPort} ${resolved.host}\``;
-    if (hostKey !== "" && parsePinnedHostKey(hostKey) === undefined) {
+    if (hostKey !== "" && parsePinnedHostKeys(hostKey) === undefined) {
         problems.bad(
             "hpgHostKey",
             hostKey,
@@ -186,6 +195,18 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
     const containerDir = setting("hpgContainerDir") ?? (user !== "" && group !== "" ? `/blue/${group}/${user}/sparc/containers` : "");
     if (containerDir !== "" && !containerDir.startsWith("/")) {
         problems.bad("hpgContainerDir", containerDir, "must be an absolute path on the cluster", "e.g. /blue/<group>/<user>/sparc/containers");
+    }
+    const workDir = setting("hpgWorkDir") ?? containerDir.replace(/\/containers$/, "");
+    for (const key of ["hpgApptainerCacheDir", "hpgApptainerTmpDir"]) {
+        const dir = setting(key);
+        if (dir !== undefined && !dir.startsWith("/")) {
+            problems.bad(
+                key,
+                dir,
+                "must be an absolute path on the cluster",
+                `e.g. /blue/<group>/<user>/sparc/${key === "hpgApptainerTmpDir" ? "apptainer-tmp" : "apptainer-cache"} (not under $HOME: UF's home quota is 40 GB)`,
+            );
+        }
     }
     const servicesFix = `pulumi config set --path 'hpgServices[1]' signaling (or edit the stack YAML): a list from ${builtServices.map((s) => `"${s}"`).join(", ")}; "mas" is required (it is the service job)`;
     const services = problems.stringList("hpgServices", d.hpgServices, servicesFix);
@@ -285,7 +306,10 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         controlPath: setting("hpgControlPath") ?? d.hpgControlPath,
         group,
         containerDir,
-        workDir: setting("hpgWorkDir") ?? containerDir.replace(/\/containers$/, ""),
+        workDir,
+        apptainerCacheDir: setting("hpgApptainerCacheDir") ?? `${workDir}/apptainer-cache`,
+        apptainerTmpDir: setting("hpgApptainerTmpDir") ?? "",
+        apptainerTmpFallback: `${workDir}/apptainer-tmp`,
         localArchiveDir: expandHome(setting("hpgLocalArchiveDir") ?? path.join(os.homedir(), ".cache", "sparc-deploy", "archives")),
         localCli,
         sifBuildOn,

@@ -6,6 +6,7 @@ import * as command from "@pulumi/command";
 import { SlurmJob } from "../../providers/slurm";
 import { RemoteCommand, type SshConnection } from "../../providers/remote";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
+import { idleGpuWarning, sampleWarnings } from "../previewWarnings";
 import type { HpgConfig } from "./config";
 import {
     copyArchiveSteps,
@@ -106,9 +107,18 @@ export class HpgStack extends pulumi.ComponentResource {
         if (jobProblems.length > 0) {
             throw new pulumi.RunError(`hpg stack configuration has ${jobProblems.length} problem(s):\n  - ${jobProblems.map((p) => p.message).join("\n  - ")}`);
         }
+        for (const warning of [
+            ...sampleWarnings(args.images, "hpg", cfg.services),
+            idleGpuWarning(args.images, { hpgGpusPerTask: cfg.gpusPerTask, hpgGpus: cfg.gpus }),
+        ]) {
+            if (warning !== undefined) {
+                pulumi.log.warn(warning, this);
+            }
+        }
         const connection = slurmConnection(cfg);
         const images = new SparcImages(`${name}-images`, { config: args.images, services: cfg.services }, { parent: this });
 
+        const apptainerDirs = { cacheDir: cfg.apptainerCacheDir, tmpDir: cfg.apptainerTmpDir, tmpFallback: cfg.apptainerTmpFallback };
         const sifs: Partial<Record<BuiltService, { plan: pulumi.Output<SifPlan>; built: pulumi.Resource }>> = {};
         const copyReports: Record<string, pulumi.Output<string>> = {};
         for (const service of cfg.services) {
@@ -122,7 +132,7 @@ export class HpgStack extends pulumi.ComponentResource {
             const archive = new command.local.Command(
                 `${name}-${service}-archive`,
                 {
-                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p)),
+                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p, args.images.imagePlatform)),
                     delete: plan.apply((p) => removeLocalArchiveCommand(p)),
                     triggers: [plan.apply((p) => p.identity)],
                     logging: "stderr",
@@ -170,7 +180,7 @@ export class HpgStack extends pulumi.ComponentResource {
                         connection,
                         ...sifBuildJobSpec(cfg, service),
                         environment: sifFile.id.apply((id) => ({ SPARC_SIF_SLOT: id })),
-                        command: plan.apply((p) => sifBuildScript(p, cfg.modules)),
+                        command: plan.apply((p) => sifBuildScript(p, cfg.modules, apptainerDirs)),
                     },
                     { parent: this, dependsOn: [sifFile] },
                 );
@@ -179,7 +189,7 @@ export class HpgStack extends pulumi.ComponentResource {
                     `${name}-${service}-sif`,
                     {
                         connection,
-                        create: plan.apply((p) => sifBuildArgv(p, cfg.modules)),
+                        create: plan.apply((p) => sifBuildArgv(p, cfg.modules, apptainerDirs)),
                         delete: plan.apply((p) => removeRemoteArgv([p.remoteSif, `${p.remoteSif}.part`])),
                         triggers: [plan.apply((p) => p.remoteSif), copy.id],
                     },

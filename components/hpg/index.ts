@@ -4,4 +4,4 @@ export { SERVICE_JOB_KEYS, SIF_BUILD_JOB_KEYS, hpgJobProblems, jobSpecProblems, 
 export type { HpgConfig } from "./config";
 export { HpgStack, identityHash, slurmConnection, serviceJobSpec, serviceJobCommand, endpointFileOf, endpointPatternOf, sifBuildJobSpec } from "./hpgStack";
 export * from "./commands";
-export { resolveSshHost } from "./sshConfig";
+export { resolveSshHost } from "../sshConfig";

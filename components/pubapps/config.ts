@@ -6,8 +6,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigProblems, expandHome } from "../configCheck";
+import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import type { UnitFormatChoice } from "./remote";
-import { parsePinnedHostKey, secondFactorAnswersFromEnv } from "../../providers/remote";
+import { parsePinnedHostKeys, secondFactorAnswersFromEnv } from "../../providers/remote";
 
 export const unitFormats = ["auto", "quadlet", "systemd"] as const;
 
@@ -38,6 +39,8 @@ export interface PubappsConfig {
     localCli: "podman" | "docker";
     unitFormat: UnitFormatChoice;
     readinessTimeoutSeconds: number;
+    /** Keep each image archive on the instance after a verified `podman load` (default: removed, /podman is small). */
+    keepArchives: boolean;
 }
 
 /** The Pulumi.yaml defaults of the pubapps section (test/unit/config-defaults.test.ts checks they agree). */
@@ -47,7 +50,8 @@ export const pubappsConfigDefaults = {
     pubappsUser: "",
     pubappsHostKey: "",
     pubappsJumpHost: "hpg.rc.ufl.edu",
-    pubappsJumpPort: 22,
+    /** 0 = the Port of ~/.ssh/config for pubappsJumpHost, else UF_KEY_SSH_PORT (2222). */
+    pubappsJumpPort: 0,
     pubappsJumpUser: "",
     pubappsJumpHostKey: "",
     pubappsInsecureIgnoreHostKey: false,
@@ -63,6 +67,7 @@ export const pubappsConfigDefaults = {
     pubappsLocalCli: "podman",
     pubappsUnitFormat: "auto",
     pubappsReadinessTimeoutSeconds: 180,
+    pubappsKeepArchives: false,
 } as const;
 
 export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.ProcessEnv = process.env): PubappsConfig {
@@ -104,7 +109,7 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
         ["pubappsHostKey", hostKey],
         ["pubappsJumpHostKey", jumpHostKey],
     ] as const) {
-        if (value !== "" && parsePinnedHostKey(value) === undefined) {
+        if (value !== "" && parsePinnedHostKeys(value) === undefined) {
             problems.bad(key, value, "is not an OpenSSH public key", 'give a line of `ssh-keyscan` without the host name, e.g. "ssh-ed25519 AAAA..."');
         }
     }
@@ -135,8 +140,11 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
     if (archiveDir !== "" && !archiveDir.startsWith("/")) {
         problems.bad("pubappsArchiveDir", archiveDir, "must be an absolute path on the instance", "e.g. /podman/<service account>/sparc-archives");
     }
+    const keepArchives = problems.boolean("pubappsKeepArchives", d.pubappsKeepArchives);
     const instancePort = port("pubappsPort", d.pubappsPort, "pulumi config set pubappsPort 22");
-    const jumpPort = port("pubappsJumpPort", d.pubappsJumpPort, "pulumi config set pubappsJumpPort 22");
+    const jumpPortSet = problems.count("pubappsJumpPort", d.pubappsJumpPort, 0, 65535);
+    // 0 (the default) = the Port your ~/.ssh/config gives the jump host, else UF RC's key port 2222.
+    const jumpPort = jumpPortSet !== 0 ? jumpPortSet : jumpHost === "" ? UF_KEY_SSH_PORT : (resolveSshHost(jumpHost).port ?? UF_KEY_SSH_PORT);
     const mfa = config.getSecretObject<string[]>("pubappsMfaAnswers");
     const envAnswers = secondFactorAnswersFromEnv(env);
     problems.throwIfAny("pubapps stack");
@@ -165,5 +173,6 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
         localCli,
         unitFormat,
         readinessTimeoutSeconds,
+        keepArchives,
     };
 }

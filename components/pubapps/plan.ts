@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DevConfig } from "../dev/config";
 import { containerPorts, devContainerPlan, devContainerSpecs, type ServiceName } from "../dev/podman";
 import type { PubappsConfig } from "./config";
+import { passwordPortFix } from "../../providers/remote";
 import { pubappsTargets, type PubappsTransport } from "./transport";
 
 export function pubappsTransport(cfg: PubappsConfig): PubappsTransport {
@@ -29,6 +30,12 @@ export function pubappsTransport(cfg: PubappsConfig): PubappsTransport {
                   identityFile: cfg.identityFile,
               },
         cfg.mfaAnswers !== undefined,
+        {
+            instance:
+                `pubappsPort = ${cfg.port}: the instance ${cfg.host} asked for a password, so it did not take your key. ` +
+                `Fix: give the key UF RC installed for ${cfg.user} (pubappsIdentityFile, or ssh-agent)`,
+            jump: `the jump host ${cfg.jumpHost}: ${passwordPortFix(cfg.jumpPort, "pubappsJumpPort")}`,
+        },
     );
 }
 

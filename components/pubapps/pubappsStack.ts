@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SparcImages, type BuiltService } from "../images";
+import { sampleWarnings } from "../previewWarnings";
 import type { DevConfig } from "../dev/config";
 import { devContainerPlan, devContainerSpecs, secretCreateScript, secretDeleteScript, type ServiceName } from "../dev/podman";
 import { playerDescription, turnSecretOutput } from "../dev/devStack";
@@ -73,6 +74,9 @@ export class PubappsStack extends pulumi.ComponentResource {
         const environment = cfg.mfaAnswers === undefined ? undefined : pulumi.secret(cfg.mfaAnswers.apply((a) => transportEnvironment(a[0])));
         const remote = (argv: string[]) => remoteCommand(t, argv);
         const services = pubappsServices(dev);
+        for (const warning of sampleWarnings(dev, "pubapps", services)) {
+            pulumi.log.warn(warning, this);
+        }
 
         // Local reads (no SSH), before any resource: a missing prebuilt image fails preview with its key.
         const prebuiltRefs: Partial<Record<ServiceName, readonly [string, string]>> = {
@@ -129,7 +133,7 @@ export class PubappsStack extends pulumi.ComponentResource {
             const archive = new command.local.Command(
                 `${name}-${service}-archive`,
                 {
-                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p)),
+                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p, dev.imagePlatform)),
                     delete: plan.apply((p) => removeLocalArchiveCommand(p)),
                     triggers: [plan.apply((p) => p.imageId)],
                     logging: "stderr",
@@ -151,7 +155,7 @@ export class PubappsStack extends pulumi.ComponentResource {
                                 `  ${remote(verifyCopyScript(p, sum))} || { echo ${shQuote(`checksum mismatch after copying to ${p.remoteTar}.part`)} >&2; exit 1; }`,
                                 `  echo "sent $(stat -c %s ${shQuote(p.localTar)}) bytes to ${p.remoteTar}"`,
                                 "fi",
-                                remote(loadImageScript(p)),
+                                remote(loadImageScript(p, { keepArchive: cfg.keepArchives })),
                             ].join("\n"),
                         ),
                     delete: plan.apply((p) => remote(removeImageScript(p))),

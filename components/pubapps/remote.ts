@@ -1,6 +1,7 @@
 // Pure builders of what runs on the PubApps instance (bash scripts as the service account) and of
 // the local steps around them. Every value reaches a shell through the one quoting helper.
 import { shJoin, shQuote } from "../../providers/remote";
+import { imagePlatformCheck } from "../imagePlatform";
 import type { UnitFile, UnitFormat } from "./units";
 
 export type UnitFormatChoice = UnitFormat | "auto";
@@ -108,11 +109,12 @@ export function imagePlan(service: string, imageId: string, localDir: string, re
     };
 }
 
-/** Saves the image as a docker-archive (atomically; skipped when already saved) and prints its sha256. */
-export function saveArchiveCommand(cli: string, p: ImagePlan): string {
+/** Checks the image's platform (imagePlatform, "" = none), saves it as a docker-archive (atomically; skipped when already saved) and prints its sha256. */
+export function saveArchiveCommand(cli: string, p: ImagePlan, platform = ""): string {
     const part = `${p.localTar}.part`;
     return [
         "set -e",
+        imagePlatformCheck(cli, p.imageId, `${p.service}Image`, platform),
         shJoin(["mkdir", "-p", p.localTar.slice(0, p.localTar.lastIndexOf("/"))]),
         `if [ ! -s ${shQuote(p.localTar)} ]; then ${shJoin([cli, "save", "--format", "docker-archive", "-o", part, p.imageId])} && ${shJoin(["mv", "-f", part, p.localTar])}; fi`,
         `sha256sum ${shQuote(p.localTar)} | cut -d' ' -f1`,
@@ -136,8 +138,12 @@ export function verifyCopyScript(p: ImagePlan, sha256: string): string[] {
     ];
 }
 
-/** `podman load` (unless loaded) and the unit's tag; prints the image id the instance has. */
-export function loadImageScript(p: ImagePlan): string[] {
+/**
+ * `podman load` (unless loaded) and the unit's tag; prints the image id the instance has. Once the loaded
+ * image is verified to be this id, the archive is removed (UF's /podman may be 40 GB, shared with the loaded
+ * images) unless `keepArchive` (pubappsKeepArchives); a failed or wrong load keeps it.
+ */
+export function loadImageScript(p: ImagePlan, opts: { keepArchive?: boolean } = {}): string[] {
     return [
         "bash",
         "-c",
@@ -145,7 +151,14 @@ export function loadImageScript(p: ImagePlan): string[] {
             "set -euo pipefail",
             `podman image exists ${shQuote(p.imageId)} || podman load -q -i ${shQuote(p.remoteTar)} >&2`,
             shJoin(["podman", "tag", p.imageId, p.unitImage]),
-            shJoin(["podman", "image", "inspect", "--format", "{{.Id}}", p.unitImage]),
+            `got=$(${shJoin(["podman", "image", "inspect", "--format", "{{.Id}}", p.unitImage])})`,
+            `if [ "\${got#sha256:}" != ${shQuote(p.imageId)} ]; then echo ${shQuote(`${p.unitImage} is image `)}"$got"${shQuote(`, not ${p.imageId}: the archive is kept`)} >&2; exit 1; fi`,
+            ...(opts.keepArchive === true
+                ? []
+                : [
+                      `if [ -e ${shQuote(p.remoteTar)} ]; then rm -f ${shQuote(p.remoteTar)} && echo ${shQuote(`removed ${p.remoteTar} (image loaded and verified)`)} >&2; fi`,
+                  ]),
+            'echo "$got"',
         ].join("\n"),
     ];
 }

@@ -34,6 +34,8 @@ export interface PubappsTransport {
     jump?: OpenSshTarget;
     /** Whether Duo answers are configured (then ssh may prompt through askpassScript). */
     interactive: boolean;
+    /** Per hop, what askpassScript prints when that hop asks for a password: the config key, its value and the fix. */
+    passwordHints?: { instance?: string; jump?: string };
 }
 
 /** Seconds a master stays up after its last step: the steps are separate processes of the command plugin. */
@@ -59,6 +61,7 @@ export function pubappsTargets(
     instance: Omit<OpenSshTarget, "knownHostsFile" | "proxyCommand">,
     jump: Omit<OpenSshTarget, "knownHostsFile" | "proxyCommand" | "controlPath"> | undefined,
     interactive: boolean,
+    passwordHints?: PubappsTransport["passwordHints"],
 ): PubappsTransport {
     const jumpTarget =
         jump === undefined ? undefined : { ...jump, controlPath: instance.controlPath, knownHostsFile: knownHostsFileFor(instance.controlPath, "jump") };
@@ -70,6 +73,7 @@ export function pubappsTargets(
         },
         ...(jumpTarget !== undefined ? { jump: jumpTarget } : {}),
         interactive,
+        ...(passwordHints !== undefined ? { passwordHints } : {}),
     };
 }
 
@@ -100,7 +104,9 @@ function masterUp(t: PubappsTransport, target: OpenSshTarget): string {
         ...openSshOptions(target),
         destination(target),
     ];
-    return `{ ${shJoin(controlArgv(target, "check"))} 2>/dev/null || ${shJoin(open)}; }`;
+    const hint = t.passwordHints?.[target === t.jump ? "jump" : "instance"];
+    const withHint = hint === undefined ? open : ["env", `SPARC_SSH_PASSWORD_HINT=${hint}`, ...open];
+    return `{ ${shJoin(controlArgv(target, "check"))} 2>/dev/null || ${shJoin(withHint)}; }`;
 }
 
 /**

@@ -7,7 +7,7 @@
 // lives on globalThis: every loaded copy of these modules shares one pool, one login per host.
 import type { PoolEntry } from "./ssh2";
 import type { OpenSshMaster } from "./opensshTransport";
-import { hostKeyBlob } from "./hostKey";
+import { hostKeyBlobs } from "./hostKey";
 
 /** How the provider reaches the cluster's login node. */
 export interface SshConnection {
@@ -170,7 +170,7 @@ export function connectionKey(conn: SshConnection): string {
         conn.host,
         conn.port ?? 22,
         conn.user,
-        conn.hostKey === undefined ? null : hostKeyBlob(conn.hostKey),
+        conn.hostKey === undefined ? null : hostKeyBlobs(conn.hostKey),
         conn.insecureIgnoreHostKey === true,
         conn.privateKey ?? null,
         conn.passphrase ?? null,

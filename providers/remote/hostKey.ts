@@ -41,6 +41,23 @@ export function parsePinnedHostKey(hostKey: string): PinnedHostKey | undefined {
     return { type, blob };
 }
 
+/**
+ * Several pinned keys, one per line: a load-balanced name (hpg.rc.ufl.edu) may be answered by any of its
+ * nodes, each with its own key. undefined when there is none, or any line is not a key.
+ */
+export function parsePinnedHostKeys(hostKey: string): PinnedHostKey[] | undefined {
+    const keys = hostKey
+        .split(/\r?\n/)
+        .filter((line) => line.trim() !== "")
+        .map(parsePinnedHostKey);
+    return keys.length === 0 || keys.some((k) => k === undefined) ? undefined : (keys as PinnedHostKey[]);
+}
+
+/** The algorithms to offer for several pinned keys: each key's own, in order, once. */
+export function hostKeyAlgorithmsForAll(keys: readonly PinnedHostKey[]): string[] {
+    return [...new Set(keys.flatMap((k) => hostKeyAlgorithmsFor(k.type)))];
+}
+
 /** Host-key algorithms to offer for a pinned key type: only that type (RSA: its SHA-2 signatures first). */
 export function hostKeyAlgorithmsFor(type: string): string[] {
     return type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
@@ -52,10 +69,16 @@ export function hostKeyBlob(hostKey: string): string {
     return parts.length >= 2 && KEY_TYPE_WORD.test(parts[0]) ? parts[1] : parts[0];
 }
 
+/** Every pinned key's blob, one per line (the pool key: a login is shared only by resources that pin the same keys). */
+export function hostKeyBlobs(hostKey: string): string {
+    return (parsePinnedHostKeys(hostKey)?.map((k) => k.blob) ?? [hostKeyBlob(hostKey)]).join("\n");
+}
+
 /** The error text when the server's host key is not the pinned one (both transports). */
 export function hostKeyMismatchMessage(label: string): string {
     return (
-        `connection to ${label} refused: the server's host key does not match connection.hostKey (hpgHostKey). ` +
-        "If the cluster's key really changed, compare it with the site's published fingerprints, then update it."
+        `connection to ${label} refused: the server's host key does not match connection.hostKey (hpgHostKey; none of its lines). ` +
+        "If the cluster's key really changed (or a load-balanced name reached another node), verify the new key " +
+        "(ssh-keygen -lf; ask the site, e.g. UF RC), then add it on a line of its own."
     );
 }

@@ -17,7 +17,7 @@ export {
     type OpenSshTarget,
 } from "./openssh";
 export { openSshMaster } from "./opensshTransport";
-export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, secondFactorAnswersFromEnv } from "./prompts";
-export { parsePinnedHostKey } from "./hostKey";
+export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, passwordPortFix, secondFactorAnswersFromEnv } from "./prompts";
+export { parsePinnedHostKey, parsePinnedHostKeys } from "./hostKey";
 export { RemoteCommand, type RemoteCommandArgs } from "./remoteCommandResource";
 export { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "./remoteCommand";

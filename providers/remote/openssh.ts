@@ -2,7 +2,7 @@
 // command goes through as a multiplexed client (one login, one Duo prompt on HiPerGator). Pure: the
 // openssh transport (opensshTransport.ts) and the components' own ssh/scp lines are built from these.
 import { shJoin } from "./quote";
-import { hostKeyAlgorithmsFor, parsePinnedHostKey } from "./hostKey";
+import { hostKeyAlgorithmsForAll, parsePinnedHostKeys } from "./hostKey";
 
 /** How this machine reaches the login node with OpenSSH. */
 export interface OpenSshTarget {
@@ -36,13 +36,14 @@ export interface OpenSshTarget {
 export const DEFAULT_CONTROL_PATH = "~/.ssh/sparc-cm-%C";
 
 export function knownHostsLine(t: Pick<OpenSshTarget, "host" | "hostKey">): string {
-    const pinned = parsePinnedHostKey(t.hostKey);
+    const pinned = parsePinnedHostKeys(t.hostKey);
     if (pinned === undefined) {
         throw new Error(
             `host key for ${t.host} is not an OpenSSH public key ("ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA...", "ssh-rsa AAAA..."): ${JSON.stringify(t.hostKey.slice(0, 40))}`,
         );
     }
-    return `${t.host} ${pinned.type} ${pinned.blob}`;
+    // One line per pinned key (a load-balanced name: any of its nodes' keys is accepted).
+    return pinned.map((k) => `${t.host} ${k.type} ${k.blob}`).join("\n");
 }
 
 /** "user@host" or just the alias when the user comes from ~/.ssh/config. */
@@ -52,7 +53,7 @@ export function destination(t: Pick<OpenSshTarget, "host" | "user">): string {
 
 /** Options shared by every ssh invocation of a target (the same everywhere, so ssh computes the same %C). */
 export function openSshOptions(t: OpenSshTarget): string[] {
-    const pinned = t.insecureIgnoreHostKey ? undefined : parsePinnedHostKey(t.hostKey);
+    const pinned = t.insecureIgnoreHostKey ? undefined : parsePinnedHostKeys(t.hostKey);
     const hostKeyOptions = t.insecureIgnoreHostKey
         ? ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
         : // The key comes from config, not from ~/.ssh/known_hosts: a mismatch refuses the connection.
@@ -65,7 +66,7 @@ export function openSshOptions(t: OpenSshTarget): string[] {
               "GlobalKnownHostsFile=/dev/null",
               "-o",
               `HostKeyAlias=${t.host}`,
-              ...(pinned !== undefined ? ["-o", `HostKeyAlgorithms=${hostKeyAlgorithmsFor(pinned.type).join(",")}`] : []),
+              ...(pinned !== undefined ? ["-o", `HostKeyAlgorithms=${hostKeyAlgorithmsForAll(pinned).join(",")}`] : []),
           ];
     return [
         ...(t.port !== undefined ? ["-p", String(t.port)] : []),

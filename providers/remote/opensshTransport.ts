@@ -104,7 +104,12 @@ if printf '%s' "$line" | grep -Eiq 'pass(word|phrase)'; then
     printf '%s\\n' "$SPARC_SSH_KEY_PASSPHRASE"; exit 0
   fi
   # Stop ssh itself: exiting 1 alone makes it send an empty answer (a failed password try at the server).
-  printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
+  printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2
+  # The caller's fix for this hop (which config key, its value, what to set), when it gave one.
+  if [ -n "\${SPARC_SSH_PASSWORD_HINT:-}" ] && ! printf '%s' "$line" | grep -Eiq 'passphrase'; then
+    printf 'sparc-deploy: %s\\n' "$SPARC_SSH_PASSWORD_HINT" >&2
+  fi
+  kill -TERM "$PPID" 2>/dev/null; exit 1
 fi
 if [ -n "\${SPARC_SSH_MFA_ANSWER:-}" ] && printf '%s' "$line" | grep -Eiq -- "$SPARC_SSH_MFA_PATTERN"; then
   echo 'sparc-deploy-answered-second-factor' >&2
@@ -114,10 +119,10 @@ printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2; kill -TERM "$PPID" 2>/d
 `;
 
 /** Turns a failed master login's stderr into the error a user can act on. */
-export function masterLoginError(label: string, stderr: string, pattern: string): SshConnectError {
+export function masterLoginError(label: string, stderr: string, pattern: string, port?: number): SshConnectError {
     const refused = /sparc-deploy-refused-prompt: (.*)/.exec(stderr);
     if (refused !== null) {
-        return new SshConnectError(refusedPromptMessage(`connection to ${label}`, refused[1], classifyPrompt(refused[1], pattern), pattern), false);
+        return new SshConnectError(refusedPromptMessage(`connection to ${label}`, refused[1], classifyPrompt(refused[1], pattern), pattern, port), false);
     }
     const plain = stderr
         .split(/\r?\n/)
@@ -361,7 +366,7 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
     for (;;) {
         const dead = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
         if (dead) {
-            throw masterLoginError(label, Buffer.concat(errOut).toString("utf8"), pattern);
+            throw masterLoginError(label, Buffer.concat(errOut).toString("utf8"), pattern, conn.port);
         }
         if ((await runLocal(controlArgv(master.target, "check"), process.env, 15)).code === 0) {
             break;

@@ -36,15 +36,34 @@ export function classifyPrompt(prompt: string, pattern: string = DEFAULT_MFA_PRO
     return new RegExp(pattern, "i").test(line) ? "answer" : "unknown";
 }
 
-/** The error for a refused prompt: names the prompt, why, and the fix. */
-export function refusedPromptMessage(where: string, prompt: string, verdict: PromptVerdict, pattern: string): string {
+/**
+ * The fix for a server that asks for a password: UF RC takes key logins on port 2222 and asks for the
+ * GatorLink password on 22 (UF's federated users are the exception: keys on 22). `port` is the port dialled;
+ * the caller names the config key that chose it.
+ */
+export function passwordPortFix(port: number | undefined, portKey: string, shownAs: string = portKey): string {
+    const value = port === undefined ? "(ssh's default)" : String(port);
+    return (
+        `${shownAs} = ${value}: that port asked for a password instead of taking the key. ` +
+        `Fix: \`pulumi config set ${portKey} 2222\` (UF RC takes key logins on port 2222; its port 22 asks for the GatorLink password), ` +
+        `or 0 to use the Port of your ~/.ssh/config; UF federated users log in with a key on port 22`
+    );
+}
+
+/** The error for a refused prompt: names the prompt, why, and the fix (with the port dialled, for a password prompt). */
+export function refusedPromptMessage(where: string, prompt: string, verdict: PromptVerdict, pattern: string, port?: number): string {
     const line = JSON.stringify(promptLine(prompt));
-    return verdict === "password"
-        ? `${where}: the server asked for a password or passphrase (${line}); sparc-deploy never sends the second-factor answer there ` +
-              "and does not log in with passwords. Use key-based SSH (on HiPerGator: port 2222 with hpgIdentityFile or ssh-agent; " +
-              "port 22 asks for the GatorLink password); for an encrypted key set hpgKeyPassphrase (--secret) or load it into ssh-agent."
-        : `${where}: the server asked ${line}, which does not look like a second-factor prompt (pattern /${pattern}/i), so it was not answered. ` +
-              "If this is your site's second-factor prompt, set hpgMfaPromptPattern (connection.mfaPromptPattern) to match it.";
+    if (verdict !== "password") {
+        return (
+            `${where}: the server asked ${line}, which does not look like a second-factor prompt (pattern /${pattern}/i), so it was not answered. ` +
+            "If this is your site's second-factor prompt, set hpgMfaPromptPattern (connection.mfaPromptPattern) to match it."
+        );
+    }
+    const refusal = `${where}: the server asked for a password or passphrase (${line}); sparc-deploy never sends the second-factor answer there and does not log in with passwords.`;
+    // A key passphrase is asked locally by ssh: the port is not the cause.
+    return /passphrase/i.test(promptLine(prompt))
+        ? `${refusal} For an encrypted key set hpgKeyPassphrase (--secret) or load the key into ssh-agent.`
+        : `${refusal} ${passwordPortFix(port, "hpgPort", "connection.port (hpgPort)")}; and use key-based SSH (hpgIdentityFile or ssh-agent).`;
 }
 
 /** The error for a second-factor answer the server refused (not retried: each try is another Duo prompt, a passcode works once). */

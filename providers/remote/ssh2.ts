@@ -14,7 +14,7 @@ import {
     secondFactorAllowanceSeconds,
     secondFactorAnswers,
 } from "./prompts";
-import { hostKeyAlgorithmsFor, hostKeyBlob, hostKeyMismatchMessage, parsePinnedHostKey } from "./hostKey";
+import { hostKeyAlgorithmsForAll, hostKeyBlob, hostKeyMismatchMessage, parsePinnedHostKeys } from "./hostKey";
 import {
     AmbiguousRemoteError,
     ChannelRefusedError,
@@ -100,9 +100,9 @@ function dialOnce(conn: SshConnection, jumpClient?: Client): Promise<Client> {
         let answered = 0;
         // Offer only the pinned key's type: otherwise the server may present another of its keys
         // (ed25519 first) and a correctly pinned ECDSA or RSA key looks like a mismatch.
-        const pinned = conn.hostKey === undefined || conn.insecureIgnoreHostKey === true ? undefined : parsePinnedHostKey(conn.hostKey);
-        // parsePinnedHostKey also reads a known_hosts line ("[host]:port type blob").
-        const expected = conn.hostKey === undefined ? undefined : (pinned?.blob ?? hostKeyBlob(conn.hostKey));
+        const pinned = conn.hostKey === undefined || conn.insecureIgnoreHostKey === true ? undefined : parsePinnedHostKeys(conn.hostKey);
+        // parsePinnedHostKeys also reads known_hosts lines ("[host]:port type blob"); several = any of them.
+        const expected = conn.hostKey === undefined ? [] : (pinned?.map((k) => k.blob) ?? [hostKeyBlob(conn.hostKey)]);
         const config: ConnectConfig = {
             host: conn.host,
             port: conn.port ?? 22,
@@ -111,13 +111,13 @@ function dialOnce(conn: SshConnection, jumpClient?: Client): Promise<Client> {
             keepaliveInterval: 15_000,
             keepaliveCountMax: 4,
             ...(pinned !== undefined
-                ? { algorithms: { serverHostKey: hostKeyAlgorithmsFor(pinned.type) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] } }
+                ? { algorithms: { serverHostKey: hostKeyAlgorithmsForAll(pinned) as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] } }
                 : {}),
             hostVerifier: (key: Buffer) => {
                 if (conn.insecureIgnoreHostKey === true) {
                     return true;
                 }
-                hostKeyMismatch = key.toString("base64") !== expected;
+                hostKeyMismatch = !expected.includes(key.toString("base64"));
                 return !hostKeyMismatch;
             },
         };
@@ -149,7 +149,10 @@ function dialOnce(conn: SshConnection, jumpClient?: Client): Promise<Client> {
                 for (const p of prompts) {
                     const verdict = classifyPrompt(p.prompt, pattern);
                     if (verdict !== "answer") {
-                        refusedPrompt = new SshConnectError(refusedPromptMessage(`connection to ${connectionLabel(conn)}`, p.prompt, verdict, pattern), false);
+                        refusedPrompt = new SshConnectError(
+                            refusedPromptMessage(`connection to ${connectionLabel(conn)}`, p.prompt, verdict, pattern, conn.port),
+                            false,
+                        );
                         client.end();
                         reject(refusedPrompt);
                         return;

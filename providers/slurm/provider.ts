@@ -24,6 +24,7 @@ import { RENEWAL_OUTPUT_DEFAULTS, cancelFailedSuccessor, checkRunningJob, renewa
 import {
     STATUS_DEFAULTS,
     SlurmCommandError,
+    accountingFailures,
     clusterFailures,
     clusterNameOf,
     log,
@@ -247,7 +248,7 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 }
             } else {
                 if (inputs.clusterChecks !== "off") {
-                    const failures = await clusterFailures(inputs);
+                    const failures = [...(await clusterFailures(inputs)), ...(await accountingFailures(inputs))];
                     if (failures.length > 0) {
                         throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
                     }

@@ -7,6 +7,7 @@ import { connectionKey, runRemote, sshPool, type RemoteResult } from "../remote/
 import { SACCT_FIELDS, SINFO_FORMAT, SQUEUE_FORMAT, gpuTypesOf, isTerminalState, parseClusterName, parseSacct, parseSinfo, parseSqueue } from "./parse";
 import { parseJobComment } from "./ownership";
 import { formatSlurmTime, parseSlurmTime } from "./time";
+import { LIMITS_QUERY, limitFailures, parseLimits } from "./limits";
 
 /**
  * One answer shared by every caller asking the same question of the same cluster
@@ -31,6 +32,25 @@ export function sharedQuery<T>(inputs: SlurmJobInputs, what: string, ttlMs: numb
     // ttlMs 0: shared only while in flight, so nobody is handed an answer older than their question.
     value.then(() => (ttlMs === 0 ? forget() : undefined), forget);
     return value;
+}
+
+/**
+ * Checks what the job asks for (GPUs, CPUs, memory) against the group's association and QOS limits in
+ * Slurm's accounting, with one remote command (sacctmgr), before anything is submitted: a request the
+ * group cannot get would otherwise pend until waitTimeoutSeconds.
+ */
+export async function accountingFailures(inputs: SlurmJobInputs): Promise<{ property: string; reason: string }[]> {
+    if (inputs.script !== undefined) {
+        return [];
+    }
+    const limits = await sharedQuery(inputs, "sacctmgr", 60_000, async () => {
+        const r = await runRemote(inputs.connection, ["bash", "-c", LIMITS_QUERY]);
+        if (r.code !== 0) {
+            throw new SlurmCommandError("reading the group's association and QOS limits (sacctmgr) failed", r);
+        }
+        return parseLimits(r.stdout);
+    });
+    return limitFailures(inputs, limits);
 }
 
 /**

@@ -38,8 +38,12 @@ export function checkConnection(fail: Fail, connection: unknown): void {
             `connection.hostKey = undefined: required to pin the login node's identity; get it with \`ssh-keyscan -t ed25519 ${hostForHint}\`, compare its fingerprint (\`ssh-keygen -lf\`) with the fingerprints the site publishes, and pass the "ssh-ed25519 AAAA..." part; set insecureIgnoreHostKey: true only for a throwaway test cluster`,
         );
     } else if (isKnown(hostKey)) {
-        const key = typeof hostKey === "string" ? hostKey.trim() : "";
-        if (!(HOST_KEY_WITH_TYPE.test(key) || HOST_KEY_BARE.test(key))) {
+        // Several keys, one per line: a load-balanced login name may answer with any of its nodes' keys.
+        const keys = (typeof hostKey === "string" ? hostKey : "")
+            .split(/\r?\n/)
+            .map((k) => k.trim())
+            .filter((k) => k !== "");
+        if (keys.length === 0 || !keys.every((key) => HOST_KEY_WITH_TYPE.test(key) || HOST_KEY_BARE.test(key))) {
             fail(
                 "connection.hostKey",
                 `${is("connection.hostKey", hostKey)}: must be a public host key "TYPE BASE64" such as "ssh-ed25519 AAAAC3Nza...", or the base64 part alone; take it from \`ssh-keyscan -t ed25519 ${hostForHint}\` without the leading host name`,

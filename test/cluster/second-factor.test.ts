@@ -64,9 +64,15 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             setMode("password", "1");
             const before = tfaCounts();
             const conn = tfaConnection(transport, { keyboardInteractiveAnswers: ["1"] });
-            await expect(runRemote(conn, ["true"])).rejects.toThrow(
+            const err = (await runRemote(conn, ["true"]).catch((e: Error) => e)) as Error;
+            expect(err.message).toMatch(
                 /asked for a password or passphrase \("(\(hpcuser@127\.0\.0\.1\) )?Password:"\); sparc-deploy never sends the second-factor answer there/,
             );
+            // The key that chose the port, its value and the fix (UF: keys on 2222; federated users: 22).
+            expect(err.message).toContain(
+                "connection.port (hpgPort) = 2224: that port asked for a password instead of taking the key. Fix: `pulumi config set hpgPort 2222`",
+            );
+            expect(err.message).toContain("UF federated users log in with a key on port 22");
             await settle();
             const d = countsSince(before);
             expect(d.attempts).toBe(1);

@@ -254,6 +254,8 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
             expect(firstImageIds[service]).toBe(sh("podman", ["image", "inspect", "--format", "{{.Id}}", IMAGES[service]]).trim().replace(/^/, "sha256:"));
             expect(String((out.copyReports as Record<string, string>)[service])).toMatch(/^sent \d+ bytes to \/podman\/svc\/sparc-archives\//);
         }
+        // Sent, loaded, verified, then removed from the instance's /podman (pubappsKeepArchives is false).
+        expect(onInstance("ls -A /podman/svc/sparc-archives").stdout.trim()).toBe("");
         expect(String(out.readiness)).toMatch(/^ready after \d+ s/);
         expect(
             onInstance(`systemctl --user is-active ${Object.values(units).join(" ")}`)
@@ -366,7 +368,8 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         expect((out.imageIds as Record<string, string>).mas).not.toBe(firstImageIds.mas);
         // the old MAS image and archive are gone from the instance
         expect(onInstance(`podman image exists ${firstImageIds.mas.replace("sha256:", "")}`).code).not.toBe(0);
-        expect(onInstance("ls /podman/svc/sparc-archives").stdout.trim().split("\n")).toHaveLength(SERVICES.length);
+        // every archive was removed once its image was loaded and verified (pubappsKeepArchives false): /podman stays small
+        expect(onInstance("ls -A /podman/svc/sparc-archives").stdout.trim()).toBe("");
     }, 900_000);
 
     it("after a reboot of the instance the pod comes back by itself (linger)", async () => {

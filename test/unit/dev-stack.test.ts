@@ -83,6 +83,11 @@ describe("DevStack, build source, defaults", () => {
         ]);
     });
 
+    it('imagePlatform "" leaves the platform to the build engine (a dev stack on an Apple-silicon Mac builds native images)', async () => {
+        await deploy(baseConfig({ imagePlatform: "" }));
+        expect((byName("dev-images-mas").inputs.build as Record<string, unknown>).platform).toBeUndefined();
+    });
+
     it("builds the TURN relay from dockerfiles/turn and the stand-in player from samples/unity-player-standin", async () => {
         await deploy(baseConfig());
         expect(byName("dev-images-turn").inputs).toMatchObject({
@@ -92,6 +97,8 @@ describe("DevStack, build source, defaults", () => {
                 dockerfile: path.join(root, "dockerfiles/Dockerfile.turn"),
                 builderVersion: "BuilderV1",
                 args: { DEBIAN_IMAGE: "debian:bookworm-slim" },
+                // HiPerGator and PubApps are x86-64: pinned by default (imagePlatform), also on an Apple-silicon Mac.
+                platform: "linux/amd64",
             },
         });
         expect(byName("dev-images-unity").inputs).toMatchObject({

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { hpgConfigDefaults, hpgDefaultSshPort, loadHpgConfig } from "../../components/hpg/config";
-import { resolveSshHost } from "../../components/hpg/sshConfig";
+import { resolveSshHost } from "../../components/sshConfig";
 import { fakePrivateKey } from "../support/fake-key";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpgHostKeyForTests";
@@ -249,6 +249,31 @@ describe("loadHpgConfig", () => {
         expect(cfg.hostKey).toBe("AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY=");
         expect(cfg.port).toBe(2222);
         expect(load({ ...required, hpgPort: "22" }).port).toBe(22);
+    });
+
+    it.each<[string, Record<string, string>, object]>([
+        [
+            "defaults: the cache on /blue, the temp dir the job's scratch (else /blue)",
+            {},
+            {
+                apptainerCacheDir: "/blue/jasondeanarnold/albert/sparc/apptainer-cache",
+                apptainerTmpDir: "",
+                apptainerTmpFallback: "/blue/jasondeanarnold/albert/sparc/apptainer-tmp",
+            },
+        ],
+        [
+            "set",
+            { hpgApptainerCacheDir: "/blue/g/u/cache", hpgApptainerTmpDir: "/blue/g/u/tmp" },
+            { apptainerCacheDir: "/blue/g/u/cache", apptainerTmpDir: "/blue/g/u/tmp" },
+        ],
+    ])("Apptainer's dirs: %s", (_what, values, expected) => {
+        expect(load({ ...required, ...values })).toMatchObject(expected);
+    });
+
+    it("refuses a relative Apptainer dir, naming the key and the fix", () => {
+        expect(() => load({ ...required, hpgApptainerCacheDir: "~/.apptainer" })).toThrow(
+            /sparc-deploy:hpgApptainerCacheDir = "~\/\.apptainer": must be an absolute path on the cluster\. Fix: e\.g\. \/blue\/<group>\/<user>\/sparc\/apptainer-cache \(not under \$HOME/,
+        );
     });
 
     it("reads the key file at run time as a secret, and Duo answers from the environment", async () => {

@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadHpgConfig, type HpgConfig } from "../../components/hpg/config";
 import { loadImagesConfig, type ImagesConfig } from "../../components/imagesConfig";
 import { mockStack, valueOf as val, type MockedStack, type Registered } from "../support/mocks";
@@ -270,5 +270,64 @@ describe("HpgStack under mocks", () => {
         expect((thrown as Error).message).toMatch(message);
         expect((thrown as Error).message).not.toMatch(/^  - (partition|jobName|mem) = /m);
         expect(registered.filter((r) => r.type === SLURM_JOB)).toEqual([]);
+    });
+});
+
+describe("HpgStack's warnings at preview: the samples, and GPUs for a MAS that uses none", () => {
+    const warnings = (stackImages: ImagesConfig, over: Partial<HpgConfig> = {}): string[] => {
+        const warn = vi.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
+        try {
+            new hpg.HpgStack("sparc", { hpg: config(over), images: stackImages });
+            return warn.mock.calls.map((c) => String(c[0]));
+        } finally {
+            warn.mockRestore();
+        }
+    };
+    it.each<[string, () => ImagesConfig, Partial<HpgConfig>, RegExp[]]>([
+        [
+            "the defaults: the sample MAS, and 4 GPUs for it",
+            defaultImages,
+            {},
+            [
+                /^masContext is the sample \(samples\/mas\): the hpg stack would deploy the sample MAS, not SPARC's\. Fix: pulumi config set --stack hpg masContext /,
+                /^hpgGpusPerTask = "4" asks for GPUs for the sample MAS, which uses none\. UF RC's scheduler policy: jobs that request GPUs and do not use them lead to job termination and account suspension\. Fix: .*hpgPartition hpg-default .*hpgGpusPerTask 0/,
+            ],
+        ],
+        [
+            "the sample on a CPU partition with no GPUs: the sample only",
+            defaultImages,
+            { partition: "hpg-default", gpusPerTask: "0", gpus: "" },
+            [/^masContext is the sample/],
+        ],
+        ["prebuilt images: nothing to say", () => images, {}, []],
+    ])("%s", (_what, stackImages, over, expected) => {
+        const said = warnings(stackImages(), over);
+        expect(said).toHaveLength(expected.length);
+        expected.forEach((pattern, i) => expect(said[i]).toMatch(pattern));
+    });
+});
+
+describe('HpgStack on a CPU partition (hpgGpusPerTask 0, hpgGpus "")', () => {
+    it("loads and renders a service job with no GPU option at all", async () => {
+        pulumi.runtime.setAllConfig({
+            "sparc-deploy:hpgUser": "albert",
+            "sparc-deploy:hpgGroup": "jasondeanarnold",
+            "sparc-deploy:hpgHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
+            "sparc-deploy:hpgHost": "hpg.rc.ufl.edu.test-no-ssh-config",
+            "sparc-deploy:hpgPartition": "hpg-default",
+            "sparc-deploy:hpgGpusPerTask": "0",
+            "sparc-deploy:hpgGpus": "",
+        });
+        const loaded = loadHpgConfig(new pulumi.Config("sparc-deploy"), {});
+        const stack = new hpg.HpgStack("sparc", { hpg: { ...loaded, sifBuildOn: "login" }, images });
+        await val(stack.readiness);
+        // The last registration: the stacks of the warnings tests above may still be registering theirs.
+        const job = byType(SLURM_JOB)
+            .filter((r) => r.name === "sparc-service")
+            .pop() as Registered;
+        expect(job.inputs).toMatchObject({ partition: "hpg-default" });
+        expect(job.inputs.gpusPerTask).toBeUndefined();
+        expect(job.inputs.gpus).toBeUndefined();
+        expect(scriptOf(job)).not.toMatch(/--gpus|--gres/);
     });
 });

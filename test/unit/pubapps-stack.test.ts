@@ -2,7 +2,7 @@
 // podman secrets created on the instance over SSH with the value on stdin (never in argv or a unit).
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadDevConfig } from "../../components/dev/config";
 import { loadPubappsConfig } from "../../components/pubapps/config";
 import { mockStack, valueOf as val, type MockedStack } from "../support/mocks";
@@ -97,5 +97,25 @@ describe("PubappsStack: TURN and the player", () => {
         await val(stack.readiness);
         expect(JSON.stringify(mocks.byName("sparc-signaling-unit").inputs.create)).toContain("ICE_SERVER_URLS=turn:pubapps-1.rc.ufl.edu:3478?transport=udp");
         expect(JSON.stringify(mocks.byName("sparc-turn-unit").inputs.create)).toContain("-e TURN_HOST=pubapps-1.rc.ufl.edu");
+    });
+});
+
+describe("PubappsStack's warnings at preview", () => {
+    it("says which samples it would deploy (the defaults: the sample MAS and signaling server, the stand-in player), each with its key and fix", () => {
+        const { pubapps: p, dev } = configs();
+        const warn = vi.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
+        try {
+            new pubapps.PubappsStack("sparc", { pubapps: p, dev });
+            const said = warn.mock.calls.map((c) => String(c[0]));
+            expect(said).toEqual([
+                expect.stringMatching(
+                    /^masContext is the sample \(samples\/mas\): the pubapps stack would deploy the sample MAS, not SPARC's\. Fix: pulumi config set --stack pubapps masContext /,
+                ),
+                expect.stringMatching(/^signalingContext is the sample \(samples\/signaling\): .*Fix: pulumi config set --stack pubapps signalingContext /),
+                expect.stringMatching(/^unityBuildDir is "": the pubapps stack would run the stand-in player \(a test pattern\), not the avatar\. Fix: /),
+            ]);
+        } finally {
+            warn.mockRestore();
+        }
     });
 });

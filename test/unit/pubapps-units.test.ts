@@ -485,4 +485,34 @@ describe("loadPubappsConfig", () => {
         });
         expect(cfg.mfaAnswers).toBeUndefined();
     });
+    // pubappsJumpPort works like hpgPort: 0 (the default) = the Port of ~/.ssh/config for the jump host, else UF's key port 2222.
+    it.each<[string, string, string | undefined, number]>([
+        ["default, no ~/.ssh/config entry: UF's key port", "hpg.rc.ufl.edu", undefined, 2222],
+        ["default, ~/.ssh/config gives the alias a Port", "hpg", undefined, 2200],
+        ["0 is the default", "hpg", "0", 2200],
+        ["federated user: keys on 22", "hpg.rc.ufl.edu", "22", 22],
+        ["set explicitly, over ~/.ssh/config", "hpg", "2222", 2222],
+    ])("pubappsJumpPort: %s", async (_what, jumpHost, jumpPort, expected) => {
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-home-"));
+        fs.mkdirSync(path.join(home, ".ssh"));
+        fs.writeFileSync(path.join(home, ".ssh", "config"), "Host hpg\n  HostName hpg.rc.ufl.edu\n  Port 2200\n");
+        const saved = process.env.HOME;
+        process.env.HOME = home;
+        try {
+            const cfg = await load({
+                pubappsInstance: "app1",
+                pubappsUser: "svc",
+                pubappsInsecureIgnoreHostKey: "true",
+                pubappsJumpHost: jumpHost,
+                pubappsJumpUser: "albert",
+                pubappsProxyPort: "8443",
+                pubappsPublicHost: "sparc.rc.ufl.edu",
+                ...(jumpPort !== undefined ? { pubappsJumpPort: jumpPort } : {}),
+            });
+            expect(cfg.jumpPort).toBe(expected);
+        } finally {
+            process.env.HOME = saved;
+            fs.rmSync(home, { recursive: true });
+        }
+    });
 });

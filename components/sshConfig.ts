@@ -1,10 +1,13 @@
-// Reads the user's ~/.ssh/config the way OpenSSH would, through the maintained
-// `ssh-config` parser, so that an alias such as "hpg" gives HostName, User,
-// Port, IdentityFile and ProxyJump to the ssh2 transport too.
+// Reads the user's ~/.ssh/config the way OpenSSH would, through the maintained `ssh-config` parser, so
+// that an alias such as "hpg" gives HostName, User, Port, IdentityFile and ProxyJump to the ssh2 transport
+// too, and a jump host's Port reaches the pubapps stack's -p. Shared by the hpg and pubapps targets.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import SSHConfig from "ssh-config";
+
+/** UF RC: key-based SSH goes to port 2222 (port 22 asks for the GatorLink password); Duo follows the key. */
+export const UF_KEY_SSH_PORT = 2222;
 
 export interface ResolvedHost {
     host: string;
