@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigProblems, expandHome } from "../configCheck";
 import type { UnitFormatChoice } from "./remote";
-import { parsePinnedHostKey, secondFactorAnswersFromEnv } from "../../providers/remote";
+import { parsePinnedHostKey, secondFactorAnswersFromEnv } from "../../providers";
 
 export const unitFormats = ["auto", "quadlet", "systemd"] as const;
 
