@@ -54,8 +54,8 @@ export {
     sshArgv,
     type OpenSshTarget,
 } from "./remote/openssh";
-export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, secondFactorAnswersFromEnv } from "./remote/prompts";
-export { parsePinnedHostKey } from "./remote/hostKey";
+export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, secondFactorAnswersFromEnv, type PromptVerdict } from "./remote/prompts";
+export { parsePinnedHostKey, type PinnedHostKey } from "./remote/hostKey";
 export { closeAllConnections } from "./remote/remote";
 
 /**

@@ -59,7 +59,7 @@ describe.skipIf(skip)("the package from its npm tarball, and the example program
 
     beforeAll(async () => {
         // --json: the tarball's name and its file list; prepack builds dist/ first.
-        const packed = JSON.parse(await mustRun("npm", ["pack", "--json", "--pack-destination", work], packageDir)) as {
+        const packed = JSON.parse(await mustRun("npm", ["pack", "--json", "--ignore-scripts=false", "--pack-destination", work], packageDir)) as {
             filename: string;
             size: number;
             unpackedSize: number;
