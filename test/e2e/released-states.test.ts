@@ -53,6 +53,8 @@ describe.skipIf(skip)("pulumi engine: today's code on the state of each release"
         for (const stack of stacks) {
             await stack.destroy().catch(() => undefined);
             await stack.dispose();
+            // The directory the test made, left when the import or destroy failed.
+            onCluster(shJoin(["rm", "-rf", `slurm-http-server/${stack.stackName}`]));
         }
         for (const tag of tags) {
             const ids = jobsWithTag(tag);
