@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "dist/", "samples/", "test/.artifacts/"] },
+    { ignores: ["node_modules/", "dist/", "providers/dist/", "providers/docs/", "samples/", "test/.artifacts/"] },
     // ESLint's own recommended rules for the plain JavaScript only: on .ts files typescript-eslint's
     // set below already turns off the ones the compiler covers better.
     { files: ["**/*.js", "**/*.mjs"], ...js.configs.recommended },
@@ -21,6 +21,24 @@ export default tseslint.config(
         // The scripts are CommonJS run by plain node (`node script.js`), so require() is how they import.
         languageOptions: { sourceType: "commonjs" },
         rules: { "@typescript-eslint/no-require-imports": "off" },
+    },
+    {
+        // The SPARC program uses @sparc-deploy/slurm-provider only through its public entry (providers/index.ts),
+        // as any other program would: what it needs is public API, documented in providers/docs.
+        files: ["index.ts", "components/**/*.ts"],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        {
+                            group: ["**/providers/*", "@sparc-deploy/slurm-provider/*"],
+                            message: "Import from the package's public entry (../providers), not its modules; export what is missing there.",
+                        },
+                    ],
+                },
+            ],
+        },
     },
     {
         files: ["**/*.ts"],

@@ -1,5 +1,5 @@
 // The images' platform check, shared by the targets that save and upload images (hpg, pubapps): pure, no resources.
-import { shJoin, shQuote } from "../providers/remote";
+import { shJoin, shQuote } from "../providers";
 
 /**
  * A shell line that refuses an image whose os/architecture is not `platform`'s, before anything saves or

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import { shJoin } from "../providers/remote";
+import { shJoin } from "../providers";
 import type { ImagesConfig } from "./imagesConfig";
 
 export type { ImagesConfig } from "./imagesConfig";

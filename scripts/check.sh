@@ -5,6 +5,7 @@
 #   format:check  prettier --check . (fix with `npm run format`)
 #   typecheck     tsc on the TypeScript, then tsconfig.scripts.json on the JavaScript (checkJs)
 #   lint:sh       shellcheck on every shell script (scripts/check-shell.sh)
+#   docs:check    the package's API reference (providers/docs) regenerated from its TSDoc and compared
 # Needs no services: node_modules (npm ci) and shellcheck (apt-get install shellcheck).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/lib/common.sh
 
 failed=()
-for script in lint format:check typecheck lint:sh; do
+for script in lint format:check typecheck lint:sh docs:check; do
   log "npm run $script"
   npm run --silent "$script" || failed+=("$script")
 done

@@ -1,6 +1,6 @@
 // Pure builders of the podman command lines the dev stack runs (argv arrays, rendered with shJoin).
 // Ports, names and env follow the reference pod (README, "Dev stack (local Podman pod)").
-import { shJoin } from "../../providers/remote";
+import { shJoin } from "../../providers";
 import type { UnityPlayer } from "../imagesConfig";
 import type { DevConfig } from "./config";
 import { playerArgs, turnPlan, type TurnPlan } from "./turn";

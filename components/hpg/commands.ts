@@ -3,10 +3,10 @@
 // the service job's body and the readiness probe. Every command is an argv array
 // rendered through the one quoting helper. Remote steps are argv for RemoteCommand,
 // which runs them through the stack's one SSH login (no ssh/scp of their own).
-import { shJoin, shQuote } from "../../providers/remote";
+import { shJoin, shQuote } from "../../providers";
 import { imagePlatformCheck } from "../imagePlatform";
 
-export { knownHostsLine, openSshOptions, muxArgv, sshArgv, type OpenSshTarget } from "../../providers/remote";
+export { knownHostsLine, openSshOptions, muxArgv, sshArgv, type OpenSshTarget } from "../../providers";
 
 /** Commands (argv arrays) joined with &&: each quoted by the one helper. */
 export function andThen(lines: readonly (readonly string[])[]): string {

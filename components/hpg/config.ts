@@ -5,11 +5,19 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { CLUSTER_CHECK_MODES, HIPERGATOR_GPU_OFFER, parseSlurmMemory, parseSlurmTime } from "../../providers/slurm";
+import {
+    CLUSTER_CHECK_MODES,
+    DEFAULT_CONTROL_PATH,
+    DEFAULT_MFA_PROMPT_PATTERN,
+    HIPERGATOR_GPU_OFFER,
+    parsePinnedHostKeys,
+    parseSlurmMemory,
+    parseSlurmTime,
+    secondFactorAnswersFromEnv,
+} from "../../providers";
 import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { gpuConfigProblems, hpgJobProblems } from "./jobSpecs";
-import { DEFAULT_CONTROL_PATH, DEFAULT_MFA_PROMPT_PATTERN, parsePinnedHostKeys, secondFactorAnswersFromEnv } from "../../providers/remote";
 
 export const sifBuildPlaces = ["login", "slurm"] as const;
 /** The SlurmJob provider's own list (hpgClusterChecks is its clusterChecks). */

@@ -3,8 +3,7 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { SlurmJob } from "../../providers/slurm";
-import { RemoteCommand, type SshConnection } from "../../providers/remote";
+import { RemoteCommand, SlurmJob, type SshConnection } from "../../providers";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import { idleGpuWarning, sampleWarnings } from "../previewWarnings";
 import type { HpgConfig } from "./config";

@@ -2,8 +2,15 @@
 // them, and the way back: which config key each job field comes from, so that a field the
 // SlurmJob provider's check would refuse is reported at preview under the user's key
 // (`sparc-deploy:hpgPartition`), not the provider's field name (`partition`).
-import { HIPERGATOR_GPU_OFFER, describeValue, gpuRequestProblem, parseGpuRequest, validateJobInputs } from "../../providers/slurm";
-import type { SlurmJobInputs, SshConnection } from "../../providers/slurm";
+import {
+    HIPERGATOR_GPU_OFFER,
+    describeValue,
+    gpuRequestProblem,
+    parseGpuRequest,
+    validateJobInputs,
+    type SlurmJobInputs,
+    type SshConnection,
+} from "../../providers";
 import { showValue } from "../configCheck";
 import { endpointFilePattern, readinessScript } from "./commands";
 import type { HpgConfig } from "./config";

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import type { UnitFormatChoice } from "./remote";
-import { parsePinnedHostKeys, secondFactorAnswersFromEnv } from "../../providers/remote";
+import { parsePinnedHostKeys, secondFactorAnswersFromEnv } from "../../providers";
 
 export const unitFormats = ["auto", "quadlet", "systemd"] as const;
 

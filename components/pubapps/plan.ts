@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DevConfig } from "../dev/config";
 import { containerPorts, devContainerPlan, devContainerSpecs, type ServiceName } from "../dev/podman";
 import type { PubappsConfig } from "./config";
-import { passwordPortFix } from "../../providers/remote";
+import { passwordPortFix } from "../../providers";
 import { pubappsTargets, type PubappsTransport } from "./transport";
 
 export function pubappsTransport(cfg: PubappsConfig): PubappsTransport {

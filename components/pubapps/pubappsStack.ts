@@ -10,7 +10,7 @@ import type { DevConfig } from "../dev/config";
 import { devContainerPlan, devContainerSpecs, secretCreateScript, secretDeleteScript, type ServiceName } from "../dev/podman";
 import { playerDescription, turnSecretOutput } from "../dev/devStack";
 import { playerIceJson } from "../dev/turn";
-import { shQuote } from "../../providers/remote";
+import { shQuote } from "../../providers";
 import type { PubappsConfig } from "./config";
 import {
     cleanupHostScript,

@@ -1,6 +1,6 @@
 // Pure builders of what runs on the PubApps instance (bash scripts as the service account) and of
 // the local steps around them. Every value reaches a shell through the one quoting helper.
-import { shJoin, shQuote } from "../../providers/remote";
+import { shJoin, shQuote } from "../../providers";
 import { imagePlatformCheck } from "../imagePlatform";
 import type { UnitFile, UnitFormat } from "./units";
 

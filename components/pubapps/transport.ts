@@ -16,9 +16,9 @@ import {
     shJoin,
     shQuote,
     type OpenSshTarget,
-} from "../../providers/remote";
+} from "../../providers";
 
-export type { OpenSshTarget } from "../../providers/remote";
+export type { OpenSshTarget } from "../../providers";
 
 /**
  * The askpass ssh runs for the logins: answers only a second-factor prompt (Duo's "Passcode or

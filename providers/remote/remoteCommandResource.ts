@@ -6,18 +6,29 @@ import { remoteCommandShim } from "../slurm/shim";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
+/** Arguments of a RemoteCommand. */
 export interface RemoteCommandArgs {
     /** How to reach the host; the same connection as the stack's SlurmJobs shares their login. Stored as a secret. */
     connection: pulumi.Input<Inputs<SshConnection>>;
+    /** argv run on create (and again on replace). */
     create: pulumi.Input<string[]>;
+    /** When this argv exits 0, create is skipped (`skipped` is true); default [] = always run. */
     unless?: pulumi.Input<string[]>;
+    /** A local file streamed to create's stdin (an upload over the same login); default "" = none. */
     stdinFile?: pulumi.Input<string>;
+    /** argv run on destroy; default [] = nothing to undo. */
     delete?: pulumi.Input<string[]>;
+    /** Any values; a change replaces the resource, so create runs again. */
     triggers?: pulumi.Input<unknown[]>;
     /** Bound on each command (default 3600 s). */
     timeoutSeconds?: pulumi.Input<number>;
 }
 
+/**
+ * One command on a remote host (an argv, quoted by shJoin), over the same pooled SSH login as the
+ * SlurmJobs of the run: `up` runs `create` (unless `unless` exits 0), `destroy` runs `delete`.
+ * A change of `create`, `unless`, `stdinFile` or `triggers` replaces it.
+ */
 export class RemoteCommand extends pulumi.dynamic.Resource {
     declare readonly stdout: pulumi.Output<string>;
     declare readonly stderr: pulumi.Output<string>;

@@ -42,6 +42,11 @@ export function ownerTagFor(name: string, project = pulumi.getProject(), stack =
     return `pulumi:${project}/${stack}/${name}`;
 }
 
+/**
+ * One Slurm batch job, tracked by Pulumi: `up` submits it with sbatch exactly once and waits for
+ * `waitFor` (and `readyCheck`), `refresh` reads it with squeue/sacct, `destroy` signals, scancels and
+ * waits for its end. What a change of each input does: {@link FIELD_POLICY}. Defaults: {@link SLURM_JOB_DEFAULTS}.
+ */
 export class SlurmJob extends pulumi.dynamic.Resource {
     declare readonly jobId: pulumi.Output<string>;
     declare readonly state: pulumi.Output<string>;

@@ -10,9 +10,13 @@ export interface RunResult {
 }
 
 /** Runs `file args`; `stdin` is written and closed (empty by default). Never rejects: the result says what happened. */
-export function run(file: string, args: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+    file: string,
+    args: string[],
+    opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<RunResult> {
     return new Promise((resolve) => {
-        const child = spawn(file, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 300_000 });
+        const child = spawn(file, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 300_000, cwd: opts.cwd });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d: Buffer) => {

@@ -364,6 +364,23 @@ export class TestStack {
         return { text: result.stdout, deployment: parseJson<StackExport>(result.stdout, "stack export") };
     }
 
+    /**
+     * `pulumi stack import` of a deployment whose secrets are given as plaintext and which names no secrets
+     * provider: this stack's passphrase provider (its salt) is put in, and encrypts them (without one the CLI
+     * panics, "attempt to encrypt value").
+     */
+    async importState(exported: { version: number; deployment: Record<string, unknown> }): Promise<void> {
+        const salt = (yaml.load(fs.readFileSync(this.configFile, "utf8")) as { encryptionsalt?: string }).encryptionsalt;
+        const deployment = { ...exported.deployment, secrets_providers: { type: "passphrase", state: { salt } } };
+        const file = path.join(this.tempDir, "import.json");
+        fs.writeFileSync(file, JSON.stringify({ ...exported, deployment }), { mode: 0o600 });
+        try {
+            await this.pulumi(["stack", "import", "--file", file, ...this.stackArgs()]);
+        } finally {
+            fs.rmSync(file, { force: true });
+        }
+    }
+
     /** Removes the stack (if still there) and the temp dir. Call after destroy(). */
     async dispose(): Promise<void> {
         await this.pulumi(["stack", "rm", "--yes", "--force", ...this.stackArgs()], { allowFailure: true });
