@@ -8,6 +8,7 @@ import { slurmJobProvider } from "../../providers/slurm/provider";
 import { slurmStats } from "../../providers/slurm/scheduler";
 import { closeAllConnections, runRemote, sshPool } from "../../providers/remote/remote";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
+import { journalRecord } from "../../providers/slurm/journal";
 import {
     FaultProxy,
     USER_KEY_PATH,
@@ -284,7 +285,11 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
 
     it("adopts the live job of an interrupted earlier run instead of submitting a second one", async () => {
         const inputs = jobInputs({ command: "sleep 300", output: "/dev/null" });
-        const first = track(await create(inputs));
+        const checked = (await provider.check({} as SlurmJobInputs, inputs)).inputs as SlurmJobInputs;
+        const first = track((await provider.create(checked)).outs as SlurmJobOutputs);
+        // What a provider killed between sbatch and the id's return leaves (journal.ts): the next create
+        // draws a new nonce (check of a new resource), and finds the earlier one only through the journal.
+        journalRecord(checked, checked.ownerNonce ?? "", "interrupted", first.jobId);
         const second = track(await create(inputs));
         expect(second.jobId).toBe(first.jobId);
         expect(jobsWithTag(inputs.ownerTag)).toEqual([first.jobId]);
