@@ -3,11 +3,12 @@
 // renders for rivaEnabled: the pod with Riva's loopback port, the NGC key's podman secret (value on stdin
 // only), the riva container (/data, --secret, the start command), then wait-ready --grpc-health.
 // Needs root and the stand-in base image node:20-alpine (`bash scripts/podman/setup.sh`).
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../support/spawn";
 import {
     containerRunArgv,
     devContainerSpecs,
@@ -31,17 +32,10 @@ const podmanProblem = (() => {
     return res.status === 0 ? "" : `podman or ${baseImage} missing`;
 })();
 
-/** /bin/sh -c LINE as @pulumi/command runs it, with optional stdin. */
-function sh(line: string, stdin = ""): Promise<{ code: number | null; out: string }> {
-    return new Promise((resolve) => {
-        const child = spawn("/bin/sh", ["-c", line]);
-        let out = "";
-        child.stdout.on("data", (d) => (out += d));
-        child.stderr.on("data", (d) => (out += d));
-        child.on("close", (code) => resolve({ code, out }));
-        child.stdin.on("error", () => undefined); // EPIPE when the command exits unread: its status says so
-        child.stdin.end(stdin);
-    });
+/** /bin/sh -c LINE as @pulumi/command runs it, with optional stdin; `out` is stdout then stderr (the checks look for lines in either). */
+async function sh(line: string, stdin = ""): Promise<{ code: number | null; out: string }> {
+    const r = await run("/bin/sh", ["-c", line], { stdin });
+    return { code: r.status, out: r.stdout + r.stderr };
 }
 async function ok(line: string, stdin = ""): Promise<string> {
     const r = await sh(line, stdin);
