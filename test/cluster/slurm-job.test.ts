@@ -403,7 +403,7 @@ describe.skipIf(!available)("SlurmJob on a real Slurm cluster", () => {
             );
             expect(err?.name).toBe("SlurmCommandError");
             expect(err?.message).toMatch(
-                /reading the job from slurmctld failed: `squeue .*` exited 1: .*(Unable to contact slurm controller|Socket timed out)/s,
+                /reading the job from slurmctld failed: `env SLURM_TIME_FORMAT=standard squeue .*` exited 1: .*(Unable to contact slurm controller|Socket timed out)/s,
             );
         } finally {
             restartCluster();
