@@ -165,7 +165,9 @@ describe("loadHpgConfig", () => {
         // One plain address: Slurm hands it to the site's mailer as is.
         ...["albert", "albert@ufl", "a@ufl.edu,b@ufl.edu", "Albert <albert@ufl.edu>", "albert@ufl.edu; rm -rf ~"].map((v): [Record<string, string>, RegExp] => [
             { hpgMailUser: v },
-            new RegExp(`sparc-deploy:hpgMailUser = ${JSON.stringify(v).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: is not an email address\\. Fix: give one address`),
+            new RegExp(
+                `sparc-deploy:hpgMailUser = ${JSON.stringify(v).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: is not an email address\\. Fix: give one address`,
+            ),
         ]),
     ])("rejects %j", (values, message) => {
         expect(() => load({ ...required, ...values })).toThrow(message);
