@@ -286,7 +286,12 @@ export class PubappsStack extends pulumi.ComponentResource {
         this.publicCheck = plainStdout(ready).apply(async () =>
             cfg.publicCheckSeconds === 0 || pulumi.runtime.isDryRun()
                 ? "off"
-                : checkPublicUrl(cfg.publicUrl, { seconds: cfg.publicCheckSeconds, key: `${pulumi.getProject()}:pubappsPublicCheckSeconds` }),
+                : checkPublicUrl(cfg.publicUrl, { seconds: cfg.publicCheckSeconds, key: `${pulumi.getProject()}:pubappsPublicCheckSeconds` }).catch(
+                      (err: Error) => {
+                          // RunError: the CLI prints the message (key, URL, what the proxy answered, fix) without a stack trace.
+                          throw new pulumi.RunError(err.message);
+                      },
+                  ),
         );
         this.podName = pulumi.output(dev.podName);
         const unitNames: Record<string, string> = {

@@ -2,7 +2,6 @@
 // the stack passes its SlurmJob, so the same pooled login, or the user's open master: no login).
 import { parseSlurmTime } from "../../providers";
 import { runRemote, type SshConnection } from "../../providers/remote";
-import type { HpgConfig } from "../../components/hpg/config";
 
 /** Marks a section of the remote command's output. */
 const MARK = "@@sparc-status@@";
@@ -148,9 +147,10 @@ export function formatHpgStatus(st: HpgStatus, stackName: string): string {
     return [`hpg stack "${stackName}"`, job, renewalLine(st, stackName), health, `log ${st.logPath} (last lines):`, indent(st.logTail)].join("\n");
 }
 
-export async function hpgStatus(conn: SshConnection, cfg: HpgConfig, i: HpgStatusInputs, stackName: string): Promise<string> {
+/** renewBeforeHours: the stack's hpgRenewBeforeHours. */
+export async function hpgStatus(conn: SshConnection, renewBeforeHours: number, i: HpgStatusInputs, stackName: string): Promise<string> {
     const r = await runRemote(conn, hpgStatusArgv(i), { timeoutSeconds: 60 });
-    return formatHpgStatus(parseHpgStatus(r.stdout, i, cfg.renewBeforeHours), stackName);
+    return formatHpgStatus(parseHpgStatus(r.stdout, i, renewBeforeHours), stackName);
 }
 
 export const HPG_SERVICES = ["mas"];

@@ -42,7 +42,7 @@ export async function runTool(tool: Tool, argv: readonly string[], env: NodeJS.P
             if (tool === "status") {
                 const text = await hpgStatus(
                     conn,
-                    cfg,
+                    cfg.renewBeforeHours,
                     { jobId: String(view.outputs.jobId), logPath, endpoint: String(view.outputs.masEndpoint ?? ""), lines: args.lines },
                     view.name,
                 );

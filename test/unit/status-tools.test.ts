@@ -207,3 +207,38 @@ describe("pubapps status and logs", () => {
         expect(formatPubappsStatus("pubapps", unitNames, stdout, ok)).toMatch(/public URL: OK: .* -> HTTP 101 \(101 Switching Protocols\)$/);
     });
 });
+
+describe("the stack's config through the stack's own loader, outside a deployment", () => {
+    it("resolves the connection the stack would use, secrets included", async () => {
+        const { programConfig, valueOf } = await import("../../scripts/status/stack");
+        const { loadHpgConfig } = await import("../../components/hpg/config");
+        const { slurmConnection } = await import("../../components/hpg/hpgStack");
+        const c = (value: string, secret = false) => ({ value, secret });
+        const config = programConfig({
+            name: "hpg",
+            project: "sparc-deploy",
+            kind: "hpg",
+            outputs: {},
+            config: {
+                "sparc-deploy:target": c("hpg"),
+                "sparc-deploy:hpgHost": c("hpg.rc.ufl.edu.test-no-ssh-config"),
+                "sparc-deploy:hpgUser": c("albert"),
+                "sparc-deploy:hpgGroup": c("g"),
+                "sparc-deploy:hpgHostKey": c("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpgHostKeyForTests"),
+                "sparc-deploy:hpgKeyPassphrase": c("not-shown", true),
+                "sparc-deploy:hpgMfaAnswers": c('["push"]', true),
+                "sparc-deploy:hpgRenewBeforeHours": c("48"),
+            },
+        });
+        const cfg = loadHpgConfig(config, {});
+        expect(cfg.renewBeforeHours).toBe(48);
+        expect(await valueOf(slurmConnection(cfg))).toMatchObject({
+            host: "hpg.rc.ufl.edu.test-no-ssh-config",
+            port: 2222,
+            user: "albert",
+            transport: "openssh",
+            passphrase: "not-shown",
+            keyboardInteractiveAnswers: ["push"],
+        });
+    });
+});
