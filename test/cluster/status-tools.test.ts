@@ -197,7 +197,7 @@ describe.skipIf(!podmanUsable || process.env.SPARC_SKIP_PUBAPPS_STANDIN === "1")
         return { code: r.status ?? -1, stdout: r.stdout ?? "" };
     }
 
-    beforeAll(() => {
+    beforeAll(async () => {
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
         hostKey = execFileSync("bash", [path.join(root, "test/pubapps/setup.sh"), `${key}.pub`], {
             encoding: "utf8",
@@ -244,6 +244,13 @@ describe.skipIf(!podmanUsable || process.env.SPARC_SKIP_PUBAPPS_STANDIN === "1")
             ].join("\n"),
         );
         expect(setup.code).toBe(0);
+        // Bounded: the container is up and the other unit has failed before anything is asserted.
+        await waitUntil("status-web up and status-fail failed", 120, () =>
+            onInstance("podman ps --filter name=status-web --format '{{.Status}}' | grep -q '^Up' && systemctl --user is-failed --quiet status-fail.service")
+                .code === 0
+                ? true
+                : undefined,
+        );
         cfg = {
             host: "127.0.0.1",
             port: SSH_PORT,
