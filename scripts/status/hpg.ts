@@ -24,7 +24,8 @@ export function hpgStatusArgv(i: HpgStatusInputs): string[] {
         `echo ${MARK}sacct`,
         'env SLURM_TIME_FORMAT=standard sacct -n -P -X -j "$job" -o State,End,ExitCode 2>&1 | head -n 3',
         `echo ${MARK}health`,
-        `if [ -n "$endpoint" ]; then curl -sS --max-time 5 -w '\\n%{http_code}' "http://$endpoint/health" 2>&1; fi`,
+        // -w ends without a newline: the echo keeps the next mark at the start of its line.
+        `if [ -n "$endpoint" ]; then curl -sS --max-time 5 -w '\\n%{http_code}' "http://$endpoint/health" 2>&1; echo; fi`,
         `echo ${MARK}log`,
         'tail -n "$lines" -- "$log" 2>&1',
     ].join("\n");
