@@ -58,6 +58,7 @@ const deployers = {
             copyReports: pubapps.copyReports,
             receiverUrl: pubapps.receiverUrl,
             player: pubapps.player,
+            publicCheck: pubapps.publicCheck,
         };
     },
 };

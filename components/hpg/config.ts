@@ -84,6 +84,8 @@ export interface HpgConfig {
     waitTimeoutSeconds: number;
     /** Rolling renewal: hours before the job's end at which an up starts its successor; 0 = off. */
     renewBeforeHours: number;
+    /** Where Slurm mails the service job's END and FAIL (--mail-user); "" = no mail. */
+    mailUser: string;
 }
 
 /** The Pulumi.yaml defaults of the hpg section (test/unit/config-defaults.test.ts checks they agree). */
@@ -134,12 +136,16 @@ export const hpgConfigDefaults = {
     hpgReadinessTimeoutSeconds: 300,
     hpgWaitTimeoutSeconds: 1800,
     hpgRenewBeforeHours: "0",
+    hpgMailUser: "",
 } as const;
 
 /** UF RC's key-based port (components/sshConfig.ts). */
 export const hpgDefaultSshPort = UF_KEY_SSH_PORT;
 
 const builtServices = ["mas", "signaling", "unity"] as const;
+
+/** local@domain.tld, nothing else (no display name, no list, no blanks or shell characters). */
+export const MAIL_ADDRESS = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
 
 function nonZero(n: number | undefined): number | undefined {
     return n === 0 ? undefined : n;
@@ -270,6 +276,16 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
             "use fewer hours than the time limit (e.g. 48 for 14 days), or 0 to turn renewal off",
         );
     }
+    const mailUser = setting("hpgMailUser") ?? d.hpgMailUser;
+    // One plain address: Slurm passes it to the site's mailer as is, so no lists, names or blanks.
+    if (mailUser !== "" && !MAIL_ADDRESS.test(mailUser)) {
+        problems.bad(
+            "hpgMailUser",
+            mailUser,
+            "is not an email address",
+            'give one address, e.g. "gatorlink@ufl.edu", or "" for no mail (`pulumi config set hpgMailUser gatorlink@ufl.edu`)',
+        );
+    }
     const sifBuildCpus = problems.count("hpgSifBuildCpus", d.hpgSifBuildCpus, 1);
     const sifBuildMem = config.get("hpgSifBuildMem") ?? d.hpgSifBuildMem;
     if (parseSlurmMemory(sifBuildMem) === undefined) {
@@ -345,6 +361,7 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         readinessTimeoutSeconds,
         waitTimeoutSeconds,
         renewBeforeHours,
+        mailUser,
     };
     // The SlurmJob provider's own rules on the jobs this config makes, under the config keys; a key
     // already reported above (e.g. hpgTime) is not reported twice.

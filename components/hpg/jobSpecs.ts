@@ -47,6 +47,8 @@ export function serviceJobSpec(cfg: HpgConfig) {
         readyCheck: readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds: cfg.readinessTimeoutSeconds }),
         readyTimeoutSeconds: cfg.readinessTimeoutSeconds,
         renewBeforeSeconds: Math.round(cfg.renewBeforeHours * 3600),
+        // Only when asked: a changed extraArgs replaces the job.
+        ...(cfg.mailUser !== "" ? { extraArgs: [`--mail-user=${cfg.mailUser}`, "--mail-type=END,FAIL"] } : {}),
     };
 }
 
@@ -96,6 +98,7 @@ export const SERVICE_JOB_KEYS: Readonly<Record<string, JobFieldKey>> = {
     readyTimeoutSeconds: { key: "hpgReadinessTimeoutSeconds", fix: "pulumi config set hpgReadinessTimeoutSeconds <seconds, e.g. 300>" },
     renewBeforeSeconds: { key: "hpgRenewBeforeHours", fix: "pulumi config set hpgRenewBeforeHours <hours, e.g. 48; 0 = off>" },
     clusterChecks: { key: "hpgClusterChecks", fix: "pulumi config set hpgClusterChecks up|preview|off" },
+    "extraArgs[0]": { key: "hpgMailUser", fix: 'pulumi config set hpgMailUser <one email address> (or "" for no mail)' },
 };
 
 /** .sif build job field -> config key. */

@@ -41,6 +41,10 @@ export interface PubappsConfig {
     readinessTimeoutSeconds: number;
     /** Keep each image archive on the instance after a verified `podman load` (default: removed, /podman is small). */
     keepArchives: boolean;
+    /** The app's URL through UF's reverse proxy (default https://<publicHost>/). */
+    publicUrl: string;
+    /** Bound on the readiness check through publicUrl at up, in seconds; 0 = no check. */
+    publicCheckSeconds: number;
 }
 
 /** The Pulumi.yaml defaults of the pubapps section (test/unit/config-defaults.test.ts checks they agree). */
@@ -68,6 +72,8 @@ export const pubappsConfigDefaults = {
     pubappsUnitFormat: "auto",
     pubappsReadinessTimeoutSeconds: 180,
     pubappsKeepArchives: false,
+    pubappsPublicUrl: "",
+    pubappsPublicCheckSeconds: 0,
 } as const;
 
 export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.ProcessEnv = process.env): PubappsConfig {
@@ -145,6 +151,22 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
     const jumpPortSet = problems.count("pubappsJumpPort", d.pubappsJumpPort, 0, 65535);
     // 0 (the default) = the Port your ~/.ssh/config gives the jump host, else UF RC's key port 2222.
     const jumpPort = jumpPortSet !== 0 ? jumpPortSet : jumpHost === "" ? UF_KEY_SSH_PORT : (resolveSshHost(jumpHost).port ?? UF_KEY_SSH_PORT);
+    const publicUrlSet = text("pubappsPublicUrl");
+    const publicUrl = publicUrlSet !== "" ? publicUrlSet : publicHost !== "" ? `https://${publicHost}/` : "";
+    if (publicUrlSet !== "" && !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(publicUrlSet)) {
+        problems.bad(
+            "pubappsPublicUrl",
+            publicUrlSet,
+            "is not an http(s) URL",
+            'give the URL browsers open, e.g. "https://sparc.rc.ufl.edu/", or "" for https://<pubappsPublicHost>/',
+        );
+    }
+    const publicCheckSeconds = problems.read(
+        "pubappsPublicCheckSeconds",
+        "pulumi config set pubappsPublicCheckSeconds <0-3600; 0 = no check>",
+        d.pubappsPublicCheckSeconds as number,
+        () => config.getNumber("pubappsPublicCheckSeconds", { min: 0, max: 3600 }),
+    );
     const mfa = config.getSecretObject<string[]>("pubappsMfaAnswers");
     const envAnswers = secondFactorAnswersFromEnv(env);
     problems.throwIfAny("pubapps stack");
@@ -174,5 +196,7 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
         unitFormat,
         readinessTimeoutSeconds,
         keepArchives,
+        publicUrl,
+        publicCheckSeconds,
     };
 }

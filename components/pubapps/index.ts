@@ -6,3 +6,4 @@ export { pubappsTransport, podPublish, pubappsServices, localImageId } from "./p
 export * from "./units";
 export * from "./remote";
 export * from "./transport";
+export { checkPublicUrl, describeProbe, probePublicUrl, probePassed, probeHint, type PublicProbe } from "./publicCheck";

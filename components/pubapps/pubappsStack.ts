@@ -31,6 +31,7 @@ import {
 import { podUnits, type PodUnitSpec, type UnitFile } from "./units";
 import { copyCommand, remoteCommand, transportEnvironment } from "./transport";
 import { localImageId, podPublish, pubappsServices, pubappsTransport } from "./plan";
+import { checkPublicUrl } from "./publicCheck";
 
 export interface PubappsStackArgs {
     pubapps: PubappsConfig;
@@ -65,6 +66,8 @@ export class PubappsStack extends pulumi.ComponentResource {
     declare readonly receiverUrl: pulumi.Output<string>;
     /** Which player runs as unity-server: the Unity build or the stand-in. */
     declare readonly player: pulumi.Output<string>;
+    /** The readiness check through the public URL (pubappsPublicCheckSeconds): what it saw, or "off". */
+    declare readonly publicCheck: pulumi.Output<string>;
 
     constructor(name: string, args: PubappsStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("sparc:pubapps:PubappsStack", name, {}, opts);
@@ -277,8 +280,19 @@ export class PubappsStack extends pulumi.ComponentResource {
             { parent: this, dependsOn: units, customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 120}s` } },
         );
 
-        this.publicUrl = pulumi.output(`https://${cfg.publicHost}/`);
-        this.signalingUrl = pulumi.output(`wss://${cfg.publicHost}/`);
+        this.publicUrl = pulumi.output(cfg.publicUrl);
+        this.signalingUrl = pulumi.output(cfg.publicUrl.replace(/^http/, "ws"));
+        // After the instance is ready, through UF's proxy from this machine; an up (not a preview) fails on it.
+        this.publicCheck = plainStdout(ready).apply(async () =>
+            cfg.publicCheckSeconds === 0 || pulumi.runtime.isDryRun()
+                ? "off"
+                : checkPublicUrl(cfg.publicUrl, { seconds: cfg.publicCheckSeconds, key: `${pulumi.getProject()}:pubappsPublicCheckSeconds` }).catch(
+                      (err: Error) => {
+                          // RunError: the CLI prints the message (key, URL, what the proxy answered, fix) without a stack trace.
+                          throw new pulumi.RunError(err.message);
+                      },
+                  ),
+        );
         this.podName = pulumi.output(dev.podName);
         const unitNames: Record<string, string> = {
             pod: names.pod.systemd.unit,
@@ -306,6 +320,7 @@ export class PubappsStack extends pulumi.ComponentResource {
             copyReports: this.copyReports,
             receiverUrl: this.receiverUrl,
             player: this.player,
+            publicCheck: this.publicCheck,
         });
     }
 }

@@ -95,6 +95,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
         apptainerTmpFallback: `${BLUE}/apptainer-tmp`,
         gpus: "",
         renewBeforeHours: 0,
+        mailUser: "",
         services: ["mas"],
         modules: ["apptainer"],
         jobName: "sparc-production-service",

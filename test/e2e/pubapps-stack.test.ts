@@ -168,6 +168,9 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
             pubappsProxyPort: String(PROXY_PORT),
             pubappsMasPort: String(MAS_PORT),
             pubappsPublicHost: "127.0.0.1",
+            // The readiness check through the "proxy" (the published port), run by the engine's program on this machine.
+            pubappsPublicUrl: `http://127.0.0.1:${PROXY_PORT}/`,
+            pubappsPublicCheckSeconds: "60",
             pubappsLocalArchiveDir: path.join(work, "archives"),
             pubappsReadinessTimeoutSeconds: "120",
         };
@@ -228,6 +231,7 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
             "player",
             "podName",
             "podmanVersion",
+            "publicCheck",
             "publicUrl",
             "readiness",
             "receiverUrl",
@@ -240,7 +244,10 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         // It was off: the stack turned it on (and recorded that it did).
         expect(out.linger).toBe("enabled");
         expect(spawnSync("podman", ["exec", TESTBED, "test", "-e", "/var/lib/systemd/linger/svc"]).status).toBe(0);
-        expect(out.publicUrl).toBe("https://127.0.0.1/");
+        expect(out.publicUrl).toBe(`http://127.0.0.1:${PROXY_PORT}/`);
+        expect(out.publicCheck).toMatch(
+            /^ready through the public URL after \d+ attempt\(s\): GET http:\/\/127\.0\.0\.1:\d+\/health -> HTTP 200; .* -> HTTP 101/,
+        );
         units = out.unitNames as Record<string, string>;
         expect(units).toEqual({
             pod: "sparc-avatar-pod.service",

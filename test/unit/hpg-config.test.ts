@@ -59,6 +59,7 @@ describe("loadHpgConfig", () => {
             controlPath: d.hpgControlPath,
             masAppDir: d.hpgMasAppDir,
             localCli: d.hpgLocalCli,
+            mailUser: d.hpgMailUser,
         });
         // The reference production job (README "What `pulumi up --stack hpg` does").
         expect(cfg).toMatchObject({ partition: "hpg-ai", gpusPerTask: "4", cpusPerTask: 32, mem: "256gb", time: "14-00:00:00", port: 2222 });
@@ -82,6 +83,8 @@ describe("loadHpgConfig", () => {
         ],
         [{ hpgRenewBeforeHours: "0.5" }, { renewBeforeHours: 0.5 }],
         [{ hpgSifBuildOn: "login" }, { sifBuildOn: "login" }],
+        [{ hpgMailUser: "albert@ufl.edu" }, { mailUser: "albert@ufl.edu" }],
+        [{ hpgMailUser: "first.last+sparc@cise.ufl.edu" }, { mailUser: "first.last+sparc@cise.ufl.edu" }],
     ])("accepts %j", (values, expected) => {
         expect(load({ ...required, ...values })).toMatchObject(expected);
     });
@@ -159,6 +162,13 @@ describe("loadHpgConfig", () => {
             { hpgMfaPromptPattern: "password|passcode" },
             /sparc-deploy:hpgMfaPromptPattern = "password\|passcode": mentions password\/passphrase.*\. Fix: match the second factor's own prompt only/,
         ],
+        // One plain address: Slurm hands it to the site's mailer as is.
+        ...["albert", "albert@ufl", "a@ufl.edu,b@ufl.edu", "Albert <albert@ufl.edu>", "albert@ufl.edu; rm -rf ~"].map((v): [Record<string, string>, RegExp] => [
+            { hpgMailUser: v },
+            new RegExp(
+                `sparc-deploy:hpgMailUser = ${JSON.stringify(v).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: is not an email address\\. Fix: give one address`,
+            ),
+        ]),
     ])("rejects %j", (values, message) => {
         expect(() => load({ ...required, ...values })).toThrow(message);
     });

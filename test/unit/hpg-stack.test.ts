@@ -331,3 +331,26 @@ describe('HpgStack on a CPU partition (hpgGpusPerTask 0, hpgGpus "")', () => {
         expect(scriptOf(job)).not.toMatch(/--gpus|--gres/);
     });
 });
+
+describe("HpgStack with hpgMailUser", () => {
+    it("asks Slurm to mail END and FAIL of the service job only", async () => {
+        pulumi.runtime.setAllConfig({
+            "sparc-deploy:hpgUser": "albert",
+            "sparc-deploy:hpgGroup": "jasondeanarnold",
+            "sparc-deploy:hpgHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpg",
+            "sparc-deploy:hpgHost": "hpg.rc.ufl.edu.test-no-ssh-config",
+            "sparc-deploy:hpgMailUser": "albert@ufl.edu",
+        });
+        const loaded = loadHpgConfig(new pulumi.Config("sparc-deploy"), {});
+        const stack = new hpg.HpgStack("sparc-mail", { hpg: loaded, images });
+        await val(stack.readiness);
+        const job = byType(SLURM_JOB)
+            .filter((r) => r.name === "sparc-mail-service")
+            .pop() as Registered;
+        expect(job.inputs.extraArgs).toEqual(["--mail-user=albert@ufl.edu", "--mail-type=END,FAIL"]);
+        expect(scriptOf(job)).toMatch(/^#SBATCH --mail-user=albert@ufl\.edu$/m);
+        expect(scriptOf(job)).toMatch(/^#SBATCH --mail-type=END,FAIL$/m);
+        const build = byType(SLURM_JOB).find((r) => r.name === "sparc-mail-mas-sif-build") as Registered;
+        expect(build.inputs.extraArgs).toBeUndefined();
+    });
+});

@@ -100,6 +100,45 @@ describe("PubappsStack: TURN and the player", () => {
     });
 });
 
+describe("PubappsStack: the public URL and its readiness check (pubappsPublicUrl, pubappsPublicCheckSeconds)", () => {
+    it("defaults to https://<pubappsPublicHost>/ with no check", async () => {
+        const stack = new pubapps.PubappsStack("sparc", configs());
+        expect(await val(stack.publicUrl)).toBe("https://avatar.rc.ufl.edu/");
+        expect(await val(stack.signalingUrl)).toBe("wss://avatar.rc.ufl.edu/");
+        expect(await val(stack.publicCheck)).toBe("off");
+    });
+
+    it("checks the configured URL after the instance is ready, from this machine (a real local server)", async () => {
+        const http = await import("node:http");
+        const { WebSocketServer } = await import("ws");
+        const server = http.createServer((req, res) => res.writeHead(req.url === "/health" ? 200 : 404).end());
+        new WebSocketServer({ server });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            const url = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}/`;
+            const stack = new pubapps.PubappsStack("sparc", configs({ pubappsPublicUrl: url, pubappsPublicCheckSeconds: "30" }));
+            expect(await val(stack.publicUrl)).toBe(url);
+            expect(await val(stack.signalingUrl)).toBe(url.replace("http:", "ws:"));
+            expect(await val(stack.publicCheck)).toMatch(/^ready through the public URL after 1 attempt\(s\): .* -> HTTP 101/);
+        } finally {
+            await new Promise((r) => server.close(r));
+        }
+    });
+
+    it.each<[Record<string, string>, RegExp]>([
+        [
+            { pubappsPublicUrl: "ftp://avatar.rc.ufl.edu/" },
+            /sparc-deploy:pubappsPublicUrl = "ftp:\/\/avatar\.rc\.ufl\.edu\/": is not an http\(s\) URL\. Fix: give the URL browsers open/,
+        ],
+        [
+            { pubappsPublicCheckSeconds: "-1" },
+            /sparc-deploy:pubappsPublicCheckSeconds = -1: is outside of the legal range .*Fix: pulumi config set pubappsPublicCheckSeconds <0-3600; 0 = no check>/,
+        ],
+    ])("refuses %j with the key, the value and the fix", (extra, message) => {
+        expect(() => configs(extra)).toThrow(message);
+    });
+});
+
 describe("PubappsStack's warnings at preview", () => {
     it("says which samples it would deploy (the defaults: the sample MAS and signaling server, the stand-in player), each with its key and fix", () => {
         const { pubapps: p, dev } = configs();
