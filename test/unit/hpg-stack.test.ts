@@ -331,3 +331,15 @@ describe('HpgStack on a CPU partition (hpgGpusPerTask 0, hpgGpus "")', () => {
         expect(scriptOf(job)).not.toMatch(/--gpus|--gres/);
     });
 });
+
+describe("progress lines' URN", () => {
+    it("every SlurmJob and RemoteCommand carries its own URN as logUrn (where the provider logs its progress)", async () => {
+        const stack = new hpg.HpgStack("sparc", { hpg: config({ sifBuildOn: "slurm" }), images });
+        await val(stack.readiness);
+        const dynamic = registered.filter((r) => r.type === SLURM_JOB || r.type === REMOTE);
+        expect(dynamic.length).toBeGreaterThanOrEqual(4);
+        for (const r of dynamic) {
+            expect(r.inputs.logUrn).toBe(`urn:pulumi:hpg::sparc-deploy::sparc:hpg:HpgStack$${r.type}::${r.name}`);
+        }
+    });
+});
