@@ -118,7 +118,9 @@ describe("pendingLine", () => {
         );
     });
     it("says when Slurm has no estimate or reason", () => {
-        expect(pendingLine("42", "", "", 1, -3)).toBe("job 42 PENDING (no reason given); no start estimate yet; waited 1 s, at most 0 s more (waitTimeoutSeconds)");
+        expect(pendingLine("42", "", "", 1, -3)).toBe(
+            "job 42 PENDING (no reason given); no start estimate yet; waited 1 s, at most 0 s more (waitTimeoutSeconds)",
+        );
     });
 });
 
