@@ -66,6 +66,8 @@ export function sifBuildJobSpec(cfg: HpgConfig, service: string) {
         waitFor: "completed" as const,
         waitTimeoutSeconds: 7200,
         waitPollSeconds: 15,
+        // apptainer build's own lines (no secret goes into the build), under the build job in `pulumi up`.
+        logTailLines: 5,
         clusterChecks: cfg.clusterChecks,
     };
 }

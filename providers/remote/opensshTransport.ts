@@ -4,6 +4,7 @@
 // the command lines). Runtime libraries (node:child_process, node:fs, ...) are require()d at call time.
 import { shJoin } from "./quote";
 import { hostKeyMismatchMessage } from "./hostKey";
+import { progressLine, secondFactorNotice, uploadProgress } from "./progress";
 import {
     DEFAULT_CONTROL_PATH,
     MASTER_UNREACHABLE_MARKER,
@@ -345,6 +346,11 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
         SPARC_SSH_KEY_PASSPHRASE: conn.passphrase ?? "",
     };
     const connectSeconds = dialBoundSeconds(conn);
+    // Each master started is a new login, and with an answer configured a new Duo push: say so first.
+    const notice = secondFactorNotice(conn);
+    if (notice !== undefined) {
+        progressLine(undefined, notice);
+    }
     // The second factor may wait for a person (a Duo push times out after 60 s).
     const boundSeconds = connectSeconds + secondFactorAllowanceSeconds(conn);
     const child = spawn("ssh", masterArgv(master.target, connectSeconds).slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
@@ -511,6 +517,9 @@ async function runOpenSshOnce(conn: SshConnection, master: OpenSshMaster, argv: 
                 child.kill("SIGTERM");
                 reject(new AmbiguousRemoteError(`reading ${options.stdinFile} for \`${argv[0]}\` on ${key} failed: ${e.message}`));
             });
+            const report = uploadProgress(options.stdinFile, key);
+            let sent = 0;
+            file.on("data", (d: Buffer | string) => report((sent += d.length)));
             file.pipe(child.stdin);
         } else {
             child.stdin.end(options.stdin ?? "");

@@ -9,6 +9,7 @@
 // runtime libraries only via require() at call time; credentials travel as the (secret) connection input.
 import type * as pulumi from "@pulumi/pulumi";
 import { runRemote, type RemoteResult, type SshConnection } from "./remote";
+import { withProgressScope } from "./progress";
 
 export interface RemoteCommandInputs {
     connection: SshConnection;
@@ -54,7 +55,12 @@ function failed(what: string, r: RemoteResult): Error {
     );
 }
 
-export const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
+/** Prefix of a command's lines on stdout, and the label of its progress scope. */
+function commandLabel(props: { description?: string }): string {
+    return `[RemoteCommand ${props.description ?? ""}]`;
+}
+
+const lifecycle = {
     async diff(_id: pulumi.ID, olds: RemoteCommandOutputs, news: RemoteCommandInputs): Promise<pulumi.dynamic.DiffResult> {
         const replaces = REPLACING.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
         const changed =
@@ -95,4 +101,12 @@ export const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
             throw failed(`deleting ${props.description}`, r);
         }
     },
+};
+
+/** The provider, create and delete run in the resource's progress scope (progress.ts): the upload's bytes and a login's line appear under it. */
+export const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
+    diff: (id, olds, news) => lifecycle.diff(id, olds as RemoteCommandOutputs, news as RemoteCommandInputs),
+    create: (inputs) => withProgressScope(inputs, commandLabel(inputs as RemoteCommandInputs), () => lifecycle.create(inputs as RemoteCommandInputs)),
+    update: (id, olds, news) => lifecycle.update(id, olds as RemoteCommandOutputs, news as RemoteCommandInputs),
+    delete: (id, props) => withProgressScope(props, commandLabel(props as RemoteCommandOutputs), () => lifecycle.delete(id, props as RemoteCommandOutputs)),
 };

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SshConnection } from "./connection";
 // The shim lives with the package that state requires by name (providers/slurm), which exports this provider too.
 import { remoteCommandShim } from "../slurm/shim";
+import { logUrnOf } from "./progress";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
@@ -48,6 +49,8 @@ export class RemoteCommand extends pulumi.dynamic.Resource {
                 triggers: args.triggers ?? [],
                 timeoutSeconds: args.timeoutSeconds ?? 3600,
                 description: name,
+                // Where the provider logs this command's progress (the dynamic provider is not told the URN); diff ignores it.
+                logUrn: logUrnOf(name, "pulumi-nodejs:dynamic/ssh:RemoteCommand", opts?.parent, pulumi.getProject(), pulumi.getStack()),
                 stdout: undefined,
                 stderr: undefined,
                 skipped: undefined,

@@ -14,6 +14,7 @@ import {
     secondFactorAllowanceSeconds,
     secondFactorAnswers,
 } from "./prompts";
+import { progressLine, secondFactorNotice, uploadProgress } from "./progress";
 import { hostKeyAlgorithmsForAll, hostKeyBlob, hostKeyMismatchMessage, parsePinnedHostKeys } from "./hostKey";
 import {
     AmbiguousRemoteError,
@@ -58,6 +59,11 @@ function dialOnce(conn: SshConnection, jumpClient?: Client): Promise<Client> {
     const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
     const stats = sshPool().stats;
     const label = connectionLabel(conn);
+    // Each attempt is a new login, and with an answer configured a new Duo push: say so first.
+    const notice = secondFactorNotice(conn);
+    if (notice !== undefined) {
+        progressLine(undefined, notice);
+    }
     return new Promise<Client>((resolvePromise, rejectPromise) => {
         const client = new SshClient();
         let hostKeyMismatch = false;
@@ -402,6 +408,9 @@ async function runOnce(conn: SshConnection, argv: readonly string[], options: Ru
                     file.on("error", (e: Error) =>
                         fail(new AmbiguousRemoteError(`reading ${options.stdinFile} for \`${argv[0]}\` on ${entry.label} failed: ${e.message}`)),
                     );
+                    const report = uploadProgress(options.stdinFile, entry.label);
+                    let sent = 0;
+                    file.on("data", (d: Buffer | string) => report((sent += d.length)));
                     file.pipe(stream);
                 } else {
                     stream.end(options.stdin ?? undefined);

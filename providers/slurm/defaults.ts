@@ -25,4 +25,5 @@ export const SLURM_JOB_DEFAULTS = {
 export const SLURM_JOB_OPTIONAL_DEFAULTS = {
     readyTimeoutSeconds: 300,
     renewBeforeSeconds: 0,
+    logTailLines: 0,
 } as const;

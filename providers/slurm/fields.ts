@@ -49,6 +49,7 @@ export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy
     // Renewal decides by time in diff (renewal.ts); changing these settings never replaces the job.
     readyCheck: "state",
     readyTimeoutSeconds: "state",
+    logTailLines: "state",
     renewBeforeSeconds: "state",
 };
 

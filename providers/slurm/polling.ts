@@ -20,3 +20,15 @@ export function nextPollPause(previousSeconds: number, elapsedSeconds: number, m
     }
     return pause;
 }
+
+/**
+ * The progress line of one poll of a pending job: Slurm's reason and its start estimate (squeue's
+ * %S, read by the same query, so no extra scheduler query), and how long the wait has lasted and may last.
+ */
+export function pendingLine(jobId: string, reason: string, startEstimate: string, waitedSeconds: number, leftSeconds: number): string {
+    const estimate = startEstimate === "" ? "no start estimate yet" : `Slurm's start estimate ${startEstimate}`;
+    return (
+        `job ${jobId} PENDING (${reason === "" ? "no reason given" : reason}); ${estimate}; ` +
+        `waited ${Math.round(waitedSeconds)} s, at most ${Math.max(0, Math.round(leftSeconds))} s more (waitTimeoutSeconds)`
+    );
+}

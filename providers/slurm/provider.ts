@@ -13,7 +13,7 @@ import { diffJob, scontrolUpdateArgv } from "./fields";
 import { connectionLabel, runRemote } from "../remote/remote";
 import { isTerminalState } from "./parse";
 import { isOwnerNonce, newOwnerNonce, scriptHash } from "./ownership";
-import { nextPollPause } from "./polling";
+import { nextPollPause, pendingLine } from "./polling";
 import { jobMoved } from "./requeue";
 import { engineCancelled, sleepUnlessCancelled, trackInFlight, watchEngineCancel } from "./cancellation";
 import { journalRecord, type JournalRecord } from "./journal";
@@ -27,6 +27,7 @@ import {
     accountingFailures,
     clusterFailures,
     clusterNameOf,
+    jobLabel,
     log,
     logPaths,
     queryJobs,
@@ -38,6 +39,7 @@ import {
 import { adoptOrClear, submitOnce } from "./submit";
 import { SLURM_JOB_DEFAULTS } from "./defaults";
 import { otherMachineProblem } from "./machine";
+import { newTailLines, withProgressScope } from "../remote/progress";
 
 export { SLURM_JOB_DEFAULTS } from "./defaults";
 
@@ -65,8 +67,12 @@ function goalReached(waitFor: SlurmJobInputs["waitFor"], state: string | undefin
     return waitFor === "running" ? state === "RUNNING" : waitFor === "completed" ? state === "COMPLETED" : true;
 }
 
-/** Waits, politely (growing pauses, bounded; polling.ts), until the job reaches `waitFor` or ends. */
-async function waitForState(inputs: SlurmJobInputs, jobId: string, initial: JobStatus | undefined): Promise<JobStatus | undefined> {
+/**
+ * Waits, politely (growing pauses, bounded; polling.ts), until the job reaches `waitFor` or ends.
+ * Each poll of a pending job reports its reason and start estimate; a job waited for to complete
+ * (the .sif build) reports its log's new last lines when logTailLines asks (progress.ts puts them under the resource).
+ */
+async function waitForState(inputs: SlurmJobInputs, jobId: string, initial: JobStatus | undefined, logPath = ""): Promise<JobStatus | undefined> {
     let status = initial;
     if (inputs.waitFor === "submitted") {
         return status;
@@ -75,7 +81,18 @@ async function waitForState(inputs: SlurmJobInputs, jobId: string, initial: JobS
     const deadline = started + inputs.waitTimeoutSeconds * 1000;
     let pause = Math.max(1, inputs.waitPollSeconds);
     let lastState = status?.state ?? "";
+    let shownTail: string[] = [];
+    const report = async (s: JobStatus | undefined) => {
+        if (s?.state === "PENDING") {
+            log(inputs.ownerTag, pendingLine(jobId, s.reason, s.startTime, (Date.now() - started) / 1000, (deadline - Date.now()) / 1000));
+        } else if (s?.state === "RUNNING" && inputs.waitFor === "completed" && (inputs.logTailLines ?? 0) > 0 && logPath !== "" && logPath !== "/dev/null") {
+            shownTail = await reportLogTail(inputs, jobId, logPath, shownTail);
+        }
+    };
     const reached = (s: JobStatus | undefined) => s !== undefined && (isTerminalState(s.state) || (inputs.waitFor === "running" && s.state === "RUNNING"));
+    if (!reached(status)) {
+        await report(status);
+    }
     while (!reached(status)) {
         // A cancelled up (Ctrl-C) stops waiting at once: the caller returns the job as an init failure.
         if (Date.now() + pause * 1000 > deadline || engineCancelled()) {
@@ -91,8 +108,30 @@ async function waitForState(inputs: SlurmJobInputs, jobId: string, initial: JobS
             log(inputs.ownerTag, `job ${jobId}: ${lastState || "submitted"} -> ${state}${status?.reason ? ` (${status.reason})` : ""}`);
             lastState = state;
         }
+        if (!reached(status)) {
+            await report(status);
+        }
     }
     return status;
+}
+
+/** Logs the lines of the job's log that are new since `shown` (one `tail -n`, never the whole log); returns the tail read. */
+async function reportLogTail(inputs: SlurmJobInputs, jobId: string, logPath: string, shown: string[]): Promise<string[]> {
+    try {
+        const r = await runRemote(inputs.connection, ["tail", "-n", String(inputs.logTailLines ?? 0), "--", logPath], { defaultTimeoutSeconds: 30 });
+        if (r.code !== 0) {
+            return shown;
+        }
+        const current = r.stdout.split("\n").filter((l) => l.trim() !== "");
+        const fresh = newTailLines(shown, current);
+        if (fresh.length > 0) {
+            log(inputs.ownerTag, `job ${jobId} log (${logPath}):\n${fresh.map((l) => `  ${l.slice(0, 300)}`).join("\n")}`);
+        }
+        return current;
+    } catch {
+        // Only a progress report: a failed read never fails the wait.
+        return shown;
+    }
 }
 
 /** Error that tells the engine the job exists but did not reach its goal: state keeps it, so destroy can cancel it. */
@@ -121,7 +160,7 @@ async function settle(
         base.stdoutPath !== undefined && base.stdoutPath !== ""
             ? { stdoutPath: base.stdoutPath, stderrPath: base.stderrPath ?? "" }
             : await logPaths(inputs, jobId);
-    const status = await waitForState(inputs, jobId, first);
+    const status = await waitForState(inputs, jobId, first, paths.stdoutPath);
     const outs: SlurmJobOutputs = {
         ...STATUS_DEFAULTS,
         ...RENEWAL_OUTPUT_DEFAULTS,
@@ -182,7 +221,7 @@ async function waitUntilEnded(props: SlurmJobOutputs, id: string, status: JobSta
     return status;
 }
 
-export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, SlurmJobOutputs> = {
+const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, SlurmJobOutputs>, "configure">> = {
     async check(olds: SlurmJobInputs, news: SlurmJobInputs) {
         const inputs = normalizeInputs(news as unknown as Record<string, unknown>);
         // olds are the old inputs ({} for a new resource): a resource keeps its nonce for life.
@@ -392,4 +431,17 @@ export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         }
         log(tag, `job ${id} cancelled (${status?.state ?? "gone"})`);
     },
+};
+
+/**
+ * The provider, each method run in its resource's progress scope (progress.ts): its lines, and the
+ * login it may start, appear under that resource in `pulumi up`.
+ */
+export const slurmJobProvider: pulumi.dynamic.ResourceProvider<SlurmJobInputs, SlurmJobOutputs> = {
+    check: (olds, news) => withProgressScope(news, jobLabel(news.ownerTag), () => lifecycle.check(olds, news)),
+    diff: (id, olds, news) => lifecycle.diff(id, olds, news),
+    create: (inputs) => withProgressScope(inputs, jobLabel(inputs.ownerTag), () => lifecycle.create(inputs)),
+    read: (id, props) => withProgressScope(props, jobLabel(props?.ownerTag ?? id), () => lifecycle.read(id, props)),
+    update: (id, olds, news) => withProgressScope(news, jobLabel(news.ownerTag), () => lifecycle.update(id, olds, news)),
+    delete: (id, props) => withProgressScope(props, jobLabel(props.ownerTag), () => lifecycle.delete(id, props)),
 };

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterChecks, JobSpec, SshConnection, WaitFor } from "./types";
 import { slurmJobShim } from "./shim";
+import { logUrnOf } from "../remote/progress";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
@@ -29,6 +30,8 @@ export interface SlurmJobArgs extends Inputs<JobSpec> {
     readyCheck?: pulumi.Input<string>;
     /** Bound on readyCheck, in seconds (default 300). */
     readyTimeoutSeconds?: pulumi.Input<number>;
+    /** While waiting for "completed": the job log's last lines shown per poll under the resource (default 0: none; a log may hold secrets). */
+    logTailLines?: pulumi.Input<number>;
     /** Rolling renewal: replace the job create-before-delete once it is this close to its end, in seconds (default 0 = off). */
     renewBeforeSeconds?: pulumi.Input<number>;
 }
@@ -78,6 +81,8 @@ export class SlurmJob extends pulumi.dynamic.Resource {
                 ...args,
                 connection: pulumi.secret(args.connection),
                 ownerTag: ownerTagFor(name),
+                // Where the provider logs this job's progress (the dynamic provider is not told the URN); diff ignores it.
+                logUrn: logUrnOf(name, "pulumi-nodejs:dynamic/slurm:SlurmJob", opts?.parent, pulumi.getProject(), pulumi.getStack()),
                 jobId: undefined,
                 state: undefined,
                 reason: undefined,

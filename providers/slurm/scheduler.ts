@@ -4,6 +4,7 @@
 // scancel. The resource lifecycle (check/diff/create/read/update/delete) is provider.ts.
 import type { JobStatus, JobStatusFields, SlurmJobInputs, SlurmJobOutputs } from "./types";
 import { connectionKey, runRemote, sshPool, type RemoteResult } from "../remote/remote";
+import { progressLine } from "../remote/progress";
 import { SACCT_FIELDS, SINFO_FORMAT, SQUEUE_FORMAT, gpuTypesOf, isTerminalState, parseClusterName, parseSacct, parseSinfo, parseSqueue } from "./parse";
 import { parseJobComment } from "./ownership";
 import { formatSlurmTime, parseSlurmTime } from "./time";
@@ -155,11 +156,14 @@ export function pinnedQuery(argv: readonly string[]): string[] {
     return ["env", "SLURM_TIME_FORMAT=standard", ...argv];
 }
 
-/** One diagnostic line about a job (the SlurmJob provider's log). */
+/** The prefix of a job's lines when they go to stdout, and the label of its progress scope. */
+export function jobLabel(tag: string): string {
+    return `[SlurmJob ${tag}]`;
+}
+
+/** One diagnostic line about a job (the SlurmJob provider's log): under its resource in `pulumi up` (progress.ts). */
 export function log(tag: string, message: string): void {
-    // The dynamic-provider process has no engine connection; its stdout reaches
-    // `pulumi up` as diagnostics, so every line names the job it is about.
-    console.log(`[SlurmJob ${tag}] ${message}`);
+    progressLine(jobLabel(tag), message);
 }
 
 export function sleep(seconds: number): Promise<void> {

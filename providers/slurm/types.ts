@@ -92,6 +92,12 @@ export interface SlurmJobInputs extends JobSpec {
     /** Bound on readyCheck, in seconds (default 300). */
     readyTimeoutSeconds?: number;
     /**
+     * While waiting for waitFor "completed" (a build job), show this many last lines of the job's log
+     * under the resource at each poll while it runs (one `tail -n`; only lines not shown yet). Default 0:
+     * none, since a log may hold what must not reach the terminal or the backend's logs.
+     */
+    logTailLines?: number;
+    /**
      * Rolling renewal: an up that finds the job RUNNING within this many seconds of its end replaces it
      * create-before-delete (successor RUNNING and ready before the old job is cancelled). 0 or absent = off.
      */

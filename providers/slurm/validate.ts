@@ -23,6 +23,8 @@ import { JOB_ID } from "./parse";
 import { CLUSTER_CHECK_MODES, WAIT_FOR_VALUES } from "./types";
 
 const MAX_JOB_NAME = 200;
+/** logTailLines' bound: a few lines per poll are a progress report, not a copy of the log. */
+const MAX_LOG_TAIL_LINES = 50;
 const NAME = /^[A-Za-z0-9_.-]+$/;
 const NAME_LIST = /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/;
 const GPU_COUNT = /^([A-Za-z0-9_-]+:)?[1-9][0-9]*$/;
@@ -201,6 +203,10 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     const readyTimeout = inputs.readyTimeoutSeconds;
     if (isKnown(readyTimeout) && !(typeof readyTimeout === "number" && Number.isFinite(readyTimeout) && readyTimeout >= 1)) {
         fail("readyTimeoutSeconds", `${is("readyTimeoutSeconds", readyTimeout)}: must be a number of seconds, 1 or more, such as 300`);
+    }
+    const tailLines = inputs.logTailLines;
+    if (isKnown(tailLines) && !(typeof tailLines === "number" && Number.isInteger(tailLines) && tailLines >= 0 && tailLines <= MAX_LOG_TAIL_LINES)) {
+        fail("logTailLines", `${is("logTailLines", tailLines)}: must be a whole number of lines from 0 (none) to ${MAX_LOG_TAIL_LINES}, such as 5`);
     }
     const readyCheck = inputs.readyCheck;
     if (isKnown(readyCheck) && (typeof readyCheck !== "string" || readyCheck.trim() === "" || readyCheck.includes("\0"))) {

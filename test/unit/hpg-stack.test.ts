@@ -354,3 +354,15 @@ describe("HpgStack with hpgMailUser", () => {
         expect(build.inputs.extraArgs).toBeUndefined();
     });
 });
+
+describe("progress lines' URN", () => {
+    it("every SlurmJob and RemoteCommand carries its own URN as logUrn (where the provider logs its progress)", async () => {
+        const stack = new hpg.HpgStack("sparc", { hpg: config({ sifBuildOn: "slurm" }), images });
+        await val(stack.readiness);
+        const dynamic = registered.filter((r) => r.type === SLURM_JOB || r.type === REMOTE);
+        expect(dynamic.length).toBeGreaterThanOrEqual(4);
+        for (const r of dynamic) {
+            expect(r.inputs.logUrn).toBe(`urn:pulumi:hpg::sparc-deploy::sparc:hpg:HpgStack$${r.type}::${r.name}`);
+        }
+    });
+});

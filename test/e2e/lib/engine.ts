@@ -331,6 +331,11 @@ export class TestStack {
         return { summary: changeSummaryOfUpdate(result.stdout, "up --json"), steps: stepsOfUpdate(result.stdout) };
     }
 
+    /** `pulumi up` as a person sees it (no --json), whether it succeeds or not: its diagnostics are read with diagnosticsByResource. */
+    upText(): Promise<RunResult> {
+        return this.pulumi(["up", "--yes", "--skip-preview", ...this.configArgs()], { allowFailure: true });
+    }
+
     async refresh(): Promise<ChangeSummary> {
         const result = await this.pulumi(["refresh", "--yes", "--skip-preview", "--json", ...this.configArgs()]);
         return changeSummaryOfUpdate(result.stdout, "refresh --json");
@@ -451,4 +456,31 @@ export function stepsOfUpdate(stdout: string): Record<string, string[]> {
 /** Resources of a type in an exported deployment. */
 export function resourcesOfType(state: StackExport, type: string): StackResource[] {
     return (state.deployment.resources ?? []).filter((r) => r.type === type);
+}
+
+/**
+ * The "Diagnostics:" section of a plain `pulumi up`, by resource heading (e.g.
+ * "pulumi-nodejs:dynamic/slurm:SlurmJob (held)"): the lines the engine shows under each resource.
+ */
+export function diagnosticsByResource(text: string): Record<string, string[]> {
+    const lines = text.split("\n");
+    const start = lines.findIndex((l) => l.trim() === "Diagnostics:");
+    const byResource: Record<string, string[]> = {};
+    if (start < 0) {
+        return byResource;
+    }
+    let current: string | undefined;
+    for (const line of lines.slice(start + 1)) {
+        if (line.trim() !== "" && !line.startsWith(" ")) {
+            break; // the next section (Outputs:, Resources:, ...)
+        }
+        const heading = /^ {2}(\S.*\)):$/.exec(line);
+        if (heading !== null) {
+            current = heading[1];
+            byResource[current] ??= [];
+        } else if (current !== undefined && line.trim() !== "") {
+            byResource[current].push(line.trim());
+        }
+    }
+    return byResource;
 }
