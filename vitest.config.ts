@@ -23,7 +23,7 @@ export default defineConfig({
         projects: [
             { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], sequence: { groupOrder: 0 } } },
             ...serviceFiles.map((file, i) => ({
-                extends: true,
+                extends: true as const,
                 test: { name: file.slice("test/".length, -".test.ts".length), include: [file], sequence: { groupOrder: i + 1 } },
             })),
         ],

@@ -12,10 +12,12 @@ import { closeSsh2Connections, runSsh2 } from "../../providers/remote/ssh2";
 
 const hostKey = utils.generateKeyPairSync("ed25519");
 const userKey = utils.generateKeyPairSync("ed25519");
-const userPublic = utils.parseKey(userKey.public);
-if (userPublic instanceof Error) {
-    throw userPublic;
-}
+const userPublic = ((parsed) => {
+    if (parsed instanceof Error) {
+        throw parsed;
+    }
+    return parsed;
+})(utils.parseKey(userKey.public));
 
 interface ServerOptions {
     /** After the key, ask this keyboard-interactive prompt (a second factor); the login completes only if the answer is `expect`. */
@@ -250,9 +252,7 @@ describe("ssh2 transport: keyboard-interactive", () => {
 
     it("refuses to give the second-factor answer to a password prompt, and says why", async () => {
         const s = await server({ prompt: { text: "Password: ", expect: "push" } });
-        const err = await runSsh2(connection(s.port, { keyboardInteractiveAnswers: ["push"], dialAttempts: 3 }), ["echo", "in"]).catch(
-            (e: unknown) => e,
-        );
+        const err = await runSsh2(connection(s.port, { keyboardInteractiveAnswers: ["push"], dialAttempts: 3 }), ["echo", "in"]).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(SshConnectError);
         expect((err as SshConnectError).retryable).toBe(false);
         expect((err as Error).message).toContain('the server asked for a password or passphrase ("Password:")');
