@@ -82,6 +82,10 @@ function dialOnce(conn: SshConnection, jumpClient?: Client): Promise<Client> {
             if (!settled) {
                 settled = true;
                 clearTimeout(bound);
+                // ssh2 may still emit "error" for an abandoned client (its own readyTimeout, then
+                // "Connection lost before handshake" when the socket closes): with no listener left
+                // that would be an uncaught exception in the provider process.
+                client.on("error", () => undefined);
                 client.end();
                 rejectPromise(err);
             }

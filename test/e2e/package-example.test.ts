@@ -6,7 +6,6 @@
 // With SLURM_PROVIDER_RECORD_STATE=1 it also records the state this release wrote into
 // test/e2e/states/ (see released-states.test.ts).
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,23 +23,13 @@ import {
 import { run } from "../support/spawn";
 import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
 import { toRecorded } from "./lib/releasedState";
+import { freePort } from "../support/ports";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
 const packageDir = path.join(repoRoot, "providers");
 const exampleDir = path.join(repoRoot, "examples", "slurm-http-server");
 const EXAMPLE_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"];
 const skip = shouldSkipEngineTests() || !requireClusterOrSkip();
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
-}
 
 async function mustRun(file: string, args: string[], cwd: string, timeoutMs = 600_000): Promise<string> {
     const r = await run(file, args, { cwd, timeoutMs });

@@ -2,13 +2,14 @@
 // @pulumi/docker builds them (POST /build with rm=0, the classic builder) leave working
 // containers and intermediate images; the script removes those of its own image and nothing
 // else, refuses (with the fix) while a container runs the image, and is idempotent.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { removeImageScript } from "../../components/images";
+import { run } from "../support/spawn";
 
 const SOCKET = "/run/podman/podman.sock";
 const BASE = "localhost/sparc-standin/debian:bookworm";
@@ -56,15 +57,9 @@ async function buildLikePulumiDocker(tag: string): Promise<string> {
         .replace(/^sha256:/, "")}`;
 }
 
-function removeImage(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, [removeImageScript, ...args], { timeout: 120_000 });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-        child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+async function removeImage(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const r = await run(process.execPath, [removeImageScript, ...args], { timeoutMs: 120_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Image ids from the image up through its untagged parents. */

@@ -7,6 +7,8 @@ export interface Registered {
     type: string;
     name: string;
     inputs: Record<string, unknown>;
+    /** The parent's URN ("" for a resource of the stack itself). */
+    parent: string;
 }
 
 export interface MockedStack {
@@ -37,10 +39,16 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
 /** Install the mocks; import the components under test only after this resolves. */
 export async function mockStack(options: MockOptions): Promise<MockedStack> {
     const registered: Registered[] = [];
+    const parents = new Map<string, string>();
     await pulumi.runtime.setMocks(
         {
             newResource: (args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult => {
-                registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+                registered.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs as Record<string, unknown>,
+                    parent: parents.get(`${args.type}::${args.name}`) ?? "",
+                });
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...(options.outputsOf?.(args) ?? {}) } };
             },
             call: (args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult => {
@@ -51,6 +59,15 @@ export async function mockStack(options: MockOptions): Promise<MockedStack> {
         options.stack,
         false,
     );
+    // The mocks' newResource is not told the parent; the mock monitor's request is, just before it.
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: { getType(): string; getName(): string; getParent(): string }, callback: unknown): unknown;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        parents.set(`${req.getType()}::${req.getName()}`, req.getParent());
+        return register(req, callback);
+    };
     return {
         registered,
         reset: () => {

@@ -1,10 +1,11 @@
 // wait-ready.js --grpc-health: the gRPC frame and grpc.health.v1 message code, and the whole check
 // against the gRPC health STAND-IN (test/standins/grpc-health/server.js; Riva itself needs a GPU and NGC).
-import { spawn } from "node:child_process";
 import * as net from "node:net";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../support/ports";
+import { run } from "../support/spawn";
 
 const root = path.resolve(__dirname, "..", "..");
 const waitReady = path.join(root, "scripts/podman/wait-ready.js");
@@ -66,26 +67,11 @@ describe("gRPC frame and grpc.health.v1 messages", () => {
     });
 });
 
-/** Run wait-ready.js; its exit code, output and how long it took. */
-function runWaitReady(args: string[]): Promise<{ code: number | null; out: string; seconds: number }> {
+/** Run wait-ready.js; its exit code, output (stdout, then stderr) and how long it took. */
+async function runWaitReady(args: string[]): Promise<{ code: number | null; out: string; seconds: number }> {
     const started = Date.now();
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, [waitReady, ...args]);
-        let out = "";
-        child.stdout.on("data", (c) => (out += c));
-        child.stderr.on("data", (c) => (out += c));
-        child.on("close", (code) => resolve({ code, out, seconds: (Date.now() - started) / 1000 }));
-    });
-}
-
-/** A port nothing listens on (bound, then released). */
-function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const s = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(port));
-        });
-    });
+    const r = await run(process.execPath, [waitReady, ...args]);
+    return { code: r.status, out: r.stdout + r.stderr, seconds: (Date.now() - started) / 1000 };
 }
 
 describe("wait-ready --grpc-health against the gRPC health stand-in", () => {

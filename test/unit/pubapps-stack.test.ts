@@ -18,7 +18,7 @@ beforeAll(async () => {
         outputsOf: (a) => ({
             ...(a.type === "docker:index/image:Image" ? { repoDigest: `sha256:${Buffer.from(a.name).toString("hex").padEnd(64, "0").slice(0, 64)}` } : {}),
             ...(a.type === "command:local:Command"
-                ? { stdout: a.name === "sparc-host" ? "podman=4.3.1\nformat=systemd\nlinger=already\n" : `${a.name}-out\nsha-of-${a.name}\n` }
+                ? { stdout: a.name.endsWith("-host") ? "podman=4.3.1\nformat=systemd\nlinger=already\n" : `${a.name}-out\nsha-of-${a.name}\n` }
                 : {}),
         }),
     });
@@ -155,6 +155,79 @@ describe("PubappsStack's warnings at preview", () => {
             ]);
         } finally {
             warn.mockRestore();
+        }
+    });
+});
+
+/** Paths in `value` where one of `needles` appears outside a secret (the engine encrypts only secrets in state). */
+function plaintext(value: unknown, needles: string[], at: string): string[] {
+    if (typeof value === "string") {
+        return needles.some((n) => value.includes(n)) ? [at] : [];
+    }
+    if (Array.isArray(value)) {
+        return value.flatMap((v, i) => plaintext(v, needles, `${at}[${i}]`));
+    }
+    if (value !== null && typeof value === "object") {
+        return SECRET_SIG in value ? [] : Object.entries(value).flatMap(([k, v]) => plaintext(v, needles, `${at}.${k}`));
+    }
+    return [];
+}
+
+/** "type name" of a URN's resource: the last type of its type chain, and its name. */
+function resourceOf(urn: string): string {
+    if (urn === "") {
+        return "(stack)";
+    }
+    const [, , types, name] = urn.split("::");
+    return `${types.split("$").pop()} ${name}`;
+}
+
+describe("PubappsStack: what it registers for a typical config", () => {
+    // Through HiPerGator with a Duo answer and a pinned instance key: the usual way to reach an instance.
+    const typical = {
+        pubappsInsecureIgnoreHostKey: "false",
+        pubappsHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh0ZXN0LWluc3RhbmNlLWtleS0wMDAwMDAwMDAwMDA=",
+        pubappsJumpHost: "hpg.rc.ufl.edu",
+        pubappsJumpUser: "albert",
+        pubappsJumpHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+        pubappsMfaAnswers: '["739201"]',
+    };
+
+    // The stacks built here get their own name: a stack of an earlier test (the warnings test does not
+    // wait for its resources) may still be registering while these run.
+    const mine = () => mocks.registered.filter((r) => r.name === "typical" || r.name.startsWith("typical-"));
+
+    it("registers the images, the host check, the secrets, one archive, load and unit per service, the pod and the readiness check, each under its component", async () => {
+        const stack = new pubapps.PubappsStack("typical", configs(typical));
+        await val(stack.readiness);
+        const stackUrn = "sparc:pubapps:PubappsStack typical";
+        const images = "sparc:images:SparcImages typical-images";
+        const services = ["unity", "mas", "turn", "signaling"];
+        const expected: [string, string][] = [
+            [stackUrn, "(stack)"],
+            [images, stackUrn],
+            ["pulumi:providers:docker typical-images-docker", images],
+            ...services.map((s): [string, string] => [`docker:index/image:Image typical-images-${s}`, images]),
+            ...services.map((s): [string, string] => [`command:local:Command typical-images-${s}-owned`, images]),
+            ...["host", "turn-secret", "ice-servers", "pod", "ready"].map((n): [string, string] => [`command:local:Command typical-${n}`, stackUrn]),
+            ...services.flatMap((s) => ["archive", "image", "unit"].map((step): [string, string] => [`command:local:Command typical-${s}-${step}`, stackUrn])),
+        ];
+        const got = mine().map((r): [string, string] => [`${r.type} ${r.name}`, resourceOf(r.parent)]);
+        expect([...got].sort()).toEqual([...expected].sort());
+    });
+
+    it("keeps the TURN secret, the ICE credential and the Duo answer out of every input in plaintext (secrets only)", async () => {
+        const stack = new pubapps.PubappsStack("typical", configs(typical));
+        await val(stack.readiness);
+        const ice = JSON.parse((mocks.byName("typical-ice-servers").inputs.stdin as { value: string }).value);
+        const secrets = ["configured-secret-0123456789", ice.iceServers[0].credential as string, "739201"];
+        expect(secrets[1]).toMatch(/^.{8,}$/);
+        const leaks = mine().flatMap((r) => plaintext(r.inputs, secrets, r.name));
+        expect(leaks).toEqual([]);
+        // Not vacuous: each value does reach the commands that need it, as a secret.
+        const everything = JSON.stringify(mine().map((r) => r.inputs));
+        for (const secret of secrets) {
+            expect(everything, "the value is in some input (as a secret)").toContain(secret.slice(0, 6));
         }
     });
 });
