@@ -20,10 +20,13 @@ export function checkConnection(fail: Fail, connection: unknown): void {
     const { host, user, port, hostKey, insecureIgnoreHostKey, privateKey, passphrase, agentSocket, keyboardInteractiveAnswers } = c;
 
     if (host !== UNKNOWN && (typeof host !== "string" || host === "" || /\s/.test(host))) {
-        fail("connection.host", `${is("connection.host", host)}: must be the login node's host name or address without spaces, e.g. "hpg.rc.ufl.edu"`);
+        fail(
+            "connection.host",
+            `${is("connection.host", host)}: must be the login node's host name or address without spaces, e.g. "login.cluster.example.edu"`,
+        );
     }
     if (user !== UNKNOWN && !(typeof user === "string" && SSH_USER.test(user))) {
-        fail("connection.user", `${is("connection.user", user)}: must be your user name on the cluster, e.g. "gatorlink_id"`);
+        fail("connection.user", `${is("connection.user", user)}: must be your user name on the cluster, e.g. "jdoe"`);
     }
     if (isKnown(port) && !(typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535)) {
         fail("connection.port", `${is("connection.port", port)}: must be a TCP port from 1 to 65535; leave it out for 22`);

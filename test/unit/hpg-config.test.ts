@@ -208,7 +208,7 @@ describe("loadHpgConfig", () => {
         [
             "hpgUser",
             "Albert Gator",
-            /sparc-deploy:hpgUser = "Albert Gator": must be your user name on the cluster, e\.g\. "gatorlink_id"\. Fix: pulumi config set hpgUser </,
+            /sparc-deploy:hpgUser = "Albert Gator": must be your user name on the cluster, e\.g\. "jdoe"\. Fix: pulumi config set hpgUser </,
         ],
         [
             "hpgHost",
