@@ -93,6 +93,20 @@ export function checkConnection(fail: Fail, connection: unknown): void {
             `${is("connection.commandTimeoutSeconds", commandTimeout)}: must be a number of seconds, at least 5 (a busy slurmctld answers within MessageTimeout, 10 s by default); leave it out for 60 s per query and 120 s for sbatch`,
         );
     }
+    const messages = c["messages"];
+    if (isKnown(messages)) {
+        const m = messages as Record<string, unknown> | null;
+        const keyNames = typeof m === "object" && m !== null && !Array.isArray(m) ? m["keyNames"] : undefined;
+        const fix = typeof m === "object" && m !== null ? m["passwordPortFix"] : undefined;
+        const textMap = (v: unknown) =>
+            v === undefined || (typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((n) => typeof n === "string"));
+        if (typeof m !== "object" || m === null || Array.isArray(m) || !textMap(keyNames) || !(fix === undefined || typeof fix === "string")) {
+            fail(
+                "connection.messages",
+                `${is("connection.messages", messages)}: must be an object with keyNames (field -> the name your users know it by, e.g. { port: "clusterPort" }) and/or passwordPortFix (text)`,
+            );
+        }
+    }
     const dialTimeout = c["dialTimeoutSeconds"];
     if (isKnown(dialTimeout) && !(typeof dialTimeout === "number" && Number.isFinite(dialTimeout) && dialTimeout > 0)) {
         fail("connection.dialTimeoutSeconds", `${is("connection.dialTimeoutSeconds", dialTimeout)}: must be a number of seconds above 0, e.g. 20`);
