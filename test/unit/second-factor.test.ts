@@ -5,6 +5,7 @@ import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, promptLine, refusedPromptMe
 import { blobKeyType, hostKeyAlgorithmsFor, parsePinnedHostKey } from "../../providers/remote/hostKey";
 import { secondFactorAnswers } from "../../providers/remote/prompts";
 import { HPG_CONNECTION_MESSAGES } from "../../components/hpg/site";
+import { masterLoginError } from "../../providers/remote/opensshTransport";
 import { controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "../../providers/remote/openssh";
 
 const DUO =
@@ -167,5 +168,34 @@ describe("secondFactorAnswers", () => {
         ["the new name wins over the old", { SLURM_PROVIDER_MFA_ANSWERS: "123456", SPARC_HPG_MFA_ANSWERS: "push" }, ["123456"]],
     ])("%s", (_what, env, expected) => {
         expect(secondFactorAnswers({ host: "h", user: "u", keyboardInteractiveAnswers: ["1"] }, env)).toEqual(expected);
+    });
+});
+
+describe("masterLoginError: the openssh transport's login errors, in the provider's words or the caller's", () => {
+    const hpg = { port: 2222, messages: HPG_CONNECTION_MESSAGES };
+    it.each<[string, string, object, string]>([
+        [
+            "a refused key, no names given",
+            "hpcuser@127.0.0.1: Permission denied (publickey).",
+            { port: 22 },
+            "Check connection.user, the key (connection.identityFile or ssh-agent), connection.port (some sites take keys on another port than their password logins) and, with a second factor, connection.keyboardInteractiveAnswers.",
+        ],
+        ["a refused key, the hpg stack's names", "Permission denied (publickey).", hpg, "Check hpgUser, the key (hpgIdentityFile or ssh-agent), hpgPort"],
+        ["a changed host key, no names given", "Host key verification failed.", {}, "does not match connection.hostKey (none of its lines)"],
+        [
+            "a changed host key, the hpg stack's names",
+            "Host key verification failed.",
+            hpg,
+            "does not match connection.hostKey (hpgHostKey; none of its lines)",
+        ],
+        [
+            "a refused second-factor answer",
+            "slurm-provider-answered-second-factor\nPermission denied (keyboard-interactive).",
+            hpg,
+            "Check connection.keyboardInteractiveAnswers (hpgMfaAnswers)",
+        ],
+        ["a refused password prompt", "slurm-provider-refused-prompt: Password:", hpg, "connection.port (hpgPort) = 2222: that port asked for a password"],
+    ])("%s", (_what, stderr, conn, expected) => {
+        expect(masterLoginError("u@h:22", stderr, DEFAULT_MFA_PROMPT_PATTERN, conn).message).toContain(expected);
     });
 });
