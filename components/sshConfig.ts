@@ -9,6 +9,17 @@ import SSHConfig from "ssh-config";
 /** UF RC: key-based SSH goes to port 2222 (port 22 asks for the GatorLink password); Duo follows the key. */
 export const UF_KEY_SSH_PORT = 2222;
 
+/**
+ * The fix for a UF RC login that asked for a password: port 22 asks for the GatorLink password, keys go to
+ * 2222 (UF's federated users are the exception: keys on 22). `portKey` is the config key that chose the port.
+ */
+export function ufKeyPortFix(portKey: string): string {
+    return (
+        `\`pulumi config set ${portKey} ${UF_KEY_SSH_PORT}\` (UF RC takes key logins on port ${UF_KEY_SSH_PORT}; its port 22 asks for the GatorLink password), ` +
+        "or 0 to use the Port of your ~/.ssh/config; UF federated users log in with a key on port 22"
+    );
+}
+
 export interface ResolvedHost {
     host: string;
     user?: string;

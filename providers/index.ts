@@ -38,7 +38,8 @@ export { validateJobInputs } from "./slurm/validate";
 export { describeValue, type ValidationFailure } from "./slurm/validation";
 export { parseSlurmMemory } from "./slurm/memory";
 export { parseSlurmTime } from "./slurm/time";
-export { HIPERGATOR_GPU_OFFER, gpuRequestProblem, parseGpuRequest } from "./slurm/gpus";
+export { gpuRequestProblem, parseGpuRequest } from "./slurm/gpus";
+export { JOURNAL_DIR_ENV } from "./slurm/journal";
 
 // The neutral SSH layer: quoting, the OpenSSH command lines, second-factor prompts, pinned host keys.
 export { shJoin, shQuote } from "./remote/quote";
@@ -54,7 +55,15 @@ export {
     sshArgv,
     type OpenSshTarget,
 } from "./remote/openssh";
-export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, passwordPortFix, secondFactorAnswersFromEnv, type PromptVerdict } from "./remote/prompts";
+export {
+    DEFAULT_MFA_PROMPT_PATTERN,
+    MFA_ANSWERS_ENV,
+    classifyPrompt,
+    passwordPortMessage,
+    secondFactorAnswersFromEnv,
+    type PromptVerdict,
+} from "./remote/prompts";
+export type { ConnectionField, ConnectionMessages } from "./remote/keyNames";
 export { parsePinnedHostKey, parsePinnedHostKeys, type PinnedHostKey } from "./remote/hostKey";
 export { closeAllConnections } from "./remote/remote";
 

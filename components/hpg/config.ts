@@ -7,9 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import {
     CLUSTER_CHECK_MODES,
-    DEFAULT_CONTROL_PATH,
     DEFAULT_MFA_PROMPT_PATTERN,
-    HIPERGATOR_GPU_OFFER,
     parsePinnedHostKeys,
     parseSlurmMemory,
     parseSlurmTime,
@@ -18,6 +16,7 @@ import {
 import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { gpuConfigProblems, hpgJobProblems } from "./jobSpecs";
+import { HIPERGATOR_GPU_OFFER, HPG_CONTROL_PATH } from "./site";
 
 export const sifBuildPlaces = ["login", "slurm"] as const;
 /** The SlurmJob provider's own list (hpgClusterChecks is its clusterChecks). */
@@ -102,7 +101,7 @@ export const hpgConfigDefaults = {
     hpgMfaAnswers: [],
     hpgMfaPromptPattern: "",
     hpgSshTransport: "openssh",
-    hpgControlPath: DEFAULT_CONTROL_PATH,
+    hpgControlPath: HPG_CONTROL_PATH,
     hpgContainerDir: "",
     hpgWorkDir: "",
     hpgLocalArchiveDir: "",

@@ -4,6 +4,7 @@ import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { RemoteCommand, SlurmJob, type SshConnection } from "../../providers";
+import { HPG_CONNECTION_MESSAGES } from "./site";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import { idleGpuWarning, sampleWarnings } from "../previewWarnings";
 import type { HpgConfig } from "./config";
@@ -51,6 +52,8 @@ export function slurmConnection(cfg: HpgConfig): pulumi.Input<SshConnection> {
             ...(answers !== undefined && answers.length > 0 ? { keyboardInteractiveAnswers: answers } : {}),
             ...(cfg.mfaPromptPattern !== "" ? { mfaPromptPattern: cfg.mfaPromptPattern } : {}),
             ...(passphrase !== undefined ? { passphrase } : {}),
+            // Message text only (never diffed): the provider's errors name the hpg* keys.
+            messages: HPG_CONNECTION_MESSAGES,
         };
         if (cfg.transport === "openssh") {
             // ssh gets hpgHost as written: an alias keeps the user's Host block (ProxyJump, User, ...).

@@ -2,18 +2,11 @@
 // them, and the way back: which config key each job field comes from, so that a field the
 // SlurmJob provider's check would refuse is reported at preview under the user's key
 // (`sparc-deploy:hpgPartition`), not the provider's field name (`partition`).
-import {
-    HIPERGATOR_GPU_OFFER,
-    describeValue,
-    gpuRequestProblem,
-    parseGpuRequest,
-    validateJobInputs,
-    type SlurmJobInputs,
-    type SshConnection,
-} from "../../providers";
+import { describeValue, gpuRequestProblem, parseGpuRequest, validateJobInputs, type SlurmJobInputs, type SshConnection } from "../../providers";
 import { showValue } from "../configCheck";
 import { endpointFilePattern, readinessScript } from "./commands";
 import type { HpgConfig } from "./config";
+import { HIPERGATOR_GPU_OFFER } from "./site";
 
 /** Where each service job writes "node port jobid" (%j = its job id), next to its log. */
 export function endpointPatternOf(cfg: HpgConfig): string {

@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DevConfig } from "../dev/config";
 import { containerPorts, devContainerPlan, devContainerSpecs, type ServiceName } from "../dev/podman";
 import type { PubappsConfig } from "./config";
-import { passwordPortFix } from "../../providers";
+import { passwordPortMessage } from "../../providers";
+import { ufKeyPortFix } from "../sshConfig";
 import { pubappsTargets, type PubappsTransport } from "./transport";
 
 export function pubappsTransport(cfg: PubappsConfig): PubappsTransport {
@@ -34,7 +35,7 @@ export function pubappsTransport(cfg: PubappsConfig): PubappsTransport {
             instance:
                 `pubappsPort = ${cfg.port}: the instance ${cfg.host} asked for a password, so it did not take your key. ` +
                 `Fix: give the key UF RC installed for ${cfg.user} (pubappsIdentityFile, or ssh-agent)`,
-            jump: `the jump host ${cfg.jumpHost}: ${passwordPortFix(cfg.jumpPort, "pubappsJumpPort")}`,
+            jump: `the jump host ${cfg.jumpHost}: ${passwordPortMessage(cfg.jumpPort, "pubappsJumpPort", ufKeyPortFix("pubappsJumpPort"))}`,
         },
     );
 }

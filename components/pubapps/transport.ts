@@ -22,7 +22,7 @@ export type { OpenSshTarget } from "../../providers";
 
 /**
  * The askpass ssh runs for the logins: answers only a second-factor prompt (Duo's "Passcode or
- * option"), from $SPARC_SSH_MFA_ANSWER; a password prompt is refused (the same script as the hpg
+ * option"), from $SLURM_PROVIDER_ASKPASS_ANSWER; a password prompt is refused (the same script as the hpg
  * stack's openssh transport, ASKPASS_SCRIPT in providers/remote/opensshTransport.ts).
  */
 export const askpassScript = path.resolve(__dirname, "..", "..", "scripts", "ssh-askpass.sh");
@@ -105,7 +105,8 @@ function masterUp(t: PubappsTransport, target: OpenSshTarget): string {
         destination(target),
     ];
     const hint = t.passwordHints?.[target === t.jump ? "jump" : "instance"];
-    const withHint = hint === undefined ? open : ["env", `SPARC_SSH_PASSWORD_HINT=${hint}`, ...open];
+    // The askpass prints the hint as given: the "sparc-deploy:" prefix is ours, not the provider package's.
+    const withHint = hint === undefined ? open : ["env", `SLURM_PROVIDER_ASKPASS_PASSWORD_HINT=sparc-deploy: ${hint}`, ...open];
     return `{ ${shJoin(controlArgv(target, "check"))} 2>/dev/null || ${shJoin(withHint)}; }`;
 }
 
@@ -169,7 +170,7 @@ export function transportEnvironment(answer: string | undefined): Record<string,
               SSH_ASKPASS: askpassScript,
               SSH_ASKPASS_REQUIRE: "force",
               DISPLAY: ":0",
-              SPARC_SSH_MFA_ANSWER: answer,
-              SPARC_SSH_MFA_PATTERN: DEFAULT_MFA_PROMPT_PATTERN,
+              SLURM_PROVIDER_ASKPASS_ANSWER: answer,
+              SLURM_PROVIDER_ASKPASS_PATTERN: DEFAULT_MFA_PROMPT_PATTERN,
           };
 }

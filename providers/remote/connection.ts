@@ -8,6 +8,8 @@
 import type { PoolEntry } from "./ssh2";
 import type { OpenSshMaster } from "./opensshTransport";
 import { hostKeyBlobs } from "./hostKey";
+import type { ConnectionMessages } from "./keyNames";
+import { SHARED_GLOBALS } from "../legacy";
 
 /** How the provider reaches the cluster's login node. */
 export interface SshConnection {
@@ -58,7 +60,7 @@ export interface SshConnection {
      */
     transport?: "ssh2" | "openssh";
     /**
-     * openssh transport: the name given to ssh instead of host, e.g. the ~/.ssh/config alias "hpg", so the
+     * openssh transport: the name given to ssh instead of host, e.g. a ~/.ssh/config alias such as "cluster", so the
      * user's Host block (ProxyJump, User, ControlPath...) applies in full; host stays the resolved name.
      */
     hostAlias?: string;
@@ -67,10 +69,15 @@ export interface SshConnection {
      */
     identityFile?: string;
     /**
-     * openssh transport: where the user's own master is looked for (default "~/.ssh/sparc-cm-%C"); one that
+     * openssh transport: where the user's own master is looked for (default "~/.ssh/slurm-cm-%C"); one that
      * answers there is used. Otherwise this process starts its own, listening in its run directory.
      */
     controlPath?: string;
+    /**
+     * Text for error messages only (what the calling program's users call each setting, a site's fix for a
+     * password prompt): never compared by diff, never part of the pool key, never sent anywhere.
+     */
+    messages?: ConnectionMessages;
 }
 
 export interface RemoteResult {
@@ -131,16 +138,17 @@ export interface PoolState {
 
 /** The process-wide pool (globalThis, so every loaded copy of the providers shares it). */
 export function sshPool(): PoolState {
-    const g = globalThis as unknown as { __sparcSlurmSsh?: PoolState };
-    g.__sparcSlurmSsh ??= {
+    // Under the frozen providers' key (legacy.ts): such a copy in the same process shares the pool.
+    const g = globalThis as unknown as Record<typeof SHARED_GLOBALS.sshPool, PoolState | undefined>;
+    const pool = (g[SHARED_GLOBALS.sshPool] ??= {
         entries: new Map(),
         stats: { handshakes: 0, commands: {} },
         maxChannels: 4,
         idleSeconds: 0,
         masters: new Map(),
-    };
-    g.__sparcSlurmSsh.masters ??= new Map();
-    return g.__sparcSlurmSsh;
+    });
+    pool.masters ??= new Map();
+    return pool;
 }
 
 /** Counts one command by its program name for the benchmarks (the program run by `env NAME=value ...`, not env). */
@@ -163,8 +171,8 @@ export function connectionLabel(conn: SshConnection): string {
  */
 export function connectionKey(conn: SshConnection): string {
     const crypto = require("node:crypto") as typeof import("node:crypto");
-    const g = globalThis as unknown as { __sparcSlurmKeySalt?: Buffer };
-    g.__sparcSlurmKeySalt ??= crypto.randomBytes(32);
+    const g = globalThis as unknown as { __slurmProviderKeySalt?: Buffer };
+    g.__slurmProviderKeySalt ??= crypto.randomBytes(32);
     const identity = JSON.stringify([
         conn.transport ?? "ssh2",
         conn.host,
@@ -183,7 +191,7 @@ export function connectionKey(conn: SshConnection): string {
         // Through another host is another path to the peer: its own connection.
         conn.jump === undefined ? null : connectionKey(conn.jump),
     ]);
-    const digest = crypto.createHmac("sha256", g.__sparcSlurmKeySalt).update(identity).digest("hex").slice(0, 32);
+    const digest = crypto.createHmac("sha256", g.__slurmProviderKeySalt).update(identity).digest("hex").slice(0, 32);
     return `${connectionLabel(conn)}#${digest}`;
 }
 
@@ -237,7 +245,7 @@ export async function retryRefusedChannel<T>(attempt: () => Promise<T>): Promise
 }
 
 /** Printed just before the command runs, on stdout and stderr. */
-export const OUTPUT_MARKER = "__sparc_command_output_follows__";
+export const OUTPUT_MARKER = "__slurm_provider_output_follows__";
 
 /**
  * A login shell that prints (a ~/.bashrc echo, a site banner) writes before the command

@@ -1,6 +1,7 @@
 // Pinned host keys of every type. A known_hosts/.pub line names its type; a bare base64
 // blob names it too, inside (the blob starts with the length-prefixed type string), so no
 // type is ever assumed. Pure: used by both transports (ssh2.ts, opensshTransport.ts) and by config checks.
+import type { SshConnection } from "./connection";
 
 /** The first word of a key line that names its type ("ssh-ed25519", "ecdsa-sha2-nistp256", "sk-ssh-ed25519@openssh.com"). */
 const KEY_TYPE_WORD = /^(ssh-|ecdsa-|sk-)/;
@@ -42,7 +43,7 @@ export function parsePinnedHostKey(hostKey: string): PinnedHostKey | undefined {
 }
 
 /**
- * Several pinned keys, one per line: a load-balanced name (hpg.rc.ufl.edu) may be answered by any of its
+ * Several pinned keys, one per line: a load-balanced name (e.g. HiPerGator's hpg.rc.ufl.edu) may be answered by any of its
  * nodes, each with its own key. undefined when there is none, or any line is not a key.
  */
 export function parsePinnedHostKeys(hostKey: string): PinnedHostKey[] | undefined {
@@ -75,10 +76,11 @@ export function hostKeyBlobs(hostKey: string): string {
 }
 
 /** The error text when the server's host key is not the pinned one (both transports). */
-export function hostKeyMismatchMessage(label: string): string {
+export function hostKeyMismatchMessage(label: string, conn: Pick<SshConnection, "messages"> = {}): string {
+    const named = conn.messages?.keyNames?.hostKey;
     return (
-        `connection to ${label} refused: the server's host key does not match connection.hostKey (hpgHostKey; none of its lines). ` +
+        `connection to ${label} refused: the server's host key does not match connection.hostKey (${named === undefined ? "" : `${named}; `}none of its lines). ` +
         "If the cluster's key really changed (or a load-balanced name reached another node), verify the new key " +
-        "(ssh-keygen -lf; ask the site, e.g. UF RC), then add it on a line of its own."
+        "(ssh-keygen -lf; compare with the fingerprints the site publishes), then add it on a line of its own."
     );
 }

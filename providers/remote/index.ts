@@ -17,7 +17,8 @@ export {
     type OpenSshTarget,
 } from "./openssh";
 export { openSshMaster } from "./opensshTransport";
-export { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, passwordPortFix, secondFactorAnswersFromEnv } from "./prompts";
+export { DEFAULT_MFA_PROMPT_PATTERN, MFA_ANSWERS_ENV, classifyPrompt, passwordPortMessage, secondFactorAnswersFromEnv } from "./prompts";
+export type { ConnectionField, ConnectionMessages } from "./keyNames";
 export { parsePinnedHostKey, parsePinnedHostKeys } from "./hostKey";
 export { RemoteCommand, type RemoteCommandArgs } from "./remoteCommandResource";
 export { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "./remoteCommand";

@@ -33,7 +33,7 @@ export interface OpenSshTarget {
  * so it matches whatever HostName, port or ProxyJump the user's ~/.ssh/config resolves to.
  */
 /** Where the shared master's socket lives unless configured (%C: ssh's hash of host, port and user). */
-export const DEFAULT_CONTROL_PATH = "~/.ssh/sparc-cm-%C";
+export const DEFAULT_CONTROL_PATH = "~/.ssh/slurm-cm-%C";
 
 export function knownHostsLine(t: Pick<OpenSshTarget, "host" | "hostKey">): string {
     const pinned = parsePinnedHostKeys(t.hostKey);
@@ -104,7 +104,7 @@ export function masterArgv(t: OpenSshTarget, connectTimeoutSeconds: number): str
  * Printed (by the ProxyCommand below) when a client could not reach the master's socket: the
  * command was never handed to a master, so nothing ran and logging in again is safe.
  */
-export const MASTER_UNREACHABLE_MARKER = "sparc-deploy-master-unreachable";
+export const MASTER_UNREACHABLE_MARKER = "slurm-provider-master-unreachable";
 
 /**
  * A client of the master and nothing else: if the master is gone or refuses, ssh must not open a

@@ -5,6 +5,8 @@
 import { shJoin } from "./quote";
 import { hostKeyMismatchMessage } from "./hostKey";
 import { progressLine, secondFactorNotice, uploadProgress } from "./progress";
+import { keyToSet } from "./keyNames";
+import { LEGACY_RUN_DIR_PREFIX } from "../legacy";
 import {
     DEFAULT_CONTROL_PATH,
     MASTER_UNREACHABLE_MARKER,
@@ -98,47 +100,47 @@ function runLocal(argv: readonly string[], env: NodeJS.ProcessEnv, timeoutSecond
  * connection.passphrase when set, and refuses anything else (a password prompt above all), saying so on stderr.
  */
 export const ASKPASS_SCRIPT = `#!/bin/sh
-# sparc-deploy askpass: answers the second factor only.
+# slurm-provider askpass: answers the second factor only.
 line=$(printf '%s\\n' "$1" | awk 'NF { l = $0 } END { print l }')
 if printf '%s' "$line" | grep -Eiq 'pass(word|phrase)'; then
-  if printf '%s' "$line" | grep -Eiq 'passphrase for' && [ -n "\${SPARC_SSH_KEY_PASSPHRASE:-}" ]; then
-    printf '%s\\n' "$SPARC_SSH_KEY_PASSPHRASE"; exit 0
+  if printf '%s' "$line" | grep -Eiq 'passphrase for' && [ -n "\${SLURM_PROVIDER_ASKPASS_PASSPHRASE:-}" ]; then
+    printf '%s\\n' "$SLURM_PROVIDER_ASKPASS_PASSPHRASE"; exit 0
   fi
   # Stop ssh itself: exiting 1 alone makes it send an empty answer (a failed password try at the server).
-  printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2
-  # The caller's fix for this hop (which config key, its value, what to set), when it gave one.
-  if [ -n "\${SPARC_SSH_PASSWORD_HINT:-}" ] && ! printf '%s' "$line" | grep -Eiq 'passphrase'; then
-    printf 'sparc-deploy: %s\\n' "$SPARC_SSH_PASSWORD_HINT" >&2
+  printf 'slurm-provider-refused-prompt: %s\\n' "$line" >&2
+  # The caller's fix for this hop (which config key, its value, what to set), when it gave one, as given.
+  if [ -n "\${SLURM_PROVIDER_ASKPASS_PASSWORD_HINT:-}" ] && ! printf '%s' "$line" | grep -Eiq 'passphrase'; then
+    printf '%s\\n' "$SLURM_PROVIDER_ASKPASS_PASSWORD_HINT" >&2
   fi
   kill -TERM "$PPID" 2>/dev/null; exit 1
 fi
-if [ -n "\${SPARC_SSH_MFA_ANSWER:-}" ] && printf '%s' "$line" | grep -Eiq -- "$SPARC_SSH_MFA_PATTERN"; then
-  echo 'sparc-deploy-answered-second-factor' >&2
-  printf '%s\\n' "$SPARC_SSH_MFA_ANSWER"; exit 0
+if [ -n "\${SLURM_PROVIDER_ASKPASS_ANSWER:-}" ] && printf '%s' "$line" | grep -Eiq -- "$SLURM_PROVIDER_ASKPASS_PATTERN"; then
+  echo 'slurm-provider-answered-second-factor' >&2
+  printf '%s\\n' "$SLURM_PROVIDER_ASKPASS_ANSWER"; exit 0
 fi
-printf 'sparc-deploy-refused-prompt: %s\\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
+printf 'slurm-provider-refused-prompt: %s\\n' "$line" >&2; kill -TERM "$PPID" 2>/dev/null; exit 1
 `;
 
 /** Turns a failed master login's stderr into the error a user can act on. */
-export function masterLoginError(label: string, stderr: string, pattern: string, port?: number): SshConnectError {
-    const refused = /sparc-deploy-refused-prompt: (.*)/.exec(stderr);
+export function masterLoginError(label: string, stderr: string, pattern: string, conn: Pick<SshConnection, "port" | "messages"> = {}): SshConnectError {
+    const refused = /slurm-provider-refused-prompt: (.*)/.exec(stderr);
     if (refused !== null) {
-        return new SshConnectError(refusedPromptMessage(`connection to ${label}`, refused[1], classifyPrompt(refused[1], pattern), pattern, port), false);
+        return new SshConnectError(refusedPromptMessage(`connection to ${label}`, refused[1], classifyPrompt(refused[1], pattern), pattern, conn), false);
     }
     const plain = stderr
         .split(/\r?\n/)
-        .filter((l) => l.trim() !== "" && !l.startsWith("sparc-deploy-"))
+        .filter((l) => l.trim() !== "" && !l.startsWith("slurm-provider-"))
         .join("; ");
     if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .* has changed/i.test(stderr)) {
-        return new SshConnectError(hostKeyMismatchMessage(label), false);
+        return new SshConnectError(hostKeyMismatchMessage(label, conn), false);
     }
-    if (/Permission denied/.test(stderr) && stderr.includes("sparc-deploy-answered-second-factor")) {
-        return new SshConnectError(refusedAnswerMessage(label, plain), false);
+    if (/Permission denied/.test(stderr) && stderr.includes("slurm-provider-answered-second-factor")) {
+        return new SshConnectError(refusedAnswerMessage(label, plain, conn), false);
     }
     if (/Permission denied/.test(stderr)) {
         return new SshConnectError(
-            `connection to ${label}: authentication failed (${plain}). Check the user, the key (hpgIdentityFile or ssh-agent) ` +
-                "and, with Duo, hpgMfaAnswers; on HiPerGator key-based SSH is port 2222.",
+            `connection to ${label}: authentication failed (${plain}). Check ${keyToSet(conn, "user")}, the key (${keyToSet(conn, "identityFile")} or ssh-agent), ` +
+                `${keyToSet(conn, "port")} (some sites take keys on another port than their password logins) and, with a second factor, ${keyToSet(conn, "keyboardInteractiveAnswers")}.`,
             false,
         );
     }
@@ -177,11 +179,11 @@ function sweepStaleRunDirs(): void {
     const fs = require("node:fs") as typeof import("node:fs");
     const os = require("node:os") as typeof import("node:os");
     const path = require("node:path") as typeof import("node:path");
-    const g = globalThis as unknown as { __sparcSshSwept?: boolean };
-    if (g.__sparcSshSwept === true) {
+    const g = globalThis as unknown as { __slurmProviderRunDirsSwept?: boolean };
+    if (g.__slurmProviderRunDirsSwept === true) {
         return;
     }
-    g.__sparcSshSwept = true;
+    g.__slurmProviderRunDirsSwept = true;
     const uid = process.getuid?.();
     for (const base of new Set([os.tmpdir(), "/tmp"])) {
         let names: string[];
@@ -191,7 +193,9 @@ function sweepStaleRunDirs(): void {
             continue;
         }
         for (const name of names) {
-            const owner = /^sparc-ssh-(\d+)-/.exec(name);
+            // Today's prefix, or 0.1.0's (legacy.ts): both name the pid of the process that made the directory.
+            const prefix = [RUN_DIR_PREFIX, LEGACY_RUN_DIR_PREFIX].find((p) => name.startsWith(p));
+            const owner = prefix === undefined ? null : /^(\d+)-/.exec(name.slice(prefix.length));
             if (owner === null || Number(owner[1]) === process.pid) {
                 continue;
             }
@@ -216,6 +220,9 @@ function sweepStaleRunDirs(): void {
     }
 }
 
+/** The run directories' name: `${RUN_DIR_PREFIX}<pid>-XXXXXX` under $TMPDIR (or /tmp). As short as 0.1.0's, for the socket path's limit. */
+export const RUN_DIR_PREFIX = "slurm-ssh-";
+
 /** Our master's socket, in the run directory (0700, private to this process). */
 const MASTER_SOCKET_NAME = "cm";
 
@@ -228,7 +235,7 @@ function makeRunDir(): string {
     const fs = require("node:fs") as typeof import("node:fs");
     const os = require("node:os") as typeof import("node:os");
     const path = require("node:path") as typeof import("node:path");
-    const prefix = `sparc-ssh-${process.pid}-`;
+    const prefix = `${RUN_DIR_PREFIX}${process.pid}-`;
     const socketBytes = (base: string) => Buffer.byteLength(path.join(base, `${prefix}XXXXXX`, MASTER_SOCKET_NAME));
     const base = socketBytes(os.tmpdir()) <= maxControlPathBytes() ? os.tmpdir() : "/tmp";
     const dir = fs.mkdtempSync(path.join(base, prefix));
@@ -245,7 +252,7 @@ function makeRunDir(): string {
 
 /**
  * The one OpenSSH login of this process for conn: a master already listening on the ControlPath
- * (the user's own, e.g. `ssh -fNM hpg`) is used and left alone; otherwise one is started
+ * (the user's own, e.g. `ssh -fNM cluster`) is used and left alone; otherwise one is started
  * (answering the second factor once) and lives exactly as long as this process.
  * Concurrent callers share the same attempt. A jump host's master is opened first and reused.
  */
@@ -341,9 +348,9 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
         SSH_ASKPASS: askpass,
         SSH_ASKPASS_REQUIRE: "force",
         DISPLAY: process.env.DISPLAY ?? ":0",
-        SPARC_SSH_MFA_ANSWER: secondFactorAnswers(conn)[0] ?? "",
-        SPARC_SSH_MFA_PATTERN: pattern,
-        SPARC_SSH_KEY_PASSPHRASE: conn.passphrase ?? "",
+        SLURM_PROVIDER_ASKPASS_ANSWER: secondFactorAnswers(conn)[0] ?? "",
+        SLURM_PROVIDER_ASKPASS_PATTERN: pattern,
+        SLURM_PROVIDER_ASKPASS_PASSPHRASE: conn.passphrase ?? "",
     };
     const connectSeconds = dialBoundSeconds(conn);
     // Each master started is a new login, and with an answer configured a new Duo push: say so first.
@@ -361,7 +368,7 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
     // From its first moment: if this process dies (the engine kills the provider at the end of
     // the run), the reaper's stdin closes and it stops the master, so the login never outlives the run
     // (and removes the run's known_hosts/askpass directory).
-    const reaper = spawn("sh", ["-c", 'read _ignored; kill "$1" 2>/dev/null; rm -rf "$2"', "sparc-ssh-reaper", String(child.pid), master.dir], {
+    const reaper = spawn("sh", ["-c", 'read _ignored; kill "$1" 2>/dev/null; rm -rf "$2"', "slurm-ssh-reaper", String(child.pid), master.dir], {
         stdio: ["pipe", "ignore", "ignore"],
     });
     reaper.stdin?.on("error", () => undefined);
@@ -372,7 +379,7 @@ async function startMaster(conn: SshConnection, master: OpenSshMaster): Promise<
     for (;;) {
         const dead = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
         if (dead) {
-            throw masterLoginError(label, Buffer.concat(errOut).toString("utf8"), pattern, conn.port);
+            throw masterLoginError(label, Buffer.concat(errOut).toString("utf8"), pattern, conn);
         }
         if ((await runLocal(controlArgv(master.target, "check"), process.env, 15)).code === 0) {
             break;

@@ -24,9 +24,9 @@ export interface ProgressInputs {
 }
 
 interface ProgressGlobals {
-    __sparcProgressScope?: AsyncLocalStorage<ProgressScope>;
-    __sparcProgressQueue?: Promise<void>;
-    __sparcProgressEngine?: { address: string; client: unknown } | null;
+    __slurmProviderProgressScope?: AsyncLocalStorage<ProgressScope>;
+    __slurmProviderProgressQueue?: Promise<void>;
+    __slurmProviderProgressEngine?: { address: string; client: unknown } | null;
 }
 
 function globals(): ProgressGlobals {
@@ -35,7 +35,7 @@ function globals(): ProgressGlobals {
 
 function scopeStore(): AsyncLocalStorage<ProgressScope> {
     const { AsyncLocalStorage: Store } = require("node:async_hooks") as typeof import("node:async_hooks");
-    return (globals().__sparcProgressScope ??= new Store<ProgressScope>());
+    return (globals().__slurmProviderProgressScope ??= new Store<ProgressScope>());
 }
 
 /** Runs fn with every progress line of its calls (logins included) attributed to props' resource. */
@@ -58,32 +58,32 @@ type EngineClient = { log(req: unknown, opts: { deadline: number }, cb: (err: Er
  * started with, if any). For tests, which stand up their own Engine service.
  */
 export function useProgressEngine(address: string | undefined): void {
-    globals().__sparcProgressEngine = undefined;
+    globals().__slurmProviderProgressEngine = undefined;
     connectEngine(address);
 }
 
 function connectEngine(address: string | undefined): void {
     const g = globals();
-    g.__sparcProgressEngine = null;
+    g.__slurmProviderProgressEngine = null;
     if (address !== undefined) {
         try {
             // The SDK's own grpc-js (its generated stubs check credentials by class).
             const stubs = require.resolve("@pulumi/pulumi/proto/engine_grpc_pb");
             const grpc = require(require.resolve("@grpc/grpc-js", { paths: [stubs] })) as typeof import("@grpc/grpc-js");
             const { EngineClient: Client } = require(stubs) as typeof import("@pulumi/pulumi/proto/engine_grpc_pb");
-            g.__sparcProgressEngine = { address, client: new Client(address, grpc.credentials.createInsecure()) };
+            g.__slurmProviderProgressEngine = { address, client: new Client(address, grpc.credentials.createInsecure()) };
         } catch {
-            g.__sparcProgressEngine = null;
+            g.__slurmProviderProgressEngine = null;
         }
     }
 }
 
 function engineClient(): { client: EngineClient; proto: typeof import("@pulumi/pulumi/proto/engine_pb") } | undefined {
     const g = globals();
-    if (g.__sparcProgressEngine === undefined) {
+    if (g.__slurmProviderProgressEngine === undefined) {
         connectEngine(engineAddress());
     }
-    const engine = g.__sparcProgressEngine;
+    const engine = g.__slurmProviderProgressEngine;
     if (engine === null || engine === undefined) {
         return undefined;
     }
@@ -111,7 +111,7 @@ export function progressLine(label: string | undefined, message: string): void {
     req.setEphemeral(false);
     // In order, one at a time (as the SDK's own log does); a line the engine does not take goes to stdout.
     const g = globals();
-    g.__sparcProgressQueue = (g.__sparcProgressQueue ?? Promise.resolve()).then(
+    g.__slurmProviderProgressQueue = (g.__slurmProviderProgressQueue ?? Promise.resolve()).then(
         () =>
             new Promise<void>((resolve) => {
                 try {
@@ -131,7 +131,7 @@ export function progressLine(label: string | undefined, message: string): void {
 
 /** Waits until every line sent so far has reached the engine (tests; the engine waits for the call anyway). */
 export function progressFlushed(): Promise<void> {
-    return globals().__sparcProgressQueue ?? Promise.resolve();
+    return globals().__slurmProviderProgressQueue ?? Promise.resolve();
 }
 
 /**

@@ -1,10 +1,12 @@
 // Which keyboard-interactive prompts get the configured second-factor answer.
-// HiPerGator asks for Duo after the key ("Passcode or option (1-3): "); a prompt for a
-// password or a key passphrase must never receive that answer (a GatorLink password
-// prompt answered with "push" counts as a failed password: lockout risk), so such a
+// A site with Duo (e.g. UF's HiPerGator) asks for it after the key ("Passcode or option (1-3): "); a prompt for a
+// password or a key passphrase must never receive that answer (a password prompt answered
+// with "push" counts as a failed password: lockout risk), so such a
 // prompt fails the login at once with a clear error. Pure (no runtime library), shared by
 // the ssh2 transport (ssh2.ts), the openssh transport's askpass (opensshTransport.ts) and config checks.
 import type { SshConnection } from "./connection";
+import { keyShown, keyToSet } from "./keyNames";
+import { DEPRECATED_ENV } from "../legacy";
 
 /**
  * Prompts answered by default (case-insensitive, POSIX extended regex syntax, so the same
@@ -37,50 +39,61 @@ export function classifyPrompt(prompt: string, pattern: string = DEFAULT_MFA_PRO
 }
 
 /**
- * The fix for a server that asks for a password: UF RC takes key logins on port 2222 and asks for the
- * GatorLink password on 22 (UF's federated users are the exception: keys on 22). `port` is the port dialled;
- * the caller names the config key that chose it.
+ * "<key> = <port>: that port asked for a password instead of taking the key. Fix: <fix>": `port` is the
+ * port dialled, `shownAs` the setting that chose it, `fix` what to do (a site's key-login port, how to set it).
  */
-export function passwordPortFix(port: number | undefined, portKey: string, shownAs: string = portKey): string {
+export function passwordPortMessage(
+    port: number | undefined,
+    shownAs: string,
+    fix: string = `set ${shownAs} to the port on which the server takes key logins`,
+): string {
     const value = port === undefined ? "(ssh's default)" : String(port);
-    return (
-        `${shownAs} = ${value}: that port asked for a password instead of taking the key. ` +
-        `Fix: \`pulumi config set ${portKey} 2222\` (UF RC takes key logins on port 2222; its port 22 asks for the GatorLink password), ` +
-        `or 0 to use the Port of your ~/.ssh/config; UF federated users log in with a key on port 22`
-    );
+    return `${shownAs} = ${value}: that port asked for a password instead of taking the key. Fix: ${fix}`;
 }
 
 /** The error for a refused prompt: names the prompt, why, and the fix (with the port dialled, for a password prompt). */
-export function refusedPromptMessage(where: string, prompt: string, verdict: PromptVerdict, pattern: string, port?: number): string {
+export function refusedPromptMessage(
+    where: string,
+    prompt: string,
+    verdict: PromptVerdict,
+    pattern: string,
+    conn: Pick<SshConnection, "port" | "messages"> = {},
+): string {
     const line = JSON.stringify(promptLine(prompt));
     if (verdict !== "password") {
         return (
             `${where}: the server asked ${line}, which does not look like a second-factor prompt (pattern /${pattern}/i), so it was not answered. ` +
-            "If this is your site's second-factor prompt, set hpgMfaPromptPattern (connection.mfaPromptPattern) to match it."
+            `If this is your site's second-factor prompt, set ${keyToSet(conn, "mfaPromptPattern")} to match it.`
         );
     }
-    const refusal = `${where}: the server asked for a password or passphrase (${line}); sparc-deploy never sends the second-factor answer there and does not log in with passwords.`;
+    const refusal = `${where}: the server asked for a password or passphrase (${line}); the second-factor answer is never sent there and passwords are never used to log in.`;
     // A key passphrase is asked locally by ssh: the port is not the cause.
     return /passphrase/i.test(promptLine(prompt))
-        ? `${refusal} For an encrypted key set hpgKeyPassphrase (--secret) or load the key into ssh-agent.`
-        : `${refusal} ${passwordPortFix(port, "hpgPort", "connection.port (hpgPort)")}; and use key-based SSH (hpgIdentityFile or ssh-agent).`;
+        ? `${refusal} For an encrypted key set ${keyToSet(conn, "passphrase")} or load the key into ssh-agent.`
+        : `${refusal} ${passwordPortMessage(conn.port, keyShown(conn, "port"), conn.messages?.passwordPortFix)}; and use key-based SSH (${keyToSet(conn, "identityFile")} or ssh-agent).`;
 }
 
 /** The error for a second-factor answer the server refused (not retried: each try is another Duo prompt, a passcode works once). */
-export function refusedAnswerMessage(label: string, detail: string): string {
+export function refusedAnswerMessage(label: string, detail: string, conn: Pick<SshConnection, "messages"> = {}): string {
     return (
         `connection to ${label}: the key was accepted but the server refused the second-factor answer (${detail}); ` +
-        'not retried. Check hpgMfaAnswers (connection.keyboardInteractiveAnswers): Duo "1"/"push", or a fresh passcode (a passcode works once).'
+        `not retried. Check ${keyShown(conn, "keyboardInteractiveAnswers")}: e.g. Duo's "1"/"push", or a fresh passcode (a passcode works once).`
     );
 }
 
-/** The answers in SPARC_HPG_MFA_ANSWERS (comma-separated; empty entries dropped), read by the providers and the config loaders alike. */
+/** The environment variable with this run's second-factor answers (comma-separated). */
+export const MFA_ANSWERS_ENV = "SLURM_PROVIDER_MFA_ANSWERS";
+
+/**
+ * The answers in SLURM_PROVIDER_MFA_ANSWERS (comma-separated; empty entries dropped), else in its
+ * deprecated 0.1.0 name (legacy.ts); read by the providers and a calling program's config checks alike.
+ */
 export function secondFactorAnswersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-    return (env.SPARC_HPG_MFA_ANSWERS ?? "").split(",").filter((a) => a !== "");
+    return (env[MFA_ANSWERS_ENV] ?? env[DEPRECATED_ENV.mfaAnswers] ?? "").split(",").filter((a) => a !== "");
 }
 
 /**
- * The second-factor answers for a login: SPARC_HPG_MFA_ANSWERS (comma-separated) in this process's
+ * The second-factor answers for a login: SLURM_PROVIDER_MFA_ANSWERS (comma-separated) in this process's
  * environment wins over those stored with the resource, so a one-time passcode typed for this run
  * also serves refresh and destroy (which otherwise replay the answer stored in state, already used).
  */

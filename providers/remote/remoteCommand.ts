@@ -1,7 +1,7 @@
 // RemoteCommand: one command on the login node as a dynamic resource, run through the
 // same pooled transport as SlurmJob (remote.ts: one ssh2 connection or one OpenSSH master
 // per host and process). Every dynamic resource of a deployment runs in one provider
-// process, so the hpg stack's copy, SIF build, readiness check, deletes and its Slurm
+// process, so a program's copy, build, readiness check, deletes and its Slurm
 // jobs share one login: one Duo prompt per `pulumi up` (a @pulumi/command step would
 // run ssh in another process and log in again).
 //
@@ -63,9 +63,15 @@ function commandLabel(props: { description?: string }): string {
 const lifecycle = {
     async diff(_id: pulumi.ID, olds: RemoteCommandOutputs, news: RemoteCommandInputs): Promise<pulumi.dynamic.DiffResult> {
         const replaces = REPLACING.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+        // connection.messages is message text only: never a change.
+        const comparable = (r: Partial<RemoteCommandInputs>) => ({
+            ...r,
+            connection: r.connection === undefined ? undefined : { ...r.connection, messages: undefined },
+        });
+        const [o, n] = [comparable(olds), comparable(news)];
         const changed =
             replaces.length > 0 ||
-            (["delete", "timeoutSeconds", "description", "connection"] as const).some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+            (["delete", "timeoutSeconds", "description", "connection"] as const).some((k) => JSON.stringify(o[k]) !== JSON.stringify(n[k]));
         return { changes: changed, replaces: [...replaces], deleteBeforeReplace: true };
     },
 

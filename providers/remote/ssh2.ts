@@ -15,6 +15,7 @@ import {
     secondFactorAnswers,
 } from "./prompts";
 import { progressLine, secondFactorNotice, uploadProgress } from "./progress";
+import { keyToSet } from "./keyNames";
 import { hostKeyAlgorithmsForAll, hostKeyBlob, hostKeyMismatchMessage, parsePinnedHostKeys } from "./hostKey";
 import {
     AmbiguousRemoteError,
@@ -160,7 +161,7 @@ function dialOnce(conn: SshConnection, jumpClient?: Client): Promise<Client> {
                     const verdict = classifyPrompt(p.prompt, pattern);
                     if (verdict !== "answer") {
                         refusedPrompt = new SshConnectError(
-                            refusedPromptMessage(`connection to ${connectionLabel(conn)}`, p.prompt, verdict, pattern, conn.port),
+                            refusedPromptMessage(`connection to ${connectionLabel(conn)}`, p.prompt, verdict, pattern, conn),
                             false,
                         );
                         client.end();
@@ -181,15 +182,15 @@ function dialOnce(conn: SshConnection, jumpClient?: Client): Promise<Client> {
             if (refusedPrompt !== undefined) {
                 reject(refusedPrompt);
             } else if (hostKeyMismatch) {
-                reject(new SshConnectError(hostKeyMismatchMessage(label), false));
+                reject(new SshConnectError(hostKeyMismatchMessage(label, conn), false));
             } else if (err.level === "client-authentication" && answered > 0) {
                 // Not retried: each try is another Duo prompt, and a one-time code cannot be used twice.
-                reject(new SshConnectError(refusedAnswerMessage(label, err.message), false));
+                reject(new SshConnectError(refusedAnswerMessage(label, err.message, conn), false));
             } else if (err.level === "client-authentication") {
                 reject(
                     new SshConnectError(
                         `connection to ${label}: authentication failed (${err.message}). ` +
-                            "Check connection.user and the key (or agent); with Duo MFA set keyboardInteractiveAnswers.",
+                            `Check ${keyToSet(conn, "user")} and the key (${keyToSet(conn, "privateKey")} or ssh-agent); with a second factor set ${keyToSet(conn, "keyboardInteractiveAnswers")}.`,
                         false,
                     ),
                 );

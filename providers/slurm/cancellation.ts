@@ -28,8 +28,8 @@ interface CancelWatch {
 
 /** One watch per process (the shim may load this module through more than one path). */
 function watch(): CancelWatch {
-    const g = globalThis as { __sparcSlurmCancelWatch?: CancelWatch };
-    return (g.__sparcSlurmCancelWatch ??= { installed: false, cancelled: false, wakers: new Set(), inFlight: new Map() });
+    const g = globalThis as { __slurmProviderCancelWatch?: CancelWatch };
+    return (g.__slurmProviderCancelWatch ??= { installed: false, cancelled: false, wakers: new Set(), inFlight: new Map() });
 }
 
 function markCancelled(): void {

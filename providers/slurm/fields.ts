@@ -102,8 +102,9 @@ export function diffJob(olds: Partial<SlurmJobOutputs>, news: SlurmJobInputs): J
         }
     }
     // Connection details are credentials: update records them (and checks the cluster is the same).
-    const oldConn: Record<string, unknown> = { ...olds.connection, port: olds.connection?.port ?? 22 };
-    const newConn: Record<string, unknown> = { ...news.connection, port: news.connection?.port ?? 22 };
+    // connection.messages is message text only: it never makes a change (so never a login either).
+    const oldConn: Record<string, unknown> = { ...olds.connection, port: olds.connection?.port ?? 22, messages: undefined };
+    const newConn: Record<string, unknown> = { ...news.connection, port: news.connection?.port ?? 22, messages: undefined };
     for (const key of new Set([...Object.keys(oldConn), ...Object.keys(newConn)])) {
         if (canonical(oldConn[key]) !== canonical(newConn[key])) {
             result.state.push(`connection.${key}`);

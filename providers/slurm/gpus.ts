@@ -1,6 +1,6 @@
 // Typed GPU requests (`--gpus=a100:4`, `--gpus-per-task=b200:1`, `--gres=gpu:l4:1`) and which
-// partition offers which GPU type. Pure: used at preview (the hpg config loader, with HiPerGator's
-// table below) and at up (against sinfo, providers/slurm/scheduler.ts).
+// partition offers which GPU type. Pure: used at preview (by a calling program, with its site's table
+// as data, e.g. sparc-deploy's HiPerGator table) and at up (against sinfo, providers/slurm/scheduler.ts).
 
 /** A GPU request split into its type ("" = any) and count; undefined when it is not one. */
 export function parseGpuRequest(value: string, kind: "gpus" | "gres"): { type: string; count: number } | undefined {
@@ -11,7 +11,7 @@ export function parseGpuRequest(value: string, kind: "gpus" | "gres"): { type: s
     return { type: m[1] ?? "", count: Number(m[2] ?? "1") };
 }
 
-/** "hpg-ai: a100; hpg-b200: b200": which partition offers which GPU types. */
+/** "gpu-a: a100; gpu-b: b200": which partition offers which GPU types. */
 export function describeGpuOffer(offer: Readonly<Record<string, readonly string[]>>): string {
     return Object.entries(offer)
         .filter(([, types]) => types.length > 0)
@@ -48,19 +48,3 @@ export function gpuRequestProblem(offer: Readonly<Record<string, readonly string
     }
     return "";
 }
-
-/**
- * HiPerGator's partitions as UF RC and user notes describe them (checked 2026-11-30; see README).
- * GPUs are requested by type; B200s have their own partition. CPU partitions list no types.
- * A partition missing here is not judged at preview: `up` asks sinfo.
- */
-export const HIPERGATOR_GPU_OFFER: Readonly<Record<string, readonly string[]>> = {
-    "hpg-ai": ["a100"],
-    "hpg-b200": ["b200"],
-    "hpg-rtx6000": ["rtx_pro_6000"],
-    "hpg-turin": ["l4"],
-    "hpg-default": [],
-    "hpg-milan": [],
-    "hpg-dev": [],
-    bigmem: [],
-};

@@ -7,7 +7,7 @@ export { diffJob, FIELD_POLICY } from "./fields";
 export { CLUSTER_CHECK_MODES, WAIT_FOR_VALUES } from "./types";
 export { parseSlurmMemory } from "./memory";
 export { parseSlurmTime } from "./time";
-export { HIPERGATOR_GPU_OFFER, gpuRequestProblem, parseGpuRequest } from "./gpus";
+export { gpuRequestProblem, parseGpuRequest } from "./gpus";
 // The provider's own field rules, so a stack can run them at preview and name its config key instead of the field.
 export { validateJobInputs } from "./validate";
 export { describeValue } from "./validation";

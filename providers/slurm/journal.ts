@@ -8,6 +8,7 @@
 // counts the nonces it finds there as its own: it adopts that job (same script) or cancels it.
 // Files only, no secrets: tag, host, user, nonce, attempt, job id.
 import type { SlurmJobInputs } from "./types";
+import { DEPRECATED_ENV, LEGACY_JOURNAL_SUBDIR } from "../legacy";
 
 export interface JournalEntry {
     ownerTag: string;
@@ -19,11 +20,32 @@ export interface JournalEntry {
     at: string;
 }
 
-/** Where the journal lives: SPARC_SLURM_JOURNAL_DIR, else $XDG_STATE_HOME (~/.local/state)/sparc-deploy/slurm-journal. */
+/** The environment variable naming the journal's directory. */
+export const JOURNAL_DIR_ENV = "SLURM_PROVIDER_JOURNAL_DIR";
+
+/**
+ * Where the journal lives: SLURM_PROVIDER_JOURNAL_DIR (or its deprecated 0.1.0 name, legacy.ts),
+ * else $XDG_STATE_HOME (~/.local/state)/slurm-provider/journal.
+ */
 export function journalDir(env: NodeJS.ProcessEnv = process.env): string {
+    const path = require("node:path") as typeof import("node:path");
+    return env[JOURNAL_DIR_ENV] ?? env[DEPRECATED_ENV.journalDir] ?? path.join(stateHome(env), "slurm-provider", "journal");
+}
+
+/** The directories a leftover may be in: the journal's, and 0.1.0's default when no directory is set (a create killed under 0.1.0). */
+export function journalDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+    const path = require("node:path") as typeof import("node:path");
+    const dirs = [journalDir(env)];
+    if (env[JOURNAL_DIR_ENV] === undefined && env[DEPRECATED_ENV.journalDir] === undefined) {
+        dirs.push(path.join(stateHome(env), ...LEGACY_JOURNAL_SUBDIR));
+    }
+    return dirs;
+}
+
+function stateHome(env: NodeJS.ProcessEnv): string {
     const os = require("node:os") as typeof import("node:os");
     const path = require("node:path") as typeof import("node:path");
-    return env.SPARC_SLURM_JOURNAL_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), ".local", "state"), "sparc-deploy", "slurm-journal");
+    return env.XDG_STATE_HOME ?? path.join(os.homedir(), ".local", "state");
 }
 
 /** One resource on one cluster login: the file name prefix. */
@@ -74,18 +96,24 @@ export function journalRecord(inputs: SlurmJobInputs, nonce: string, attempt: st
 export function journalLeftovers(inputs: SlurmJobInputs): { entries: JournalEntry[]; forget(): void } {
     const fs = require("node:fs") as typeof import("node:fs");
     const path = require("node:path") as typeof import("node:path");
-    const dir = journalDir();
     const prefix = `${resourceKey(inputs)}-`;
-    let files: string[] = [];
-    try {
-        files = fs.readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith(".json"));
-    } catch {
-        files = [];
+    const files: string[] = [];
+    for (const dir of journalDirs()) {
+        try {
+            files.push(
+                ...fs
+                    .readdirSync(dir)
+                    .filter((f) => f.startsWith(prefix) && f.endsWith(".json"))
+                    .map((f) => path.join(dir, f)),
+            );
+        } catch {
+            // No journal there.
+        }
     }
     const entries: JournalEntry[] = [];
     for (const f of files) {
         try {
-            const entry = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as JournalEntry;
+            const entry = JSON.parse(fs.readFileSync(f, "utf8")) as JournalEntry;
             if (entry.ownerTag === inputs.ownerTag && /^[0-9a-f]{16}$/.test(entry.nonce)) {
                 entries.push(entry);
             }
@@ -93,5 +121,5 @@ export function journalLeftovers(inputs: SlurmJobInputs): { entries: JournalEntr
             // Unreadable: skipped.
         }
     }
-    return { entries, forget: () => files.forEach((f) => fs.rmSync(path.join(dir, f), { force: true })) };
+    return { entries, forget: () => files.forEach((f) => fs.rmSync(f, { force: true })) };
 }

@@ -133,7 +133,7 @@ export function limitFailures(inputs: SlurmJobInputs, limits: AccountingLimits):
                     reason:
                         `the job asks for ${asked}${unit} ${what} in all, but ${source} allows ${limit}${unit}` +
                         `${limit === 0 ? ` (the group has no ${what} there)` : ""}; ask for at most ${limit}${unit}, or use an account/QOS that has more ` +
-                        "(`sacctmgr show assoc user=$USER`, `sacctmgr show qos`; on HiPerGator `showQos <group>`)",
+                        "(`sacctmgr show assoc user=$USER`, `sacctmgr show qos`, or the site's own tool)",
                 });
                 break;
             }

@@ -31,7 +31,7 @@ export function renewalDue(olds: Partial<SlurmJobOutputs>, news: Partial<SlurmJo
  */
 export async function secondsLeft(inputs: SlurmJobInputs, jobs: readonly Pick<JobStatus, "jobId" | "endTime">[]): Promise<Map<string, number>> {
     const script = 'now=$(date +%s); for t in "$@"; do echo $(( $(date -d "$t" +%s 2>/dev/null || echo 0) - now )); done';
-    const result = await runRemote(inputs.connection, ["bash", "-c", script, "sparc-left", ...jobs.map((j) => j.endTime || "never")]);
+    const result = await runRemote(inputs.connection, ["bash", "-c", script, "seconds-left", ...jobs.map((j) => j.endTime || "never")]);
     const lines = result.stdout.trim().split("\n");
     const left = new Map<string, number>();
     jobs.forEach((j, i) => {
@@ -78,7 +78,7 @@ export async function checkRunningJob(inputs: SlurmJobInputs, jobId: string, sta
         return { readyReport: "", endsAt: Number.isFinite(seconds) ? Math.round(Date.now() / 1000 + seconds) : 0 };
     }
     const timeout = inputs.readyTimeoutSeconds ?? SLURM_JOB_OPTIONAL_DEFAULTS.readyTimeoutSeconds;
-    const result = await runRemote(inputs.connection, ["bash", "-c", inputs.readyCheck, "sparc-ready", jobId, logPath, endTime], {
+    const result = await runRemote(inputs.connection, ["bash", "-c", inputs.readyCheck, "ready-check", jobId, logPath, endTime], {
         timeoutSeconds: timeout + 60,
     });
     if (result.code !== 0) {

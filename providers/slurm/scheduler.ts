@@ -2,6 +2,7 @@
 // shared queries (squeue, then sacct; HiPerGator forbids frequent scheduler queries), the lookup of
 // jobs by ownership tag, log paths, the cluster's name and the pre-submit checks against sinfo, and
 // scancel. The resource lifecycle (check/diff/create/read/update/delete) is provider.ts.
+import { SHARED_GLOBALS } from "../legacy";
 import type { JobStatus, JobStatusFields, SlurmJobInputs, SlurmJobOutputs } from "./types";
 import { connectionKey, runRemote, sshPool, type RemoteResult } from "../remote/remote";
 import { progressLine } from "../remote/progress";
@@ -16,18 +17,19 @@ import { LIMITS_QUERY, limitFailures, parseLimits } from "./limits";
  * the same queue): HiPerGator forbids frequent scheduler queries.
  */
 export function sharedQuery<T>(inputs: SlurmJobInputs, what: string, ttlMs: number, run: () => Promise<T>): Promise<T> {
-    const g = globalThis as unknown as { __sparcSlurmShared?: Map<string, { at: number; value: Promise<unknown> }> };
-    g.__sparcSlurmShared ??= new Map();
+    // Under the frozen providers' key (legacy.ts): such a copy in the same process shares the answers.
+    const g = globalThis as unknown as Record<typeof SHARED_GLOBALS.sharedQueries, Map<string, { at: number; value: Promise<unknown> }> | undefined>;
+    const shared = (g[SHARED_GLOBALS.sharedQueries] ??= new Map());
     const key = `${what} ${connectionKey(inputs.connection)}`;
-    const hit = g.__sparcSlurmShared.get(key);
+    const hit = shared.get(key);
     if (hit !== undefined && Date.now() - hit.at < ttlMs) {
         return hit.value as Promise<T>;
     }
     const value = run();
-    g.__sparcSlurmShared.set(key, { at: Date.now(), value });
+    shared.set(key, { at: Date.now(), value });
     const forget = () => {
-        if (g.__sparcSlurmShared?.get(key)?.value === value) {
-            g.__sparcSlurmShared.delete(key);
+        if (shared.get(key)?.value === value) {
+            shared.delete(key);
         }
     };
     // ttlMs 0: shared only while in flight, so nobody is handed an answer older than their question.
@@ -219,9 +221,9 @@ interface PendingRead {
  * time, so reads that arrive within a short window share one squeue/sacct.
  */
 export function readJobBatched(inputs: SlurmJobInputs, id: string): Promise<JobStatus | undefined> {
-    const g = globalThis as unknown as { __sparcSlurmReads?: Map<string, PendingRead> };
-    g.__sparcSlurmReads ??= new Map();
-    const batches = g.__sparcSlurmReads;
+    // Under the frozen providers' key (legacy.ts), like sharedQuery's.
+    const g = globalThis as unknown as Record<typeof SHARED_GLOBALS.readBatches, Map<string, PendingRead> | undefined>;
+    const batches = (g[SHARED_GLOBALS.readBatches] ??= new Map());
     const key = connectionKey(inputs.connection);
     let batch = batches.get(key);
     if (batch === undefined) {

@@ -8,9 +8,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { SlurmJobInputs, SlurmJobOutputs } from "./types";
 import type { RemoteCommandInputs, RemoteCommandOutputs } from "../remote/remoteCommand";
+import { LEGACY_SHIM_MARKER } from "../legacy";
 
 /** Marks state written through the shim; diff() migrates states that hold an older, frozen provider. */
-export const SHIM_MARKER = "sparc-slurm-shim/1";
+export const SHIM_MARKER = LEGACY_SHIM_MARKER;
 
 type Provider = pulumi.dynamic.ResourceProvider<SlurmJobInputs, SlurmJobOutputs>;
 
@@ -26,7 +27,7 @@ export const slurmJobShim: Provider & { shim: string } = {
 
 type CommandProvider = pulumi.dynamic.ResourceProvider<RemoteCommandInputs, RemoteCommandOutputs>;
 
-/** The same for every RemoteCommand (the hpg stack's copy, SIF and delete steps): today's code, and the same module (one pool, one login) as SlurmJob. */
+/** The same for every RemoteCommand (e.g. a copy, a build and a delete step): today's code, and the same module (one pool, one login) as SlurmJob. */
 export const remoteCommandShim: CommandProvider & { shim: string } = {
     shim: SHIM_MARKER,
     diff: (id, olds, news) => (require("@sparc-deploy/slurm-provider").remoteCommandProvider as Required<CommandProvider>).diff(id, olds, news),

@@ -36,7 +36,7 @@ export interface JobSpec {
     /** --gres, e.g. "gpu:a100:2". */
     gres?: string;
     constraint?: string;
-    /** --output path (Slurm filename pattern, e.g. "sparc_service_%j.log"). */
+    /** --output path (Slurm filename pattern, e.g. "service_%j.log"). */
     output?: string;
     /** --error path. */
     error?: string;

@@ -114,7 +114,7 @@ function checkJobFields(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     checkSbatchText(fail, "jobName", inputs.jobName, { maxLength: MAX_JOB_NAME });
     checkSbatchText(fail, "partition", inputs.partition, {
         pattern: NAME_LIST,
-        patternFix: 'must be a partition name or a comma list of them (letters, digits, "_", ".", "-"), e.g. "hpg-ai"',
+        patternFix: 'must be a partition name or a comma list of them (letters, digits, "_", ".", "-"), e.g. "gpu"',
     });
     for (const property of ["account", "qos"] as const) {
         checkSbatchText(fail, property, inputs[property], {
@@ -189,7 +189,7 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     if (isKnown(poll) && !(typeof poll === "number" && Number.isFinite(poll) && poll >= 1)) {
         fail(
             "waitPollSeconds",
-            `${is("waitPollSeconds", poll)}: must be at least 1 (second); busy clusters such as HiPerGator forbid frequent scheduler queries, so prefer 10 or more`,
+            `${is("waitPollSeconds", poll)}: must be at least 1 (second); busy clusters forbid frequent scheduler queries, so prefer 10 or more`,
         );
     }
     const checks = inputs.clusterChecks;

@@ -20,10 +20,13 @@ export function checkConnection(fail: Fail, connection: unknown): void {
     const { host, user, port, hostKey, insecureIgnoreHostKey, privateKey, passphrase, agentSocket, keyboardInteractiveAnswers } = c;
 
     if (host !== UNKNOWN && (typeof host !== "string" || host === "" || /\s/.test(host))) {
-        fail("connection.host", `${is("connection.host", host)}: must be the login node's host name or address without spaces, e.g. "hpg.rc.ufl.edu"`);
+        fail(
+            "connection.host",
+            `${is("connection.host", host)}: must be the login node's host name or address without spaces, e.g. "login.cluster.example.edu"`,
+        );
     }
     if (user !== UNKNOWN && !(typeof user === "string" && SSH_USER.test(user))) {
-        fail("connection.user", `${is("connection.user", user)}: must be your user name on the cluster, e.g. "gatorlink_id"`);
+        fail("connection.user", `${is("connection.user", user)}: must be your user name on the cluster, e.g. "jdoe"`);
     }
     if (isKnown(port) && !(typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535)) {
         fail("connection.port", `${is("connection.port", port)}: must be a TCP port from 1 to 65535; leave it out for 22`);
@@ -89,6 +92,20 @@ export function checkConnection(fail: Fail, connection: unknown): void {
             "connection.commandTimeoutSeconds",
             `${is("connection.commandTimeoutSeconds", commandTimeout)}: must be a number of seconds, at least 5 (a busy slurmctld answers within MessageTimeout, 10 s by default); leave it out for 60 s per query and 120 s for sbatch`,
         );
+    }
+    const messages = c["messages"];
+    if (isKnown(messages)) {
+        const m = messages as Record<string, unknown> | null;
+        const keyNames = typeof m === "object" && m !== null && !Array.isArray(m) ? m["keyNames"] : undefined;
+        const fix = typeof m === "object" && m !== null ? m["passwordPortFix"] : undefined;
+        const textMap = (v: unknown) =>
+            v === undefined || (typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every((n) => typeof n === "string"));
+        if (typeof m !== "object" || m === null || Array.isArray(m) || !textMap(keyNames) || !(fix === undefined || typeof fix === "string")) {
+            fail(
+                "connection.messages",
+                `${is("connection.messages", messages)}: must be an object with keyNames (field -> the name your users know it by, e.g. { port: "clusterPort" }) and/or passwordPortFix (text)`,
+            );
+        }
     }
     const dialTimeout = c["dialTimeoutSeconds"];
     if (isKnown(dialTimeout) && !(typeof dialTimeout === "number" && Number.isFinite(dialTimeout) && dialTimeout > 0)) {

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { closeAllConnections, runRemote } from "../../providers/remote/remote";
 import { HOST_KEY_PATH, USER_KEY_PATH, requireClusterOrSkip, testConnection } from "../support/cluster";
+import { HPG_CONNECTION_MESSAGES } from "../../components/hpg/site";
 
 const ready = requireClusterOrSkip();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-hostkeys-"));
@@ -26,10 +27,19 @@ describe.skipIf(!ready)("several pinned host keys", () => {
     afterEach(() => closeAllConnections());
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+    // As the hpg stack builds it (components/hpg/site.ts): the error names hpgHostKey.
+    const messages = HPG_CONNECTION_MESSAGES;
     const connection = (transport: "ssh2" | "openssh", hostKey: string) =>
         transport === "ssh2"
-            ? testConnection({ transport, hostKey })
-            : testConnection({ transport, hostKey, privateKey: undefined, identityFile: USER_KEY_PATH, controlPath: path.join(dir, `cm-${Date.now()}-%C`) });
+            ? testConnection({ transport, hostKey, messages })
+            : testConnection({
+                  transport,
+                  hostKey,
+                  messages,
+                  privateKey: undefined,
+                  identityFile: USER_KEY_PATH,
+                  controlPath: path.join(dir, `cm-${Date.now()}-%C`),
+              });
 
     describe.each(["ssh2", "openssh"] as const)("%s transport", (transport) => {
         it.each<[string, () => string]>([

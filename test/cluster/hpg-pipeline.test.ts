@@ -154,7 +154,7 @@ describe.skipIf(!standinsReady)("hpg pipeline on the local Slurm cluster (Apptai
     /** The readiness check of a job, run as the SlurmJob provider runs it (runRemote over the same login). */
     function readyCheck(fakeJob: string, timeoutSeconds: number) {
         const script = readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds });
-        return runRemote(connection, ["bash", "-c", script, "sparc-ready", fakeJob, job?.stdoutPath ?? "/dev/null", ""], {
+        return runRemote(connection, ["bash", "-c", script, "ready-check", fakeJob, job?.stdoutPath ?? "/dev/null", ""], {
             timeoutSeconds: timeoutSeconds + 60,
         });
     }

@@ -66,7 +66,7 @@ describe.skipIf(!ready)("pubapps logins that meet a password prompt", () => {
             });
             spawnSync("bash", ["-c", closeCommand(t)], { timeout: 15_000 });
             expect(r.status).not.toBe(0);
-            expect(r.stderr).toMatch(/sparc-deploy-refused-prompt: (\(hpcuser@127\.0\.0\.1\) )?Password:/);
+            expect(r.stderr).toMatch(/slurm-provider-refused-prompt: (\(hpcuser@127\.0\.0\.1\) )?Password:/);
             expect(r.stderr).toMatch(expected);
             await settle();
             const d = countsSince(before);

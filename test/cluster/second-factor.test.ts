@@ -9,6 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { closeAllConnections, runRemote, sshPool } from "../../providers/remote/remote";
+import { RUN_DIR_PREFIX } from "../../providers/remote/opensshTransport";
+import { LEGACY_RUN_DIR_PREFIX } from "../../providers/legacy";
 import { HOST_KEY_PATH, SSH_PORT, TEST_USER, USER_KEY_PATH, requireClusterOrSkip } from "../support/cluster";
 import { countsSince, freshCode, requireSecondFactorOrSkip, setMode, settle, tfaConnection, tfaCounts, tfaHostKey } from "../support/second-factor";
 
@@ -66,7 +68,7 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             const conn = tfaConnection(transport, { keyboardInteractiveAnswers: ["1"] });
             const err = (await runRemote(conn, ["true"]).catch((e: Error) => e)) as Error;
             expect(err.message).toMatch(
-                /asked for a password or passphrase \("(\(hpcuser@127\.0\.0\.1\) )?Password:"\); sparc-deploy never sends the second-factor answer there/,
+                /asked for a password or passphrase \("(\(hpcuser@127\.0\.0\.1\) )?Password:"\); the second-factor answer is never sent there/,
             );
             // The key that chose the port, its value and the fix (UF: keys on 2222; federated users: 22).
             expect(err.message).toContain(
@@ -197,7 +199,9 @@ describe.skipIf(!ready)("second factor at the login node", () => {
         const testStarted = Date.now();
         // A directory left by a provider process killed with its whole process group is swept by the next run.
         const deadPid = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
-        const stale = fs.mkdtempSync(path.join(os.tmpdir(), `sparc-ssh-${deadPid}-`));
+        // Today's name, and 0.1.0's (legacy.ts): both are swept.
+        const stale = fs.mkdtempSync(path.join(os.tmpdir(), `${RUN_DIR_PREFIX}${deadPid}-`));
+        const staleLegacy = fs.mkdtempSync(path.join(os.tmpdir(), `${LEGACY_RUN_DIR_PREFIX}${deadPid}-`));
         const script = `
             const { runRemote, sshPool } = require(${JSON.stringify(path.resolve(__dirname, "../../providers/remote/remote"))});
             const conn = ${JSON.stringify(tfaConnection("openssh", { controlPath, keyboardInteractiveAnswers: ["1"] }))};
@@ -223,8 +227,8 @@ describe.skipIf(!ready)("second factor at the login node", () => {
             { encoding: "utf8", timeout: 60_000, cwd: path.resolve(__dirname, "../..") },
         );
         expect(child.stdout.trim().split("\n")).toEqual(["master-up", "gone"]);
-        expect(fs.existsSync(stale)).toBe(false);
-        expect(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("sparc-ssh-") && fs.statSync(path.join(os.tmpdir(), d)).mtimeMs > testStarted)).toEqual(
+        expect([fs.existsSync(stale), fs.existsSync(staleLegacy)]).toEqual([false, false]);
+        expect(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith(RUN_DIR_PREFIX) && fs.statSync(path.join(os.tmpdir(), d)).mtimeMs > testStarted)).toEqual(
             [],
         );
         fs.rmSync(path.dirname(out), { recursive: true });

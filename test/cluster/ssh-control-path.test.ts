@@ -8,6 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AmbiguousRemoteError, closeAllConnections, runRemote, sshPool } from "../../providers/remote/remote";
+import { RUN_DIR_PREFIX } from "../../providers/remote/opensshTransport";
+import { LEGACY_RUN_DIR_PREFIX } from "../../providers/legacy";
 import { TEST_USER, USER_KEY_PATH, requireClusterOrSkip, testConnection, waitUntil } from "../support/cluster";
 import { countsSince, requireSecondFactorOrSkip, setMode, settle, tfaConnection, tfaCounts } from "../support/second-factor";
 
@@ -98,38 +100,47 @@ describe.skipIf(!ready)("the openssh transport's ControlMaster", () => {
         expect(countsSince(before)).toMatchObject({ attempts: 1, accepted: 1 });
     }, 120_000);
 
-    it("another Unix user's leftover sparc-ssh-* directory (with a socket) neither fails the run nor is touched", async () => {
-        setMode("duo", "1");
-        if (spawnSync("id", ["-u", OTHER_USER], { stdio: "ignore" }).status !== 0) {
-            expect(spawnSync("useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER]).status).toBe(0);
-        }
-        // A pid that is gone: the other user's provider died (crash, power loss) and left its directory.
-        const deadPid = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
-        const leave = `d=$(mktemp -d /tmp/sparc-ssh-${deadPid}-XXXXXX) && echo "$d" &&
+    // 0.1.0's name (legacy.ts) and today's.
+    it.each([LEGACY_RUN_DIR_PREFIX, RUN_DIR_PREFIX])(
+        "another Unix user's leftover %s* directory (with a socket) neither fails the run nor is touched",
+        async (prefix) => {
+            setMode("duo", "1");
+            if (spawnSync("id", ["-u", OTHER_USER], { stdio: "ignore" }).status !== 0) {
+                expect(spawnSync("useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER]).status).toBe(0);
+            }
+            // A pid that is gone: the other user's provider died (crash, power loss) and left its directory.
+            const deadPid = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
+            const leave = `d=$(mktemp -d /tmp/${prefix}${deadPid}-XXXXXX) && echo "$d" &&
             exec /usr/bin/node -e 'require("net").createServer().listen(process.argv[1], () => process.kill(process.pid, "SIGKILL"))' "$d/cm"`;
-        const left = spawnSync("runuser", ["-u", OTHER_USER, "--", "sh", "-c", leave], { encoding: "utf8", timeout: 20_000 });
-        const theirs = left.stdout.trim();
-        expect(theirs).toMatch(/^\/tmp\/sparc-ssh-/);
-        expect(fs.statSync(path.join(theirs, "cm")).isSocket()).toBe(true);
+            const left = spawnSync("runuser", ["-u", OTHER_USER, "--", "sh", "-c", leave], { encoding: "utf8", timeout: 20_000 });
+            const theirs = left.stdout.trim();
+            expect(theirs.startsWith(`/tmp/${prefix}`)).toBe(true);
+            expect(fs.statSync(path.join(theirs, "cm")).isSocket()).toBe(true);
 
-        // This run is another user (hpcuser, not root: root may remove anything) with its own copy of the key.
-        const key = path.join(fs.mkdtempSync("/tmp/sparc-t18-key-"), "id");
-        fs.copyFileSync(USER_KEY_PATH, key);
-        spawnSync("chown", ["-R", TEST_USER, path.dirname(key)]);
-        const before = tfaCounts();
-        const conn = tfaConnection("openssh", { identityFile: key, controlPath: `/tmp/sparc-t18-run-${process.pid}-%C`, keyboardInteractiveAnswers: ["1"] });
-        const run = providerProcess(conn, TEST_USER);
-        try {
-            await waitUntil("the other user's run to log in", 60, () => (/^(ran|failed) /m.test(run.output()) ? true : undefined));
-            expect(run.output()).toMatch(/^ran 0$/m);
-            await settle();
-            expect(countsSince(before).attempts).toBe(1);
-            expect(fs.existsSync(path.join(theirs, "cm"))).toBe(true);
-        } finally {
-            run.child.kill("SIGKILL");
-            spawnSync("rm", ["-rf", theirs, path.dirname(key)]);
-        }
-    }, 120_000);
+            // This run is another user (hpcuser, not root: root may remove anything) with its own copy of the key.
+            const key = path.join(fs.mkdtempSync("/tmp/sparc-t18-key-"), "id");
+            fs.copyFileSync(USER_KEY_PATH, key);
+            spawnSync("chown", ["-R", TEST_USER, path.dirname(key)]);
+            const before = tfaCounts();
+            const conn = tfaConnection("openssh", {
+                identityFile: key,
+                controlPath: `/tmp/sparc-t18-run-${process.pid}-%C`,
+                keyboardInteractiveAnswers: ["1"],
+            });
+            const run = providerProcess(conn, TEST_USER);
+            try {
+                await waitUntil("the other user's run to log in", 60, () => (/^(ran|failed) /m.test(run.output()) ? true : undefined));
+                expect(run.output()).toMatch(/^ran 0$/m);
+                await settle();
+                expect(countsSince(before).attempts).toBe(1);
+                expect(fs.existsSync(path.join(theirs, "cm"))).toBe(true);
+            } finally {
+                run.child.kill("SIGKILL");
+                spawnSync("rm", ["-rf", theirs, path.dirname(key)]);
+            }
+        },
+        120_000,
+    );
 
     it("a connection with another pinned host key on the same ControlPath is checked by its own login, never served by the first master", async () => {
         setMode("duo", "1");
@@ -153,7 +164,7 @@ describe.skipIf(!ready)("the openssh transport's ControlMaster", () => {
         other.child.kill("SIGKILL");
         await new Promise((r) => other.child.once("close", r));
         await waitUntil("the other run's files to be gone", 15, () =>
-            fs.readdirSync(os.tmpdir()).some((n) => n.startsWith(`sparc-ssh-${other.child.pid}-`)) || masterAnswers(controlPath) ? undefined : true,
+            fs.readdirSync(os.tmpdir()).some((n) => n.startsWith(`${RUN_DIR_PREFIX}${other.child.pid}-`)) || masterAnswers(controlPath) ? undefined : true,
         );
         const before = tfaCounts();
         expect((await runRemote(conn, ["echo", "still-here"])).stdout.trim()).toBe("still-here");

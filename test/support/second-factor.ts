@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import type { SshConnection } from "../../providers/slurm/types";
 import { CLUSTER_STATE, HOST_KEY_PATH, TEST_USER, USER_KEY_PATH } from "./cluster";
+import { HPG_CONNECTION_MESSAGES } from "../../components/hpg/site";
 
 export const TFA_PORT = 2224;
 export const TFA_DIR = `${CLUSTER_STATE}/2fa`;
@@ -105,6 +106,8 @@ export function tfaConnection(transport: "ssh2" | "openssh", overrides: Partial<
         transport,
         hostKey: tfaHostKey(),
         dialTimeoutSeconds: 15,
+        // As the hpg stack builds it (components/hpg/site.ts): errors name the hpg* config keys.
+        messages: HPG_CONNECTION_MESSAGES,
         ...(transport === "ssh2"
             ? { privateKey: fs.readFileSync(USER_KEY_PATH, "utf8") }
             : { identityFile: USER_KEY_PATH, controlPath: `/tmp/sparc-tfa-${process.pid}-%C` }),

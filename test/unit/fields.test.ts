@@ -116,3 +116,33 @@ describe("canonical", () => {
         expect(canonical(a) === canonical(b)).toBe(same);
     });
 });
+
+describe("connection.messages is message text only", () => {
+    const messages = { keyNames: { port: "clusterPort", hostKey: "clusterHostKey" }, passwordPortFix: "use port 2222" };
+    it.each<[string, SlurmJobOutputs, SlurmJobInputs]>([
+        // A state written by 0.1.0 has no messages; the first up after an upgrade passes them.
+        ["added to a state that has none", state, { ...base, connection: { ...base.connection, messages } }],
+        ["removed", { ...state, connection: { ...state.connection, messages } }, base],
+        [
+            "changed",
+            { ...state, connection: { ...state.connection, messages } },
+            { ...base, connection: { ...base.connection, messages: { keyNames: { port: "p" } } } },
+        ],
+    ])("SlurmJob: %s: no change at all (no replace, no update, so no login)", (_what, olds, news) => {
+        expect(diffJob(olds, news)).toEqual({ replaces: [], scontrol: [], state: [] });
+    });
+
+    it("RemoteCommand: messages added to a recorded state: no change", async () => {
+        const { remoteCommandProvider } = await import("../../providers/remote/remoteCommand");
+        const inputs = { connection: base.connection, create: ["true"], description: "d", timeoutSeconds: 60 };
+        const olds = { ...inputs, stdout: "", stderr: "", skipped: false };
+        const news = { ...inputs, connection: { ...base.connection, messages } };
+        expect(await remoteCommandProvider.diff!("id", olds, news)).toMatchObject({ changes: false, replaces: [] });
+        expect(await remoteCommandProvider.diff!("id", olds, { ...news, description: "other" })).toMatchObject({ changes: true, replaces: [] });
+    });
+
+    it("is not part of the pool key: the same login serves a connection with and without it", async () => {
+        const { connectionKey } = await import("../../providers/remote/connection");
+        expect(connectionKey({ ...base.connection, messages })).toBe(connectionKey(base.connection));
+    });
+});

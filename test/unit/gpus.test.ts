@@ -1,6 +1,7 @@
 // Typed GPU requests and which partition offers which GPU type (providers/slurm/gpus.ts).
 import { describe, expect, it } from "vitest";
-import { HIPERGATOR_GPU_OFFER, describeGpuOffer, gpuRequestProblem, parseGpuRequest, partitionsWithGpuType } from "../../providers/slurm/gpus";
+import { describeGpuOffer, gpuRequestProblem, parseGpuRequest, partitionsWithGpuType } from "../../providers/slurm/gpus";
+import { HIPERGATOR_GPU_OFFER } from "../../components/hpg/site";
 
 describe("parseGpuRequest", () => {
     it.each<[string, "gpus" | "gres", ReturnType<typeof parseGpuRequest>]>([

@@ -6,6 +6,9 @@ import { describe, expect, it } from "vitest";
 import { hpgConfigDefaults, hpgDefaultSshPort, loadHpgConfig } from "../../components/hpg/config";
 import { resolveSshHost } from "../../components/sshConfig";
 import { fakePrivateKey } from "../support/fake-key";
+import { CONNECTION_KEYS } from "../../components/hpg/jobSpecs";
+import { HPG_CONNECTION_MESSAGES } from "../../components/hpg/site";
+import type { ConnectionField } from "../../providers";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHpgHostKeyForTests";
 
@@ -218,7 +221,7 @@ describe("loadHpgConfig", () => {
         [
             "hpgUser",
             "Albert Gator",
-            /sparc-deploy:hpgUser = "Albert Gator": must be your user name on the cluster, e\.g\. "gatorlink_id"\. Fix: pulumi config set hpgUser </,
+            /sparc-deploy:hpgUser = "Albert Gator": must be your user name on the cluster, e\.g\. "jdoe"\. Fix: pulumi config set hpgUser </,
         ],
         [
             "hpgHost",
@@ -321,5 +324,13 @@ describe("resolveSshHost (~/.ssh/config through the ssh-config parser)", () => {
         ["elsewhere", { host: "elsewhere", user: undefined, port: undefined }],
     ])("%s", (alias, expected) => {
         expect(resolveSshHost(alias, text)).toMatchObject(expected);
+    });
+});
+
+describe("the hpg stack's names for the connection fields", () => {
+    it("the provider's messages (connection.messages) and the preview checks (CONNECTION_KEYS) use the same config keys", () => {
+        for (const [field, { key }] of Object.entries(CONNECTION_KEYS)) {
+            expect([field, HPG_CONNECTION_MESSAGES.keyNames?.[field.replace(/^connection\./, "") as ConnectionField]]).toEqual([field, key]);
+        }
     });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { slurmJobProvider } from "../../providers/slurm/provider";
 import { jobMoved } from "../../providers/slurm/requeue";
 import { isOwnerNonce } from "../../providers/slurm/ownership";
-import { journalLeftovers, journalRecord } from "../../providers/slurm/journal";
+import { JOURNAL_DIR_ENV, journalDir, journalDirs, journalLeftovers, journalRecord } from "../../providers/slurm/journal";
 import type { JobStatusFields, SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
@@ -100,8 +100,8 @@ describe("journal: jobs a create holds before their id reaches the engine", () =
         const os = require("node:os") as typeof import("node:os");
         const path = require("node:path") as typeof import("node:path");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-journal-"));
-        const before = process.env.SPARC_SLURM_JOURNAL_DIR;
-        process.env.SPARC_SLURM_JOURNAL_DIR = dir;
+        const before = process.env[JOURNAL_DIR_ENV];
+        process.env[JOURNAL_DIR_ENV] = dir;
         try {
             const record = journalRecord(inputs, "0123456789abcdef", "deadbeef");
             record.setJob("42");
@@ -124,11 +124,26 @@ describe("journal: jobs a create holds before their id reaches the engine", () =
             expect(fs.readdirSync(dir)).toEqual([]);
         } finally {
             if (before === undefined) {
-                delete process.env.SPARC_SLURM_JOURNAL_DIR;
+                delete process.env[JOURNAL_DIR_ENV];
             } else {
-                process.env.SPARC_SLURM_JOURNAL_DIR = before;
+                process.env[JOURNAL_DIR_ENV] = before;
             }
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    it.each<[string, NodeJS.ProcessEnv, string, string[]]>([
+        [
+            "default: under XDG_STATE_HOME, and 0.1.0's directory searched for leftovers too",
+            { XDG_STATE_HOME: "/s" },
+            "/s/slurm-provider/journal",
+            ["/s/slurm-provider/journal", "/s/sparc-deploy/slurm-journal"],
+        ],
+        ["SLURM_PROVIDER_JOURNAL_DIR: only there", { XDG_STATE_HOME: "/s", SLURM_PROVIDER_JOURNAL_DIR: "/j" }, "/j", ["/j"]],
+        ["0.1.0's SPARC_SLURM_JOURNAL_DIR (deprecated): still honoured", { XDG_STATE_HOME: "/s", SPARC_SLURM_JOURNAL_DIR: "/old" }, "/old", ["/old"]],
+        ["the new name wins", { SLURM_PROVIDER_JOURNAL_DIR: "/j", SPARC_SLURM_JOURNAL_DIR: "/old" }, "/j", ["/j"]],
+    ])("where: %s", (_what, env, dir, searched) => {
+        expect(journalDir(env)).toBe(dir);
+        expect(journalDirs(env)).toEqual(searched);
     });
 });

@@ -382,7 +382,7 @@ describe("transport (the adapter)", () => {
         expect(line).not.toContain("KnownHostsCommand");
         // The jump host's master comes up first; the instance's ProxyCommand only goes through it (never a login of its own).
         expect(line.indexOf("albert@hpg.rc.ufl.edu")).toBeLessThan(line.indexOf("svc@app1.pubapps.rc.ufl.edu"));
-        expect(t.target.proxyCommand).toContain("echo sparc-deploy-master-unreachable >&2");
+        expect(t.target.proxyCommand).toContain("echo slurm-provider-master-unreachable >&2");
         expect(t.target.proxyCommand).toContain("-W %h:%p albert@hpg.rc.ufl.edu");
         expect(t.target.proxyCommand).toContain("ControlPath=/tmp/cm-%%C");
         expect(line).toContain("ControlPersist=600");
@@ -397,7 +397,7 @@ describe("transport (the adapter)", () => {
         const line = remoteCommand({ ...t, interactive: true }, ["true"]);
         const env = transportEnvironment("push");
         expect(env.SSH_ASKPASS).toMatch(/scripts\/ssh-askpass\.sh$/);
-        expect(env.SPARC_SSH_MFA_ANSWER).toBe("push");
+        expect(env.SLURM_PROVIDER_ASKPASS_ANSWER).toBe("push");
         expect(line).not.toContain("push");
         // The same script as the hpg stack's openssh transport.
         expect(fs.readFileSync(env.SSH_ASKPASS, "utf8")).toBe(ASKPASS_SCRIPT);
@@ -408,7 +408,7 @@ describe("transport (the adapter)", () => {
         const password = ask("albert@hpg.rc.ufl.edu's password: ");
         expect(password.status).not.toBe(0);
         expect(password.stdout).toBe("");
-        expect(password.stderr).toContain("sparc-deploy-refused-prompt");
+        expect(password.stderr).toContain("slurm-provider-refused-prompt");
     });
 });
 

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_MFA_PROMPT_PATTERN, classifyPrompt, promptLine, refusedPromptMessage } from "../../providers/remote/prompts";
 import { blobKeyType, hostKeyAlgorithmsFor, parsePinnedHostKey } from "../../providers/remote/hostKey";
 import { secondFactorAnswers } from "../../providers/remote/prompts";
+import { HPG_CONNECTION_MESSAGES } from "../../components/hpg/site";
+import { masterLoginError } from "../../providers/remote/opensshTransport";
 import { controlArgv, knownHostsLine, masterArgv, muxArgv, proxyThroughMaster, type OpenSshTarget } from "../../providers/remote/openssh";
 
 const DUO =
@@ -40,11 +42,33 @@ describe("classifyPrompt", () => {
         expect(promptLine(DUO)).toBe("Passcode or option (1-2):");
     });
 
-    it("says what was asked and how to fix it", () => {
-        expect(refusedPromptMessage("connection to a@h:2222", "Password: ", "password", DEFAULT_MFA_PROMPT_PATTERN)).toMatch(
-            /asked for a password or passphrase \("Password:"\); sparc-deploy never sends the second-factor answer there.*port 2222/,
+    it("says what was asked and how to fix it, naming connection fields by default", () => {
+        expect(refusedPromptMessage("connection to a@h:22", "Password: ", "password", DEFAULT_MFA_PROMPT_PATTERN, { port: 22 })).toBe(
+            'connection to a@h:22: the server asked for a password or passphrase ("Password:"); the second-factor answer is never sent there and passwords are never used to log in. ' +
+                "connection.port = 22: that port asked for a password instead of taking the key. Fix: set connection.port to the port on which the server takes key logins; " +
+                "and use key-based SSH (connection.identityFile or ssh-agent).",
         );
-        expect(refusedPromptMessage("connection to a@h:2222", "Colour?", "unknown", DEFAULT_MFA_PROMPT_PATTERN)).toContain("set hpgMfaPromptPattern");
+        expect(refusedPromptMessage("connection to a@h:22", "Colour?", "unknown", DEFAULT_MFA_PROMPT_PATTERN)).toContain(
+            "set connection.mfaPromptPattern to match it",
+        );
+        expect(refusedPromptMessage("connection to a@h:22", "Enter passphrase for key 'k': ", "password", DEFAULT_MFA_PROMPT_PATTERN)).toContain(
+            "set connection.passphrase or load the key into ssh-agent",
+        );
+    });
+
+    it("names the calling program's keys and takes its site's fix when the connection carries them (the hpg stack's)", () => {
+        const conn = { port: 22, messages: HPG_CONNECTION_MESSAGES };
+        const password = refusedPromptMessage("connection to a@h:22", "Password: ", "password", DEFAULT_MFA_PROMPT_PATTERN, conn);
+        expect(password).toContain(
+            "connection.port (hpgPort) = 22: that port asked for a password instead of taking the key. Fix: `pulumi config set hpgPort 2222` (UF RC takes key logins on port 2222",
+        );
+        expect(password).toContain("UF federated users log in with a key on port 22; and use key-based SSH (hpgIdentityFile or ssh-agent).");
+        expect(refusedPromptMessage("connection to a@h:22", "Colour?", "unknown", DEFAULT_MFA_PROMPT_PATTERN, conn)).toContain(
+            "set hpgMfaPromptPattern to match it",
+        );
+        expect(refusedPromptMessage("connection to a@h:22", "Enter passphrase for key 'k': ", "password", DEFAULT_MFA_PROMPT_PATTERN, conn)).toContain(
+            "set hpgKeyPassphrase or load the key into ssh-agent",
+        );
     });
 });
 
@@ -110,7 +134,7 @@ describe("OpenSSH command lines", () => {
             "-o",
             "BatchMode=yes",
             "-o",
-            "ProxyCommand=sh -c 'echo sparc-deploy-master-unreachable >&2'",
+            "ProxyCommand=sh -c 'echo slurm-provider-master-unreachable >&2'",
         ]);
         expect(controlArgv(target, "exit").slice(0, 3)).toEqual(["ssh", "-O", "exit"]);
     });
@@ -118,7 +142,7 @@ describe("OpenSSH command lines", () => {
     it("reaches a host behind a jump host through the jump host's master (no second login there)", () => {
         const proxy = proxyThroughMaster({ ...target, user: "albert", port: 2222 });
         expect(proxy).toMatch(
-            /^ssh -o ControlMaster=no -o BatchMode=yes -o 'ProxyCommand=sh -c .*echo sparc-deploy-master-unreachable >&2.*' -p 2222 .* -o ControlPath=\/home\/albert\/.ssh\/sparc-cm-%%C .* -W %h:%p albert@hpg$/,
+            /^ssh -o ControlMaster=no -o BatchMode=yes -o 'ProxyCommand=sh -c .*echo slurm-provider-master-unreachable >&2.*' -p 2222 .* -o ControlPath=\/home\/albert\/.ssh\/sparc-cm-%%C .* -W %h:%p albert@hpg$/,
         );
     });
 });
@@ -134,8 +158,44 @@ describe("secondFactorAnswers", () => {
         expect(
             secondFactorAnswers(
                 { host: "h", user: "u", ...(stored ? { keyboardInteractiveAnswers: stored } : {}) },
-                env === undefined ? {} : { SPARC_HPG_MFA_ANSWERS: env },
+                env === undefined ? {} : { SLURM_PROVIDER_MFA_ANSWERS: env },
             ),
         ).toEqual(expected);
+    });
+
+    it.each<[string, NodeJS.ProcessEnv, string[]]>([
+        ["0.1.0's name, still read (deprecated; sparc-deploy documents it)", { SPARC_HPG_MFA_ANSWERS: "push" }, ["push"]],
+        ["the new name wins over the old", { SLURM_PROVIDER_MFA_ANSWERS: "123456", SPARC_HPG_MFA_ANSWERS: "push" }, ["123456"]],
+    ])("%s", (_what, env, expected) => {
+        expect(secondFactorAnswers({ host: "h", user: "u", keyboardInteractiveAnswers: ["1"] }, env)).toEqual(expected);
+    });
+});
+
+describe("masterLoginError: the openssh transport's login errors, in the provider's words or the caller's", () => {
+    const hpg = { port: 2222, messages: HPG_CONNECTION_MESSAGES };
+    it.each<[string, string, object, string]>([
+        [
+            "a refused key, no names given",
+            "hpcuser@127.0.0.1: Permission denied (publickey).",
+            { port: 22 },
+            "Check connection.user, the key (connection.identityFile or ssh-agent), connection.port (some sites take keys on another port than their password logins) and, with a second factor, connection.keyboardInteractiveAnswers.",
+        ],
+        ["a refused key, the hpg stack's names", "Permission denied (publickey).", hpg, "Check hpgUser, the key (hpgIdentityFile or ssh-agent), hpgPort"],
+        ["a changed host key, no names given", "Host key verification failed.", {}, "does not match connection.hostKey (none of its lines)"],
+        [
+            "a changed host key, the hpg stack's names",
+            "Host key verification failed.",
+            hpg,
+            "does not match connection.hostKey (hpgHostKey; none of its lines)",
+        ],
+        [
+            "a refused second-factor answer",
+            "slurm-provider-answered-second-factor\nPermission denied (keyboard-interactive).",
+            hpg,
+            "Check connection.keyboardInteractiveAnswers (hpgMfaAnswers)",
+        ],
+        ["a refused password prompt", "slurm-provider-refused-prompt: Password:", hpg, "connection.port (hpgPort) = 2222: that port asked for a password"],
+    ])("%s", (_what, stderr, conn, expected) => {
+        expect(masterLoginError("u@h:22", stderr, DEFAULT_MFA_PROMPT_PATTERN, conn).message).toContain(expected);
     });
 });

@@ -149,6 +149,7 @@ async function server(options?: ServerOptions): Promise<TestServer> {
 
 beforeAll(() => {
     // The environment's answers win over configured ones (prompts.ts): this file decides its own.
+    vi.stubEnv("SLURM_PROVIDER_MFA_ANSWERS", "");
     vi.stubEnv("SPARC_HPG_MFA_ANSWERS", "");
 });
 afterEach(async () => {
@@ -244,7 +245,7 @@ describe("ssh2 transport: keyboard-interactive", () => {
         const err = await runSsh2(connection(s.port, { dialAttempts: 3 }), ["echo", "in"]).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(SshConnectError);
         expect((err as SshConnectError).retryable).toBe(false);
-        expect((err as Error).message).toMatch(/authentication failed .*set keyboardInteractiveAnswers/);
+        expect((err as Error).message).toMatch(/authentication failed .*set connection\.keyboardInteractiveAnswers\./);
         expect(s.methods).not.toContain("keyboard-interactive");
         expect(s.answers).toEqual([]);
         expect(s.connections).toBe(1);

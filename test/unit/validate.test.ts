@@ -162,6 +162,13 @@ const failureCases: FailureCase[] = [
     { name: "user starting with a digit", inputs: withConnection({ user: "1user" }), property: "connection.user", reason: '"1user"' },
     { name: "user with a space", inputs: withConnection({ user: "a b" }), property: "connection.user", reason: "user name on the cluster" },
     { name: "port 0", inputs: withConnection({ port: 0 }), property: "connection.port", reason: "1 to 65535" },
+    { name: "messages as text", inputs: withConnection({ messages: "hpgPort" }), property: "connection.messages", reason: "keyNames" },
+    {
+        name: "messages.keyNames not text",
+        inputs: withConnection({ messages: { keyNames: { port: 2222 } } }),
+        property: "connection.messages",
+        reason: "clusterPort",
+    },
     { name: "port 70000", inputs: withConnection({ port: 70000 }), property: "connection.port", reason: "70000" },
     { name: "port as a string", inputs: withConnection({ port: "22" }), property: "connection.port", reason: '"22"' },
     {
@@ -254,6 +261,10 @@ describe("validateJobInputs: valid inputs", () => {
     it.each([
         { name: "the reference HiPerGator job", inputs: job({}) },
         { name: "the reference job as a whole script", inputs: scriptJob({}) },
+        {
+            name: "connection.messages (a caller's key names and fix)",
+            inputs: withConnection({ messages: { keyNames: { port: "clusterPort" }, passwordPortFix: "use 2222" } }),
+        },
         {
             name: "every optional job field",
             inputs: job({
