@@ -135,6 +135,8 @@ describe.skipIf(!ready)("the openssh transport's ControlMaster", () => {
                 expect(countsSince(before).attempts).toBe(1);
                 expect(fs.existsSync(path.join(theirs, "cm"))).toBe(true);
             } finally {
+                // runuser's child is the run's node process: killing runuser alone left it (and its master) alive.
+                spawnSync("pkill", ["-KILL", "-P", String(run.child.pid)]);
                 run.child.kill("SIGKILL");
                 spawnSync("rm", ["-rf", theirs, path.dirname(key)]);
             }
