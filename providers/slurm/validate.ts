@@ -114,7 +114,7 @@ function checkJobFields(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     checkSbatchText(fail, "jobName", inputs.jobName, { maxLength: MAX_JOB_NAME });
     checkSbatchText(fail, "partition", inputs.partition, {
         pattern: NAME_LIST,
-        patternFix: 'must be a partition name or a comma list of them (letters, digits, "_", ".", "-"), e.g. "gpu"',
+        patternFix: 'must be a partition name or a comma list of them (letters, digits, "_", ".", "-")',
     });
     for (const property of ["account", "qos"] as const) {
         checkSbatchText(fail, property, inputs[property], {

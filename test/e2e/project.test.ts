@@ -57,7 +57,7 @@ describe.skipIf(shouldSkipEngineTests())("the project's own program under the re
         });
         expect(out).toContain("hpg stack configuration has 2 problem(s):");
         expect(out).toContain(
-            'sparc-deploy:hpgPartition = "hpg ai": must be a partition name or a comma list of them (letters, digits, "_", ".", "-"), e.g. "hpg-ai". ' +
+            'sparc-deploy:hpgPartition = "hpg ai": must be a partition name or a comma list of them (letters, digits, "_", ".", "-"). ' +
                 "Fix: pulumi config set hpgPartition <partition, e.g. hpg-ai>",
         );
         expect(out).toContain(
