@@ -4,10 +4,10 @@
 // environment variables its users set. They are the package's history, not its behaviour: this is
 // the one module allowed to spell them (test/unit/provider-neutral-names.test.ts checks that).
 
-/** The package name the shim in every recorded state requires at each call (slurm/shim.ts): it never changes. */
+/** The package name the shim in every recorded state requires at each call (slurm/shim.ts, remote/shim.ts): it never changes. */
 export const PACKAGE_NAME = "@sparc-deploy/slurm-provider";
 
-/** Marks state written through the shim (slurm/shim.ts); recorded states hold this exact text. */
+/** Marks state written through the shims (slurm/shim.ts, remote/shim.ts); recorded states hold this exact text. */
 export const LEGACY_SHIM_MARKER = "sparc-slurm-shim/1";
 
 /**

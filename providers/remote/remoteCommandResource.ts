@@ -1,8 +1,8 @@
 // The RemoteCommand resource: a thin class over remoteCommandProvider.
 import * as pulumi from "@pulumi/pulumi";
 import type { SshConnection } from "./connection";
-// The shim lives with the package that state requires by name (providers/slurm), which exports this provider too.
-import { remoteCommandShim } from "../slurm/shim";
+// State keeps the shim, which requires the package by name at each call (one module instance with SlurmJob's provider).
+import { remoteCommandShim } from "./shim";
 import { logUrnOf } from "./progress";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };

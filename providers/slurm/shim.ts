@@ -7,7 +7,6 @@
 // resolves it from the program's node_modules, where the workspace links it).
 import type * as pulumi from "@pulumi/pulumi";
 import type { SlurmJobInputs, SlurmJobOutputs } from "./types";
-import type { RemoteCommandInputs, RemoteCommandOutputs } from "../remote/remoteCommand";
 import { LEGACY_SHIM_MARKER } from "../legacy";
 
 /** Marks state written through the shim; diff() migrates states that hold an older, frozen provider. */
@@ -25,13 +24,6 @@ export const slurmJobShim: Provider & { shim: string } = {
     delete: (id, props) => (require("@sparc-deploy/slurm-provider").slurmJobProvider as Required<Provider>).delete(id, props),
 };
 
-type CommandProvider = pulumi.dynamic.ResourceProvider<RemoteCommandInputs, RemoteCommandOutputs>;
-
-/** The same for every RemoteCommand (e.g. a copy, a build and a delete step): today's code, and the same module (one pool, one login) as SlurmJob. */
-export const remoteCommandShim: CommandProvider & { shim: string } = {
-    shim: SHIM_MARKER,
-    diff: (id, olds, news) => (require("@sparc-deploy/slurm-provider").remoteCommandProvider as Required<CommandProvider>).diff(id, olds, news),
-    create: (inputs) => (require("@sparc-deploy/slurm-provider").remoteCommandProvider as Required<CommandProvider>).create(inputs),
-    update: (id, olds, news) => (require("@sparc-deploy/slurm-provider").remoteCommandProvider as Required<CommandProvider>).update(id, olds, news),
-    delete: (id, props) => (require("@sparc-deploy/slurm-provider").remoteCommandProvider as Required<CommandProvider>).delete(id, props),
-};
+// RemoteCommand's shim lives beside its resource (providers/remote/shim.ts); re-exported so this module's
+// exports stay what they were (state holds the serialized functions, which require only the package by name).
+export { remoteCommandShim } from "../remote/shim";
