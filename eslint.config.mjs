@@ -2,6 +2,14 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
+/** The package's modules are reached through its public entry only. */
+const publicEntryOnly = {
+    group: ["**/providers/*", "@sparc-deploy/slurm-provider/*"],
+    message: "Import from the package's public entry (../providers), not its modules; export what is missing there.",
+};
+/** The deployment targets under components/. */
+const targets = ["dev", "hpg", "pubapps"];
+
 export default tseslint.config(
     { ignores: ["node_modules/", "dist/", "providers/dist/", "providers/example/", "providers/docs/", "samples/", "test/.artifacts/"] },
     // ESLint's own recommended rules for the plain JavaScript only: on .ts files typescript-eslint's
@@ -26,17 +34,33 @@ export default tseslint.config(
         // The SPARC program uses @sparc-deploy/slurm-provider only through its public entry (providers/index.ts),
         // as any other program would: what it needs is public API, documented in providers/docs.
         files: ["index.ts", "components/**/*.ts"],
+        rules: { "no-restricted-imports": ["error", { patterns: [publicEntryOnly] }] },
+    },
+    // No target imports another: what two targets share lives in components/ beside images.ts (pod.ts, archive.ts, ...).
+    ...targets.map((target) => ({
+        files: [`components/${target}/**/*.ts`],
         rules: {
             "no-restricted-imports": [
                 "error",
                 {
                     patterns: [
+                        publicEntryOnly,
                         {
-                            group: ["**/providers/*", "@sparc-deploy/slurm-provider/*"],
-                            message: "Import from the package's public entry (../providers), not its modules; export what is missing there.",
+                            group: targets.filter((t) => t !== target).flatMap((t) => [`../${t}`, `../${t}/*`]),
+                            message: "A target does not import another target: move what both use to components/ (beside images.ts).",
                         },
                     ],
                 },
+            ],
+        },
+    })),
+    {
+        // The neutral SSH layer knows nothing of Slurm: providers/slurm builds on it, never the reverse.
+        files: ["providers/remote/**/*.ts"],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                { patterns: [{ group: ["../slurm", "../slurm/*"], message: "providers/remote imports nothing from providers/slurm." }] },
             ],
         },
     },

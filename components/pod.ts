@@ -1,8 +1,10 @@
-// Pure builders of the podman command lines the dev stack runs (argv arrays, rendered with shJoin).
+// The avatar pod, shared by the targets that run it: the dev stack (podman run on this machine) and the
+// pubapps stack (the same containers as systemd units on an instance). Pure builders of its plan, its
+// containers and the podman command lines (argv arrays, rendered with shJoin).
 // Ports, names and env follow the reference pod (README, "Dev stack (local Podman pod)").
-import { shJoin } from "../../providers";
-import type { UnityPlayer } from "../imagesConfig";
-import type { DevConfig } from "./config";
+import { shJoin } from "../providers";
+import type { UnityPlayer } from "./imagesConfig";
+import type { DevConfig } from "./podConfig";
 import { playerArgs, turnPlan, type TurnPlan } from "./turn";
 
 /** Ports the services listen on inside the pod; the config only chooses the host side. */
@@ -169,7 +171,7 @@ export interface DevContainerPlan {
     rivaEnabled: boolean;
     /** Which player runs as unity-server ("none": no unity-server); the stand-in gets no GPU. */
     unityPlayer: UnityPlayer;
-    /** The TURN side (components/dev/turn.ts turnPlan). */
+    /** The TURN side (components/turn.ts turnPlan). */
     turn: TurnPlan;
     /** Riva's volume, secret and command; without it Riva runs with the GPU and its image's CMD only (the pubapps stack). */
     riva?: RivaRun;
@@ -267,6 +269,20 @@ export function devContainerSpecs(plan: DevContainerPlan, images: ServiceImages)
         });
     }
     return specs;
+}
+
+/** Which player runs as unity-server, in words (the `player` output and the `up` log). */
+export function playerDescription(player: UnityPlayer): string {
+    switch (player) {
+        case "build":
+            return "Unity build (unityBuildDir), with gpuDeviceArgs";
+        case "standin":
+            return "stand-in player (samples/unity-player-standin, no GPU): set unityBuildDir to run the Unity build";
+        case "prebuilt":
+            return "Unity build (prebuilt unityImage), with gpuDeviceArgs";
+        case "none":
+            return "none";
+    }
 }
 
 /** Render an argv as one POSIX shell command line (every word quoted by the one shared helper). */

@@ -1,14 +1,15 @@
-// Typed loader for the dev stack's config keys (declared in Pulumi.yaml between the dev markers):
-// the image keys (components/imagesConfig.ts) and the pod's. Read once; every problem is collected
+// Typed loader for the pod's config keys (declared in Pulumi.yaml between the dev markers), read by the dev
+// stack and, for the same pod on an instance, by the pubapps stack: the image keys (components/imagesConfig.ts)
+// and the pod's. Read once; every problem is collected
 // and reported together, each naming the key, the value and the fix (components/configCheck.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigProblems, expandHome } from "../configCheck";
-import { imagesConfigDefaults, readImagesConfig, type ImagesConfig } from "../imagesConfig";
+import { ConfigProblems, expandHome } from "./configCheck";
+import { imagesConfigDefaults, readImagesConfig, type ImagesConfig } from "./imagesConfig";
 
-export { imageSources, unityPlayerPath, builtUnityImageName } from "../imagesConfig";
-export type { ImageSource } from "../imagesConfig";
+export { imageSources, unityPlayerPath, builtUnityImageName } from "./imagesConfig";
+export type { ImageSource } from "./imagesConfig";
 
 export interface PortRange {
     first: number;
@@ -21,7 +22,7 @@ export type TurnMode = (typeof turnModes)[number];
 
 /** Unity's manual (com.unity.renderstreaming 3.1, command-line options): these make Render Streaming not work. */
 export const refusedUnityFlags = ["-batchmode", "-nographics"] as const;
-/** Flags the stack sets itself on the player (components/dev/podman.ts, playerArgs). */
+/** Flags the stack sets itself on the player (components/turn.ts, playerArgs). */
 export const stackUnityFlags = [
     "-signalingType",
     "-signalingUrl",

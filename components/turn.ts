@@ -1,10 +1,14 @@
-// The pod's TURN side, decided from config alone (pure): which relay the browsers and the player use,
+// The pod's TURN side, decided from config alone (pure, except turnSecretOutput, the one command that
+// generates the shared secret when none is configured): which relay the browsers and the player use,
 // the podman secrets that carry the shared secret and the player's ICE servers, and the player's own
 // TURN REST credential (username "<expiry>:unity", password base64(HMAC-SHA1(secret, username))).
 // The secret never reaches argv, unit files or plaintext state: it goes to `podman secret create NAME -`
 // on stdin, and containers read it with --secret (an env var, or a file under /run/secrets).
 import * as crypto from "node:crypto";
-import type { TurnMode } from "./config";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { shJoin } from "../providers";
+import type { DevConfig, TurnMode } from "./podConfig";
 
 /** Where the pod's signaling server listens, as the player (in the pod) reaches it. */
 export const inPodSignalingUrl = "ws://localhost:8080";
@@ -95,4 +99,28 @@ export function playerArgs(unityArgs: readonly string[], iceSecretName: string):
 /** Prints a fresh random secret (run by a command whose stdout is a secret output; no random plugin here). */
 export function generateSecretArgv(node: string): string[] {
     return [node, "-e", "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64url'))"];
+}
+
+/**
+ * The secret the TURN relay and the signaling server share: the configured one, or one generated once per
+ * stack (a command whose stdout is a secret output, logged nowhere; no random plugin is available here).
+ */
+export function turnSecretOutput(
+    name: string,
+    cfg: Pick<DevConfig, "turnSecret">,
+    turn: TurnPlan,
+    opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> | undefined {
+    if (turn.secretName === undefined) {
+        return undefined;
+    }
+    if (cfg.turnSecret !== undefined) {
+        return cfg.turnSecret;
+    }
+    const generated = new command.local.Command(
+        `${name}-turn-secret-value`,
+        { create: shJoin(generateSecretArgv(process.execPath)), logging: "none", addPreviousOutputInEnv: false },
+        pulumi.mergeOptions(opts, { additionalSecretOutputs: ["stdout"] }),
+    );
+    return pulumi.secret(generated.stdout);
 }

@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import type { DevConfig } from "./config";
+import type { DevConfig } from "../podConfig";
 import { SparcImages } from "../images";
 
 export { builtImageName, dockerfiles } from "../images";
@@ -15,13 +15,13 @@ import {
     podCreateArgv,
     podRmArgv,
     referenceContainerNames,
+    playerDescription,
     render,
     secretCreateScript,
     secretDeleteScript,
     type ServiceName,
-} from "./podman";
-import { generateSecretArgv, playerIceJson, type TurnPlan } from "./turn";
-import type { UnityPlayer } from "../imagesConfig";
+} from "../pod";
+import { playerIceJson, turnSecretOutput, type TurnPlan } from "../turn";
 
 const projectRoot = path.resolve(__dirname, "..", "..");
 /** Scripts the commands run with the program's own node (plain JS, Node builtins only). */
@@ -33,44 +33,6 @@ export const devScripts = {
 export interface SkippedService {
     service: ServiceName;
     reason: string;
-}
-
-/** Which player runs as unity-server, in words (the `player` output and the `up` log). */
-export function playerDescription(player: UnityPlayer): string {
-    switch (player) {
-        case "build":
-            return "Unity build (unityBuildDir), with gpuDeviceArgs";
-        case "standin":
-            return "stand-in player (samples/unity-player-standin, no GPU): set unityBuildDir to run the Unity build";
-        case "prebuilt":
-            return "Unity build (prebuilt unityImage), with gpuDeviceArgs";
-        case "none":
-            return "none";
-    }
-}
-
-/**
- * The secret the TURN relay and the signaling server share: the configured one, or one generated once per
- * stack (a command whose stdout is a secret output, logged nowhere; no random plugin is available here).
- */
-export function turnSecretOutput(
-    name: string,
-    cfg: Pick<DevConfig, "turnSecret">,
-    turn: TurnPlan,
-    opts: pulumi.CustomResourceOptions,
-): pulumi.Output<string> | undefined {
-    if (turn.secretName === undefined) {
-        return undefined;
-    }
-    if (cfg.turnSecret !== undefined) {
-        return cfg.turnSecret;
-    }
-    const generated = new command.local.Command(
-        `${name}-turn-secret-value`,
-        { create: render(generateSecretArgv(process.execPath)), logging: "none", addPreviousOutputInEnv: false },
-        pulumi.mergeOptions(opts, { additionalSecretOutputs: ["stdout"] }),
-    );
-    return pulumi.secret(generated.stdout);
 }
 
 /** Which optional services are left out, and the key that turns each on. */

@@ -1,6 +1,6 @@
 // Public surface of the dev stack (local Podman pod).
-export { loadDevConfig, devConfigDefaults, unityPlayerPath, imageSources } from "./config";
-export type { DevConfig, ImageSource, PortRange } from "./config";
+export { loadDevConfig, devConfigDefaults, unityPlayerPath, imageSources } from "../podConfig";
+export type { DevConfig, ImageSource, PortRange } from "../podConfig";
 export { DevStack, skippedServices, builtImageName, devScripts, dockerfiles } from "./devStack";
 export type { SkippedService } from "./devStack";
 export {
@@ -14,5 +14,5 @@ export {
     containerLogsArgv,
     devContainerSpecs,
     render,
-} from "./podman";
-export type { PodSpec, ContainerSpec, DevContainerPlan, ServiceImages, ServiceName } from "./podman";
+} from "../pod";
+export type { PodSpec, ContainerSpec, DevContainerPlan, ServiceImages, ServiceName } from "../pod";

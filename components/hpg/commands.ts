@@ -1,10 +1,9 @@
-// Pure builders for the hpg pipeline's commands: docker-archive on this machine,
-// copy to cluster storage with a checksum check, `apptainer build` on the cluster,
+// Pure builders for the hpg pipeline's commands (components/archive.ts saves the docker-archive on
+// this machine): copy to cluster storage with a checksum check, `apptainer build` on the cluster,
 // the service job's body and the readiness probe. Every command is an argv array
 // rendered through the one quoting helper. Remote steps are argv for RemoteCommand,
 // which runs them through the stack's one SSH login (no ssh/scp of their own).
 import { shJoin, shQuote } from "../../providers";
-import { imagePlatformCheck } from "../imagePlatform";
 
 export { knownHostsLine, openSshOptions, muxArgv, sshArgv, type OpenSshTarget } from "../../providers";
 
@@ -42,23 +41,6 @@ export function sifPlan(service: string, imageRef: string, identity: string, loc
         remoteTar: `${remoteDir}/${base}.tar`,
         remoteSif: `${remoteDir}/${service}_server-${identity}.sif`,
     };
-}
-
-/** Checks the image's platform (imagePlatform, "" = none), saves it as a docker-archive (atomically) and prints its sha256. */
-export function saveArchiveCommand(cli: string, p: SifPlan, platform = ""): string {
-    const part = `${p.localTar}.part`;
-    return [
-        "set -e",
-        imagePlatformCheck(cli, p.imageRef, `${p.service}Image`, platform),
-        shJoin(["mkdir", "-p", p.localTar.slice(0, p.localTar.lastIndexOf("/"))]),
-        shJoin([cli, "save", "--format", "docker-archive", "-o", part, p.imageRef]),
-        shJoin(["mv", "-f", part, p.localTar]),
-        `sha256sum ${shQuote(p.localTar)} | cut -d' ' -f1`,
-    ].join("\n");
-}
-
-export function removeLocalArchiveCommand(p: SifPlan): string {
-    return shJoin(["rm", "-f", p.localTar, `${p.localTar}.part`]);
 }
 
 /** The copy of the archive as RemoteCommand steps: skipped when the cluster has it with this checksum; the archive arrives on stdin. */

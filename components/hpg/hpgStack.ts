@@ -8,13 +8,12 @@ import { HPG_CONNECTION_MESSAGES } from "./site";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import { idleGpuWarning, sampleWarnings } from "../previewWarnings";
 import type { HpgConfig } from "./config";
+import { archiveSha256, removeLocalArchiveCommand, saveArchiveCommand } from "../archive";
 import {
     copyArchiveSteps,
     currentEndpointFile,
     parseReadinessReport,
-    removeLocalArchiveCommand,
     removeRemoteArgv,
-    saveArchiveCommand,
     serviceJobBody,
     sifBuildArgv,
     sifBuildScript,
@@ -143,7 +142,7 @@ export class HpgStack extends pulumi.ComponentResource {
                 },
                 { parent: this, deleteBeforeReplace: true },
             );
-            const sha256 = archive.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
+            const sha256 = archive.stdout.apply(archiveSha256);
             const copySteps = pulumi.all([plan, sha256]).apply(([p, sum]) => copyArchiveSteps(p, sum));
             // Streamed over the stack's one login (no scp): unchanged archives are not sent again.
             const copy = new RemoteCommand(

@@ -2,8 +2,8 @@
 // resources): the SSH targets, the pod's publications, the services that run and the image ids.
 import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
-import type { DevConfig } from "../dev/config";
-import { containerPorts, devContainerPlan, devContainerSpecs, type ServiceName } from "../dev/podman";
+import type { DevConfig } from "../podConfig";
+import { containerPorts, devContainerPlan, devContainerSpecs, type ServiceName } from "../pod";
 import type { PubappsConfig } from "./config";
 import { passwordPortMessage } from "../../providers";
 import { ufKeyPortFix } from "../sshConfig";

@@ -6,10 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SparcImages, type BuiltService } from "../images";
 import { sampleWarnings } from "../previewWarnings";
-import type { DevConfig } from "../dev/config";
-import { devContainerPlan, devContainerSpecs, secretCreateScript, secretDeleteScript, type ServiceName } from "../dev/podman";
-import { playerDescription, turnSecretOutput } from "../dev/devStack";
-import { playerIceJson } from "../dev/turn";
+import type { DevConfig } from "../podConfig";
+import { devContainerPlan, devContainerSpecs, playerDescription, secretCreateScript, secretDeleteScript, type ServiceName } from "../pod";
+import { playerIceJson, turnSecretOutput } from "../turn";
+import { archiveSha256, removeLocalArchiveCommand, saveArchiveCommand } from "../archive";
 import { shQuote } from "../../providers";
 import type { PubappsConfig } from "./config";
 import {
@@ -20,11 +20,9 @@ import {
     loadImageScript,
     parseHostFacts,
     prepareHostScript,
-    readinessScript,
+    podReadinessScript,
     removeImageScript,
-    removeLocalArchiveCommand,
     removeUnitScript,
-    saveArchiveCommand,
     verifyCopyScript,
     type ImagePlan,
 } from "./remote";
@@ -136,14 +134,14 @@ export class PubappsStack extends pulumi.ComponentResource {
             const archive = new command.local.Command(
                 `${name}-${service}-archive`,
                 {
-                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, p, dev.imagePlatform)),
+                    create: plan.apply((p) => saveArchiveCommand(cfg.localCli, { ...p, imageRef: p.imageId }, dev.imagePlatform, { reuseSaved: true })),
                     delete: plan.apply((p) => removeLocalArchiveCommand(p)),
                     triggers: [plan.apply((p) => p.imageId)],
                     logging: "stderr",
                 },
                 { parent: this, deleteBeforeReplace: true },
             );
-            const sha256 = archive.stdout.apply((s) => s.trim().split("\n").pop() ?? "");
+            const sha256 = archive.stdout.apply(archiveSha256);
             // Copied only when the instance has neither the image nor the archive; loaded as the service account.
             const image = new command.local.Command(
                 `${name}-${service}-image`,
@@ -267,7 +265,7 @@ export class PubappsStack extends pulumi.ComponentResource {
             `${name}-ready`,
             {
                 create: remote(
-                    readinessScript({
+                    podReadinessScript({
                         proxyPort: cfg.proxyPort,
                         masPort: cfg.masPort,
                         timeoutSeconds: cfg.readinessTimeoutSeconds,

@@ -1,7 +1,6 @@
-// Pure builders of what runs on the PubApps instance (bash scripts as the service account) and of
-// the local steps around them. Every value reaches a shell through the one quoting helper.
+// Pure builders of what runs on the PubApps instance (bash scripts as the service account);
+// components/archive.ts saves the image archive on this machine. Every value reaches a shell through the one quoting helper.
 import { shJoin, shQuote } from "../../providers";
-import { imagePlatformCheck } from "../imagePlatform";
 import type { UnitFile, UnitFormat } from "./units";
 
 export type UnitFormatChoice = UnitFormat | "auto";
@@ -109,22 +108,6 @@ export function imagePlan(service: string, imageId: string, localDir: string, re
     };
 }
 
-/** Checks the image's platform (imagePlatform, "" = none), saves it as a docker-archive (atomically; skipped when already saved) and prints its sha256. */
-export function saveArchiveCommand(cli: string, p: ImagePlan, platform = ""): string {
-    const part = `${p.localTar}.part`;
-    return [
-        "set -e",
-        imagePlatformCheck(cli, p.imageId, `${p.service}Image`, platform),
-        shJoin(["mkdir", "-p", p.localTar.slice(0, p.localTar.lastIndexOf("/"))]),
-        `if [ ! -s ${shQuote(p.localTar)} ]; then ${shJoin([cli, "save", "--format", "docker-archive", "-o", part, p.imageId])} && ${shJoin(["mv", "-f", part, p.localTar])}; fi`,
-        `sha256sum ${shQuote(p.localTar)} | cut -d' ' -f1`,
-    ].join("\n");
-}
-
-export function removeLocalArchiveCommand(p: ImagePlan): string {
-    return shJoin(["rm", "-f", p.localTar, `${p.localTar}.part`]);
-}
-
 /** Remote check: the image is loaded already, or the archive is there with this checksum. */
 export function hasImageScript(p: ImagePlan, sha256: string): string[] {
     return ["bash", "-c", `podman image exists ${shQuote(p.imageId)} || echo ${shQuote(`${sha256}  ${p.remoteTar}`)} | sha256sum -c --status - 2>/dev/null`];
@@ -227,7 +210,7 @@ export function removeUnitScript(f: UnitFile, podmanObject: { kind: "container" 
  * at start, such as a player given a GPU the instance lacks, is "activating" between restarts and must
  * not pass on one lucky look); bounded. On failure, each unit's state and last journal lines.
  */
-export function readinessScript(opts: { proxyPort: number; masPort: number; timeoutSeconds: number; units: readonly string[] }): string[] {
+export function podReadinessScript(opts: { proxyPort: number; masPort: number; timeoutSeconds: number; units: readonly string[] }): string[] {
     const signaling = `http://127.0.0.1:${opts.proxyPort}/`;
     const mas = `http://127.0.0.1:${opts.masPort}/health`;
     return [

@@ -2,7 +2,7 @@
 // Quadlet files (.pod + .container, Podman >= 5) and, for older Podman, unit files equivalent to
 // `podman generate systemd --new` (measured against Podman 4.3.1's own output; see unitsFor docs).
 // Both use the same unit names, so outputs, restarts and removal do not depend on the form.
-import { secretOption, type ContainerSpec } from "../dev/podman";
+import { secretOption, type ContainerSpec } from "../pod";
 
 export type UnitFormat = "quadlet" | "systemd";
 

@@ -23,9 +23,7 @@ import {
     identityHash,
     parseReadinessReport,
     readinessScript,
-    removeLocalArchiveCommand,
     removeRemoteArgv,
-    saveArchiveCommand,
     serviceJobCommand,
     serviceJobSpec,
     sifBuildArgv,
@@ -35,6 +33,7 @@ import {
     type HpgConfig,
     type SifPlan,
 } from "../../components/hpg";
+import { removeLocalArchiveCommand, saveArchiveCommand } from "../../components/archive";
 import { slurmJobProvider } from "../../providers/slurm/provider";
 import { remoteCommandProvider, type RemoteCommandInputs, type RemoteCommandOutputs } from "../../providers/remote/remoteCommand";
 import { closeAllConnections, runRemote } from "../../providers/remote/remote";

@@ -8,8 +8,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { saveArchiveCommand as hpgSave, sifPlan } from "../../components/hpg/commands";
-import { imagePlan, saveArchiveCommand as pubappsSave } from "../../components/pubapps/remote";
+import { saveArchiveCommand } from "../../components/archive";
+import { sifPlan } from "../../components/hpg/commands";
+import { imagePlan } from "../../components/pubapps/remote";
 
 const SOCKET = "/run/podman/podman.sock";
 const usable = spawnSync("podman", ["info"], { stdio: "ignore", timeout: 30_000 }).status === 0;
@@ -48,11 +49,15 @@ describe.skipIf(!usable)("image platform", () => {
     const targets = {
         hpg: (arch: string) => {
             const plan = sifPlan("mas", `${TAG}:${arch}`, `${arch}0000000000000`.slice(0, 16), path.join(dir, "hpg"), "/blue/x");
-            return { script: hpgSave("podman", plan, "linux/amd64"), tar: plan.localTar, ref: `${TAG}:${arch}` };
+            return { script: saveArchiveCommand("podman", plan, "linux/amd64"), tar: plan.localTar, ref: `${TAG}:${arch}` };
         },
         pubapps: (arch: string) => {
             const plan = imagePlan("signaling", ids[arch], path.join(dir, "pubapps"), "/podman/svc/a");
-            return { script: pubappsSave("podman", plan, "linux/amd64"), tar: plan.localTar, ref: plan.imageId };
+            return {
+                script: saveArchiveCommand("podman", { ...plan, imageRef: plan.imageId }, "linux/amd64", { reuseSaved: true }),
+                tar: plan.localTar,
+                ref: plan.imageId,
+            };
         },
     };
     const keyOf = { hpg: "masImage", pubapps: "signalingImage" };

@@ -1,5 +1,5 @@
 // Real Podman: build the three Dockerfiles, run the pod with exactly the command lines
-// components/dev/podman.ts renders, probe it, run the preflight and readiness scripts,
+// components/pod.ts renders, probe it, run the preflight and readiness scripts,
 // tear it down. Needs root and `bash scripts/podman/setup.sh` (stand-in base images).
 // With CI=true an unusable Podman is a failure, elsewhere the suite is skipped.
 import { spawnSync } from "node:child_process";
@@ -18,10 +18,10 @@ import {
     render,
     secretCreateScript,
     type ContainerSpec,
-} from "../../components/dev/podman";
-import { unityPlayerPath } from "../../components/dev/config";
+} from "../../components/pod";
+import { unityPlayerPath } from "../../components/podConfig";
 import { devScripts, dockerfiles } from "../../components/dev/devStack";
-import { playerIceJson, turnPlan } from "../../components/dev/turn";
+import { playerIceJson, turnPlan } from "../../components/turn";
 
 const root = path.resolve(__dirname, "..", "..");
 const inCi = process.env.CI === "true";

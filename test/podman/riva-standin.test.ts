@@ -1,5 +1,5 @@
 // Real Podman, Riva's place in the pod taken by the gRPC health STAND-IN (test/standins/grpc-health; Riva
-// itself needs an NVIDIA GPU, NGC and a model repository). Runs exactly the lines components/dev/podman.ts
+// itself needs an NVIDIA GPU, NGC and a model repository). Runs exactly the lines components/pod.ts
 // renders for rivaEnabled: the pod with Riva's loopback port, the NGC key's podman secret (value on stdin
 // only), the riva container (/data, --secret, the start command), then wait-ready --grpc-health.
 // Needs root and the stand-in base image node:20-alpine (`bash scripts/podman/setup.sh`).
@@ -18,10 +18,10 @@ import {
     render,
     secretCreateScript,
     secretDeleteScript,
-} from "../../components/dev/podman";
-import { devConfigDefaults } from "../../components/dev/config";
+} from "../../components/pod";
+import { devConfigDefaults } from "../../components/podConfig";
 import { devScripts } from "../../components/dev/devStack";
-import { turnPlan } from "../../components/dev/turn";
+import { turnPlan } from "../../components/turn";
 
 const root = path.resolve(__dirname, "..", "..");
 const inCi = process.env.CI === "true";

@@ -20,9 +20,9 @@ import {
     secretCreateScript,
     secretDeleteScript,
     type ContainerSpec,
-} from "../../components/dev/podman";
+} from "../../components/pod";
 import { dockerfiles, turnContext, unityStandinDockerfile } from "../../components/images";
-import { playerIceJson, turnPlan, turnRestCredential } from "../../components/dev/turn";
+import { playerIceJson, turnPlan, turnRestCredential } from "../../components/turn";
 import { devScripts } from "../../components/dev/devStack";
 
 const inCi = process.env.CI === "true";

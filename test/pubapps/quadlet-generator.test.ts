@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { ContainerSpec } from "../../components/dev/podman";
+import type { ContainerSpec } from "../../components/pod";
 import { podUnits, type PodUnitSpec } from "../../components/pubapps";
 
 const cacheHome = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache");

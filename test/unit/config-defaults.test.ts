@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { load } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { imagesConfigDefaults } from "../../components/imagesConfig";
-import { devConfigDefaults } from "../../components/dev/config";
+import { devConfigDefaults } from "../../components/podConfig";
 import { hpgConfigDefaults } from "../../components/hpg/config";
 import { pubappsConfigDefaults } from "../../components/pubapps/config";
 
@@ -29,7 +29,7 @@ function sectionKeys(section: string): string[] {
 const podDefaults = Object.fromEntries(Object.entries(devConfigDefaults).filter(([key]) => !(key in imagesConfigDefaults)));
 const sections: [string, string, Readonly<Record<string, unknown>>][] = [
     ["images", "components/imagesConfig.ts imagesConfigDefaults", imagesConfigDefaults],
-    ["dev stack", "components/dev/config.ts devConfigDefaults", podDefaults],
+    ["dev stack", "components/podConfig.ts devConfigDefaults", podDefaults],
     ["hpg stack", "components/hpg/config.ts hpgConfigDefaults", hpgConfigDefaults],
     ["pubapps stack", "components/pubapps/config.ts pubappsConfigDefaults", pubappsConfigDefaults],
 ];

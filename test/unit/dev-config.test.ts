@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { devConfigDefaults, loadDevConfig } from "../../components/dev/config";
+import { devConfigDefaults, loadDevConfig } from "../../components/podConfig";
 import { unityStandinImageName } from "../../components/imagesConfig";
 
 const root = path.resolve(__dirname, "..", "..");

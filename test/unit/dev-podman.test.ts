@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { loadDevConfig } from "../../components/dev/config";
-import { turnPlan } from "../../components/dev/turn";
+import { loadDevConfig } from "../../components/podConfig";
+import { turnPlan } from "../../components/turn";
 import {
     containerRmArgv,
     containerRunArgv,
@@ -16,7 +16,7 @@ import {
     secretDeleteScript,
     type ContainerSpec,
     type DevContainerPlan,
-} from "../../components/dev/podman";
+} from "../../components/pod";
 
 const referencePod = { podName: "sparc-avatar", masPort: 8000, signalingPort: 8080, turnPort: 3478, webrtcPortRange: { first: 49152, last: 49200 } };
 

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { loadDevConfig, type DevConfig } from "../../components/dev/config";
+import { loadDevConfig, type DevConfig } from "../../components/podConfig";
 import { mockStack, valueOf as val, type MockedStack, type Registered } from "../support/mocks";
 
 let mocks: MockedStack;

@@ -3,7 +3,7 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { loadDevConfig } from "../../components/dev/config";
+import { loadDevConfig } from "../../components/podConfig";
 import { loadPubappsConfig } from "../../components/pubapps/config";
 import { mockStack, valueOf as val, type MockedStack } from "../support/mocks";
 

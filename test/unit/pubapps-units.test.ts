@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import type { ContainerSpec } from "../../components/dev/podman";
+import type { ContainerSpec } from "../../components/pod";
 import { ASKPASS_SCRIPT } from "../../providers/remote/opensshTransport";
 import {
     bareImageId,
@@ -21,7 +21,7 @@ import {
     prepareHostScript,
     quadletContainer,
     quadletPod,
-    readinessScript,
+    podReadinessScript,
     remoteCommand,
     removeUnitScript,
     systemdWord,
@@ -322,7 +322,7 @@ describe("remote steps", () => {
         expect(removeUnitScript(generatedContainer(mas, pod), { kind: "container", name: "mas-server" })[2]).toContain("podman rm -f --ignore mas-server");
     });
     it("readiness is bounded and reports the units on failure", () => {
-        const script = readinessScript({ proxyPort: 8443, masPort: 8000, timeoutSeconds: 30, units: ["a.service"] })[2];
+        const script = podReadinessScript({ proxyPort: 8443, masPort: 8000, timeoutSeconds: 30, units: ["a.service"] })[2];
         expect(script).toContain("deadline=$(( $(date +%s) + 30 ))");
         expect(script).toContain("http://127.0.0.1:8443/");
         expect(script).toContain("status a.service");
@@ -345,7 +345,7 @@ describe("remote steps", () => {
             }[units];
             fs.writeFileSync(path.join(dir, "systemctl"), `#!/bin/sh\ncase "$2" in is-active) ${isActive} ;; *) echo "$@" ;; esac\n`, { mode: 0o755 });
             fs.writeFileSync(path.join(dir, "sleep"), "#!/bin/sh\nexec /bin/sleep 0.2\n", { mode: 0o755 });
-            const argv = readinessScript({ proxyPort: 8443, masPort: 8000, timeoutSeconds: 3, units: ["a.service", "b.service"] });
+            const argv = podReadinessScript({ proxyPort: 8443, masPort: 8000, timeoutSeconds: 3, units: ["a.service", "b.service"] });
             const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin` }, timeout: 30_000 });
             expect(r.status).toBe(expected);
             expect(`${r.stdout}${r.stderr}`).toMatch(says);

@@ -1,15 +1,7 @@
-// components/dev/turn.ts: the TURN plan, the player's TURN REST credential and -importJson file, the secret generator.
+// components/turn.ts: the TURN plan, the player's TURN REST credential and -importJson file, the secret generator.
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import {
-    generateSecretArgv,
-    playerArgs,
-    playerCredentialExpiry,
-    playerIceJson,
-    turnPlan,
-    turnRestCredential,
-    turnSecretNames,
-} from "../../components/dev/turn";
+import { generateSecretArgv, playerArgs, playerCredentialExpiry, playerIceJson, turnPlan, turnRestCredential, turnSecretNames } from "../../components/turn";
 
 const input = {
     podName: "sparc-avatar",
