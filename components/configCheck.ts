@@ -1,9 +1,13 @@
-// Shared by the config loaders (components/*/config.ts): one vocabulary for every config problem,
-// `project:key = value: what is wrong. Fix: how`, collected so one preview reports them all, and
-// thrown as a pulumi.RunError (the CLI prints its message without a stack trace).
+// Shared by the config loaders (components/podConfig.ts, components/*/config.ts): one vocabulary for every
+// config problem, `project:key = value: what is wrong. Fix: how` (problemMessage), collected so one preview
+// reports them all, and thrown as a pulumi.RunError (the CLI prints its message without a stack trace).
+// One reader per shape a key can have (a port, seconds, an SSH target's host key, identity file and
+// second-factor answers), so the same shape is read and refused the same way in every stack.
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { parsePinnedHostKeys, secondFactorAnswersFromEnv } from "../providers";
 
 const MAX_SHOWN = 80;
 
@@ -20,6 +24,19 @@ export function expandHome(p: string): string {
 /** The SDK's own refusals ("Configuration 'p:k' value 'v' is outside of ...") carry the raw text; numbers and booleans show unquoted. */
 function rawShown(raw: string): string {
     return /^-?\d+(\.\d+)?$|^(true|false)$/.test(raw) ? raw : showValue(raw);
+}
+
+/**
+ * The one message builder: `project:key = value: what. Fix: how`, `project:key is not set. Fix: how` (value
+ * undefined), or `project:key: what. Fix: how` (shown undefined and what given: an error without a value).
+ */
+export function problemMessage(keyName: string, problem: { shown?: string; what?: string; fix: string }): string {
+    if (problem.what === undefined) {
+        return `${keyName} is not set. Fix: ${problem.fix}`;
+    }
+    return problem.shown === undefined
+        ? `${keyName}: ${problem.what}. Fix: ${problem.fix}`
+        : `${keyName} = ${problem.shown}: ${problem.what}. Fix: ${problem.fix}`;
 }
 
 export class ConfigProblems {
@@ -40,12 +57,12 @@ export class ConfigProblems {
 
     /** `project:key = value: what. Fix: howToFix`. */
     bad(key: string, value: unknown, what: string, howToFix: string): void {
-        this.add(key, `${this.keyName(key)} = ${showValue(value)}: ${what}. Fix: ${howToFix}`);
+        this.add(key, problemMessage(this.keyName(key), { shown: showValue(value), what, fix: howToFix }));
     }
 
     /** A required key left at its "" default. */
     unset(key: string, howToFix: string): void {
-        this.add(key, `${this.keyName(key)} is not set. Fix: ${howToFix}`);
+        this.add(key, problemMessage(this.keyName(key), { fix: howToFix }));
     }
 
     /** The value of a required key; unset ("" or undefined) is reported, and "" returned so reading goes on. */
@@ -75,7 +92,7 @@ export class ConfigProblems {
             const sdk = /^Configuration '[^']*' value '([\s\S]*)' (is [\s\S]*|does [\s\S]*)$/.exec(message);
             this.add(
                 key,
-                sdk === null ? `${this.keyName(key)}: ${message}. Fix: ${howToFix}` : `${this.keyName(key)} = ${rawShown(sdk[1])}: ${sdk[2]}. Fix: ${howToFix}`,
+                problemMessage(this.keyName(key), sdk === null ? { what: message, fix: howToFix } : { shown: rawShown(sdk[1]), what: sdk[2], fix: howToFix }),
             );
             return fallback;
         }
@@ -94,6 +111,79 @@ export class ConfigProblems {
             return fallback;
         }
         return value;
+    }
+
+    /**
+     * A TCP port (a whole number, 1-65535). `zeroMeans`: what 0 stands for (e.g. "the Port of ~/.ssh/config"),
+     * which makes 0 a valid value; without it 0 is refused (a key whose default 0 means "not set yet").
+     */
+    port(key: string, fallback: number, opts: { zeroMeans?: string; fix?: string } = {}): number {
+        const fix = opts.fix ?? `pulumi config set ${key} <1-65535${opts.zeroMeans === undefined ? "" : `, or 0 for ${opts.zeroMeans}`}>`;
+        const value = this.read(key, fix, fallback, () => this.config.getNumber(key, { min: 0, max: 65535 }));
+        if (!Number.isInteger(value) || (value === 0 && opts.zeroMeans === undefined)) {
+            this.bad(key, value, "not a port", fix);
+        }
+        return value;
+    }
+
+    /** A whole number of seconds within [min, max] (no max: unbounded); `zeroMeans` says what 0 does when min is 0. */
+    seconds(key: string, fallback: number, opts: { min: number; max?: number; zeroMeans?: string }): number {
+        const range = opts.max === undefined ? `seconds >= ${opts.min}` : `${opts.min}-${opts.max}`;
+        const fix = `pulumi config set ${key} <${range}${opts.zeroMeans === undefined ? "" : `; 0 = ${opts.zeroMeans}`}>`;
+        const value = this.read(key, fix, fallback, () =>
+            this.config.getNumber(key, opts.max === undefined ? { min: opts.min } : { min: opts.min, max: opts.max }),
+        );
+        if (!Number.isInteger(value)) {
+            this.bad(key, value, "must be a whole number of seconds", fix);
+        }
+        return value;
+    }
+
+    /**
+     * An SSH target's pinned host key (one or more OpenSSH public key lines): refused when it is not one, and
+     * required unless `insecure` (the insecureIgnoreHostKey key) is set. `keyscan` is the ssh-keyscan line that
+     * prints it; `unsetFix` tells how to get and check it.
+     */
+    hostKey(key: string, opts: { insecure: boolean; keyscan: string; unsetFix: string }): string {
+        const value = this.text(key) ?? "";
+        if (value !== "" && parsePinnedHostKeys(value) === undefined) {
+            this.bad(
+                key,
+                value,
+                "is not an OpenSSH public key",
+                `give a line of \`${opts.keyscan}\` without the host name, e.g. "ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA..." or "ssh-rsa AAAA..."`,
+            );
+        }
+        if (value === "" && !opts.insecure) {
+            this.unset(key, opts.unsetFix);
+        }
+        return value;
+    }
+
+    /** An SSH target's private key file (~ expanded; `fallback` e.g. ~/.ssh/config's IdentityFile); "" = ssh-agent. */
+    identityFile(key: string, fallback = ""): string {
+        const file = expandHome(this.text(key) ?? fallback);
+        if (file !== "" && !fs.existsSync(file)) {
+            this.bad(key, file, "no such file", 'give the path of your private key, or "" to use ssh-agent');
+        }
+        return file;
+    }
+
+    /**
+     * An SSH target's second-factor answers (Duo: "push", "1", a passcode), read once, as a secret. One rule
+     * for every stack: the environment (SLURM_PROVIDER_MFA_ANSWERS) wins over the config key. The provider
+     * applies the same rule at each login (providers/remote/prompts.ts secondFactorAnswers), because refresh
+     * and destroy otherwise replay the answer stored in state, and a one-time passcode typed for this run
+     * must serve this run; the program follows it so what it passes is what the login uses. Undefined when
+     * neither the key nor the environment gives any.
+     */
+    secondFactorAnswers(key: string, env: NodeJS.ProcessEnv): pulumi.Output<string[]> | undefined {
+        const fromConfig = this.config.getSecretObject<string[]>(key);
+        const fromEnv = secondFactorAnswersFromEnv(env);
+        if (fromConfig === undefined && fromEnv.length === 0) {
+            return undefined;
+        }
+        return pulumi.secret(pulumi.output(fromConfig ?? []).apply((a) => (fromEnv.length > 0 ? fromEnv : a)));
     }
 
     boolean(key: string, fallback: boolean): boolean {

@@ -122,16 +122,9 @@ export function loadDevConfig(
     const problems = new ConfigProblems(config);
     const images = readImagesConfig(problems, baseDir);
 
-    const port = (key: string, fallback: number): number => {
-        const value = problems.read(key, `pulumi config set ${key} <1-65535>`, fallback, () => config.getNumber(key, { min: 1, max: 65535 }));
-        if (!Number.isInteger(value)) {
-            problems.bad(key, value, "not a whole port number", `pulumi config set ${key} <1-65535>`);
-        }
-        return value;
-    };
-    const masPort = port("masPort", d.masPort);
-    const signalingPort = port("signalingPort", d.signalingPort);
-    const turnPort = port("turnPort", d.turnPort);
+    const masPort = problems.port("masPort", d.masPort);
+    const signalingPort = problems.port("signalingPort", d.signalingPort);
+    const turnPort = problems.port("turnPort", d.turnPort);
     const rangeText = problems.read("webrtcPortRange", "pulumi config set webrtcPortRange 49152-49200", d.webrtcPortRange, () =>
         config.get("webrtcPortRange", { pattern: /^\d{1,5}-\d{1,5}$/ }),
     );
@@ -152,20 +145,13 @@ export function loadDevConfig(
     const containerNamePrefix = problems.read("containerNamePrefix", 'use letters, digits, _ . - (or "")', d.containerNamePrefix, () =>
         config.get("containerNamePrefix", { pattern: /^$|^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/ }),
     );
-    const seconds = (key: string, fallback: number, max: number, min: number): number => {
-        const value = problems.read(key, `pulumi config set ${key} <${min}-${max}>`, fallback, () => config.getNumber(key, { min, max }));
-        if (!Number.isInteger(value)) {
-            problems.bad(key, value, "must be a whole number of seconds", `pulumi config set ${key} <seconds>`);
-        }
-        return value;
-    };
-    const readinessTimeoutSeconds = seconds("readinessTimeoutSeconds", d.readinessTimeoutSeconds, 3600, 1);
+    const readinessTimeoutSeconds = problems.seconds("readinessTimeoutSeconds", d.readinessTimeoutSeconds, { min: 1, max: 3600 });
     const unityArgs = problems.stringList("unityArgs", d.unityArgs);
     checkUnityArgs(problems, unityArgs);
     const turn = readTurn(problems, turnPort);
-    const containerStopTimeoutSeconds = seconds("containerStopTimeoutSeconds", d.containerStopTimeoutSeconds, 600, 0);
+    const containerStopTimeoutSeconds = problems.seconds("containerStopTimeoutSeconds", d.containerStopTimeoutSeconds, { min: 0, max: 600 });
     const rivaEnabled = problems.boolean("rivaEnabled", d.rivaEnabled);
-    const riva = readRiva(problems, baseDir, rivaEnabled && target === "podman", { masPort, signalingPort, port, seconds });
+    const riva = readRiva(problems, baseDir, rivaEnabled && target === "podman", { masPort, signalingPort });
 
     const result: DevConfig = {
         ...images,
@@ -231,7 +217,7 @@ function readTurn(
     const turnHost = problems.read("turnHost", 'pulumi config set turnHost <host name or IP> (or "" for publicHost)', d.turnHost, () =>
         config.get("turnHost", { pattern: /^$|^[a-zA-Z0-9.:[\]-]+$/ }),
     );
-    const turnCredentialTtlSeconds = problems.count("turnCredentialTtlSeconds", d.turnCredentialTtlSeconds, 60, 7 * 24 * 3600);
+    const turnCredentialTtlSeconds = problems.seconds("turnCredentialTtlSeconds", d.turnCredentialTtlSeconds, { min: 60, max: 7 * 24 * 3600 });
     // Read plain only to check it; the value the stack uses is the secret Output.
     const secretText = config.get("turnSecret") ?? "";
     const secretFix = "pulumi config set --secret turnSecret <the TURN server's static-auth-secret>";
@@ -291,22 +277,12 @@ type RivaConfig = Pick<DevConfig, "rivaModelRepository" | "rivaNgcApiKey" | "riv
  * directory here (NVIDIA's quick start mounts its `riva_model_loc` as /data, and start-riva reads the
  * repository riva_init.sh deployed to /data/models), and the NGC key must be stored as a secret.
  */
-function readRiva(
-    problems: ConfigProblems,
-    baseDir: string,
-    local: boolean,
-    read: {
-        masPort: number;
-        signalingPort: number;
-        port: (key: string, fallback: number) => number;
-        seconds: (key: string, fallback: number, max: number, min: number) => number;
-    },
-): RivaConfig {
+function readRiva(problems: ConfigProblems, baseDir: string, local: boolean, read: { masPort: number; signalingPort: number }): RivaConfig {
     const d = devConfigDefaults;
     const rivaCommand = problems.stringList("rivaCommand", d.rivaCommand);
     const rivaRunArgs = problems.stringList("rivaRunArgs", d.rivaRunArgs);
-    const rivaPort = read.port("rivaPort", d.rivaPort);
-    const rivaReadinessTimeoutSeconds = read.seconds("rivaReadinessTimeoutSeconds", d.rivaReadinessTimeoutSeconds, 7200, 1);
+    const rivaPort = problems.port("rivaPort", d.rivaPort);
+    const rivaReadinessTimeoutSeconds = problems.seconds("rivaReadinessTimeoutSeconds", d.rivaReadinessTimeoutSeconds, { min: 1, max: 7200 });
     if (!local) {
         return { rivaModelRepository: "", rivaNgcApiKey: undefined, rivaCommand, rivaRunArgs, rivaPort, rivaReadinessTimeoutSeconds };
     }

@@ -5,14 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    CLUSTER_CHECK_MODES,
-    DEFAULT_MFA_PROMPT_PATTERN,
-    parsePinnedHostKeys,
-    parseSlurmMemory,
-    parseSlurmTime,
-    secondFactorAnswersFromEnv,
-} from "../../providers";
+import { CLUSTER_CHECK_MODES, DEFAULT_MFA_PROMPT_PATTERN, parseSlurmMemory, parseSlurmTime } from "../../providers";
 import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { gpuConfigProblems, hpgJobProblems } from "./jobSpecs";
@@ -37,7 +30,7 @@ export interface HpgConfig {
     identityFile: string;
     privateKey: pulumi.Output<string> | undefined;
     passphrase: pulumi.Output<string> | undefined;
-    /** Keyboard-interactive answers (Duo: "push" or "1"), from config or SPARC_HPG_MFA_ANSWERS. */
+    /** Keyboard-interactive answers (Duo: "push" or "1"): SLURM_PROVIDER_MFA_ANSWERS (or SPARC_HPG_MFA_ANSWERS) if set, else hpgMfaAnswers. */
     mfaAnswers: pulumi.Output<string[]> | undefined;
     /** Which keyboard-interactive prompts get mfaAnswers (regex); "" = the built-in Duo/TOTP pattern. */
     mfaPromptPattern: string;
@@ -167,27 +160,15 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         "set your HiPerGator group (the /blue/<group> directory) with `pulumi config set hpgGroup <group>`",
     );
     const insecureIgnoreHostKey = problems.boolean("hpgInsecureIgnoreHostKey", d.hpgInsecureIgnoreHostKey);
-    const hostKey = setting("hpgHostKey") ?? "";
-    const keyscan = `\`ssh-keyscan -p ${hpgDefaultSshPort} ${resolved.host}\``;
-    if (hostKey !== "" && parsePinnedHostKeys(hostKey) === undefined) {
-        problems.bad(
-            "hpgHostKey",
-            hostKey,
-            "is not an OpenSSH public key",
-            `give a line of ${keyscan} without the host name, e.g. "ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA..." or "ssh-rsa AAAA..."`,
-        );
-    }
-    if (hostKey === "" && !insecureIgnoreHostKey) {
-        problems.unset(
-            "hpgHostKey",
-            `run ${keyscan}, compare the fingerprint ` +
-                '(`ssh-keygen -lf`) with the one UF Research Computing publishes, then `pulumi config set hpgHostKey "ssh-ed25519 AAAA..."`',
-        );
-    }
-    const identityFile = expandHome(setting("hpgIdentityFile") ?? resolved.identityFile ?? "");
-    if (identityFile !== "" && !fs.existsSync(identityFile)) {
-        problems.bad("hpgIdentityFile", identityFile, "no such file", 'give the path of your private key, or "" to use ssh-agent');
-    }
+    const keyscan = `ssh-keyscan -p ${hpgDefaultSshPort} ${resolved.host}`;
+    const hostKey = problems.hostKey("hpgHostKey", {
+        insecure: insecureIgnoreHostKey,
+        keyscan,
+        unsetFix:
+            `run \`${keyscan}\`, compare the fingerprint ` +
+            '(`ssh-keygen -lf`) with the one UF Research Computing publishes, then `pulumi config set hpgHostKey "ssh-ed25519 AAAA..."`',
+    });
+    const identityFile = problems.identityFile("hpgIdentityFile", resolved.identityFile);
     const transport = problems.oneOf("hpgSshTransport", sshTransports, d.hpgSshTransport);
     if (transport === "ssh2" && resolved.proxyJump !== undefined) {
         problems.bad(
@@ -227,7 +208,6 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         problems.bad("hpgServices", services, "lists the images to turn into .sif files", servicesFix);
     }
     const modules = problems.stringList("hpgModules", d.hpgModules);
-    const mfa = config.getSecretObject<string[]>("hpgMfaAnswers");
     const mfaPromptPattern = setting("hpgMfaPromptPattern") ?? "";
     if (mfaPromptPattern !== "") {
         try {
@@ -249,17 +229,17 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
             );
         }
     }
-    const envAnswers = secondFactorAnswersFromEnv(env);
-    const port = problems.count("hpgPort", d.hpgPort, 0, 65535);
+    const mfaAnswers = problems.secondFactorAnswers("hpgMfaAnswers", env);
+    const port = problems.port("hpgPort", d.hpgPort, { zeroMeans: `the Port of ~/.ssh/config, else ${hpgDefaultSshPort}` });
     const localCli = problems.oneOf("hpgLocalCli", ["podman", "docker"] as const, d.hpgLocalCli);
     const sifBuildOn = problems.oneOf("hpgSifBuildOn", sifBuildPlaces, d.hpgSifBuildOn);
     const clusterChecks = problems.oneOf("hpgClusterChecks", clusterCheckModes, d.hpgClusterChecks);
     const nodes = problems.count("hpgNodes", d.hpgNodes, 1);
     const ntasks = problems.count("hpgNtasks", d.hpgNtasks, 1);
     const cpusPerTask = problems.count("hpgCpusPerTask", d.hpgCpusPerTask, 1);
-    const masPort = problems.count("hpgMasPort", d.hpgMasPort, 1, 65535);
-    const readinessTimeoutSeconds = problems.count("hpgReadinessTimeoutSeconds", d.hpgReadinessTimeoutSeconds, 1);
-    const waitTimeoutSeconds = problems.count("hpgWaitTimeoutSeconds", d.hpgWaitTimeoutSeconds, 1);
+    const masPort = problems.port("hpgMasPort", d.hpgMasPort);
+    const readinessTimeoutSeconds = problems.seconds("hpgReadinessTimeoutSeconds", d.hpgReadinessTimeoutSeconds, { min: 1 });
+    const waitTimeoutSeconds = problems.seconds("hpgWaitTimeoutSeconds", d.hpgWaitTimeoutSeconds, { min: 1 });
     const renewBeforeHours = problems.read(
         "hpgRenewBeforeHours",
         "pulumi config set hpgRenewBeforeHours <hours, e.g. 48; 0 = off>",
@@ -321,9 +301,8 @@ export function loadHpgConfig(config = new pulumi.Config(), env: NodeJS.ProcessE
         identityFile,
         privateKey: undefined,
         passphrase: setting("hpgKeyPassphrase") === undefined ? undefined : config.requireSecret("hpgKeyPassphrase"),
-        // Read once, as a secret (Duo answers can be passcodes); an empty list falls back to the environment.
-        mfaAnswers:
-            mfa === undefined && envAnswers.length === 0 ? undefined : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : envAnswers))),
+        // Read once, as a secret (Duo answers can be passcodes); the environment wins (configCheck.ts secondFactorAnswers).
+        mfaAnswers,
         mfaPromptPattern,
         transport,
         controlPath: setting("hpgControlPath") ?? d.hpgControlPath,

@@ -1,14 +1,12 @@
 // Typed loader for the pubapps stack's config keys (declared in Pulumi.yaml between the pubapps markers).
 // The pod's images and containers come from the dev keys (the same pod as `pulumi up --stack dev`).
 // Read once; every problem is collected and reported together, each naming the key, the value and the fix.
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigProblems, expandHome } from "../configCheck";
 import { UF_KEY_SSH_PORT, resolveSshHost } from "../sshConfig";
 import type { UnitFormatChoice } from "./remote";
-import { parsePinnedHostKeys, secondFactorAnswersFromEnv } from "../../providers";
 
 export const unitFormats = ["auto", "quadlet", "systemd"] as const;
 
@@ -81,50 +79,32 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
     const problems = new ConfigProblems(config);
     const text = (key: string): string => config.get(key) ?? "";
     const need = (key: string, fix: string): string => problems.required(key, text(key), fix);
-    const port = (key: string, fallback: number, fix: string): number => {
-        const value = problems.read(key, `pulumi config set ${key} <1-65535>`, fallback, () => config.getNumber(key, { min: 0, max: 65535 }));
-        if (value === 0 || !Number.isInteger(value)) {
-            problems.bad(key, value, "not a port", fix);
-        }
-        return value;
-    };
     const insecureIgnoreHostKey = problems.boolean("pubappsInsecureIgnoreHostKey", d.pubappsInsecureIgnoreHostKey);
     const host = need("pubappsInstance", "pulumi config set pubappsInstance <instance host name, as UF RC gave it>");
     const user = need("pubappsUser", "pulumi config set pubappsUser <the instance's service account>");
-    const hostKey = text("pubappsHostKey");
-    if (hostKey === "" && !insecureIgnoreHostKey) {
-        problems.unset(
-            "pubappsHostKey",
+    const hostKey = problems.hostKey("pubappsHostKey", {
+        insecure: insecureIgnoreHostKey,
+        keyscan: "ssh-keyscan -t ed25519 <instance>",
+        unsetFix:
             "from HiPerGator run `ssh-keyscan -t ed25519 <instance>`, check the fingerprint with UF RC, " +
-                'then `pulumi config set pubappsHostKey "ssh-ed25519 AAAA..."`',
-        );
-    }
+            'then `pulumi config set pubappsHostKey "ssh-ed25519 AAAA..."`',
+    });
     const jumpHost = config.get("pubappsJumpHost") ?? d.pubappsJumpHost;
     const jumpUser =
         jumpHost === "" ? "" : need("pubappsJumpUser", 'pulumi config set pubappsJumpUser <your GatorLink user> (or pubappsJumpHost "" to connect directly)');
-    const jumpHostKey = text("pubappsJumpHostKey");
-    if (jumpHost !== "" && jumpHostKey === "" && !insecureIgnoreHostKey) {
-        problems.unset(
-            "pubappsJumpHostKey",
+    // A key ssh cannot read is refused here, at preview; a jump host's is needed only when there is one.
+    const jumpHostKey = problems.hostKey("pubappsJumpHostKey", {
+        insecure: insecureIgnoreHostKey || jumpHost === "",
+        keyscan: `ssh-keyscan -t ed25519 ${jumpHost}`,
+        unsetFix:
             `run \`ssh-keyscan -t ed25519 ${jumpHost}\`, compare the fingerprint with the one UF RC publishes, ` +
-                'then `pulumi config set pubappsJumpHostKey "ssh-ed25519 AAAA..."`',
-        );
-    }
-    // The transport pins keys through a known_hosts file: a key it cannot read is refused here, at preview.
-    for (const [key, value] of [
-        ["pubappsHostKey", hostKey],
-        ["pubappsJumpHostKey", jumpHostKey],
-    ] as const) {
-        if (value !== "" && parsePinnedHostKeys(value) === undefined) {
-            problems.bad(key, value, "is not an OpenSSH public key", 'give a line of `ssh-keyscan` without the host name, e.g. "ssh-ed25519 AAAA..."');
-        }
-    }
-    const identityFile = expandHome(text("pubappsIdentityFile"));
-    if (identityFile !== "" && !fs.existsSync(identityFile)) {
-        problems.bad("pubappsIdentityFile", identityFile, "no such file", 'give the path of your private key, or "" to use ssh-agent');
-    }
-    const proxyPort = port("pubappsProxyPort", d.pubappsProxyPort, "pulumi config set pubappsProxyPort <the instance port UF RC's reverse proxy forwards to>");
-    const masPort = port("pubappsMasPort", d.pubappsMasPort, "pulumi config set pubappsMasPort <a free port on the instance, e.g. 8000>");
+            'then `pulumi config set pubappsJumpHostKey "ssh-ed25519 AAAA..."`',
+    });
+    const identityFile = problems.identityFile("pubappsIdentityFile");
+    const proxyPort = problems.port("pubappsProxyPort", d.pubappsProxyPort, {
+        fix: "pulumi config set pubappsProxyPort <the instance port UF RC's reverse proxy forwards to>",
+    });
+    const masPort = problems.port("pubappsMasPort", d.pubappsMasPort, { fix: "pulumi config set pubappsMasPort <a free port on the instance, e.g. 8000>" });
     if (proxyPort !== 0 && proxyPort === masPort) {
         problems.bad("pubappsMasPort", masPort, "is the same port as pubappsProxyPort", "give MAS another instance port");
     }
@@ -136,19 +116,14 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
     }
     const unitFormat = problems.oneOf<UnitFormatChoice>("pubappsUnitFormat", unitFormats, d.pubappsUnitFormat);
     const localCli = problems.oneOf<PubappsConfig["localCli"]>("pubappsLocalCli", ["podman", "docker"], d.pubappsLocalCli);
-    const readinessTimeoutSeconds = problems.read(
-        "pubappsReadinessTimeoutSeconds",
-        "pulumi config set pubappsReadinessTimeoutSeconds <1-3600>",
-        d.pubappsReadinessTimeoutSeconds as number,
-        () => config.getNumber("pubappsReadinessTimeoutSeconds", { min: 1, max: 3600 }),
-    );
+    const readinessTimeoutSeconds = problems.seconds("pubappsReadinessTimeoutSeconds", d.pubappsReadinessTimeoutSeconds, { min: 1, max: 3600 });
     const archiveDir = text("pubappsArchiveDir") !== "" ? text("pubappsArchiveDir") : user !== "" ? `/podman/${user}/sparc-archives` : "";
     if (archiveDir !== "" && !archiveDir.startsWith("/")) {
         problems.bad("pubappsArchiveDir", archiveDir, "must be an absolute path on the instance", "e.g. /podman/<service account>/sparc-archives");
     }
     const keepArchives = problems.boolean("pubappsKeepArchives", d.pubappsKeepArchives);
-    const instancePort = port("pubappsPort", d.pubappsPort, "pulumi config set pubappsPort 22");
-    const jumpPortSet = problems.count("pubappsJumpPort", d.pubappsJumpPort, 0, 65535);
+    const instancePort = problems.port("pubappsPort", d.pubappsPort, { fix: "pulumi config set pubappsPort 22" });
+    const jumpPortSet = problems.port("pubappsJumpPort", d.pubappsJumpPort, { zeroMeans: `the Port of ~/.ssh/config, else ${UF_KEY_SSH_PORT}` });
     // 0 (the default) = the Port your ~/.ssh/config gives the jump host, else UF RC's key port 2222.
     const jumpPort = jumpPortSet !== 0 ? jumpPortSet : jumpHost === "" ? UF_KEY_SSH_PORT : (resolveSshHost(jumpHost).port ?? UF_KEY_SSH_PORT);
     const publicUrlSet = text("pubappsPublicUrl");
@@ -161,14 +136,8 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
             'give the URL browsers open, e.g. "https://sparc.rc.ufl.edu/", or "" for https://<pubappsPublicHost>/',
         );
     }
-    const publicCheckSeconds = problems.read(
-        "pubappsPublicCheckSeconds",
-        "pulumi config set pubappsPublicCheckSeconds <0-3600; 0 = no check>",
-        d.pubappsPublicCheckSeconds as number,
-        () => config.getNumber("pubappsPublicCheckSeconds", { min: 0, max: 3600 }),
-    );
-    const mfa = config.getSecretObject<string[]>("pubappsMfaAnswers");
-    const envAnswers = secondFactorAnswersFromEnv(env);
+    const publicCheckSeconds = problems.seconds("pubappsPublicCheckSeconds", d.pubappsPublicCheckSeconds, { min: 0, max: 3600, zeroMeans: "no check" });
+    const mfaAnswers = problems.secondFactorAnswers("pubappsMfaAnswers", env);
     problems.throwIfAny("pubapps stack");
     return {
         host,
@@ -181,9 +150,8 @@ export function loadPubappsConfig(config = new pulumi.Config(), env: NodeJS.Proc
         jumpHostKey,
         insecureIgnoreHostKey,
         identityFile,
-        // Read once, as a secret; an empty list falls back to the environment (as the hpg stack does).
-        mfaAnswers:
-            mfa === undefined && envAnswers.length === 0 ? undefined : pulumi.secret(pulumi.output(mfa ?? []).apply((a) => (a.length > 0 ? a : envAnswers))),
+        // Read once, as a secret; the environment wins, as for the hpg stack (configCheck.ts secondFactorAnswers).
+        mfaAnswers,
         controlPath: expandHome(text("pubappsControlPath") !== "" ? text("pubappsControlPath") : d.pubappsControlPath),
         proxyPort,
         masPort,

@@ -413,10 +413,27 @@ describe("transport (the adapter)", () => {
 });
 
 describe("loadPubappsConfig", () => {
-    const load = async (values: Record<string, string>) => {
+    const load = async (values: Record<string, string>, env: NodeJS.ProcessEnv = {}) => {
         pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(values).map(([k, v]) => [`sparc-deploy:${k}`, v])));
-        return loadPubappsConfig(new pulumi.Config("sparc-deploy"), {});
+        return loadPubappsConfig(new pulumi.Config("sparc-deploy"), env);
     };
+    it("takes the second-factor answer from the environment over pubappsMfaAnswers, as the hpg stack and the provider do", async () => {
+        const complete = {
+            pubappsInstance: "app1",
+            pubappsUser: "svc",
+            pubappsInsecureIgnoreHostKey: "true",
+            pubappsJumpUser: "albert",
+            pubappsProxyPort: "8443",
+            pubappsPublicHost: "x",
+            pubappsMfaAnswers: '["push"]',
+        };
+        const answers = async (env: NodeJS.ProcessEnv) => {
+            const cfg = await load(complete, env);
+            return new Promise((resolve) => (cfg.mfaAnswers as pulumi.Output<string[]>).apply(resolve));
+        };
+        expect(await answers({ SLURM_PROVIDER_MFA_ANSWERS: "123456" })).toEqual(["123456"]);
+        expect(await answers({})).toEqual(["push"]);
+    });
     it("names every missing key and its fix at once", async () => {
         const err = await load({}).catch((e: Error) => e);
         const message = (err as Error).message;
