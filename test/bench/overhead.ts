@@ -20,7 +20,7 @@ import { requireEngine, TestStack } from "../e2e/lib/engine";
 import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, sshOptions } from "../support/cluster";
 import { endpointFilePattern, serviceJobBody, sifBuildScript, sifPlan } from "../../components/hpg/commands";
 import { podPortArgs } from "../../components/dev/podman";
-import { nextPollPause } from "../../providers/slurm/polling";
+import { schedulerQueriesPerHour } from "./overhead-schedule";
 
 const root = path.resolve(__dirname, "../..");
 const only = process.env.BENCH_ONLY ?? "";
@@ -69,7 +69,29 @@ interface Row {
     name: string;
     hand: number;
     up: number;
+    /** `pulumi up --yes --skip-preview --expect-no-changes`, as scripts/up-dev.sh runs it. */
     noop: number;
+    /** The same with the preview `pulumi up --yes` runs first by default. */
+    noopPreview: number;
+}
+
+/** Both no-op ups of an unchanged stack. */
+async function noops(stack: TestStack): Promise<{ noop: number; noopPreview: number }> {
+    const args = ["--yes", "--expect-no-changes", "--stack", stack.stackName, "--non-interactive", "--config-file", stack.configFile];
+    const noop = await timed("pulumi up --skip-preview --expect-no-changes", () => stack.pulumi(["up", "--skip-preview", ...args]));
+    const noopPreview = await timed("pulumi up --expect-no-changes (with its preview)", () => stack.pulumi(["up", ...args]));
+    return { noop, noopPreview };
+}
+
+/** Median seconds of a node process that loads the SDK and the provider package, as a dynamic-provider process does at its first call. */
+function providerStart(): number {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        execFileSync(process.execPath, ["-e", "require('@pulumi/pulumi'); require('@sparc-deploy/slurm-provider')"], { cwd: root, stdio: "ignore" });
+        times.push(seconds(started));
+    }
+    return times.sort((a, b) => a - b)[1];
 }
 
 // ---------------------------------------------------------------------------------------------- dev
@@ -162,10 +184,8 @@ async function devRow(): Promise<Row> {
         const handSeconds = await timed("by hand (3 builds, pod create, 3 runs, both /health)", hand);
         removeHandPod();
         const upSeconds = await timed("pulumi up (fresh stack, images cached)", () => measured.up());
-        const noopSeconds = await timed("pulumi up --expect-no-changes", () =>
-            measured.pulumi(["up", "--yes", "--expect-no-changes", "--stack", measured.stackName, "--non-interactive", "--config-file", measured.configFile]),
-        );
-        return { name: "dev", hand: handSeconds, up: upSeconds, noop: noopSeconds };
+        const { noop, noopPreview } = await noops(measured);
+        return { name: "dev", hand: handSeconds, up: upSeconds, noop, noopPreview };
     } finally {
         removeHandPod();
         await measured.destroy().catch((e: unknown) => console.error(`destroy bench-dev: ${String(e)}`));
@@ -287,10 +307,8 @@ async function hpgRow(): Promise<Row> {
         const handSeconds = await timed("by hand (save, scp over one master, sbatch --wait build, sbatch service, RUNNING, /health)", hand);
         onCluster(`scancel ${Number(handJob)}`);
         const upSeconds = await timed("pulumi up (fresh stack)", () => stack.up());
-        const noopSeconds = await timed("pulumi up --expect-no-changes", () =>
-            stack.pulumi(["up", "--yes", "--expect-no-changes", "--stack", stack.stackName, "--non-interactive", "--config-file", stack.configFile]),
-        );
-        return { name: "hpg", hand: handSeconds, up: upSeconds, noop: noopSeconds };
+        const { noop, noopPreview } = await noops(stack);
+        return { name: "hpg", hand: handSeconds, up: upSeconds, noop, noopPreview };
     } finally {
         if (handJob !== "") {
             onCluster(`scancel ${Number(handJob)}`);
@@ -304,20 +322,12 @@ async function hpgRow(): Promise<Row> {
     }
 }
 
-/** Scheduler queries in an hour of waiting for a job, on the provider's schedule (hpg: waitPollSeconds 15, pauses at most 120 s). */
-export function schedulerQueriesPerHour(firstPause = 15, maxPause = 120): number {
-    let elapsed = 0;
-    let pause = firstPause;
-    let queries = 0;
-    while (elapsed + pause <= 3600) {
-        elapsed += pause;
-        queries += 1;
-        pause = nextPollPause(pause, elapsed, maxPause);
-    }
-    return queries;
-}
-
 async function main(): Promise<void> {
+    // As scripts/up-dev.sh does before `pulumi up` (absent before issue 21).
+    if (fs.existsSync(path.join(root, "scripts", "compile.js"))) {
+        await timed("npm run compile", async () => execFileSync(process.execPath, [path.join(root, "scripts", "compile.js")], { cwd: root, stdio: "inherit" }));
+    }
+    console.log(`provider process start (node + @pulumi/pulumi + the package, median of 3): ${providerStart().toFixed(2)} s`);
     const rows: Row[] = [];
     if (only === "" || only === "dev") {
         rows.push(await devRow());
@@ -326,10 +336,12 @@ async function main(): Promise<void> {
         rows.push(await hpgRow());
     }
     console.log("");
-    console.log(`| run | by hand | pulumi up | ratio | no-op up |`);
-    console.log(`|---|---|---|---|---|`);
+    console.log(`| run | by hand | pulumi up | ratio | no-op up --skip-preview | no-op up (with preview) |`);
+    console.log(`|---|---|---|---|---|---|`);
     for (const r of rows) {
-        console.log(`| ${r.name} | ${r.hand.toFixed(1)} s | ${r.up.toFixed(1)} s | ${(r.up / r.hand).toFixed(2)} | ${r.noop.toFixed(1)} s |`);
+        console.log(
+            `| ${r.name} | ${r.hand.toFixed(1)} s | ${r.up.toFixed(1)} s | ${(r.up / r.hand).toFixed(2)} | ${r.noop.toFixed(1)} s | ${r.noopPreview.toFixed(1)} s |`,
+        );
     }
     console.log(`scheduler queries per hour of a SlurmJob waiting for its job: ${schedulerQueriesPerHour()}`);
 }
