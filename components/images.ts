@@ -7,12 +7,12 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import { shJoin } from "../providers";
 import type { ImagesConfig } from "./imagesConfig";
+import { projectRoot } from "./projectRoot";
 
 export type { ImagesConfig } from "./imagesConfig";
 
 export type BuiltService = "mas" | "signaling" | "unity" | "turn";
 
-const projectRoot = path.resolve(__dirname, "..");
 /** Removes one built image by id through the Docker API (plain JS, Node builtins only). */
 export const removeImageScript = path.join(projectRoot, "scripts", "podman", "remove-image.js");
 export const dockerfiles: Record<BuiltService, string> = {

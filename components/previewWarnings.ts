@@ -3,8 +3,8 @@
 // stacks log them with pulumi.log.warn under their component.
 import * as path from "node:path";
 import type { ImagesConfig } from "./imagesConfig";
+import { projectRoot } from "./projectRoot";
 
-const projectRoot = path.resolve(__dirname, "..");
 export const sampleContexts = {
     masContext: path.join(projectRoot, "samples", "mas"),
     signalingContext: path.join(projectRoot, "samples", "signaling"),

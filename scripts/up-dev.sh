@@ -28,7 +28,12 @@ fi
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$HOME/.pulumi-sparc}"
 case "$PULUMI_BACKEND_URL" in file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;; esac
 pulumi stack select --create dev --non-interactive
-pulumi up --stack dev --yes --non-interactive "$@"
+# The program and the provider package as JavaScript (only what changed; program.js and
+# providers/load.js use it only when it matches the sources): no TypeScript compile in every process.
+npm run --silent compile
+# --yes approves without asking, so nobody reads a preview: --skip-preview does not pay for one
+# (a second run of the program, the plugins and every check).
+pulumi up --stack dev --yes --skip-preview --non-interactive "$@"
 echo
 echo "sparc-avatar is up:"
 echo "  MAS API:   $(pulumi stack output masUrl --stack dev)"

@@ -22,8 +22,8 @@ import {
     type ServiceName,
 } from "../pod";
 import { playerIceJson, turnSecretOutput, type TurnPlan } from "../turn";
+import { projectRoot } from "../projectRoot";
 
-const projectRoot = path.resolve(__dirname, "..", "..");
 /** Scripts the commands run with the program's own node (plain JS, Node builtins only). */
 export const devScripts = {
     preflight: path.join(projectRoot, "scripts", "podman", "preflight.js"),

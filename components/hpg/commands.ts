@@ -105,11 +105,22 @@ export function lmodPreamble(modules: readonly string[]): string[] {
 
 /**
  * The `apptainer build` script from the copied docker-archive (HiPerGator has no Docker daemon:
- * docker-daemon:// cannot work). Run over SSH on the login node, or as a SlurmJob's body.
+ * docker-daemon:// cannot work). Run over SSH on the login node, or as a SlurmJob's body; as a job,
+ * `eventPattern` (%j = its id) is the marker it writes when it ends, "done 0" or "failed <status>",
+ * which the SlurmJob (eventFile) sees within a second instead of at its next scheduler query.
  */
-export function sifBuildScript(p: SifPlan, modules: readonly string[], dirs?: ApptainerDirs): string {
+export function sifBuildScript(p: SifPlan, modules: readonly string[], dirs?: ApptainerDirs, eventPattern?: string): string {
+    const marker =
+        eventPattern === undefined
+            ? []
+            : [
+                  // Written last (trap EXIT, also on an error under set -e), renamed into place: whole or absent.
+                  `sparc_event=${withJobId(eventPattern, "SLURM_JOB_ID")}`,
+                  `trap 'rc=$?; if [ "$rc" -eq 0 ]; then r=done; else r=failed; fi; printf "%s %s\\n" "$r" "$rc" > "$sparc_event.part" && mv -f "$sparc_event.part" "$sparc_event"' EXIT`,
+              ];
     return [
         "set -euo pipefail",
+        ...marker,
         ...lmodPreamble(modules),
         ...(dirs !== undefined ? apptainerDirLines(dirs) : []),
         andThen([
@@ -277,7 +288,8 @@ export function readinessScript(opts: { endpointPattern: string; timeoutSeconds:
         "        fi",
         "    fi",
         '    if [ "$SECONDS" -ge "$deadline" ]; then break; fi',
-        "    sleep 5",
+        // A check every second: a stat and a curl to the node, from the login node (no scheduler query).
+        "    sleep 1",
         "done",
         `if [ -z "$url" ]; then echo "job $job wrote no endpoint file $endpoint within ${opts.timeoutSeconds} s" >&2`,
         `else echo "$url did not answer within ${opts.timeoutSeconds} s" >&2; fi`,

@@ -175,13 +175,16 @@ export class HpgStack extends pulumi.ComponentResource {
                     { parent: this, dependsOn: [copy], deleteBeforeReplace: true },
                 );
                 // UF RC allows no computational work on login nodes: the build runs as a CPU job and is waited for.
+                // It writes a done/failed marker when it ends, which the provider sees within a second (eventFile).
+                const marker = `${cfg.workDir}/sif_build_${service}_%j.event`;
                 built = new SlurmJob(
                     `${name}-${service}-sif-build`,
                     {
                         connection,
                         ...sifBuildJobSpec(cfg, service),
+                        eventFile: marker,
                         environment: sifFile.id.apply((id) => ({ SPARC_SIF_SLOT: id })),
-                        command: plan.apply((p) => sifBuildScript(p, cfg.modules, apptainerDirs)),
+                        command: plan.apply((p) => sifBuildScript(p, cfg.modules, apptainerDirs, marker)),
                     },
                     { parent: this, dependsOn: [sifFile] },
                 );
@@ -209,6 +212,8 @@ export class HpgStack extends pulumi.ComponentResource {
             {
                 connection,
                 ...serviceJobSpec(cfg),
+                // The endpoint file the job writes once it runs: the wait for RUNNING ends within a second of it.
+                eventFile: endpointPatternOf(cfg),
                 command: mas.plan.apply((p) => serviceJobCommand(cfg, p.remoteSif)),
             },
             { parent: this, dependsOn: [mas.built] },

@@ -17,6 +17,7 @@ import {
     shQuote,
     type OpenSshTarget,
 } from "../../providers";
+import { projectRoot } from "../projectRoot";
 
 export type { OpenSshTarget } from "../../providers";
 
@@ -25,7 +26,7 @@ export type { OpenSshTarget } from "../../providers";
  * option"), from $SLURM_PROVIDER_ASKPASS_ANSWER; a password prompt is refused (the same script as the hpg
  * stack's openssh transport, ASKPASS_SCRIPT in providers/remote/opensshTransport.ts).
  */
-export const askpassScript = path.resolve(__dirname, "..", "..", "scripts", "ssh-askpass.sh");
+export const askpassScript = path.join(projectRoot, "scripts", "ssh-askpass.sh");
 
 export interface PubappsTransport {
     /** The instance; with a jump host its proxyCommand goes through the jump host's master. */

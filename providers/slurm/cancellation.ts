@@ -113,6 +113,24 @@ export function sleepUnlessCancelled(seconds: number): Promise<boolean> {
     });
 }
 
+/** Settles when the engine cancels (at once if it has); dispose forgets it. No timer: a wait of any length can race it. */
+export function whenCancelled(): { cancelled: Promise<void>; dispose: () => void } {
+    const w = watch();
+    let wake: () => void = () => undefined;
+    const cancelled = new Promise<void>((resolve) => {
+        wake = () => {
+            w.wakers.delete(wake);
+            resolve();
+        };
+    });
+    if (w.cancelled) {
+        wake();
+    } else {
+        w.wakers.add(wake);
+    }
+    return { cancelled, dispose: () => w.wakers.delete(wake) };
+}
+
 /**
  * Records a job whose id has not reached the engine yet; the returned function forgets it (once it has).
  * `cancelled` runs when leaving cancelled the job (e.g. to drop its journal entry).

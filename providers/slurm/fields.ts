@@ -50,6 +50,8 @@ export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy
     readyCheck: "state",
     readyTimeoutSeconds: "state",
     logTailLines: "state",
+    // Only how the provider learns of the job's news; the job's script writes the file.
+    eventFile: "state",
     renewBeforeSeconds: "state",
 };
 

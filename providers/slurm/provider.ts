@@ -15,7 +15,8 @@ import { isTerminalState } from "./parse";
 import { isOwnerNonce, newOwnerNonce, scriptHash } from "./ownership";
 import { nextPollPause, pendingLine } from "./polling";
 import { jobMoved } from "./requeue";
-import { engineCancelled, sleepUnlessCancelled, trackInFlight, watchEngineCancel } from "./cancellation";
+import { engineCancelled, trackInFlight, watchEngineCancel } from "./cancellation";
+import { QUICK_QUERIES_AFTER_EVENT, eventFileOf, waitForEvent } from "./markers";
 import { journalRecord, type JournalRecord } from "./journal";
 import { SHIM_MARKER } from "./shim";
 import { validateJobInputs } from "./validate";
@@ -93,16 +94,31 @@ async function waitForState(inputs: SlurmJobInputs, jobId: string, initial: JobS
     if (!reached(status)) {
         await report(status);
     }
+    // The job's event file (markers.ts): watched on the login node between queries until it appears.
+    let eventFile = eventFileOf(inputs, jobId);
+    let quick = 0;
     while (!reached(status)) {
         // A cancelled up (Ctrl-C) stops waiting at once: the caller returns the job as an init failure.
-        if (Date.now() + pause * 1000 > deadline || engineCancelled()) {
+        const wait = quick > 0 ? 1 : pause;
+        if (Date.now() + wait * 1000 > deadline || engineCancelled()) {
             return status;
         }
-        if (await sleepUnlessCancelled(pause)) {
+        const waited = await waitForEvent(inputs, eventFile, wait);
+        if (waited.kind === "cancelled") {
             return status;
+        }
+        if (waited.kind === "event") {
+            log(inputs.ownerTag, `job ${jobId} wrote ${eventFile}: asking the scheduler now`);
+            // The job ends (or runs) right after writing it: a few quick queries, then the usual schedule.
+            eventFile = undefined;
+            quick = QUICK_QUERIES_AFTER_EVENT - 1;
+        } else if (quick > 0) {
+            quick -= 1;
         }
         status = await readJobBatched(inputs, jobId);
-        pause = nextPollPause(pause, (Date.now() - started) / 1000, 120);
+        if (quick === 0) {
+            pause = nextPollPause(pause, (Date.now() - started) / 1000, 120);
+        }
         const state = status?.state ?? "UNKNOWN";
         if (state !== lastState) {
             log(inputs.ownerTag, `job ${jobId}: ${lastState || "submitted"} -> ${state}${status?.reason ? ` (${status.reason})` : ""}`);

@@ -32,6 +32,8 @@ export interface SlurmJobArgs extends Inputs<JobSpec> {
     readyTimeoutSeconds?: pulumi.Input<number>;
     /** While waiting for "completed": the job log's last lines shown per poll under the resource (default 0: none; a log may hold secrets). */
     logTailLines?: pulumi.Input<number>;
+    /** A file the job writes when it has news (%j = job id): checked every second on the login node while waiting, so the scheduler is asked as soon as it appears. */
+    eventFile?: pulumi.Input<string>;
     /** Rolling renewal: replace the job create-before-delete once it is this close to its end, in seconds (default 0 = off). */
     renewBeforeSeconds?: pulumi.Input<number>;
 }

@@ -98,6 +98,15 @@ export interface SlurmJobInputs extends JobSpec {
      */
     logTailLines?: number;
     /**
+     * A file on the cluster the job writes when it has news for the provider (%j = the job id, required, so
+     * an earlier job's file is never taken for this one's), e.g. a build's done/failed marker or a service's
+     * endpoint file. While waiting, the provider checks it every second on the login node (one command over
+     * the open login; no scheduler query) and asks the scheduler as soon as it appears, instead of at the next
+     * pause. The scheduler queries keep their schedule (waitPollSeconds, growing to 120 s), so a job that ends
+     * without writing it is noticed at the next one, as without it. Absent: pauses only.
+     */
+    eventFile?: string;
+    /**
      * Rolling renewal: an up that finds the job RUNNING within this many seconds of its end replaces it
      * create-before-delete (successor RUNNING and ready before the old job is cancelled). 0 or absent = off.
      */

@@ -208,6 +208,13 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
     if (isKnown(tailLines) && !(typeof tailLines === "number" && Number.isInteger(tailLines) && tailLines >= 0 && tailLines <= MAX_LOG_TAIL_LINES)) {
         fail("logTailLines", `${is("logTailLines", tailLines)}: must be a whole number of lines from 0 (none) to ${MAX_LOG_TAIL_LINES}, such as 5`);
     }
+    const eventFile = inputs.eventFile;
+    if (isKnown(eventFile) && !(typeof eventFile === "string" && eventFile.includes("%j") && !/[\r\n\0]/.test(eventFile))) {
+        fail(
+            "eventFile",
+            `${is("eventFile", eventFile)}: must be a path on the cluster containing %j (the job id) and no newline, such as "/blue/group/user/build_%j.done"`,
+        );
+    }
     const readyCheck = inputs.readyCheck;
     if (isKnown(readyCheck) && (typeof readyCheck !== "string" || readyCheck.trim() === "" || readyCheck.includes("\0"))) {
         fail("readyCheck", `${is("readyCheck", readyCheck)}: must be a non-empty bash script without NUL bytes, run on the login node once the job is RUNNING`);
