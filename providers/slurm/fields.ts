@@ -51,6 +51,10 @@ export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy
     readyTimeoutSeconds: "state",
     logTailLines: "state",
     renewBeforeSeconds: "state",
+    // A chain's directory holds its script: another one is another chain. The poll pause is a setting
+    // the running chain reads at its next renewal (update rewrites it).
+    chainDir: "replace",
+    chainPollSeconds: "state",
 };
 
 /** The scontrol update keyword for each in-place field. */
