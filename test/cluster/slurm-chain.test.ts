@@ -12,7 +12,9 @@ import { newOwnerNonce } from "../../providers/slurm/ownership";
 import { parseJobComment } from "../../providers/slurm/ownership";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
 import { currentEndpointFile, endpointFilePattern, readinessScript } from "../../components/hpg/commands";
-import { jobInputs, onCluster, requireClusterOrSkip, waitUntil } from "../support/cluster";
+import { HOST_KEY_PATH, USER_KEY_PATH, jobInputs, onCluster, requireClusterOrSkip, waitUntil } from "../support/cluster";
+import { startTunnel } from "../../scripts/tunnel/tunnel";
+import * as http from "node:http";
 
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
 const clusterUp = requireClusterOrSkip();
@@ -246,5 +248,65 @@ describe.skipIf(!clusterUp)("self-renewing chain on the local Slurm cluster", ()
         );
         await provider.delete(next.jobId, next);
         expect(live(next)).toEqual([]);
+    }, 300_000);
+    it("the tunnel helper keeps a local port answering across a renewal, over one login", async () => {
+        const { id, outs } = await start("tunnel");
+        const lines: string[] = [];
+        const tunnel = await startTunnel({
+            connection: {
+                host: "127.0.0.1",
+                port: 2222,
+                user: "hpcuser",
+                hostKey: fs.readFileSync(HOST_KEY_PATH, "utf8").trim(),
+                transport: "openssh",
+                identityFile: USER_KEY_PATH,
+                controlPath: `/tmp/sparc-chain-${process.pid}-%C`,
+            },
+            endpointFile: CURRENT,
+            localPort: 0,
+            checkSeconds: 2,
+            log: (l) => lines.push(l),
+        });
+        const first = tunnel.current().jobId;
+        expect(first).toBe(outs.jobId);
+        // A new connection per request (agent: false), as a client that reconnects would make.
+        const ask = () =>
+            new Promise<string>((resolve) => {
+                const req = http.get({ host: "127.0.0.1", port: tunnel.port, path: "/health", agent: false, timeout: 3000 }, (res) => {
+                    let body = "";
+                    res.on("data", (c: Buffer) => (body += c.toString()));
+                    res.on("end", () => resolve(res.statusCode === 200 ? ((JSON.parse(body) as { job_id?: string }).job_id ?? "") : ""));
+                });
+                req.on("timeout", () => req.destroy());
+                req.on("error", () => resolve(""));
+            });
+        const samples: string[] = [];
+        let last = first;
+        await waitUntil(
+            "a renewal seen through the tunnel, then 5 s more",
+            PERIOD + 90,
+            async () => {
+                const at = Date.now();
+                const job = await ask();
+                samples.push(job);
+                if (job !== "" && job !== first && last === first) {
+                    last = job;
+                    setTimeout(() => (last = "done"), 5000);
+                }
+                await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - at))));
+                return last === "done" ? true : undefined;
+            },
+            0,
+        );
+        await tunnel.close();
+        const failed = samples.filter((j) => j === "").length;
+        figures.push(
+            `tunnel: ${samples.length} requests at 200 ms (a new connection each) across the renewal ${first} -> ${tunnel.current().jobId}, ${failed} failed; ` +
+                `${tunnel.stats().reads} endpoint reads over one login, ${tunnel.stats().switches} switch(es)`,
+        );
+        expect(failed).toBe(0);
+        expect(tunnel.stats().switches).toBeGreaterThanOrEqual(1);
+        await provider.delete(id, outs);
+        expect(live(outs)).toEqual([]);
     }, 300_000);
 });
