@@ -291,6 +291,16 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                     throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
                 }
             }
+            if (inputs.clusterChecks !== "off") {
+                // The same limits, already read: can the group hold a predecessor and its successor at once?
+                for (const f of await accountingFailures(inputs, 2)) {
+                    log(
+                        tag,
+                        `WARNING: the group's limits cannot hold two jobs of this chain at once (${f.property}: ${f.reason.replace(/; ask for at most.*$/, "")}): ` +
+                            "each renewal's successor waits until its predecessor ends, which leaves a gap",
+                    );
+                }
+            }
             if (engineCancelled()) {
                 throw new Error("the update was cancelled (Ctrl-C) before the job was submitted: nothing was submitted");
             }
