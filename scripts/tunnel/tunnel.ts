@@ -79,28 +79,49 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
                 refreshing = undefined;
             }));
     const children = new Set<ReturnType<typeof spawn>>();
+    // A stream that fails before the service sent a byte went to an endpoint that has just moved (the old job
+    // ends right after the handover): the endpoint is read again and the stream tried once more there,
+    // with what the client sent so far, so the client sees no failure.
     const server = net.createServer((socket) => {
         connections += 1;
-        const to = endpoint;
-        const child = spawn(forwardArgv(master.target, to.node, to.port)[0], forwardArgv(master.target, to.node, to.port).slice(1), {
-            stdio: ["pipe", "pipe", "pipe"],
-        });
-        children.add(child);
+        const sent: Buffer[] = [];
         let got = false;
-        child.stdout.on("data", () => (got = true));
-        child.stdout.pipe(socket);
-        socket.pipe(child.stdin);
-        child.stdin.on("error", () => undefined);
-        socket.on("error", () => child.kill());
-        socket.on("close", () => child.kill());
-        child.on("exit", () => {
-            children.delete(child);
-            socket.end();
-            // A stream that never got a byte: the endpoint may have moved; look now, not at the next check.
+        let closed = false;
+        socket.on("data", (c: Buffer) => {
             if (!got) {
-                void refresh();
+                sent.push(c);
             }
         });
+        socket.on("error", () => undefined);
+        socket.on("close", () => {
+            closed = true;
+        });
+        const connect = (to: Endpoint, retry: boolean) => {
+            const argv = forwardArgv(master.target, to.node, to.port);
+            const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+            children.add(child);
+            child.stdin.on("error", () => undefined);
+            for (const c of sent) {
+                child.stdin.write(c);
+            }
+            const forward = (c: Buffer) => child.stdin.write(c);
+            socket.on("data", forward);
+            child.stdout.on("data", (c: Buffer) => {
+                got = true;
+                socket.write(c);
+            });
+            socket.on("close", () => child.kill());
+            child.on("exit", () => {
+                children.delete(child);
+                socket.off("data", forward);
+                if (!got && retry && !closed) {
+                    void refresh().then(() => connect(endpoint, false));
+                    return;
+                }
+                socket.end();
+            });
+        };
+        connect(endpoint, true);
     });
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
