@@ -280,7 +280,8 @@ export function readinessScript(opts: { endpointPattern: string; timeoutSeconds:
         '                echo "refusing $url: it answers, but not as job $job (another service holds the port; its answer is not shown)" >&2',
         "                sparc_log_hint; exit 1",
         "            fi",
-        `            cp -f "$endpoint" ${shQuote(`${current}.part`)} && mv -f ${shQuote(`${current}.part`)} ${shQuote(current)}`,
+        // A temporary name of this check's own: a chain's predecessor and successor may switch at the same moment.
+        `            cp -f "$endpoint" ${shQuote(`${current}.part`)}.$$ && mv -f ${shQuote(`${current}.part`)}.$$ ${shQuote(current)}`,
         '            ends=$(date -d "$end" +%s 2>/dev/null || echo 0)',
         '            echo "ready: $url (job $job)"',
         '            printf \'{"node":"%s","port":%d,"jobId":"%s","endsAt":%d}\\n\' "$node" "$port" "$job" "$ends"',

@@ -3,7 +3,7 @@
 import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { RemoteCommand, SlurmJob, type SshConnection } from "../../providers";
+import { RemoteCommand, SlurmJob, shQuote, type SshConnection } from "../../providers";
 import { HPG_CONNECTION_MESSAGES } from "./site";
 import { SparcImages, type BuiltService, type ImagesConfig } from "../images";
 import { idleGpuWarning, sampleWarnings } from "../previewWarnings";
@@ -222,10 +222,14 @@ export class HpgStack extends pulumi.ComponentResource {
         // Everything users need comes from the endpoint file, through the readiness report of the job now serving.
         const report = job.readyReport.apply((r) => parseReadinessReport(r ?? ""));
         this.masEndpoint = report.apply((r) => (r === undefined ? "" : `${r.node}:${r.port}`));
+        // With renewal on, the endpoint moves at each renewal: the helper that follows it comes first.
+        const follow =
+            cfg.renewBeforeHours > 0 ? `npm run tunnel -- --stack ${shQuote(pulumi.getStack())} (follows renewals); or, to the job serving now only: ` : "";
         this.tunnelCommand = report.apply((r) =>
             r === undefined
                 ? ""
-                : tunnelCommand({
+                : follow +
+                  tunnelCommand({
                       localPort: cfg.masPort,
                       node: r.node,
                       port: r.port,

@@ -13,6 +13,14 @@ export function endpointPatternOf(cfg: HpgConfig): string {
     return endpointFilePattern(cfg.workDir, cfg.output);
 }
 
+/** Seconds between the waiting predecessor's squeue of its successor: HiPerGator forbids frequent polling. */
+export const CHAIN_POLL_SECONDS = 60;
+
+/** Where the service chain keeps its script, stop marker and reports (on /blue, which compute nodes see). */
+export function chainDirOf(cfg: HpgConfig): string {
+    return `${cfg.workDir}/.sparc-chain`;
+}
+
 /** The service job's fields (everything but the connection and the command), from typed config. */
 export function serviceJobSpec(cfg: HpgConfig) {
     return {
@@ -40,6 +48,8 @@ export function serviceJobSpec(cfg: HpgConfig) {
         readyCheck: readinessScript({ endpointPattern: endpointPatternOf(cfg), timeoutSeconds: cfg.readinessTimeoutSeconds }),
         readyTimeoutSeconds: cfg.readinessTimeoutSeconds,
         renewBeforeSeconds: Math.round(cfg.renewBeforeHours * 3600),
+        // The chain renews itself on the cluster (docs/hpg-renewal.md): its script and stop marker live here.
+        ...(cfg.renewBeforeHours > 0 ? { chainDir: chainDirOf(cfg), chainPollSeconds: CHAIN_POLL_SECONDS } : {}),
         // Only when asked: a changed extraArgs replaces the job.
         ...(cfg.mailUser !== "" ? { extraArgs: [`--mail-user=${cfg.mailUser}`, "--mail-type=END,FAIL"] } : {}),
     };
@@ -93,6 +103,7 @@ export const SERVICE_JOB_KEYS: Readonly<Record<string, JobFieldKey>> = {
     readyTimeoutSeconds: { key: "hpgReadinessTimeoutSeconds", fix: "pulumi config set hpgReadinessTimeoutSeconds <seconds, e.g. 300>" },
     renewBeforeSeconds: { key: "hpgRenewBeforeHours", fix: "pulumi config set hpgRenewBeforeHours <hours, e.g. 48; 0 = off>" },
     clusterChecks: { key: "hpgClusterChecks", fix: "pulumi config set hpgClusterChecks up|preview|off" },
+    chainDir: { key: "hpgWorkDir", fix: "pulumi config set hpgWorkDir <absolute directory on the cluster>" },
     "extraArgs[0]": { key: "hpgMailUser", fix: 'pulumi config set hpgMailUser <one email address> (or "" for no mail)' },
 };
 

@@ -8,6 +8,7 @@ export {
     DEFAULT_CONTROL_PATH,
     controlArgv,
     destination,
+    forwardArgv,
     knownHostsLine,
     masterArgv,
     muxArgv,

@@ -131,6 +131,14 @@ export function muxArgv(t: OpenSshTarget, remote: readonly string[]): string[] {
     return ["ssh", ...MUX_ONLY, ...openSshOptions(t), destination(t), "--", shJoin(remote)];
 }
 
+/**
+ * `ssh -W host:port` through the master only: one TCP stream to host:port, forwarded by the login
+ * node, on a new channel of the existing login (no new login, so no second-factor prompt).
+ */
+export function forwardArgv(t: OpenSshTarget, host: string, port: number): string[] {
+    return ["ssh", ...MUX_ONLY, ...openSshOptions(t), "-W", `${host}:${port}`, destination(t)];
+}
+
 /** `ssh -O check|exit`: is a master listening on the ControlPath / stop it. */
 export function controlArgv(t: OpenSshTarget, op: "check" | "exit"): string[] {
     return ["ssh", "-O", op, "-o", "BatchMode=yes", ...openSshOptions(t), destination(t)];

@@ -53,6 +53,10 @@ export const FIELD_POLICY: { readonly [K in keyof SlurmJobInputs]-?: FieldPolicy
     // Only how the provider learns of the job's news; the job's script writes the file.
     eventFile: "state",
     renewBeforeSeconds: "state",
+    // A chain's directory holds its script: another one is another chain. The poll pause is a setting
+    // the running chain reads at its next renewal (update rewrites it).
+    chainDir: "replace",
+    chainPollSeconds: "state",
 };
 
 /** The scontrol update keyword for each in-place field. */

@@ -83,7 +83,7 @@ export function jobRequest(inputs: SlurmJobInputs): { gpu: number; cpu: number; 
 }
 
 /** The failures, in check()'s shape: each names the field, what it asks, the limit and where it comes from. */
-export function limitFailures(inputs: SlurmJobInputs, limits: AccountingLimits): { property: string; reason: string }[] {
+export function limitFailures(inputs: SlurmJobInputs, limits: AccountingLimits, jobs = 1): { property: string; reason: string }[] {
     const mine = limits.associations;
     if (mine.length === 0) {
         return []; // the cluster keeps no association for this user: nothing to compare
@@ -113,7 +113,10 @@ export function limitFailures(inputs: SlurmJobInputs, limits: AccountingLimits):
                   [`QOS ${qos.name}'s MaxTRESPerUser`, qos.maxTresPerUser],
               ] as [string, string][])),
     ];
-    const req = jobRequest(inputs);
+    const one = jobRequest(inputs);
+    // `jobs` at once (a renewing chain's predecessor and successor): only the group's and the user's totals count them all.
+    const req = { gpu: one.gpu * jobs, cpu: one.cpu * jobs, memMiB: one.memMiB === undefined ? undefined : one.memMiB * jobs };
+    const totals = sources.filter(([source]) => jobs === 1 || !source.includes("(per job)"));
     const failures: { property: string; reason: string }[] = [];
     const gpuField = inputs.gpus !== undefined ? "gpus" : inputs.gres !== undefined ? "gres" : "gpusPerTask";
     const checks: [property: string, what: string, asked: number | undefined, pick: (t: ReturnType<typeof parseTres>) => number | undefined, unit: string][] = [
@@ -125,7 +128,7 @@ export function limitFailures(inputs: SlurmJobInputs, limits: AccountingLimits):
         if (asked === undefined || asked === 0) {
             continue;
         }
-        for (const [source, tres] of sources) {
+        for (const [source, tres] of totals) {
             const limit = pick(parseTres(tres));
             if (limit !== undefined && asked > limit) {
                 failures.push({

@@ -38,6 +38,8 @@ import {
     statusFields,
 } from "./scheduler";
 import { adoptOrClear, submitOnce } from "./submit";
+import { isChain } from "./chain";
+import { readChainOutputs, selfRenewalReport, stopChain, submitChain, updateChainSettings } from "./chainLifecycle";
 import { SLURM_JOB_DEFAULTS } from "./defaults";
 import { otherMachineProblem } from "./machine";
 import { newTailLines, withProgressScope } from "../remote/progress";
@@ -253,11 +255,18 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
 
     async diff(_id: string, olds: SlurmJobOutputs, news: SlurmJobInputs) {
         const d = diffJob(olds, news);
+        const chain = isChain(news) && (olds.chainPath ?? "") !== "";
+        if (chain && d.scontrol.length > 0) {
+            // A chain's jobs run the script in its directory: a new time limit or name is a new chain, not a scontrol of one job.
+            d.replaces.push(...d.scontrol);
+            d.scontrol = [];
+        }
         // State written before the shim holds a frozen copy of the whole provider, which a no-op
         // up would keep forever: an update (never a replace) swaps in the shim.
         const stored = (olds as unknown as { __provider?: unknown }).__provider;
         const frozen = typeof stored === "string" && !stored.includes(SHIM_MARKER);
-        if (d.replaces.length === 0 && renewalDue(olds, news, Date.now())) {
+        // A chain renews itself on the cluster: diff never plans a renewal, and the live job id changing is no change.
+        if (!chain && d.replaces.length === 0 && renewalDue(olds, news, Date.now())) {
             // Rolling renewal (renewal.ts): the successor is created, RUNNING and ready before the old job is
             // cancelled. Only here is deleteBeforeReplace false; the successor gets the shim like any new job.
             return { changes: true, replaces: ["endsAt"], deleteBeforeReplace: false };
@@ -281,6 +290,7 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         let jobId: string;
         let predecessor: string | undefined;
         let journal: JournalRecord | undefined;
+        let chainPath: string | undefined;
         if (inputs.adoptJobId !== undefined && inputs.adoptJobId !== UNKNOWN) {
             jobId = inputs.adoptJobId;
             if (!(await queryJobs(inputs, [jobId])).has(jobId)) {
@@ -290,6 +300,30 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 );
             }
             log(tag, `adopted job ${jobId} (adoptJobId)`);
+        } else if (isChain(inputs)) {
+            if (inputs.clusterChecks !== "off") {
+                const failures = [...(await clusterFailures(inputs)), ...(await accountingFailures(inputs))];
+                if (failures.length > 0) {
+                    throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
+                }
+            }
+            if (inputs.clusterChecks !== "off") {
+                // The same limits, already read: can the group hold a predecessor and its successor at once?
+                for (const f of await accountingFailures(inputs, 2)) {
+                    log(
+                        tag,
+                        `WARNING: the group's limits cannot hold two jobs of this chain at once (${f.property}: ${f.reason.replace(/; ask for at most.*$/, "")}): ` +
+                            "each renewal's successor waits until its predecessor ends, which leaves a gap",
+                    );
+                }
+            }
+            if (engineCancelled()) {
+                throw new Error("the update was cancelled (Ctrl-C) before the job was submitted: nothing was submitted");
+            }
+            const started = await submitChain(inputs, clusterName);
+            jobId = started.jobId;
+            journal = started.journal;
+            chainPath = started.chainPath;
         } else {
             const script = renderBatchScript(inputs);
             const hash = scriptHash(script);
@@ -323,12 +357,18 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         const returned = trackInFlight(jobId, inputs, () => journal?.forget());
         try {
             const first = await readJobBatched(inputs, jobId);
-            return { id: jobId, outs: await settle(inputs, jobId, clusterName, {}, first, predecessor !== undefined) };
+            const base: Partial<SlurmJobOutputs> = chainPath === undefined ? {} : { chainPath, selfRenewal: "" };
+            const outs = await settle(inputs, jobId, clusterName, base, first, predecessor !== undefined);
+            if (chainPath !== undefined) {
+                outs.selfRenewal = await selfRenewalReport(inputs, chainPath);
+            }
+            return { id: jobId, outs };
         } catch (err) {
             if (predecessor !== undefined) {
                 throw new Error(`renewal of job ${predecessor} failed: ${(err as Error).message}; ${await cancelFailedSuccessor(inputs, jobId)}`);
             }
-            throw keepJob(err, jobId, inputs, { clusterName });
+            // A chain kept as an init failure keeps its directory in state: destroy stops the chain, not only this job.
+            throw keepJob(err, jobId, inputs, chainPath === undefined ? { clusterName } : { clusterName, chainPath, selfRenewal: "" });
         } finally {
             returned();
             journal?.forget();
@@ -339,9 +379,18 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         if (props === undefined || props.connection === undefined) {
             throw new Error("SlurmJob cannot be imported with `pulumi import`; use the adoptJobId input to take over an existing job.");
         }
-        const status = await readJobBatched(props, id);
+        if ((props.chainPath ?? "") !== "") {
+            // The resource is the chain: its id stays the first job's, jobId follows the chain's current job.
+            const outs = await readChainOutputs(props, props.chainPath as string);
+            if (outs !== undefined) {
+                return { id, props: outs };
+            }
+            // slurmctld no longer knows any job of the chain: the last one, from accounting.
+        }
+        const last = props.jobId || id;
+        const status = await readJobBatched(props, last);
         if (status === undefined) {
-            log(props.ownerTag, `job ${id} is known neither to squeue nor to sacct: removing it from state`);
+            log(props.ownerTag, `job ${last} is known neither to squeue nor to sacct: removing it from state`);
             return { id: "" };
         }
         if (status.state !== props.state) {
@@ -366,6 +415,14 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         }
         kept.readyReport = olds.readyReport ?? "";
         kept.endsAt = olds.endsAt ?? 0;
+        const chainPath = olds.chainPath ?? "";
+        if (chainPath !== "") {
+            kept.chainPath = chainPath;
+            kept.selfRenewal = olds.selfRenewal ?? "";
+            await updateChainSettings(olds, news, chainPath);
+        }
+        // A chain's id is its first job's; the job to act on is its current one.
+        const live = olds.jobId || id;
         // The connection is only how the cluster is reached: a new spelling must reach the same cluster.
         let clusterName = olds.clusterName ?? "";
         if (clusterName === "" || d.state.some((k) => k.startsWith("connection."))) {
@@ -380,17 +437,17 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             clusterName = reached;
         }
         if (d.scontrol.length > 0 && !isTerminalState(olds.state)) {
-            const result = await runRemote(news.connection, scontrolUpdateArgv(id, news, d.scontrol), { defaultTimeoutSeconds: 60 });
+            const result = await runRemote(news.connection, scontrolUpdateArgv(live, news, d.scontrol), { defaultTimeoutSeconds: 60 });
             if (result.code !== 0) {
                 throw new SlurmCommandError(
-                    `changing ${d.scontrol.join(", ")} of job ${id} in place failed ` +
+                    `changing ${d.scontrol.join(", ")} of job ${live} in place failed ` +
                         "(Slurm lets only operators raise a running job's time limit; lower it, or replace the job)",
                     result,
                 );
             }
-            log(news.ownerTag, `updated ${d.scontrol.join(", ")} of job ${id} in place`);
+            log(news.ownerTag, `updated ${d.scontrol.join(", ")} of job ${live} in place`);
         }
-        const outs = { ...STATUS_DEFAULTS, ...kept, ...news, jobId: olds.jobId || id, clusterName, goalPending: false } as SlurmJobOutputs;
+        const outs = { ...STATUS_DEFAULTS, ...kept, ...news, jobId: live, clusterName, goalPending: false } as SlurmJobOutputs;
         // A job kept after failing its readiness check (an init failure) has no readyReport yet.
         const readinessPending = news.waitFor === "running" && news.readyCheck !== undefined && (olds.readyReport ?? "") === "";
         // olds.state "" : the last create failed before it could read the job.
@@ -401,13 +458,13 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         // before the readiness check passed: read the job again, wait again and check again,
         // instead of reporting success unchecked.
         try {
-            const status = await readJobBatched(news, id);
+            const status = await readJobBatched(news, live);
             if (status === undefined) {
-                throw new Error(`job ${id} is known neither to squeue nor to sacct; run \`pulumi refresh\` to drop it, then \`pulumi up\` submits a new one`);
+                throw new Error(`job ${live} is known neither to squeue nor to sacct; run \`pulumi refresh\` to drop it, then \`pulumi up\` submits a new one`);
             }
-            return { outs: await settle(news, id, clusterName, outs, status) };
+            return { outs: await settle(news, live, clusterName, outs, status) };
         } catch (err) {
-            throw keepJob(err, id, news, outs);
+            throw keepJob(err, live, news, outs);
         }
     },
 
@@ -417,6 +474,10 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             throw new Error(elsewhere);
         }
         const tag = props.ownerTag;
+        if ((props.chainPath ?? "") !== "") {
+            await stopChain(props, props.chainPath as string);
+            return;
+        }
         let status = await readJobBatched(props, id);
         if (status === undefined || isTerminalState(status.state)) {
             log(tag, `job ${id} already ${status?.state ?? "gone"}; nothing to cancel`);

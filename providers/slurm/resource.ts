@@ -36,6 +36,10 @@ export interface SlurmJobArgs extends Inputs<JobSpec> {
     eventFile?: pulumi.Input<string>;
     /** Rolling renewal: replace the job create-before-delete once it is this close to its end, in seconds (default 0 = off). */
     renewBeforeSeconds?: pulumi.Input<number>;
+    /** With renewBeforeSeconds > 0: the job renews itself on the cluster as a chain kept in this directory (absolute, seen by compute nodes). */
+    chainDir?: pulumi.Input<string>;
+    /** Seconds between a renewing job's queries of its successor; 60 when absent. */
+    chainPollSeconds?: pulumi.Input<number>;
 }
 
 /**
@@ -70,6 +74,10 @@ export class SlurmJob extends pulumi.dynamic.Resource {
     declare readonly readyReport: pulumi.Output<string | undefined>;
     /** The job's end in seconds since the epoch (cluster clock); 0 = unknown. */
     declare readonly endsAt: pulumi.Output<number | undefined>;
+    /** A chain's own directory on the cluster (absent for a single job). */
+    declare readonly chainPath: pulumi.Output<string | undefined>;
+    /** A chain: "ok" when its jobs may submit jobs, "failed: ..." when the site forbids it, "" not known yet. */
+    declare readonly selfRenewal: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: SlurmJobArgs, opts?: pulumi.CustomResourceOptions) {
         if (opts?.import !== undefined) {
@@ -98,6 +106,8 @@ export class SlurmJob extends pulumi.dynamic.Resource {
                 clusterName: undefined,
                 readyReport: undefined,
                 endsAt: undefined,
+                chainPath: undefined,
+                selfRenewal: undefined,
             },
             {
                 ...opts,

@@ -42,7 +42,7 @@ export function sharedQuery<T>(inputs: SlurmJobInputs, what: string, ttlMs: numb
  * Slurm's accounting, with one remote command (sacctmgr), before anything is submitted: a request the
  * group cannot get would otherwise pend until waitTimeoutSeconds.
  */
-export async function accountingFailures(inputs: SlurmJobInputs): Promise<{ property: string; reason: string }[]> {
+export async function accountingFailures(inputs: SlurmJobInputs, jobs = 1): Promise<{ property: string; reason: string }[]> {
     if (inputs.script !== undefined) {
         return [];
     }
@@ -53,7 +53,7 @@ export async function accountingFailures(inputs: SlurmJobInputs): Promise<{ prop
         }
         return parseLimits(r.stdout);
     });
-    return limitFailures(inputs, limits);
+    return limitFailures(inputs, limits, jobs);
 }
 
 /**

@@ -59,11 +59,15 @@ export async function submitOnce(
     script: string,
     hash: string,
     clusterName: string,
+    prepare?: (comment: string) => Promise<void>,
 ): Promise<{ jobId: string; adopted: boolean; journal: JournalRecord | undefined }> {
     const attempt = newAttemptId();
     const since = Date.now();
     const nonce = inputs.ownerNonce ?? "";
-    const argv = ["sbatch", "--parsable", `--comment=${jobComment(inputs.ownerTag, hash, attempt, nonce)}`];
+    const comment = jobComment(inputs.ownerTag, hash, attempt, nonce);
+    const argv = ["sbatch", "--parsable", `--comment=${comment}`];
+    // A chain's directory (chain.ts) holds the comment its jobs give their successors: written before the first sbatch.
+    await prepare?.(comment);
     // Before sbatch: a process killed from here on leaves the next create of this resource the job's nonce (journal.ts).
     const journal = nonce === "" ? undefined : journalRecord(inputs, nonce, attempt);
     const found = async (why: string) => {

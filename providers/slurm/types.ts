@@ -111,6 +111,14 @@ export interface SlurmJobInputs extends JobSpec {
      * create-before-delete (successor RUNNING and ready before the old job is cancelled). 0 or absent = off.
      */
     renewBeforeSeconds?: number;
+    /**
+     * With renewBeforeSeconds > 0: the resource is a chain that renews itself on the cluster
+     * (chain.ts). A directory on the cluster, visible to the compute nodes, under which the chain
+     * keeps its batch script, stop marker and reports. Absent = renewal by `pulumi up` (diff).
+     */
+    chainDir?: string;
+    /** Seconds between the waiting predecessor's queries of its successor; 60 when absent. */
+    chainPollSeconds?: number;
 }
 
 /** What Slurm says about a job; absent values are "". */
@@ -141,6 +149,10 @@ export interface SlurmJobOutputs extends SlurmJobInputs, JobStatusFields, Renewa
      * and checks again. Absent (false) in states written before it.
      */
     goalPending?: boolean;
+    /** A chain's own directory on the cluster (chain.ts); absent for a single job. */
+    chainPath?: string;
+    /** A chain: whether its jobs may submit jobs ("ok", "failed: ..."; "" not known yet). */
+    selfRenewal?: string;
 }
 
 /** Outputs of the readiness check and renewal (providers/slurm/renewal.ts); absent in older state. */

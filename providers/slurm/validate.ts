@@ -228,6 +228,23 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
             `${is("renewBeforeSeconds", inputs.renewBeforeSeconds)}: renewal is for service jobs that wait for RUNNING; set waitFor to "running" or renewBeforeSeconds to 0`,
         );
     }
+    const chainDir = inputs.chainDir;
+    if (isKnown(chainDir) && !(typeof chainDir === "string" && chainDir.startsWith("/") && !/[\0\n]/.test(chainDir))) {
+        fail(
+            "chainDir",
+            `${is("chainDir", chainDir)}: must be an absolute directory on the cluster that compute nodes see, such as /blue/<group>/<user>/.chains`,
+        );
+    }
+    if (isKnown(chainDir) && isKnown(inputs.script) && inputs.script !== undefined) {
+        fail("chainDir", `${is("chainDir", chainDir)}: a chain wraps command (and the structured fields); use command instead of script, or drop chainDir`);
+    }
+    const chainPoll = inputs.chainPollSeconds;
+    if (isKnown(chainPoll) && !(typeof chainPoll === "number" && Number.isInteger(chainPoll) && chainPoll >= 1)) {
+        fail(
+            "chainPollSeconds",
+            `${is("chainPollSeconds", chainPoll)}: must be a whole number of seconds, 1 or more; busy clusters forbid frequent scheduler queries, so keep the default 60`,
+        );
+    }
     if (isKnown(cancelSignal) && !(cancelSignal === "" || (typeof cancelSignal === "string" && SIGNAL.test(cancelSignal)))) {
         fail(
             "cancelSignal",

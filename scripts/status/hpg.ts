@@ -102,19 +102,19 @@ export function parseHpgStatus(stdout: string, i: HpgStatusInputs, renewBeforeHo
     };
 }
 
-/** Whether an up now would renew the job (what hpgRenewBeforeHours decides). */
+/** Where the chain's renewal stands (hpgRenewBeforeHours: the job renews itself on the cluster, docs/hpg-renewal.md). */
 export function renewalLine(st: HpgStatus, stackName: string): string {
     if (st.renewBeforeHours <= 0) {
         return "renewal: off (hpgRenewBeforeHours = 0)";
     }
     if (st.timeLeftSeconds === undefined) {
-        return `renewal: window ${st.renewBeforeHours} h; the job is not running, so \`pulumi up --stack ${stackName} --refresh\` submits a new one`;
+        return `renewal: window ${st.renewBeforeHours} h; the job is not running: \`pulumi refresh --stack ${stackName}\` finds the chain's current job, and \`pulumi up --stack ${stackName} --refresh\` submits a new one if none is left`;
     }
     const window = st.renewBeforeHours * 3600;
     if (st.timeLeftSeconds <= window) {
-        return `renewal: DUE (less than ${st.renewBeforeHours} h left): run \`pulumi up --stack ${stackName}\` now`;
+        return `renewal: under way on the cluster (less than ${st.renewBeforeHours} h left): the job submits its successor and hands over; \`pulumi refresh --stack ${stackName}\` shows the current job`;
     }
-    return `renewal: not due (due in ${hours(st.timeLeftSeconds - window)}, ${st.renewBeforeHours} h before the end)`;
+    return `renewal: by the job itself on the cluster in ${hours(st.timeLeftSeconds - window)} (${st.renewBeforeHours} h before its end); nothing to run`;
 }
 
 function hours(seconds: number): string {

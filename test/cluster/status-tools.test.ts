@@ -55,10 +55,10 @@ describe.skipIf(!clusterUp)("status and logs of an hpg deployment (real Slurm jo
         closeAllConnections();
     });
 
-    it("shows the job RUNNING with its time left, renewal due (window longer than the job), /health and the log", async () => {
+    it("shows the job RUNNING with its time left, renewal under way (window longer than the job), /health and the log", async () => {
         const text = await hpgStatus(testConnection(), 1, { jobId, logPath, endpoint: `127.0.0.1:${port}`, lines: 5 }, "hpg");
         expect(text).toMatch(new RegExp(`^job ${jobId}: RUNNING on \\S+, time left (0:\\d\\d:\\d\\d|\\d+:\\d\\d), ends \\S+$`, "m"));
-        expect(text).toContain("renewal: DUE (less than 1 h left): run `pulumi up --stack hpg` now");
+        expect(text).toContain("renewal: under way on the cluster (less than 1 h left)");
         expect(text).toContain(`health: GET http://127.0.0.1:${port}/health from the login node -> HTTP 200 {"status": "ok", "job_id": "${jobId}"}`);
         expect(text).toMatch(/\n {2}status-test-started\n {2}second-line$/);
     });

@@ -3,8 +3,8 @@
 // Slurm job (Apptainer stand-in) -> service job RUNNING while another process holds its
 // configured port on the node (this machine) -> ready when /health answers with its job id;
 // the outputs name the port it took (masEndpoint, tunnelCommand, logPath); a second up changes
-// nothing; with hpgRenewBeforeHours an up renews the job without a gap (/health sampled every
-// 200 ms); a job cancelled out of band is seen by refresh and the next up resubmits exactly
+// nothing; with hpgRenewBeforeHours the service renews itself on the cluster with no pulumi
+// command and no gap (/health sampled every 200 ms), and refresh follows it; a job cancelled out of band is seen by refresh and the next up resubmits exactly
 // one; destroy leaves nothing. The real @pulumi/command plugin (scripts/pulumi-engine/build.sh) runs the commands.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -207,14 +207,18 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         }
     }, 300_000);
 
-    it("renews the job before its end without a gap: /health every 200 ms never fails, the endpoint changes, one job remains", async () => {
-        // hpgTime is 30 min: with 0.49 h the job is due 36 s after it started.
+    it("with hpgRenewBeforeHours the service renews itself on the cluster (no pulumi command): /health every 200 ms never fails; refresh then shows the new job, no replace", async () => {
+        // hpgTime is 30 min: with 0.49 h each job of the chain renews 36 s after it starts.
         await stack.setConfig("hpgRenewBeforeHours", "0.49");
-        const startedAt = onCluster(`squeue -h -j ${Number(firstJob)} -o %S`).stdout.trim();
-        const ranFor = Number(onCluster(`echo $(( $(date +%s) - $(date -d ${startedAt} +%s) ))`).stdout.trim());
-        await new Promise((r) => setTimeout(r, Math.max(0, 45 - ranFor) * 1000));
-        expect(await stack.preview()).toMatchObject({ replace: 1 });
+        // Turning renewal on makes the service a chain (chainDir, docs/hpg-renewal.md): replaced once, by this up.
+        const on = await stack.up();
+        expect(on.replace ?? 0).toBeGreaterThanOrEqual(1);
         const before = await stack.outputs();
+        const chainFirst = String(before.jobId);
+        expect(liveJobsWithTag()).toEqual([chainFirst]);
+        expect(String(before.tunnelCommand)).toMatch(
+            new RegExp(`^npm run tunnel -- --stack ${STACK} \\(follows renewals\\); or, to the job serving now only: ssh -N -L `),
+        );
         const samples: { ok: boolean; job: string }[] = [];
         let most = 0;
         let sampling = true;
@@ -235,27 +239,44 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         const counter = setInterval(() => {
             most = Math.max(most, liveJobsWithTag().length);
         }, 2000);
+        // No pulumi command runs while the chain renews itself (bounded: the renewal comes 36 s after the start).
         const started = Date.now();
-        const up = await stack.up();
-        const seconds = (Date.now() - started) / 1000;
+        let renewedAt = 0;
+        while (Date.now() - started < 180_000 && (renewedAt === 0 || Date.now() - renewedAt < 3000)) {
+            if (renewedAt === 0 && samples.some((x) => x.ok && x.job !== chainFirst)) {
+                renewedAt = Date.now();
+            }
+            await new Promise((r) => setTimeout(r, 500));
+        }
         sampling = false;
         clearInterval(counter);
         await sampler;
-        const out = await stack.outputs();
+        const current = fs.readFileSync(CURRENT_ENDPOINT, "utf8").trim().split(" ")[2];
         console.log(
-            `pulumi up --stack hpg (renewal): ${seconds.toFixed(1)} s; ${samples.length} /health samples every 200 ms, ` +
-                `${samples.filter((x) => !x.ok).length} failed; at most ${most} jobs at once`,
+            `hpg chain renewal (no pulumi command): ${((renewedAt - started) / 1000).toFixed(1)} s after the up; ${samples.length} /health samples every 200 ms, ` +
+                `${samples.filter((x) => !x.ok).length} failed; at most ${most} jobs at once; ${chainFirst} -> ${current}`,
         );
-        expect(up).toMatchObject({ replace: 1 });
+        expect(renewedAt).toBeGreaterThan(0);
         expect(samples.filter((x) => !x.ok)).toEqual([]);
         expect(samples.length).toBeGreaterThan(10);
-        expect(out.jobId).not.toBe(before.jobId);
-        expect(out.masEndpoint).not.toBe(before.masEndpoint);
-        expect(new Set(samples.map((x) => x.job))).toEqual(new Set([String(before.jobId), String(out.jobId)]));
-        expect(liveJobsWithTag()).toEqual([String(out.jobId)]);
+        expect(current).not.toBe(chainFirst);
         expect(most).toBeLessThanOrEqual(2);
-        firstJob = String(out.jobId);
+        // pulumi refresh: the chain's current job, its id (the chain's first job) kept; then nothing to replace.
+        await stack.refresh();
+        const { deployment } = await stack.exportState();
+        const jobs = resourcesOfType(deployment, "pulumi-nodejs:dynamic/slurm:SlurmJob").filter((r) => r.urn.endsWith("::sparc-service"));
+        expect(jobs.map((r) => [r.id, r.outputs?.jobId, r.outputs?.state])).toEqual([[chainFirst, current, "RUNNING"]]);
+        const raw = await stack.pulumi(["preview", "--json", "--stack", stack.stackName, "--non-interactive", "--config-file", stack.configFile]);
+        const steps = (JSON.parse(raw.stdout) as { steps?: { op: string; urn: string }[] }).steps ?? [];
+        const slurmSteps = steps.filter((st) => st.urn.includes("SlurmJob")).map((st) => `${st.urn.split("::").pop()} ${st.op}`);
+        expect(slurmSteps.filter((st) => /replace|create|delete/.test(st))).toEqual([]);
+        console.log(`pulumi refresh after the renewal: jobId ${current}; preview's SlurmJob steps: ${slurmSteps.join(", ")}`);
+        // Renewal off again: the chain is replaced once by a single job (stopped first: none of it left).
         await stack.setConfig("hpgRenewBeforeHours", "0");
+        await stack.up();
+        const out = await stack.outputs();
+        expect(liveJobsWithTag()).toEqual([String(out.jobId)]);
+        firstJob = String(out.jobId);
     }, 600_000);
 
     it("refresh sees the job cancelled out of band, and the next up resubmits exactly one", async () => {

@@ -61,6 +61,13 @@ describe("limitFailures", () => {
         expect(failures.map((f) => f.property)).toEqual(expected.map(([p]) => p));
         expected.forEach(([, reason], i) => expect(failures[i].reason).toMatch(reason));
     });
+    it("two jobs at once (a renewing chain): the group's totals count both, per-job limits one", () => {
+        // 10 CPUs fit QOS grp's 16 once, not twice; 64G fits the 100G total once, not twice.
+        expect(limitFailures(job({ cpusPerTask: 10, mem: "64G" }), limits)).toEqual([]);
+        const two = limitFailures(job({ cpusPerTask: 10, mem: "64G" }), limits, 2);
+        expect(two.map((f) => f.property)).toEqual(["cpusPerTask", "mem"]);
+        expect(two[0].reason).toMatch(/asks for 20 CPUs in all, but QOS grp's GrpTRES \(the group's total\) allows 16/);
+    });
     it("a cluster with no association for the user checks nothing", () => {
         expect(limitFailures(job({ gpusPerTask: "8" }), parseLimits("user|albert\ndefault|\n"))).toEqual([]);
     });

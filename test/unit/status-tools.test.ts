@@ -105,11 +105,13 @@ describe("hpg status", () => {
         );
     });
 
-    it("says whether renewal is due", () => {
+    it("says where the chain's renewal stands (the job renews itself: nothing to run)", () => {
         const st = parseHpgStatus(running, inputs, 48);
-        expect(renewalLine(st, "hpg")).toBe("renewal: not due (due in 11 d 23 h, 48 h before the end)");
-        expect(renewalLine({ ...st, timeLeftSeconds: 47 * 3600 }, "hpg")).toBe("renewal: DUE (less than 48 h left): run `pulumi up --stack hpg` now");
-        expect(renewalLine({ ...st, timeLeftSeconds: undefined }, "prod")).toMatch(/not running, so `pulumi up --stack prod --refresh` submits a new one/);
+        expect(renewalLine(st, "hpg")).toBe("renewal: by the job itself on the cluster in 11 d 23 h (48 h before its end); nothing to run");
+        expect(renewalLine({ ...st, timeLeftSeconds: 47 * 3600 }, "hpg")).toBe(
+            "renewal: under way on the cluster (less than 48 h left): the job submits its successor and hands over; `pulumi refresh --stack hpg` shows the current job",
+        );
+        expect(renewalLine({ ...st, timeLeftSeconds: undefined }, "prod")).toMatch(/not running: `pulumi refresh --stack prod` finds the chain's current job/);
     });
 
     it("falls back to sacct for an ended job, and shows /health that did not answer", () => {

@@ -1,0 +1,4 @@
+// `npm run tunnel -- --stack <hpg stack>`: see scripts/tunnel/main.ts.
+import { main } from "./tunnel/main";
+
+main();
