@@ -151,6 +151,9 @@ class Runner {
         const base = (): Record<string, string> => ({
             PATH: pathDirs.join(":"),
             HOME: home,
+            // The CLI finds ~/.pulumi through the passwd entry (root's home here), not $HOME: named, so the
+            // job's logins, plugins and workspaces stay in its own home, as on a runner.
+            PULUMI_HOME: path.join(home, ".pulumi"),
             RUNNER_TEMP: runnerTemp,
             CI: "true",
             GITHUB_ACTIONS: "true",
@@ -248,7 +251,12 @@ function output(steps: StepResult[]): string {
 describe.skipIf(shouldSkipEngineTests())("preview.yml, run as a clean runner runs it", () => {
     let runner: Runner;
     let teamBackend: string;
+    // The machine's own Pulumi login (root's ~/.pulumi/credentials.json): a job must not touch it.
+    const machineCredentials = path.join(os.userInfo().homedir, ".pulumi", "credentials.json");
+    const credentialsNow = (): string => (fs.existsSync(machineCredentials) ? fs.readFileSync(machineCredentials, "utf8") : "(none)");
+    let credentialsBefore = "";
     beforeAll(() => {
+        credentialsBefore = credentialsNow();
         expect(process.getuid?.(), "the namespace needs root (unshare -m, mount)").toBe(0);
         expect(fs.existsSync(PODMAN_SOCKET), `${PODMAN_SOCKET} (the runner's Docker stand-in): run scripts/podman/setup.sh`).toBe(true);
         runner = new Runner(requireEngine());
@@ -332,4 +340,8 @@ describe.skipIf(shouldSkipEngineTests())("preview.yml, run as a clean runner run
         expect(last.result.stderr).toContain("::error::no Docker-API socket at /var/run/docker.sock");
         expect(last.result.stderr).toContain("dockerHost");
     }, 600_000);
+
+    it("left this machine's own Pulumi login alone", () => {
+        expect(credentialsNow()).toBe(credentialsBefore);
+    });
 });
