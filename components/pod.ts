@@ -1,7 +1,7 @@
 // The avatar pod, shared by the targets that run it: the dev stack (podman run on this machine) and the
 // pubapps stack (the same containers as systemd units on an instance). Pure builders of its plan, its
 // containers and the podman command lines (argv arrays, rendered with shJoin).
-// Ports, names and env follow the reference pod (README, "Dev stack (local Podman pod)").
+// Ports, names and env follow the reference pod (docs/dev.md, "Dev stack (local Podman pod)").
 import { shJoin } from "../providers";
 import type { UnityPlayer } from "./imagesConfig";
 import type { DevConfig } from "./podConfig";
@@ -15,7 +15,7 @@ export type ServiceName = "mas" | "riva" | "turn" | "unity" | "signaling";
 /** Riva's gRPC port in the pod (NVIDIA's quick start: riva_speech_api_port 50051); MAS reaches it at localhost. */
 export const rivaGrpcPort = 50051;
 
-/** Reference container names (README, "Dev stack"), before the optional prefix. */
+/** Reference container names (docs/dev.md), before the optional prefix. */
 export const referenceContainerNames: Record<ServiceName, string> = {
     mas: "mas-server",
     riva: "riva-server",

@@ -38,5 +38,5 @@ echo
 echo "sparc-avatar is up:"
 echo "  MAS API:   $(pulumi stack output masUrl --stack dev)"
 echo "  signaling: $(pulumi stack output signalingUrl --stack dev)"
-echo "  receiver:  $(pulumi stack output receiverUrl --stack dev)   (open it in a browser: README, \"Open the avatar\")"
+echo "  receiver:  $(pulumi stack output receiverUrl --stack dev)   (open it in a browser: docs/dev.md, \"Open the avatar\")"
 echo "  pod:       $(pulumi stack output podName --stack dev)   (podman pod ps; pulumi destroy --stack dev removes it)"

@@ -5,7 +5,7 @@ import type { ConnectionMessages } from "../../providers";
 import { ufKeyPortFix } from "../sshConfig";
 
 /**
- * HiPerGator's partitions as UF RC and user notes describe them (checked 2026-11-30; see README).
+ * HiPerGator's partitions as UF RC and user notes describe them (checked 2026-11-30; see docs/hpg.md).
  * GPUs are requested by type; B200s have their own partition. CPU partitions list no types.
  * A partition missing here is not judged at preview: `up` asks sinfo.
  */

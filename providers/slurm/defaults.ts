@@ -1,5 +1,5 @@
 // The SlurmJob lifecycle defaults: the one home of these values. SlurmJobArgs' doc comments
-// (resource.ts), SlurmJobInputs' (types.ts) and the README's SlurmJob reference are checked against
+// (resource.ts), SlurmJobInputs' (types.ts) and the package README's inputs table are checked against
 // them by test/unit/slurm-defaults.test.ts.
 
 /**

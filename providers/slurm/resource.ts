@@ -6,7 +6,7 @@ import { logUrnOf } from "../remote/progress";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
-/** Public arguments of a SlurmJob. See README.md, "SlurmJob reference". */
+/** Public arguments of a SlurmJob. See the package README, "SlurmJob inputs". */
 export interface SlurmJobArgs extends Inputs<JobSpec> {
     /** How to reach the login node. Stored as a secret. */
     connection: pulumi.Input<Inputs<SshConnection>>;

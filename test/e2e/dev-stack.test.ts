@@ -200,7 +200,7 @@ describe.skipIf(skip)("pulumi up --stack dev, imageSource build (real docker.Ima
         recordBuilt(ids.signaling);
         expect(builtLayers.size).toBe(4);
         const out = await stack.outputs();
-        // Exactly the dev target's outputs (README "Dev stack"), none of the other targets'.
+        // Exactly the dev target's outputs (docs/dev.md), none of the other targets'.
         expect(Object.keys(out).sort()).toEqual([
             "containerIds",
             "iceServerUrls",

@@ -136,7 +136,7 @@ describe.skipIf(skip)("pulumi up --stack hpg on the local Slurm cluster (real en
         expect(await stack.up()).toEqual({ create: 8 });
         console.log(`pulumi up --stack hpg (first): ${((Date.now() - started) / 1000).toFixed(1)} s`);
         const out = await stack.outputs();
-        // Exactly the hpg target's outputs (README "What `pulumi up --stack hpg` does"), none of the other targets'.
+        // Exactly the hpg target's outputs (docs/hpg.md, "What `pulumi up --stack hpg` does"), none of the other targets'.
         expect(Object.keys(out).sort()).toEqual([
             "copyReports",
             "endpointFile",

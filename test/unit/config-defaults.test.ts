@@ -1,5 +1,5 @@
 // Pulumi.yaml is the one source of every config key's default. The loaders' defaults objects (used
-// when a key is read outside the engine, e.g. by unit tests) and the README's configuration table
+// when a key is read outside the engine, e.g. by unit tests) and the configuration table (docs/configuration.md)
 // must agree with it: this test parses Pulumi.yaml and compares, key by key.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -57,7 +57,7 @@ describe("Pulumi.yaml is the source of the defaults", () => {
 });
 
 /**
- * The README's configuration table: rows of `key`[, `key` ...] | default[, default ...] | meaning.
+ * The configuration table (docs/configuration.md): rows of `key`[, `key` ...] | default[, default ...] | meaning.
  * A default cell is the YAML default written for people: `x` (or x), `""`, a number, `false`, a
  * JSON list, "required" (the default "" or 0 means unset and the loader asks for it), with an
  * optional note in parentheses. A few keys default to "" and the table shows the value computed
@@ -73,8 +73,7 @@ const computedDefaults: Record<string, string> = {
 };
 
 function readmeRows(): { keys: string[]; defaults: string[] }[] {
-    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("\n## Configuration\n"), readme.indexOf("\n## ", readme.indexOf("\n## Configuration\n") + 1));
+    const section = fs.readFileSync(path.join(root, "docs", "configuration.md"), "utf8");
     return section
         .split("\n")
         .filter((line) => line.startsWith("| `"))
@@ -124,7 +123,7 @@ function readmeValue(cell: string): unknown {
     return /^(true|false|\[.*\]|".*")$/.test(code[1]) ? JSON.parse(code[1]) : code[1];
 }
 
-describe("README's configuration table agrees with Pulumi.yaml", () => {
+describe("docs/configuration.md's table agrees with Pulumi.yaml", () => {
     const rows = readmeRows();
 
     it("names every declared key exactly once, and no other", () => {
@@ -148,7 +147,7 @@ describe("README's configuration table agrees with Pulumi.yaml", () => {
             if (value === "required") {
                 expect(["", 0], `${key} is shown as required`).toContainEqual(yamlDefault);
             } else {
-                expect(value, `${key}: README shows ${shown}`).toEqual(yamlDefault);
+                expect(value, `${key}: docs/configuration.md shows ${shown}`).toEqual(yamlDefault);
             }
         });
     });

@@ -51,7 +51,7 @@ describe("loadDevConfig", () => {
             // Riva off: its repository and key are not read.
             rivaNgcApiKey: undefined,
         });
-        // The reference pod's values, as the README documents them.
+        // The reference pod's values, as docs/dev.md documents them.
         expect(load({})).toMatchObject({
             podName: "sparc-avatar",
             masPort: 8000,

@@ -23,7 +23,7 @@ const referencePod = { podName: "sparc-avatar", masPort: 8000, signalingPort: 80
 describe("podCreateArgv", () => {
     it.each([
         {
-            label: "reference ports (README, 'Dev stack')",
+            label: "reference ports (docs/dev.md)",
             spec: referencePod,
             line: "podman pod create --name sparc-avatar -p 8000:8000 -p 8080:8080 -p 3478:3478/udp -p 3478:3478/tcp -p 49152-49200:49152-49200/udp",
         },
@@ -138,7 +138,7 @@ describe("devContainerSpecs", () => {
             lines: [mas, turnServer, signaling],
         },
         {
-            label: "everything, reference names and env (README, 'Dev stack'): the Unity build gets the GPU and Unity's own flags",
+            label: "everything, reference names and env (docs/dev.md): the Unity build gets the GPU and Unity's own flags",
             plan: plan({ rivaEnabled: true, unityPlayer: "build" }),
             lines: [
                 "podman run --detach --pod sparc-avatar --name mas-server --restart on-failure --env RIVA_URI=localhost:50051 img-mas",

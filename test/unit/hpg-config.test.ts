@@ -64,7 +64,7 @@ describe("loadHpgConfig", () => {
             localCli: d.hpgLocalCli,
             mailUser: d.hpgMailUser,
         });
-        // The reference production job (README "What `pulumi up --stack hpg` does").
+        // The reference production job (docs/hpg.md, "What `pulumi up --stack hpg` does").
         expect(cfg).toMatchObject({ partition: "hpg-ai", gpusPerTask: "4", cpusPerTask: 32, mem: "256gb", time: "14-00:00:00", port: 2222 });
         expect(cfg.privateKey).toBeUndefined();
         expect(cfg.mfaAnswers).toBeUndefined();

@@ -1,5 +1,5 @@
 // The SlurmJob lifecycle defaults have one home (providers/slurm/defaults.ts); the doc comments of
-// SlurmJobArgs (what users read in their editor), of SlurmJobInputs and the README's SlurmJob reference
+// SlurmJobArgs (what users read in their editor), of SlurmJobInputs and the package README's inputs table
 // repeat them for readers. This reads those texts and fails when one names another value.
 import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
@@ -60,14 +60,14 @@ describe("SlurmJob lifecycle defaults: one source, the docs agree", () => {
         expect(stray).toEqual([]);
     });
 
-    it.each(Object.entries(ALL_DEFAULTS))("the README's SlurmJob reference row for %s names %s", (key, value) => {
-        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
-        const reference = readme.slice(readme.indexOf("## SlurmJob reference"));
-        // The first table row naming the key (waitTimeoutSeconds and waitPollSeconds are described in waitFor's row).
-        const row = reference.split("\n").find((line) => line.startsWith("|") && line.includes(`\`${key}\``));
-        expect(row, `no README row names ${key}`).toBeDefined();
-        // Values appear as `TERM`, `submitted` or (600), (30 s), (0 = off).
-        expect(row).toMatch(new RegExp(typeof value === "string" ? `\`${value}\`` : `\\(${value}( s|\\)| =)`));
+    it.each(Object.entries(ALL_DEFAULTS))("the package README's SlurmJob inputs row for %s names %s", (key, value) => {
+        const readme = fs.readFileSync(path.join(root, "providers", "README.md"), "utf8");
+        const inputs = readme.slice(readme.indexOf("\n## SlurmJob inputs\n"), readme.indexOf("\n## SlurmJob outputs\n"));
+        const row = inputs.split("\n").find((line) => line.startsWith(`| \`${key}\` |`));
+        expect(row, `no row of providers/README.md's SlurmJob inputs names ${key}`).toBeDefined();
+        // The default column: `TERM`, `submitted`, 600, 0 (off).
+        const cell = row?.split("|")[2].trim();
+        expect(cell).toMatch(new RegExp(typeof value === "string" ? `^\`${value}\`$` : `^${value}( \\(|$)`));
     });
 
     it("check() fills in exactly the lifecycle defaults; the optional ones stay out of state", () => {
