@@ -17,7 +17,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { requireEngine, TestStack } from "../e2e/lib/engine";
-import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, sshOptions } from "../support/cluster";
+import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, sshOptions, waitUntil } from "../support/cluster";
 import { endpointFilePattern, serviceJobBody, sifBuildScript, sifPlan } from "../../components/hpg/commands";
 import { podPortArgs } from "../../components/pod";
 import { schedulerQueriesPerHour } from "./overhead-schedule";
@@ -32,20 +32,6 @@ function seconds(since: number): number {
 
 function run(argv: string[], options: { input?: string } = {}): string {
     return execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], input: options.input ?? "" });
-}
-
-async function until<T>(what: string, boundSeconds: number, pauseMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-    const deadline = Date.now() + boundSeconds * 1000;
-    for (;;) {
-        const value = await probe();
-        if (value !== undefined) {
-            return value;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`${what}: not within ${boundSeconds} s`);
-        }
-        await new Promise((r) => setTimeout(r, pauseMs));
-    }
 }
 
 async function healthAnswers(url: string): Promise<true | undefined> {
@@ -144,8 +130,8 @@ async function devRow(): Promise<Row> {
             "-signalingUrl",
             "ws://localhost:8080",
         ]);
-        await until("MAS /health", 120, 200, () => healthAnswers(`http://127.0.0.1:${handPorts.mas}/health`));
-        await until("signaling /health", 120, 200, () => healthAnswers(`http://127.0.0.1:${handPorts.signaling}/health`));
+        await waitUntil("MAS /health", 120, () => healthAnswers(`http://127.0.0.1:${handPorts.mas}/health`), 200);
+        await waitUntil("signaling /health", 120, () => healthAnswers(`http://127.0.0.1:${handPorts.signaling}/health`), 200);
     };
     const removeHandPod = () => spawnSync("podman", ["pod", "rm", "-f", "-t", "0", handPod], { stdio: "ignore" });
 
@@ -261,13 +247,18 @@ async function hpgRow(): Promise<Row> {
             { input: `#!/bin/bash\n${body}` },
         ).trim();
         handJob = jobId;
-        await until("RUNNING", 300, 1000, () => (ssh(`squeue -h -j ${jobId} -o %T`).trim() === "RUNNING" ? true : undefined));
+        await waitUntil("RUNNING", 300, () => (ssh(`squeue -h -j ${jobId} -o %T`).trim() === "RUNNING" ? true : undefined), 1000);
         const endpoint = pattern.replace("%j", jobId);
-        const where = await until("endpoint file", 120, 200, () => {
-            const text = ssh(`cat ${endpoint} 2>/dev/null || true`).trim();
-            return text === "" ? undefined : text.split(" ");
-        });
-        await until("/health", 120, 200, () => healthAnswers(`http://127.0.0.1:${where[1]}/health`));
+        const where = await waitUntil(
+            "endpoint file",
+            120,
+            () => {
+                const text = ssh(`cat ${endpoint} 2>/dev/null || true`).trim();
+                return text === "" ? undefined : text.split(" ");
+            },
+            200,
+        );
+        await waitUntil("/health", 120, () => healthAnswers(`http://127.0.0.1:${where[1]}/health`), 200);
     };
     let handJob = "";
 
