@@ -56,7 +56,7 @@ export interface ImagesConfig {
     turnBaseImage: string;
 }
 
-/** The Pulumi.yaml defaults of the image keys (test/unit/config-defaults.test.ts checks they agree). */
+/** The Pulumi.yaml defaults of the image keys (test/unit/components/config-defaults.test.ts checks they agree). */
 export const imagesConfigDefaults = {
     imageSource: "build",
     dockerHost: "unix:///run/podman/podman.sock",

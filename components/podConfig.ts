@@ -70,7 +70,7 @@ export interface DevConfig extends ImagesConfig {
     turnCredentialTtlSeconds: number;
 }
 
-/** The Pulumi.yaml defaults of the dev section (test/unit/config-defaults.test.ts checks they agree). */
+/** The Pulumi.yaml defaults of the dev section (test/unit/components/config-defaults.test.ts checks they agree). */
 export const devConfigDefaults = {
     ...imagesConfigDefaults,
     podName: "sparc-avatar",

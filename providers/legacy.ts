@@ -2,7 +2,7 @@
 // find them: in Pulumi state, in the process-wide globals a frozen copy of the provider (held by a
 // state written before the shim) shares with today's code in one provider process, on disk, and in
 // environment variables its users set. They are the package's history, not its behaviour: this is
-// the one module allowed to spell them (test/unit/provider-neutral-names.test.ts checks that).
+// the one module allowed to spell them (test/unit/providers/provider-neutral-names.test.ts checks that).
 
 /** The package name the shim in every recorded state requires at each call (slurm/shim.ts, remote/shim.ts): it never changes. */
 export const PACKAGE_NAME = "@sparc-deploy/slurm-provider";

@@ -24,7 +24,7 @@ scripts=()
 for f in "${files[@]}"; do
   [ -f "$f" ] || continue
   case "$f" in
-    test/unit/golden/*) continue ;;
+    test/unit/components/hpg/golden/*) continue ;;
     *.sh | .ci/run) scripts+=("$f") ;;
     *) if head -n 1 "$f" | grep -Eq '^#!.*[/ ](ba|da)?sh( |$)'; then scripts+=("$f"); fi ;;
   esac

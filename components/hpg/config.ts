@@ -80,7 +80,7 @@ export interface HpgConfig {
     mailUser: string;
 }
 
-/** The Pulumi.yaml defaults of the hpg section (test/unit/config-defaults.test.ts checks they agree). */
+/** The Pulumi.yaml defaults of the hpg section (test/unit/components/config-defaults.test.ts checks they agree). */
 export const hpgConfigDefaults = {
     hpgHost: "hpg.rc.ufl.edu",
     /** 0 = the Port of ~/.ssh/config, else hpgDefaultSshPort. */

@@ -45,7 +45,7 @@ export interface PubappsConfig {
     publicCheckSeconds: number;
 }
 
-/** The Pulumi.yaml defaults of the pubapps section (test/unit/config-defaults.test.ts checks they agree). */
+/** The Pulumi.yaml defaults of the pubapps section (test/unit/components/config-defaults.test.ts checks they agree). */
 export const pubappsConfigDefaults = {
     pubappsInstance: "",
     pubappsPort: 22,

@@ -17,7 +17,7 @@
 #   TURN_CONFIG        where the file is written (default /tmp/turnserver.conf, mode 600)
 #
 # --print-config writes the file's text to stdout with the secret replaced by a note, and exits
-# (test/unit/turn-entrypoint.test.ts runs it; nothing else prints the secret).
+# (test/unit/dockerfiles/turn-entrypoint.test.ts runs it; nothing else prints the secret).
 # No open relay: allocations need a credential made from TURN_SECRET, and peers in private, loopback,
 # link-local, CGNAT and other special-purpose ranges (IPv4 and IPv6) are refused, the pod's own excepted.
 set -euo pipefail

@@ -1,6 +1,6 @@
 // The SlurmJob lifecycle defaults: the one home of these values. SlurmJobArgs' doc comments
 // (resource.ts), SlurmJobInputs' (types.ts) and the package README's inputs table are checked against
-// them by test/unit/slurm-defaults.test.ts.
+// them by test/unit/providers/slurm/defaults.test.ts.
 
 /**
  * Defaults applied in check(), so that state always holds every setting. Polling: the

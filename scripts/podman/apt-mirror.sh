@@ -6,7 +6,7 @@
 # bookworm-updates, bookworm-security and third-party repositories such as Docker's "bookworm
 # stable" do not); disabled stanzas (Enabled: no), deb-src and URIs debootstrap cannot fetch from
 # (other than http, https, file) are skipped. Prints nothing and returns 1 when none matches.
-# Sourced by base-images.sh (with scripts/lib/common.sh); test/unit/apt-mirror.test.ts runs it
+# Sourced by base-images.sh (with scripts/lib/common.sh); test/unit/scripts/podman/apt-mirror.test.ts runs it
 # against temp sources.
 # apt_source_files [APT_DIR]: the source files apt reads, in its order, one a line.
 apt_source_files() {

@@ -1,5 +1,5 @@
 // The scheduler queries a SlurmJob makes while it waits, from the provider's own schedule
-// (polling.ts): npm run bench:overhead prints it, test/unit/event-wait.test.ts pins it.
+// (polling.ts): npm run bench:overhead prints it, test/unit/providers/slurm/event-wait.test.ts pins it.
 import { nextPollPause } from "../../providers/slurm/polling";
 
 /** Queries in an hour of waiting for a job that has not reached its goal (hpg: waitPollSeconds 15, pauses at most 120 s). */

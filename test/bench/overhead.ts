@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { requireEngine, TestStack } from "../e2e/lib/engine";
+import { requireEngine, TestStack } from "../support/engine";
 import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, sshOptions, waitUntil } from "../support/cluster";
 import { endpointFilePattern, serviceJobBody, sifBuildScript, sifPlan } from "../../components/hpg/commands";
 import { podPortArgs } from "../../components/pod";

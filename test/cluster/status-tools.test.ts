@@ -13,7 +13,7 @@ import { shQuote } from "../../providers";
 import { hpgLogs, hpgStatus } from "../../scripts/status/hpg";
 import { pubappsLogsArgv, pubappsStatus, runOnInstance } from "../../scripts/status/pubapps";
 import type { PubappsConfig } from "../../components/pubapps/config";
-import { requireEngine, shouldSkipEngineTests, TestStack } from "../e2e/lib/engine";
+import { requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
 
 const root = path.resolve(__dirname, "../..");
 const clusterUp = requireClusterOrSkip();

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as path from "node:path";
 import type { Browser } from "puppeteer-core";
-import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
 import { chromiumAvailable, launchChromium, watchReceiver } from "../support/receiver";
 
 const root = path.resolve(__dirname, "../..");

@@ -5,7 +5,7 @@
 // commands with large output set it, destroy works.
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
 
 const programDir = path.join(__dirname, "programs", "command-output");
 const BYTES = 300_000;

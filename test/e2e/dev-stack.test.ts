@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from "../support/engine";
 
 const root = path.resolve(__dirname, "../..");
 

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { PINNED_LANGHOST_SDK_VERSION, pinnedPluginVersions, requireEngine, shouldSkipEngineTests } from "./lib/engine";
+import { PINNED_LANGHOST_SDK_VERSION, pinnedPluginVersions, requireEngine, shouldSkipEngineTests } from "../support/engine";
 
 const root = path.resolve(__dirname, "../..");
 const buildScript = path.join(root, "scripts/pulumi-engine/build.sh");

@@ -14,7 +14,7 @@ import {
     resourcesOfType,
     shouldSkipEngineTests,
     TestStack,
-} from "./lib/engine";
+} from "../support/engine";
 
 const root = path.resolve(__dirname, "../..");
 

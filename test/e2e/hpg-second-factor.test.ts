@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from "../support/engine";
 import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, requireClusterOrSkip } from "../support/cluster";
 import { parseJobComment } from "../../providers/slurm/ownership";
 import { countsSince, freshCode, requireSecondFactorOrSkip, setMode, settle, tfaCounts, TFA_PORT } from "../support/second-factor";

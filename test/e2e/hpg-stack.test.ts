@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { requireEngine, resourcesOfType, shouldSkipEngineTests, TestStack } from "../support/engine";
 import { HOST_KEY_PATH, USER_KEY_PATH, onCluster, requireClusterOrSkip } from "../support/cluster";
 import { parseJobComment } from "../../providers/slurm/ownership";
 

@@ -21,8 +21,8 @@ import {
     SSH_PORT,
 } from "../support/cluster";
 import { run } from "../support/spawn";
-import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
-import { toRecorded } from "./lib/releasedState";
+import { requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
+import { toRecorded } from "../support/releasedState";
 import { freePort } from "../support/ports";
 
 const repoRoot = path.resolve(__dirname, "..", "..");

@@ -14,14 +14,15 @@
 // - actions/setup-node: this process's Node; its npm cache: the machine's ~/.npm.
 // - the team's backend: a file:// backend in a temp dir, with a passphrase.
 // Steps before the CLI is installed that name no matrix value, secret or variable (npm ci, type-check and
-// lint) run once, in the first job, on the shared checkout: they would give the same result in every job.
+// lint) run once, in the first job, on the shared checkout: they would give the same result in every job (the
+// jobs' env differs only in PULUMI_* backend variables, which those tools do not read).
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PINNED_CLI_VERSION, requireEngine, shouldSkipEngineTests, type Engine } from "./lib/engine";
+import { PINNED_CLI_VERSION, requireEngine, shouldSkipEngineTests, type Engine } from "../support/engine";
 import { run, type RunResult } from "../support/spawn";
 
 const root = path.resolve(__dirname, "../..");
@@ -192,8 +193,14 @@ class Runner {
             } else if (step.run !== undefined) {
                 const script = evaluate(step.run, matrix, given);
                 // Stack-independent: before the CLI is installed, with no matrix, secret or variable in it.
-                const shared = i < firstPulumiStep && !/\$\{\{\s*(matrix|secrets|vars)\./.test(step.run) && step.env === undefined;
-                const key = `${script}\n${JSON.stringify(spec.env ?? {})}`;
+                // Stack-independent also when the job's env holds only Pulumi's backend variables, which npm, tsc and
+                // ESLint do not read: dev's and remote's identical npm ci and type-check then run once, not twice.
+                const shared =
+                    i < firstPulumiStep &&
+                    !/\$\{\{\s*(matrix|secrets|vars)\./.test(step.run) &&
+                    step.env === undefined &&
+                    Object.keys(spec.env ?? {}).every((k) => k.startsWith("PULUMI_"));
+                const key = script;
                 const done = shared ? this.sharedDone.get(key) : undefined;
                 if (done !== undefined) {
                     result = done;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { diagnosticsByResource, requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { diagnosticsByResource, requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
 import { HOST_KEY_PATH, TEST_USER, USER_KEY_PATH, onCluster, requireClusterOrSkip } from "../support/cluster";
 import { countsSince, requireSecondFactorOrSkip, setMode, settle, tfaCounts, TFA_PORT } from "../support/second-factor";
 

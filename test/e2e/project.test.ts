@@ -3,7 +3,7 @@
 // show the value and say the fix, before any resource or plugin is needed.
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
 
 const root = path.resolve(__dirname, "../..");
 

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
 import { HOST_KEY_PATH, TEST_USER, requireClusterOrSkip, waitUntil } from "../support/cluster";
 import { generatedContainer, generatedPod } from "../../components/pubapps";
 import { chromiumAvailable, launchChromium, watchReceiver } from "../support/receiver";

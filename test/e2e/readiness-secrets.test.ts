@@ -1,6 +1,6 @@
 // Issue 18 item 9: what a job prints (its log) and what its port answers (/health) stay out of
 // the errors `pulumi up` prints and out of the state it writes (initErrors). A real `pulumi up`
-// (test/e2e/lib) of two SlurmJobs on the test cluster that fail the hpg stack's readiness check
+// (test/support/engine.ts) of two SlurmJobs on the test cluster that fail the hpg stack's readiness check
 // while their log and /health body hold a token-shaped secret; every file of the stack's
 // file:// backend (the state, its backups and history) and the CLI's output are searched for it.
 import { randomBytes } from "node:crypto";
@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_KEY_PATH, TEST_USER, USER_KEY_PATH, onCluster, requireClusterOrSkip } from "../support/cluster";
-import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
 
 const programDir = path.join(__dirname, "programs", "slurm-readiness");
 const SLURM_JOB_TYPE = "pulumi-nodejs:dynamic/slurm:SlurmJob";

@@ -19,8 +19,8 @@ import {
     TEST_USER,
     USER_KEY_PATH,
 } from "../support/cluster";
-import { requireEngine, shouldSkipEngineTests, TestStack, type StackExport } from "./lib/engine";
-import { fromRecorded } from "./lib/releasedState";
+import { requireEngine, shouldSkipEngineTests, TestStack, type StackExport } from "../support/engine";
+import { fromRecorded } from "../support/releasedState";
 
 const SLURM_JOB_TYPE = "pulumi-nodejs:dynamic/slurm:SlurmJob";
 const statesDir = path.join(__dirname, "states");

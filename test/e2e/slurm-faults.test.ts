@@ -17,7 +17,7 @@ import {
     USER_KEY_PATH,
     waitUntil,
 } from "../support/cluster";
-import { requireEngine, shouldSkipEngineTests, TestStack, type StackResource } from "./lib/engine";
+import { requireEngine, shouldSkipEngineTests, TestStack, type StackResource } from "../support/engine";
 
 const SLURM_JOB_TYPE = "pulumi-nodejs:dynamic/slurm:SlurmJob";
 const skip = shouldSkipEngineTests() || !requireClusterOrSkip();

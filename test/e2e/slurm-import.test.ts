@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_KEY_PATH, TEST_USER, USER_KEY_PATH, onCluster, requireClusterOrSkip, squeueState } from "../support/cluster";
-import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
 
 const programDir = path.join(__dirname, "programs", "slurm-import");
 const skip = shouldSkipEngineTests() || !requireClusterOrSkip();

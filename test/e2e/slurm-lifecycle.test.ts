@@ -19,7 +19,7 @@ import {
     waitUntil,
 } from "../support/cluster";
 import { journalDir } from "../../providers/slurm/journal";
-import { requireEngine, shouldSkipEngineTests, TestStack, type StackResource } from "./lib/engine";
+import { requireEngine, shouldSkipEngineTests, TestStack, type StackResource } from "../support/engine";
 
 const SLURM_JOB_TYPE = "pulumi-nodejs:dynamic/slurm:SlurmJob";
 const skip = shouldSkipEngineTests() || !requireClusterOrSkip();

@@ -15,7 +15,7 @@ import {
     USER_KEY_PATH,
     waitUntil,
 } from "../support/cluster";
-import { requireEngine, shouldSkipEngineTests, TestStack } from "./lib/engine";
+import { requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
 
 const programDir = path.join(__dirname, "programs", "slurm");
 const SLURM_JOB_TYPE = "pulumi-nodejs:dynamic/slurm:SlurmJob";
