@@ -96,7 +96,22 @@ export function renderChainScript(inputs: SlurmJobInputs, chainPath: string): st
         "    fi",
         "    return 1",
         "}",
-        '( if [ ! -e "$chain_dir/stop" ] && chain_ready "$SLURM_JOB_ID"; then chain_log "serving (ready)"; fi ) &',
+        // Retried until it passes (a check, then a pause: no scheduler query), so a successor whose
+        // predecessor died before the handover (its time limit) takes the endpoint as soon as it answers.
+        // It gives up once a newer job of the chain reported, the stop marker exists, or the job's end is past.
+        "chain_newer_reported() {",
+        '    local id; id=$(sed -n \'s/.*"jobId": *"\\{0,1\\}\\([0-9][0-9]*\\).*/\\1/p\' "$chain_dir/report" 2>/dev/null | tail -n 1)',
+        '    [ -n "$id" ] && [ "$id" -gt "$SLURM_JOB_ID" ]',
+        "}",
+        "( while :; do",
+        '    if [ -e "$chain_dir/stop" ] || chain_newer_reported || { [ "$end_s" -gt 0 ] && [ "$(date +%s)" -ge "$end_s" ]; }; then exit 0; fi',
+        '    if chain_ready "$SLURM_JOB_ID"; then chain_log "serving (ready)"; exit 0; fi',
+        "    sleep 5 & wait $!",
+        "done ) &",
+        "selfready=$!",
+        // The self-check stops before this job hands over or ends: it never switches the endpoint back to a job that ends.
+        'chain_stop_self() { [ -n "$selfready" ] || return 0; pkill -TERM -P "$selfready" 2>/dev/null; kill -TERM "$selfready" 2>/dev/null; selfready=""; }',
+        "trap chain_stop_self EXIT",
         'if [ "$end_s" -le 0 ]; then chain_log "end time unknown ($end): no renewal"; chain_serve; fi',
         "before=$(chain_setting renew-before 0)",
         'if [ "$before" -le 0 ]; then chain_log "renewal off"; chain_serve; fi',
@@ -135,6 +150,7 @@ export function renderChainScript(inputs: SlurmJobInputs, chainPath: string): st
         '    if [ "$(date +%s)" -ge "$end_s" ]; then chain_serve; fi',
         '    sleep "$poll" & wait $!',
         "done",
+        "chain_stop_self",
         'if chain_ready "$succ"; then',
         '    chain_log "handed over to $succ"',
         '    rm -f "$chain_dir/successor"',
