@@ -332,6 +332,20 @@ export function reportNames(report: string, jobId: string): boolean {
     }
 }
 
+/**
+ * What `up` says when the chain's first job could not submit a job (its probe, `sbatch --test-only`
+ * from the job, failed): the setting, its value, what happens without renewal and the fix.
+ */
+export function selfRenewalWarning(inputs: Pick<SlurmJobInputs, "renewBeforeSeconds" | "chainDir">, probe: string): string {
+    return (
+        `WARNING: renewBeforeSeconds = ${inputs.renewBeforeSeconds ?? 0} (with chainDir ${inputs.chainDir ?? "unset"}) asks each job to submit its successor, ` +
+        `but this site does not let a job submit jobs (sbatch --test-only from the job ${probe}). The chain cannot renew itself: the service ends at ` +
+        "its time limit, and the next `pulumi up` after that submits exactly one replacement, which waits in the queue. Fix: ask the cluster's " +
+        "administrators to allow sbatch from jobs (Slurm allows it unless the site forbids it), or set renewBeforeSeconds to 0 (renewal off) and run " +
+        "`pulumi up` after each end."
+    );
+}
+
 /** Writes the stop marker: no job of the chain submits a successor from now on. */
 export function stopArgv(chainPath: string): string[] {
     return ["bash", "-c", 'mkdir -p "$1" && touch "$1/stop"', "chain-stop", chainPath];
