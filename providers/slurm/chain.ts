@@ -9,9 +9,10 @@
 // is RUNNING, runs the resource's readyCheck on it (the one handover code path: it switches the
 // endpoint only once the successor answers as itself), and only then ends. A successor that does
 // not start before the end keeps its place in the queue; the predecessor serves to its last minute.
-// Nothing outside the cluster takes part. Every job also runs readyCheck on itself once it serves
-// (so a successor that starts after its predecessor's end still takes over the endpoint) and
-// records the report and its end in the chain directory, where refresh reads them.
+// Nothing outside the cluster takes part. Every job also runs readyCheck on itself, again until it
+// passes (so a successor that starts after its predecessor's end, or whose predecessor died at its
+// time limit during the handover, still takes over the endpoint as soon as it answers), and records
+// the report and its end in the chain directory, where refresh reads them.
 //
 // Pure rendering and parsing, plus the few remote steps (prepare, read, stop) of the provider.
 import type { JobStatus, SlurmJobInputs, SlurmJobOutputs } from "./types";
