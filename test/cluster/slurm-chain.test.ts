@@ -314,8 +314,14 @@ describe.skipIf(!clusterUp)("self-renewing chain on the local Slurm cluster", ()
         },
         600_000,
     );
-    it("a changed field replaces the chain once: one new chain, the old one gone", async () => {
-        const { id, outs, inputs } = await start("replace");
+    it("a changed field replaces the chain once: one new chain, the old one gone; up says when the site forbids jobs submitting jobs", async () => {
+        // These chains' jobs find an sbatch that refuses, as on a site that forbids submission from jobs.
+        const forbid = `${DIR}/forbid`;
+        onCluster(
+            `mkdir -p ${forbid} && printf '%s\\n' '#!/bin/bash' 'echo "sbatch: error: Batch job submission failed: Access/permission denied" >&2' 'exit 1' > ${forbid}/sbatch && chmod +x ${forbid}/sbatch`,
+        );
+        const { id, outs, inputs } = await start("replace", { extraArgs: [`--export=ALL,PATH=${forbid}:/usr/local/bin:/usr/bin:/bin`] });
+        expect(outs.selfRenewal).toBe("failed: sbatch: error: Batch job submission failed: Access/permission denied");
         const changed = { ...inputs, mem: "120M" };
         const diff = await provider.diff(id, outs, changed);
         expect(diff.replaces).toEqual(["mem"]);
