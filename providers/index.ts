@@ -2,7 +2,7 @@
  * `@sparc-deploy/slurm-provider`: Slurm batch jobs as Pulumi resources, over SSH.
  *
  * - {@link SlurmJob}: one Slurm job (sbatch exactly once, read with squeue/sacct, scancel on
- *   destroy, in-place `scontrol update` where Slurm allows it, rolling renewal).
+ *   destroy, in-place `scontrol update` where Slurm allows it, a service that renews itself as a chain).
  * - {@link RemoteCommand}: one command on the login node over the same login (one second-factor
  *   prompt per `pulumi up`).
  * - {@link SshConnection}: how both reach the cluster.

@@ -74,7 +74,7 @@ export interface HpgConfig {
     clusterChecks: (typeof clusterCheckModes)[number];
     readinessTimeoutSeconds: number;
     waitTimeoutSeconds: number;
-    /** Rolling renewal: hours before the job's end at which an up starts its successor; 0 = off. */
+    /** Renewal on the cluster: hours before each job's end at which it submits its successor (the chain); 0 = off. */
     renewBeforeHours: number;
     /** Where Slurm mails the service job's END and FAIL (--mail-user); "" = no mail. */
     mailUser: string;

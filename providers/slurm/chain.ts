@@ -9,9 +9,10 @@
 // is RUNNING, runs the resource's readyCheck on it (the one handover code path: it switches the
 // endpoint only once the successor answers as itself), and only then ends. A successor that does
 // not start before the end keeps its place in the queue; the predecessor serves to its last minute.
-// Nothing outside the cluster takes part. Every job also runs readyCheck on itself once it serves
-// (so a successor that starts after its predecessor's end still takes over the endpoint) and
-// records the report and its end in the chain directory, where refresh reads them.
+// Nothing outside the cluster takes part. Every job also runs readyCheck on itself, again until it
+// passes (so a successor that starts after its predecessor's end, or whose predecessor died at its
+// time limit during the handover, still takes over the endpoint as soon as it answers), and records
+// the report and its end in the chain directory, where refresh reads them.
 //
 // Pure rendering and parsing, plus the few remote steps (prepare, read, stop) of the provider.
 import type { JobStatus, SlurmJobInputs, SlurmJobOutputs } from "./types";
@@ -96,7 +97,22 @@ export function renderChainScript(inputs: SlurmJobInputs, chainPath: string): st
         "    fi",
         "    return 1",
         "}",
-        '( if [ ! -e "$chain_dir/stop" ] && chain_ready "$SLURM_JOB_ID"; then chain_log "serving (ready)"; fi ) &',
+        // Retried until it passes (a check, then a pause: no scheduler query), so a successor whose
+        // predecessor died before the handover (its time limit) takes the endpoint as soon as it answers.
+        // It gives up once a newer job of the chain reported, the stop marker exists, or the job's end is past.
+        "chain_newer_reported() {",
+        '    local id; id=$(sed -n \'s/.*"jobId": *"\\{0,1\\}\\([0-9][0-9]*\\).*/\\1/p\' "$chain_dir/report" 2>/dev/null | tail -n 1)',
+        '    [ -n "$id" ] && [ "$id" -gt "$SLURM_JOB_ID" ]',
+        "}",
+        "( while :; do",
+        '    if [ -e "$chain_dir/stop" ] || chain_newer_reported || { [ "$end_s" -gt 0 ] && [ "$(date +%s)" -ge "$end_s" ]; }; then exit 0; fi',
+        '    if chain_ready "$SLURM_JOB_ID"; then chain_log "serving (ready)"; exit 0; fi',
+        "    sleep 5 & wait $!",
+        "done ) &",
+        "selfready=$!",
+        // The self-check stops before this job hands over or ends: it never switches the endpoint back to a job that ends.
+        'chain_stop_self() { [ -n "$selfready" ] || return 0; pkill -TERM -P "$selfready" 2>/dev/null; kill -TERM "$selfready" 2>/dev/null; selfready=""; }',
+        "trap chain_stop_self EXIT",
         'if [ "$end_s" -le 0 ]; then chain_log "end time unknown ($end): no renewal"; chain_serve; fi',
         "before=$(chain_setting renew-before 0)",
         'if [ "$before" -le 0 ]; then chain_log "renewal off"; chain_serve; fi',
@@ -135,6 +151,7 @@ export function renderChainScript(inputs: SlurmJobInputs, chainPath: string): st
         '    if [ "$(date +%s)" -ge "$end_s" ]; then chain_serve; fi',
         '    sleep "$poll" & wait $!',
         "done",
+        "chain_stop_self",
         'if chain_ready "$succ"; then',
         '    chain_log "handed over to $succ"',
         '    rm -f "$chain_dir/successor"',
@@ -314,6 +331,20 @@ export function reportNames(report: string, jobId: string): boolean {
     } catch {
         return false;
     }
+}
+
+/**
+ * What `up` says when the chain's first job could not submit a job (its probe, `sbatch --test-only`
+ * from the job, failed): the setting, its value, what happens without renewal and the fix.
+ */
+export function selfRenewalWarning(inputs: Pick<SlurmJobInputs, "renewBeforeSeconds" | "chainDir">, probe: string): string {
+    return (
+        `WARNING: renewBeforeSeconds = ${inputs.renewBeforeSeconds ?? 0} (with chainDir ${inputs.chainDir ?? "unset"}) asks each job to submit its successor, ` +
+        `but this site does not let a job submit jobs (sbatch --test-only from the job ${probe}). The chain cannot renew itself: the service ends at ` +
+        "its time limit, and the next `pulumi up` after that submits exactly one replacement, which waits in the queue. Fix: ask the cluster's " +
+        "administrators to allow sbatch from jobs (Slurm allows it unless the site forbids it), or set renewBeforeSeconds to 0 (renewal off) and run " +
+        "`pulumi up` after each end."
+    );
 }
 
 /** Writes the stop marker: no job of the chain submits a successor from now on. */

@@ -17,6 +17,7 @@ import {
     limitWarning,
     liveChainJobs,
     parseChainRead,
+    selfRenewalWarning,
     prepareChainArgv,
     readChainArgv,
     renderChainScript,
@@ -95,11 +96,7 @@ export async function selfRenewalReport(inputs: SlurmJobInputs, chainPath: strin
                     `this site lets a job submit jobs (sbatch --test-only from the job): the chain renews itself ${inputs.renewBeforeSeconds} s before each job's end`,
                 );
             } else {
-                log(
-                    inputs.ownerTag,
-                    `WARNING: this site does not let a job submit jobs (${probe}). The chain cannot renew itself: the service ends at its time limit ` +
-                        "unless `pulumi up` runs after that (it then submits exactly one replacement).",
-                );
+                log(inputs.ownerTag, selfRenewalWarning(inputs, probe));
             }
             return probe;
         }

@@ -21,7 +21,7 @@ import { journalRecord, type JournalRecord } from "./journal";
 import { SHIM_MARKER } from "./shim";
 import { validateJobInputs } from "./validate";
 import { UNKNOWN } from "./validation";
-import { RENEWAL_OUTPUT_DEFAULTS, cancelFailedSuccessor, checkRunningJob, renewalDue } from "./renewal";
+import { RENEWAL_OUTPUT_DEFAULTS, checkRunningJob } from "./renewal";
 import {
     STATUS_DEFAULTS,
     SlurmCommandError,
@@ -163,8 +163,7 @@ function isInitFailure(err: unknown): boolean {
 
 /**
  * Waits for the goal, then (waitFor "running") runs the readiness check and records the job's end
- * (renewal.ts); an init failure (keeping the job) when either fails. `renewing`: this job is a
- * renewal's successor, which the caller cancels on failure, so no retry is promised.
+ * (renewal.ts); an init failure (keeping the job) when either fails.
  */
 async function settle(
     inputs: SlurmJobInputs,
@@ -172,7 +171,6 @@ async function settle(
     clusterName: string,
     base: Partial<SlurmJobOutputs>,
     first: JobStatus | undefined,
-    renewing = false,
 ): Promise<SlurmJobOutputs> {
     const paths =
         base.stdoutPath !== undefined && base.stdoutPath !== ""
@@ -197,7 +195,7 @@ async function settle(
             `job ${jobId} did not reach ${inputs.waitFor.toUpperCase()}${why}: ` +
                 `state ${status?.state ?? "unknown"}${status?.reason ? `, reason ${status.reason}` : ""}` +
                 `${status?.exitCode ? `, exit code ${status.exitCode}` : ""}. Log: ${paths.stdoutPath || "(none)"}` +
-                `${ended || renewing ? "" : ". The next `pulumi up` reads it again and waits once more"}`,
+                `${ended ? "" : ". The next `pulumi up` reads it again and waits once more"}`,
             jobId,
             { ...(inputs as unknown as Record<string, unknown>), ...outs, goalPending: true },
         );
@@ -265,12 +263,8 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         // up would keep forever: an update (never a replace) swaps in the shim.
         const stored = (olds as unknown as { __provider?: unknown }).__provider;
         const frozen = typeof stored === "string" && !stored.includes(SHIM_MARKER);
-        // A chain renews itself on the cluster: diff never plans a renewal, and the live job id changing is no change.
-        if (!chain && d.replaces.length === 0 && renewalDue(olds, news, Date.now())) {
-            // Rolling renewal (renewal.ts): the successor is created, RUNNING and ready before the old job is
-            // cancelled. Only here is deleteBeforeReplace false; the successor gets the shim like any new job.
-            return { changes: true, replaces: ["endsAt"], deleteBeforeReplace: false };
-        }
+        // Renewal is the chain's own, on the cluster (chain.ts): diff never plans one, and the chain's
+        // live job id changing is no change.
         // A value not known until apply (preview) is a change of its field's kind.
         // A job short of its goal (an init failure, or moved by a requeue) is waited for and checked
         // again by update: the marker is the provider's own, so a refresh does not erase it.
@@ -288,7 +282,6 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         const tag = inputs.ownerTag;
         const clusterName = await clusterNameOf(inputs);
         let jobId: string;
-        let predecessor: string | undefined;
         let journal: JournalRecord | undefined;
         let chainPath: string | undefined;
         if (inputs.adoptJobId !== undefined && inputs.adoptJobId !== UNKNOWN) {
@@ -327,9 +320,7 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
         } else {
             const script = renderBatchScript(inputs);
             const hash = scriptHash(script);
-            // A job due for renewal is the predecessor of this create: never adopted, never cancelled here.
             const earlier = await adoptOrClear(inputs, hash);
-            predecessor = earlier.predecessor;
             if (earlier.adopted !== undefined) {
                 jobId = earlier.adopted;
                 if (earlier.adoptedNonce) {
@@ -351,22 +342,18 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 log(tag, submitted.adopted ? `adopted job ${jobId}, which this attempt submitted (its reply was lost)` : `submitted job ${jobId}`);
             }
         }
-        // From here on the job exists: every failure keeps it in state, except in a renewal, where
-        // the successor is cancelled and the old job (still in state) keeps serving. Until this call
-        // returns, a terminated up would leave it in no state: cancellation.ts cancels it then.
+        // From here on the job exists: every failure keeps it in state. Until this call returns, a
+        // terminated up would leave it in no state: cancellation.ts cancels it then.
         const returned = trackInFlight(jobId, inputs, () => journal?.forget());
         try {
             const first = await readJobBatched(inputs, jobId);
             const base: Partial<SlurmJobOutputs> = chainPath === undefined ? {} : { chainPath, selfRenewal: "" };
-            const outs = await settle(inputs, jobId, clusterName, base, first, predecessor !== undefined);
+            const outs = await settle(inputs, jobId, clusterName, base, first);
             if (chainPath !== undefined) {
                 outs.selfRenewal = await selfRenewalReport(inputs, chainPath);
             }
             return { id: jobId, outs };
         } catch (err) {
-            if (predecessor !== undefined) {
-                throw new Error(`renewal of job ${predecessor} failed: ${(err as Error).message}; ${await cancelFailedSuccessor(inputs, jobId)}`);
-            }
             // A chain kept as an init failure keeps its directory in state: destroy stops the chain, not only this job.
             throw keepJob(err, jobId, inputs, chainPath === undefined ? { clusterName } : { clusterName, chainPath, selfRenewal: "" });
         } finally {

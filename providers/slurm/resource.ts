@@ -34,7 +34,7 @@ export interface SlurmJobArgs extends Inputs<JobSpec> {
     logTailLines?: pulumi.Input<number>;
     /** A file the job writes when it has news (%j = job id): checked every second on the login node while waiting, so the scheduler is asked as soon as it appears. */
     eventFile?: pulumi.Input<string>;
-    /** Rolling renewal: replace the job create-before-delete once it is this close to its end, in seconds (default 0 = off). */
+    /** With chainDir: each job of the chain submits its successor this many seconds before its end (default 0 = off; above 0 needs chainDir). */
     renewBeforeSeconds?: pulumi.Input<number>;
     /** With renewBeforeSeconds > 0: the job renews itself on the cluster as a chain kept in this directory (absolute, seen by compute nodes). */
     chainDir?: pulumi.Input<string>;

@@ -5,7 +5,6 @@ import type { JobStatus, SlurmJobInputs } from "./types";
 import { AmbiguousRemoteError, runRemote, type RemoteResult } from "../remote/remote";
 import { isTerminalState, parseSbatchParsable } from "./parse";
 import { jobComment, newAttemptId, parseJobComment } from "./ownership";
-import { splitLiveJobs } from "./renewal";
 import { journalLeftovers, journalRecord, type JournalRecord } from "./journal";
 import { SlurmCommandError, findJobsByTag, log, sleep } from "./scheduler";
 
@@ -129,29 +128,20 @@ async function foreignClusterError(inputs: SlurmJobInputs, reply: { jobId: strin
 /**
  * Before submitting: live jobs of an interrupted earlier run that carry this resource's tag.
  * The newest one running exactly this script is adopted; the others (another script, or
- * duplicates) are cancelled, each reported, so no GPU job is kept silently. Jobs due for
- * renewal (renewal.ts) are set apart first: the newest is this create's predecessor, which
- * the engine cancels once the successor is ready; none is adopted or cancelled here.
+ * duplicates) are cancelled, each reported, so no GPU job is kept silently.
  */
-export async function adoptOrClear(
-    inputs: SlurmJobInputs,
-    hash: string,
-): Promise<{ adopted?: string; adoptedNonce?: string; adoptedAttempt?: string; predecessor?: string }> {
+export async function adoptOrClear(inputs: SlurmJobInputs, hash: string): Promise<{ adopted?: string; adoptedNonce?: string; adoptedAttempt?: string }> {
     const tagged = (await findJobsByTag(inputs)).filter((j) => !isTerminalState(j.state));
     // The tag names a project/stack/resource, which another state may share: only jobs with this
     // resource's nonce are ours to adopt or cancel, and those a create of it on this machine
     // journaled before it was killed (journal.ts). A job of a version before the nonce (none in
-    // its comment) may still be this state's predecessor in a renewal, which is never touched here.
+    // its comment) is never touched here.
     const mine = inputs.ownerNonce ?? "";
     const leftovers = journalLeftovers(inputs);
     const ours = new Set([mine, ...leftovers.entries.map((e) => e.nonce)]);
     const nonceOf = (j: JobStatus) => parseJobComment(j.comment).nonce;
-    const { adoptable, predecessors } = await splitLiveJobs(
-        inputs,
-        tagged.filter((j) => ours.has(nonceOf(j)) || nonceOf(j) === ""),
-    );
-    const live = adoptable.filter((j) => ours.has(nonceOf(j)));
-    for (const job of tagged.filter((j) => !ours.has(nonceOf(j)) && !predecessors.includes(j))) {
+    const live = tagged.filter((j) => ours.has(nonceOf(j)));
+    for (const job of tagged.filter((j) => !ours.has(nonceOf(j)))) {
         log(
             inputs.ownerTag,
             `left job ${job.jobId} (${job.state}) alone: it carries this resource's tag but ${
@@ -160,16 +150,6 @@ export async function adoptOrClear(
         );
     }
     const byId = (a: JobStatus, b: JobStatus) => Number(b.jobId.replace(/\D.*$/, "")) - Number(a.jobId.replace(/\D.*$/, ""));
-    // The job in state runs this script (a renewal replaces nothing else); older versions tagged without a hash.
-    const predecessor = [...predecessors].sort(
-        (a, b) => Number(parseJobComment(b.comment).scriptHash === hash) - Number(parseJobComment(a.comment).scriptHash === hash) || byId(a, b),
-    )[0]?.jobId;
-    if (predecessor !== undefined) {
-        log(
-            inputs.ownerTag,
-            `renewing job ${predecessor}, due to end within renewBeforeSeconds (${inputs.renewBeforeSeconds} s): it keeps running until its successor is ready`,
-        );
-    }
     const matching = live.filter((j) => parseJobComment(j.comment).scriptHash === hash).sort(byId);
     const adopted = matching[0];
     for (const job of live.filter((j) => j !== adopted)) {
@@ -195,6 +175,5 @@ export async function adoptOrClear(
         adopted: adopted?.jobId,
         adoptedNonce: adopted === undefined ? undefined : nonceOf(adopted),
         adoptedAttempt: adopted === undefined ? undefined : parseJobComment(adopted.comment).attempt,
-        predecessor,
     };
 }

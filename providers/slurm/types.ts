@@ -107,14 +107,14 @@ export interface SlurmJobInputs extends JobSpec {
      */
     eventFile?: string;
     /**
-     * Rolling renewal: an up that finds the job RUNNING within this many seconds of its end replaces it
-     * create-before-delete (successor RUNNING and ready before the old job is cancelled). 0 or absent = off.
+     * With chainDir: each job of the chain submits its successor this many seconds before its end
+     * (chain.ts). 0 or absent = off. Above 0 without chainDir is refused at check (0.1.0 renewed by `up`).
      */
     renewBeforeSeconds?: number;
     /**
      * With renewBeforeSeconds > 0: the resource is a chain that renews itself on the cluster
      * (chain.ts). A directory on the cluster, visible to the compute nodes, under which the chain
-     * keeps its batch script, stop marker and reports. Absent = renewal by `pulumi up` (diff).
+     * keeps its batch script, stop marker and reports. Absent = no renewal.
      */
     chainDir?: string;
     /** Seconds between the waiting predecessor's queries of its successor; 60 when absent. */

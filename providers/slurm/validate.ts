@@ -229,6 +229,14 @@ function checkLifecycle(fail: Fail, inputs: Partial<SlurmJobInputs>): void {
         );
     }
     const chainDir = inputs.chainDir;
+    // One renewal mechanism: the chain's (chain.ts). 0.1.0 renewed by `pulumi up` without chainDir.
+    if (typeof inputs.renewBeforeSeconds === "number" && inputs.renewBeforeSeconds > 0 && chainDir === undefined) {
+        fail(
+            "renewBeforeSeconds",
+            `${is("renewBeforeSeconds", inputs.renewBeforeSeconds)} without chainDir: since 0.2.0 a job renews itself on the cluster, as a chain kept in chainDir ` +
+                "(the renewal by `pulumi up` is gone); set chainDir to an absolute directory the compute nodes see, such as /blue/<group>/<user>/.chains, or renewBeforeSeconds to 0",
+        );
+    }
     if (isKnown(chainDir) && !(typeof chainDir === "string" && chainDir.startsWith("/") && !/[\0\n]/.test(chainDir))) {
         fail(
             "chainDir",

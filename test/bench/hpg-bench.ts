@@ -1,6 +1,6 @@
 // Benchmark (not a test): the scheduler queries the SlurmJob provider makes
 //   1. during a 10-minute wait for RUNNING (a job held PENDING by --begin, hpg's waitPollSeconds 15),
-//   2. during a rolling renewal of a service job (successor created RUNNING and ready, old job deleted),
+//   2. during a service job's create (RUNNING and ready) and delete (renewal is the chain's, on the cluster),
 // against the local test cluster. Prints each scheduler query's time from the start of its phase,
 // the pauses between them, and the counts. UF RC forbids frequent polling of the scheduler.
 // Run: npx ts-node --transpile-only test/bench/hpg-bench.ts [waitSeconds=600]   (needs test/cluster/setup.sh)
@@ -102,7 +102,8 @@ async function main(): Promise<void> {
         onCluster(`scancel ${Number(id)}`);
     }
 
-    // 2. A rolling renewal: service job A; B created (RUNNING, ready) while A serves; A deleted.
+    // 2. A service job: created (RUNNING, ready), then deleted. (Renewal is the chain's own, on the
+    // cluster: test/cluster/slurm-chain.test.ts measures it.)
     const dir = "/blue/sparc-test/hpcuser/sparc-bench";
     onCluster(`mkdir -p ${dir}`);
     const pattern = endpointFilePattern(dir, "bench_%j.log");
@@ -119,9 +120,8 @@ async function main(): Promise<void> {
             cancelGraceSeconds: 5,
             readyCheck: readinessScript({ endpointPattern: pattern, timeoutSeconds: 60 }),
             readyTimeoutSeconds: 60,
-            renewBeforeSeconds: 3600,
         },
-        "bench-renewal",
+        "bench-service",
     );
     const inputs = (await provider.check({} as SlurmJobInputs, service)).inputs as SlurmJobInputs;
     const first = await observe("service job create (RUNNING + ready)", () => provider.create(inputs));
@@ -129,24 +129,7 @@ async function main(): Promise<void> {
         throw first;
     }
     const old = first.outs as SlurmJobOutputs;
-    const renewed = await observe("renewal (diff, successor RUNNING + ready, old job deleted)", async () => {
-        const diff = await provider.diff(old.jobId, old, inputs);
-        if (diff.deleteBeforeReplace !== false) {
-            throw new Error(`renewal not due: ${JSON.stringify(diff)}`);
-        }
-        const successor = (await provider.create(inputs)).outs as SlurmJobOutputs;
-        await provider.delete(old.jobId, old);
-        return successor;
-    });
-    if (renewed instanceof Error) {
-        throw renewed;
-    }
-    console.log(
-        `  jobs left with the tag: ${jobsWithTag(inputs.ownerTag)
-            .filter((id) => onCluster(`squeue -h -j ${Number(id)} -o %T`).stdout.trim() === "RUNNING")
-            .join(",")} (successor ${renewed.jobId})`,
-    );
-    await provider.delete(renewed.jobId, renewed);
+    await observe("service job delete", () => provider.delete(old.jobId, old));
     onCluster(`rm -rf ${dir}`);
     closeAllConnections();
 }

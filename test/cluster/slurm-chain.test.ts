@@ -2,7 +2,8 @@
 // runs on this machine, so a job really calls sbatch. Jobs of 2 minutes that renew 100 s before
 // their end (a renewal every ~20 s). The service is a small HTTP server answering /health with
 // its job id, and the handover is the hpg stack's own readiness script (components/hpg), which
-// switches the current-endpoint file. Figures are printed at the end.
+// switches the current-endpoint file. `pulumi destroy` at the worst moments runs through the real
+// CLI on test/e2e/programs/slurm-chain. Figures are printed at the end.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,37 +12,28 @@ import { closeAllConnections } from "../../providers/remote/remote";
 import { newOwnerNonce } from "../../providers/slurm/ownership";
 import { parseJobComment } from "../../providers/slurm/ownership";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../providers/slurm/types";
-import { currentEndpointFile, endpointFilePattern, readinessScript } from "../../components/hpg/commands";
-import { HOST_KEY_PATH, USER_KEY_PATH, jobInputs, onCluster, requireClusterOrSkip, waitUntil } from "../support/cluster";
+import { readinessScript } from "../../components/hpg/commands";
+import { chainCurrentEndpoint, chainEndpointPattern, chainService } from "../support/chainService";
+import { HOST_KEY_PATH, USER_KEY_PATH, jobInputs, liveJobsWithTag, onCluster, requireClusterOrSkip, waitUntil } from "../support/cluster";
+import { requireEngine, shouldSkipEngineTests, TestStack } from "../support/engine";
+import * as path from "node:path";
 import { startTunnel } from "../../scripts/tunnel/tunnel";
 import * as http from "node:http";
 
 const provider = slurmJobProvider as Required<typeof slurmJobProvider>;
 const clusterUp = requireClusterOrSkip();
+/** `pulumi destroy` runs through the real CLI (scripts/pulumi-engine/build.sh) on this program. */
+const noEngine = shouldSkipEngineTests();
+const CHAIN_PROGRAM = path.join(__dirname, "../e2e/programs/slurm-chain");
 /** Per run: hpcuser's tree, which this machine (the compute node) reads directly. */
 const DIR = `/blue/sparc-test/hpcuser/sparc-chain-${process.pid}`;
 const RENEW_BEFORE = 100;
 /** A job's life before it renews: a 2-minute limit minus RENEW_BEFORE. */
 const PERIOD = 120 - RENEW_BEFORE;
-const PATTERN = endpointFilePattern(DIR, "chain_%j.log");
-const CURRENT = currentEndpointFile(PATTERN);
+const PATTERN = chainEndpointPattern(DIR);
+const CURRENT = chainCurrentEndpoint(DIR);
 
-/** The service: a free port, the endpoint file "node port jobid", then an HTTP server answering /health with the job id. */
-const SERVICE = [
-    "set -euo pipefail",
-    `port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')`,
-    `endpoint=${DIR}/sparc_service_"$SLURM_JOB_ID".endpoint`,
-    `printf '%s %s %s\\n' "\${SLURMD_NODENAME:-localhost}" "$port" "$SLURM_JOB_ID" > "$endpoint.part" && mv -f "$endpoint.part" "$endpoint"`,
-    `exec python3 -c '
-import http.server, json, os, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        b = json.dumps({"status": "ok", "job_id": os.environ["SLURM_JOB_ID"]}).encode()
-        self.send_response(200); self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
-' "$port"`,
-].join("\n");
+const SERVICE = chainService(DIR);
 
 function chainInputs(name: string, overrides: Partial<SlurmJobInputs> = {}): SlurmJobInputs {
     return jobInputs(
@@ -79,6 +71,17 @@ function chainJobs(outs: SlurmJobOutputs): { id: string; state: string }[] {
         .filter(([, , comment]) => parseJobComment(comment ?? "").scriptHash === hash && parseJobComment(comment ?? "").nonce === outs.ownerNonce)
         .map(([id, state]) => ({ id, state }));
 }
+/** The batch shell of a running job (the process slurmstepd started), found on this machine, the cluster's node. */
+function batchShell(jobId: string): number {
+    const r = onCluster(
+        `for p in $(pgrep -u hpcuser -f 'job0*${Number(jobId)}/slurm_script'); do [ "$(ps -o comm= -p "$(ps -o ppid= -p "$p" | tr -d ' ')")" = slurmstepd ] && echo "$p"; done`,
+    );
+    const pids = r.stdout.trim().split("\n").filter(Boolean);
+    if (pids.length !== 1) {
+        throw new Error(`job ${jobId}: expected one batch shell, found [${pids.join(", ")}] (${r.stderr.trim()})`);
+    }
+    return Number(pids[0]);
+}
 const live = (outs: SlurmJobOutputs) => chainJobs(outs).filter((j) => ["PENDING", "RUNNING", "CONFIGURING", "COMPLETING"].includes(j.state));
 
 function readLocal(path: string): string {
@@ -92,12 +95,17 @@ function readLocal(path: string): string {
 describe.skipIf(!clusterUp)("self-renewing chain on the local Slurm cluster", () => {
     const figures: string[] = [];
     const made: SlurmJobOutputs[] = [];
+    const stacks: TestStack[] = [];
 
     beforeAll(() => {
         onCluster(`rm -rf ${DIR} && mkdir -p ${DIR}`);
     });
 
     afterAll(async () => {
+        for (const stack of stacks) {
+            await stack.destroy().catch(() => undefined);
+            await stack.dispose();
+        }
         for (const outs of made) {
             for (const j of live(outs)) {
                 onCluster(`touch ${outs.chainPath}/stop; scancel ${Number(j.id)}`);
@@ -186,52 +194,134 @@ describe.skipIf(!clusterUp)("self-renewing chain on the local Slurm cluster", ()
         expect(live(outs)).toEqual([]);
     }, 600_000);
 
-    it("destroy just before, during and just after the successor's sbatch leaves no job, and none appears two renewal periods later", async () => {
-        // A slower sbatch (as on a busy cluster) for the jobs of these chains: 3 s between its start and the real sbatch.
-        const slow = `${DIR}/slowbin`;
-        onCluster(
-            `mkdir -p ${slow} && printf '%s\\n' '#!/bin/bash' 'case " $* " in *" --test-only "*) ;; *) touch "$SPARC_TEST_MARK"; sleep 3;; esac' 'exec /usr/bin/sbatch "$@"' > ${slow}/sbatch && chmod +x ${slow}/sbatch`,
-        );
-        const moments = ["before", "during", "after"] as const;
-        const stopped: SlurmJobOutputs[] = [];
-        for (const moment of moments) {
-            const mark = `${DIR}/in-sbatch-${moment}`;
-            const { id, outs } = await start(`destroy-${moment}`, {
-                extraArgs: [`--export=ALL,PATH=${slow}:/usr/local/bin:/usr/bin:/bin,SPARC_TEST_MARK=${mark}`],
-            });
-            const log = outs.stdoutPath;
-            const end = Number(await waitUntil("the job's recorded end", 30, () => readLocal(`${outs.chainPath}/end.${outs.jobId}`).trim() || undefined));
-            if (moment === "before") {
-                await waitUntil("2 s before the renewal", PERIOD + 10, () => (Date.now() / 1000 >= end - RENEW_BEFORE - 2 ? true : undefined), 50);
-            } else if (moment === "during") {
-                await waitUntil("the successor's sbatch", PERIOD + 30, () => (fs.existsSync(mark) ? true : undefined), 20);
-            } else {
-                await waitUntil("the successor submitted", PERIOD + 30, () => (/submitted successor \d+/.test(readLocal(log)) ? true : undefined), 20);
+    it.skipIf(noEngine)(
+        "`pulumi destroy` just before, during and just after the successor's sbatch leaves no job, and none appears two renewal periods later",
+        async () => {
+            // Each moment is held, not timed: "before", the first job's batch shell is paused (SIGSTOP)
+            // before its renewal and let go only once destroy's stop marker exists, so its next step is
+            // the check before sbatch; "during", its sbatch (a wrapper) waits for the stop marker, then
+            // really submits; "after", its sbatch submits the successor held (--hold), so the job waits for it.
+            const cli = `${DIR}/cli`;
+            const wrapper = (moment: string, body: string) =>
+                [
+                    `mkdir -p ${cli}/${moment}/bin && cat > ${cli}/${moment}/bin/sbatch <<'W' && chmod +x ${cli}/${moment}/bin/sbatch`,
+                    "#!/bin/bash",
+                    'case " $* " in *" --test-only "*) exec /usr/bin/sbatch "$@";; esac',
+                    'for a; do last=$a; done; chain=$(dirname "$last")',
+                    'touch "$chain/../../in-sbatch"',
+                    body,
+                    "W",
+                ].join("\n");
+            const wrote = onCluster(
+                [
+                    wrapper("before", 'exec /usr/bin/sbatch "$@"'),
+                    wrapper("during", 'for i in $(seq 1200); do [ -e "$chain/stop" ] && break; sleep 0.1; done\nexec /usr/bin/sbatch "$@"'),
+                    wrapper("after", 'exec /usr/bin/sbatch --hold "$@"'),
+                ].join("\n"),
+            );
+            expect(wrote.stderr).toBe("");
+            const stack = await TestStack.create(requireEngine(), { programDir: CHAIN_PROGRAM, stackName: `chain-${process.pid}` });
+            stacks.push(stack);
+            const config: Record<string, string> = {
+                host: "127.0.0.1",
+                port: "2222",
+                user: "hpcuser",
+                hostKey: fs.readFileSync(HOST_KEY_PATH, "utf8").trim(),
+                dir: cli,
+                time: "2",
+                renewBeforeSeconds: String(RENEW_BEFORE),
+                moments: "before,during",
+            };
+            for (const [key, value] of Object.entries(config)) {
+                await stack.setConfig(key, value);
             }
-            const at = Date.now();
-            await provider.delete(id, outs);
-            figures.push(
-                `destroy ${moment} the successor's sbatch: took ${((Date.now() - at) / 1000).toFixed(1)} s; jobs of the chain: ${chainJobs(outs)
-                    .map((j) => `${j.id} ${j.state}`)
-                    .join(", ")}; log: ${readLocal(log)
+            await stack.setConfig("privateKey", fs.readFileSync(USER_KEY_PATH, "utf8"), { secret: true });
+            const tag = (moment: string) => `pulumi:sparc-e2e-slurm-chain/${stack.stackName}/${moment}`;
+            const chainLog = (moment: string) =>
+                fs
+                    .readdirSync(`${cli}/${moment}`)
+                    .filter((f) => /^chain_\d+\.log$/.test(f))
+                    .map((f) => readLocal(`${cli}/${moment}/${f}`))
+                    .join("")
                     .split("\n")
                     .filter((l) => l.startsWith("chain:"))
-                    .map((l) => l.replace(/^chain: \S+ /, ""))
-                    .join(" | ")}`,
-            );
-            expect(live(outs)).toEqual([]);
-            stopped.push(outs);
-        }
-        // Two renewal periods after the last destroy: still no job of any of these chains.
-        await new Promise((r) => setTimeout(r, 2 * PERIOD * 1000));
-        for (const outs of stopped) {
-            expect(live(outs)).toEqual([]);
-        }
-        figures.push(`after ${2 * PERIOD} s more: ${stopped.map((o) => live(o).length).join("/")} live jobs in the three chains`);
-    }, 600_000);
+                    .map((l) => l.replace(/^chain: \S+ /, ""));
+            // The first job's end file (written at its start, before it waits for its renewal) says where the chain is.
+            const firstEnd = (moment: string) => {
+                const chains = `${cli}/${moment}/chains`;
+                for (const chain of fs.existsSync(chains) ? fs.readdirSync(chains) : []) {
+                    for (const f of fs.readdirSync(`${chains}/${chain}`)) {
+                        const end = Number(readLocal(`${chains}/${chain}/${f}`).trim());
+                        if (/^end\.\d+$/.test(f) && end > 0) {
+                            return { chainPath: `${chains}/${chain}`, jobId: f.slice(4), end };
+                        }
+                    }
+                }
+                return undefined;
+            };
+            const figure = (moment: string, took: number) =>
+                `pulumi destroy ${moment} the successor's sbatch: ${took.toFixed(1)} s; live jobs of the chain after it: ${liveJobsWithTag(tag(moment)).length}; ` +
+                `log: ${chainLog(moment).join(" | ")}`;
 
-    it("a changed field replaces the chain once: one new chain, the old one gone", async () => {
-        const { id, outs, inputs } = await start("replace");
+            // 1. "before" and "during" in one stack: one `pulumi destroy` ends both.
+            const up = stack.up();
+            up.catch(() => undefined);
+            const before = await waitUntil("the before chain's first job", 120, () => firstEnd("before"), 100);
+            const shell = batchShell(before.jobId);
+            expect(onCluster(`kill -STOP ${shell}`).code).toBe(0);
+            // Paused ahead of its renewal: its next step, once let go, is the stop check before sbatch.
+            expect(Date.now() / 1000).toBeLessThan(before.end - RENEW_BEFORE);
+            expect(await up).toEqual({ create: 3 });
+            await waitUntil(
+                "the before chain's renewal moment",
+                PERIOD + 10,
+                () => (Date.now() / 1000 > before.end - RENEW_BEFORE + 1 ? true : undefined),
+                200,
+            );
+            await waitUntil("the during chain's job inside its sbatch", PERIOD + 30, () => (fs.existsSync(`${cli}/during/in-sbatch`) ? true : undefined), 100);
+            let at = Date.now();
+            const destroying = stack.destroyWithMessages();
+            await waitUntil("destroy's stop marker in the before chain", 120, () => (fs.existsSync(`${before.chainPath}/stop`) ? true : undefined), 50);
+            onCluster(`kill -CONT ${shell}`);
+            expect((await destroying).summary).toEqual({ delete: 3 });
+            const took1 = (Date.now() - at) / 1000;
+            figures.push(figure("before", took1), figure("during", took1));
+            expect(liveJobsWithTag(tag("before"))).toEqual([]);
+            expect(liveJobsWithTag(tag("during"))).toEqual([]);
+            expect(fs.existsSync(`${cli}/before/in-sbatch`)).toBe(false);
+            expect(chainLog("before").filter((l) => l.includes("submitting successor"))).toEqual([]);
+
+            // 2. "after": the successor submitted (held), the job waiting for it.
+            await stack.setConfig("moments", "after");
+            expect(await stack.up()).toEqual({ create: 2 });
+            await waitUntil(
+                "the after chain's successor submitted",
+                PERIOD + 30,
+                () => (chainLog("after").some((l) => /submitted successor \d+/.test(l)) ? true : undefined),
+                100,
+            );
+            expect(liveJobsWithTag(tag("after"))).toHaveLength(2);
+            at = Date.now();
+            expect((await stack.destroy()).delete).toBe(2);
+            figures.push(figure("after", (Date.now() - at) / 1000));
+            expect(liveJobsWithTag(tag("after"))).toEqual([]);
+
+            // Two renewal periods later: still no job of the three chains.
+            await new Promise((r) => setTimeout(r, 2 * PERIOD * 1000));
+            const left = ["before", "during", "after"].map((m) => liveJobsWithTag(tag(m)).length);
+            figures.push(`after ${2 * PERIOD} s more: ${left.join("/")} live jobs in the before/during/after chains`);
+            expect(left).toEqual([0, 0, 0]);
+        },
+        600_000,
+    );
+    it("a changed field replaces the chain once: one new chain, the old one gone; up says when the site forbids jobs submitting jobs", async () => {
+        // These chains' jobs find an sbatch that refuses, as on a site that forbids submission from jobs.
+        const forbid = `${DIR}/forbid`;
+        onCluster(
+            `mkdir -p ${forbid} && printf '%s\\n' '#!/bin/bash' 'echo "sbatch: error: Batch job submission failed: Access/permission denied" >&2' 'exit 1' > ${forbid}/sbatch && chmod +x ${forbid}/sbatch`,
+        );
+        const { id, outs, inputs } = await start("replace", { extraArgs: [`--export=ALL,PATH=${forbid}:/usr/local/bin:/usr/bin:/bin`] });
+        expect(outs.selfRenewal).toBe("failed: sbatch: error: Batch job submission failed: Access/permission denied");
         const changed = { ...inputs, mem: "120M" };
         const diff = await provider.diff(id, outs, changed);
         expect(diff.replaces).toEqual(["mem"]);

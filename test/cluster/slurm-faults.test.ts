@@ -304,40 +304,6 @@ describe.skipIf(!available)("SlurmJob faults: lifecycle", () => {
         await provider.delete(outs2.jobId, outs2);
     });
 
-    it("renewal: a RUNNING tagged job due for renewal, tagged by an older version (no hash), is neither adopted nor cancelled as stale; the successor is tagged", async () => {
-        // renewBeforeSeconds above the time limit: every RUNNING job of this resource is due. (The
-        // same-script predecessor is covered by hpg-pipeline's renewal test; the node has 2 CPUs.)
-        const inputs = await checked(
-            tagged(
-                jobInputs(
-                    {
-                        command: "sleep 300",
-                        output: "/dev/null",
-                        time: "10",
-                        waitFor: "running",
-                        waitTimeoutSeconds: 180,
-                        waitPollSeconds: 1,
-                        cancelGraceSeconds: 0,
-                        renewBeforeSeconds: 3600,
-                    },
-                    "renew-merge",
-                ),
-            ),
-        );
-        const hash = scriptHash(renderBatchScript(inputs));
-        // The job in state, submitted by main's provider: its comment is the bare tag.
-        const predecessor = onCluster(`sbatch --parsable --output=/dev/null --time=10 --comment=${shQuote(inputs.ownerTag)} --wrap='sleep 300'`).stdout.trim();
-        await waitUntil("the predecessor RUNNING", 120, () => (squeueState(predecessor) === "RUNNING" ? true : undefined), 1000);
-        const outs = (await provider.create(inputs)).outs as SlurmJobOutputs;
-        expect(outs.jobId).not.toBe(predecessor);
-        expect(squeueState(predecessor)).toBe("RUNNING");
-        expect(outs.endsAt).toBeGreaterThan(Date.now() / 1000);
-        const comment = onCluster(`squeue -h -j ${Number(outs.jobId)} -o %k`).stdout.trim();
-        expect(parseJobComment(comment)).toMatchObject({ ownerTag: inputs.ownerTag, scriptHash: hash });
-        expect(parseJobComment(comment).attempt).toMatch(/^[0-9a-f]{8}$/);
-        await provider.delete(outs.jobId, outs);
-    }, 360_000);
-
     it("item 5: another spelling of the host, a stack rename and dropping adoptJobId keep the job; another cluster is refused", async () => {
         const inputs = await checked(tagged(jobInputs({ command: "sleep 300", output: "/dev/null", extraArgs: ["--begin=now+1hour"] }, "identity")));
         const outs = (await provider.create(inputs)).outs as SlurmJobOutputs;

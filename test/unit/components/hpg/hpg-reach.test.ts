@@ -16,7 +16,6 @@ import {
     serviceJobBody,
     tunnelCommand,
 } from "../../../../components/hpg/commands";
-import { renewalDue } from "../../../../providers/slurm/renewal";
 import { run } from "../../../support/spawn";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-reach-"));
@@ -179,19 +178,5 @@ describe("pure pieces", () => {
         ['{"node":"c1"}', undefined],
     ])("readiness report %j", (text, expected) => {
         expect(parseReadinessReport(text)).toEqual(expected);
-    });
-
-    const now = 1_000_000_000_000;
-    it.each<[string, Record<string, unknown>, number | undefined, boolean]>([
-        ["off by default", { state: "RUNNING", endsAt: now / 1000 + 60 }, undefined, false],
-        ["off at 0", { state: "RUNNING", endsAt: now / 1000 + 60 }, 0, false],
-        ["inside the window", { state: "RUNNING", endsAt: now / 1000 + 3600 }, 7200, true],
-        ["at the window's edge", { state: "RUNNING", endsAt: now / 1000 + 7200 }, 7200, true],
-        ["before the window", { state: "RUNNING", endsAt: now / 1000 + 7201 }, 7200, false],
-        ["end unknown (older state)", { state: "RUNNING" }, 7200, false],
-        ["pending job", { state: "PENDING", endsAt: now / 1000 + 60 }, 7200, false],
-        ["ended job (resubmitted as before, not renewed)", { state: "TIMEOUT", endsAt: now / 1000 - 60 }, 7200, false],
-    ])("renewal due: %s", (_label, olds, renewBeforeSeconds, due) => {
-        expect(renewalDue(olds, renewBeforeSeconds === undefined ? {} : { renewBeforeSeconds }, now)).toBe(due);
     });
 });

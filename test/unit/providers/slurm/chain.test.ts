@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
+    selfRenewalWarning,
     chainKeyOf,
     chainOutputs,
     chainPathOf,
@@ -118,6 +119,19 @@ describe("chain", () => {
         // A new time limit is a new chain (its jobs' script), never a scontrol of one job.
         const t = await slurmJobProvider.diff?.("10", olds, { ...inputs, time: "13-00:00:00", connection: { host: "h", user: "u" } } as SlurmJobInputs);
         expect(t?.replaces).toEqual(["time"]);
+    });
+
+    it("says at up, when the site forbids jobs submitting jobs, the setting, its value and the fix", () => {
+        const text = selfRenewalWarning(
+            { renewBeforeSeconds: 172_800, chainDir: "/blue/g/u/.sparc-chain" },
+            "failed: sbatch: error: Batch job submission failed: Access denied",
+        );
+        expect(text).toContain("renewBeforeSeconds = 172800 (with chainDir /blue/g/u/.sparc-chain)");
+        expect(text).toContain(
+            "this site does not let a job submit jobs (sbatch --test-only from the job failed: sbatch: error: Batch job submission failed: Access denied)",
+        );
+        expect(text).toContain("the next `pulumi up` after that submits exactly one replacement");
+        expect(text).toMatch(/Fix: ask the cluster's administrators to allow sbatch from jobs .* or set renewBeforeSeconds to 0/);
     });
 
     it("refuses a relative chainDir, a whole script, and a poll under a second, naming the field", () => {

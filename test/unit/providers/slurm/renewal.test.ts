@@ -1,5 +1,6 @@
-// The renewal decision in the SlurmJob provider's diff: due -> create-before-delete replacement
-// (successor ready before the old job is cancelled); not due -> as before. No remote call.
+// The SlurmJob provider's diff near a job's end: renewal is the chain's own, on the cluster
+// (chain.ts), so diff never plans one (0.1.0's create-before-delete renewal by `pulumi up` is gone).
+// No remote call.
 import { describe, expect, it } from "vitest";
 import { slurmJobProvider } from "../../../../providers/slurm/provider";
 import type { SlurmJobInputs, SlurmJobOutputs } from "../../../../providers/slurm/types";
@@ -22,15 +23,24 @@ const inputs = {
     readyCheck: "check",
     readyTimeoutSeconds: 300,
     renewBeforeSeconds: 48 * 3600,
+    chainDir: "/blue/g/u/.chains",
 } as SlurmJobInputs;
 const nowSeconds = Math.floor(Date.now() / 1000);
 const running = (endsIn: number, over: Partial<SlurmJobOutputs> = {}) =>
-    ({ ...inputs, jobId: "7", state: "RUNNING", endsAt: nowSeconds + endsIn, ...over }) as SlurmJobOutputs;
+    ({
+        ...inputs,
+        jobId: "7",
+        state: "RUNNING",
+        endsAt: nowSeconds + endsIn,
+        chainPath: "/blue/g/u/.chains/chain-0123456789abcdef-fedcba9876543210",
+        ...over,
+    }) as SlurmJobOutputs;
 
-describe("SlurmJob diff with renewBeforeSeconds", () => {
+describe("SlurmJob diff with renewBeforeSeconds: never a renewal", () => {
     it.each<[string, SlurmJobOutputs, Partial<SlurmJobInputs>, { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }]>([
-        ["due: renewed create-before-delete", running(3600), {}, { changes: true, replaces: ["endsAt"], deleteBeforeReplace: false }],
-        ["due, renewal just turned on", running(3600, { renewBeforeSeconds: 0 }), {}, { changes: true, replaces: ["endsAt"], deleteBeforeReplace: false }],
+        ["inside the window: the chain renews itself, no change", running(3600), {}, { changes: false, replaces: [], deleteBeforeReplace: true }],
+        // A state of 0.1.0 (no chainPath) inside the window: never renewed by `up` (check refuses renewBeforeSeconds without chainDir).
+        ["inside the window, a 0.1.0 job", running(3600, { chainPath: undefined }), {}, { changes: false, replaces: [], deleteBeforeReplace: true }],
         ["not yet due: nothing changes", running(72 * 3600), {}, { changes: false, replaces: [], deleteBeforeReplace: true }],
         ["renewal off", running(3600), { renewBeforeSeconds: 0 }, { changes: true, replaces: [], deleteBeforeReplace: true }],
         // A changed job replaces as before: the old job goes first (it holds the GPUs).

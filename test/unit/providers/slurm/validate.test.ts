@@ -240,9 +240,16 @@ const failureCases: FailureCase[] = [
     { name: "negative renewBeforeSeconds", inputs: job({ renewBeforeSeconds: -1 }), property: "renewBeforeSeconds", reason: "0 or more" },
     {
         name: "renewal of a job that is waited for to completion",
-        inputs: job({ renewBeforeSeconds: 3600, waitFor: "completed" }),
+        inputs: job({ renewBeforeSeconds: 3600, waitFor: "completed", chainDir: "/blue/g/u/.chains" }),
         property: "renewBeforeSeconds",
         reason: 'set waitFor to "running"',
+    },
+    {
+        // 0.1.0's renewal by `pulumi up`, gone in 0.2.0: the error says what to set instead.
+        name: "renewal without chainDir",
+        inputs: job({ renewBeforeSeconds: 3600 }),
+        property: "renewBeforeSeconds",
+        reason: "renewBeforeSeconds = 3600 without chainDir: since 0.2.0 a job renews itself on the cluster, as a chain kept in chainDir",
     },
 ];
 
@@ -308,7 +315,7 @@ describe("validateJobInputs: valid inputs", () => {
         { name: "the test cluster's user", inputs: withConnection({ host: "127.0.0.1", user: "hpcuser" }) },
         {
             name: "a service job with readiness and renewal",
-            inputs: job({ readyCheck: "curl -fsS http://$2/health", readyTimeoutSeconds: 300, renewBeforeSeconds: 172_800 }),
+            inputs: job({ readyCheck: "curl -fsS http://$2/health", readyTimeoutSeconds: 300, renewBeforeSeconds: 172_800, chainDir: "/blue/g/u/.chains" }),
         },
         { name: "renewal off", inputs: job({ renewBeforeSeconds: 0 }) },
     ])("$name", ({ inputs }) => {
