@@ -101,6 +101,8 @@ export class PubappsStack extends pulumi.ComponentResource {
                 create: prepareHostScript({ unitFormat: cfg.unitFormat, archiveDir: cfg.archiveDir }),
                 delete: cleanupHostScript(cfg.archiveDir),
                 triggers: [cfg.host, cfg.user, cfg.unitFormat, cfg.archiveDir],
+                // Create first, as before: a delete first would take every step that depends on this one down with it.
+                deleteBeforeReplace: false,
             },
             {},
         );
@@ -144,6 +146,8 @@ export class PubappsStack extends pulumi.ComponentResource {
                     stdinFile: plan.apply((p) => p.localTar),
                     delete: plan.apply((p) => ["rm", "-f", p.remoteTar, `${p.remoteTar}.part`]),
                     triggers: [plan.apply((p) => p.imageId), sha256],
+                    // A new image is sent and loaded while the old one still serves; the old one goes last.
+                    deleteBeforeReplace: false,
                 },
                 { dependsOn: [host] },
             );
@@ -154,6 +158,7 @@ export class PubappsStack extends pulumi.ComponentResource {
                     create: plan.apply((p) => loadImageScript(p, { keepArchive: cfg.keepArchives })),
                     delete: plan.apply((p) => removeImageScript(p)),
                     triggers: [plan.apply((p) => p.imageId), sha256],
+                    deleteBeforeReplace: false,
                 },
                 { dependsOn: [copy] },
             );
@@ -206,6 +211,7 @@ export class PubappsStack extends pulumi.ComponentResource {
                     delete: ["bash", "-c", secretDeleteScript(secretName)],
                     triggers: [secretName],
                     stdin: value,
+                    deleteBeforeReplace: false,
                 },
                 { dependsOn: [host] },
             );
@@ -267,6 +273,7 @@ export class PubappsStack extends pulumi.ComponentResource {
                 }),
                 triggers: [podFile.apply((f) => f.text), ...unitTexts, ...Object.values(secrets).map((c) => c.stdout)],
                 timeoutSeconds: cfg.readinessTimeoutSeconds + 60,
+                deleteBeforeReplace: false,
             },
             { dependsOn: units },
         );

@@ -23,6 +23,11 @@ export interface RemoteCommandInputs {
     stdin?: string;
     /** argv run instead of replacing when only `stdin` changed (e.g. a secret's new value), with the new stdin; [] = such a change replaces. */
     update?: string[];
+    /**
+     * On replace, run the old `delete` before the new `create` (default true). false: create first, delete the old
+     * one last (e.g. load a new image while the old one still serves, remove the old one after).
+     */
+    deleteBeforeReplace?: boolean;
     /** argv run on delete; [] = nothing to undo. */
     delete: string[];
     /** Any change replaces the resource (create runs again). */
@@ -44,10 +49,15 @@ export interface RemoteCommandOutputs extends RemoteCommandInputs {
 const REPLACING: readonly (keyof RemoteCommandInputs)[] = ["create", "unless", "stdinFile", "triggers"];
 
 /** Inputs added after 0.1.0, with the value that means "not used": a state recorded before them compares as that value. */
-const ADDED_DEFAULTS: Required<Pick<RemoteCommandInputs, "stdin" | "update">> = { stdin: "", update: [] };
+const ADDED_DEFAULTS: Required<Pick<RemoteCommandInputs, "stdin" | "update" | "deleteBeforeReplace">> = { stdin: "", update: [], deleteBeforeReplace: true };
 
-function withAddedDefaults<T extends Partial<RemoteCommandInputs>>(r: T): T & Required<Pick<RemoteCommandInputs, "stdin" | "update">> {
-    return { ...r, stdin: r.stdin ?? ADDED_DEFAULTS.stdin, update: r.update ?? ADDED_DEFAULTS.update };
+function withAddedDefaults<T extends Partial<RemoteCommandInputs>>(r: T): T & Required<Pick<RemoteCommandInputs, "stdin" | "update" | "deleteBeforeReplace">> {
+    return {
+        ...r,
+        stdin: r.stdin ?? ADDED_DEFAULTS.stdin,
+        update: r.update ?? ADDED_DEFAULTS.update,
+        deleteBeforeReplace: r.deleteBeforeReplace ?? ADDED_DEFAULTS.deleteBeforeReplace,
+    };
 }
 
 /** Only `stdin` changed among what would replace, and an `update` command takes it: update runs in place. */
@@ -91,8 +101,10 @@ const lifecycle = {
         const [o, n] = [comparable(olds), comparable(news)];
         const changed =
             replaces.length > 0 ||
-            (["delete", "timeoutSeconds", "description", "connection", "stdin", "update"] as const).some((k) => JSON.stringify(o[k]) !== JSON.stringify(n[k]));
-        return { changes: changed, replaces: [...replaces], deleteBeforeReplace: true };
+            (["delete", "timeoutSeconds", "description", "connection", "stdin", "update", "deleteBeforeReplace"] as const).some(
+                (k) => JSON.stringify(o[k]) !== JSON.stringify(n[k]),
+            );
+        return { changes: changed, replaces: [...replaces], deleteBeforeReplace: news.deleteBeforeReplace };
     },
 
     async create(given: RemoteCommandInputs): Promise<pulumi.dynamic.CreateResult> {

@@ -24,6 +24,11 @@ export interface RemoteCommandArgs {
     stdin?: pulumi.Input<string>;
     /** argv run in place (with the new `stdin`) when only `stdin` changed; default [] = such a change replaces. */
     update?: pulumi.Input<string[]>;
+    /**
+     * On replace, run the old `delete` before the new `create` (default true); false creates the new one first
+     * and deletes the old one last (a new image loaded while the old one still serves).
+     */
+    deleteBeforeReplace?: pulumi.Input<boolean>;
     /** argv run on destroy; default [] = nothing to undo. */
     delete?: pulumi.Input<string[]>;
     /** Any values; a change replaces the resource, so create runs again. */
@@ -54,6 +59,7 @@ export class RemoteCommand extends pulumi.dynamic.Resource {
                 stdinFile: args.stdinFile ?? "",
                 stdin: args.stdin === undefined ? "" : pulumi.secret(args.stdin),
                 update: args.update ?? [],
+                deleteBeforeReplace: args.deleteBeforeReplace ?? true,
                 delete: args.delete ?? [],
                 triggers: args.triggers ?? [],
                 timeoutSeconds: args.timeoutSeconds ?? 3600,

@@ -340,7 +340,16 @@ describe("RemoteCommand through a jump host (ssh2: a direct-tcpip channel throug
             description: "d",
         };
         const olds = { ...recorded, stdout: "", stderr: "", skipped: false };
-        expect(await remoteCommandProvider.diff!("id", olds, { ...recorded, stdin: "", update: [] })).toMatchObject({ changes: false, replaces: [] });
+        expect(await remoteCommandProvider.diff!("id", olds, { ...recorded, stdin: "", update: [], deleteBeforeReplace: true })).toMatchObject({
+            changes: false,
+            replaces: [],
+            deleteBeforeReplace: true,
+        });
+        // Create-first replacement on request (e.g. a new image loaded while the old one still serves).
+        expect(await remoteCommandProvider.diff!("id", olds, { ...recorded, create: ["false"], deleteBeforeReplace: false })).toMatchObject({
+            replaces: ["create"],
+            deleteBeforeReplace: false,
+        });
     });
 
     it("uploads a file through the jump (stdinFile), skipped when `unless` says it is there", async () => {
