@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Migrates a pubapps stack deployed before its remote steps became RemoteCommands (issue 22): removes the
-# old remote steps (command:local:Command children of sparc:pubapps:PubappsStack, all but the local
-# "-archive" steps) from the stack's STATE only. Nothing runs on the instance: their delete commands
+# old remote steps (the command:local:Command children of sparc:pubapps:PubappsStack named as main named its
+# remote steps; the local "-archive" and "-turn-secret-value" steps stay) from the stack's STATE only. Nothing runs on the instance: their delete commands
 # (stop units, remove images and secrets) must never run, or the next `up` would take the service down.
 # The next `pulumi up` then adopts what is on the instance: an unchanged running unit is not restarted,
 # a loaded image is not sent again, the podman secrets are kept. A backup of the state is written first.
@@ -31,9 +31,10 @@ pulumi stack export --stack "$stack" --file "$backup"
 # shellcheck disable=SC2016 # a node script: its $ are JavaScript's
 mapfile -t urns < <(node -e '
 const state = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-const old = (state.deployment.resources ?? []).filter(
-    (r) => r.type === "command:local:Command" && /(::|\$)sparc:pubapps:PubappsStack\$command:local:Command::/.test(r.urn) && !r.urn.endsWith("-archive"),
-);
+// Exactly the names main gave its remote steps; the local steps (-archive, -turn-secret-value: the generated
+// TURN secret, which must stay the one the instance has) are kept.
+const remoteStep = /(::|\$)sparc:pubapps:PubappsStack\$command:local:Command::[^:]+-(host|pod|ready|turn-secret|ice-servers|[a-z]+-image|[a-z]+-unit)$/;
+const old = (state.deployment.resources ?? []).filter((r) => r.type === "command:local:Command" && remoteStep.test(r.urn));
 for (const r of old.reverse()) console.log(r.urn);
 ' "$backup")
 if [ ${#urns[@]} -eq 0 ]; then

@@ -264,17 +264,18 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         expect(migrated.code).toBe(0);
         // host, pod, 4 units, 4 image loads, 2 podman secrets, ready: the 4 local archive steps stay.
         expect(migrated.stdout.split("\n").filter((l) => l.startsWith("  urn:"))).toHaveLength(13);
-        expect(migrated.stdout).not.toMatch(/-archive$/m);
+        // The local steps stay: the archives and the generated TURN secret (the value the instance's secrets hold).
+        expect(migrated.stdout).not.toMatch(/-archive$|-turn-secret-value$/m);
         const left = JSON.parse((await stack.pulumi(["stack", "export", "--stack", stack.stackName])).stdout) as {
             deployment: { resources: { type: string; urn: string }[] };
         };
-        // Only the local archive steps are left of main's commands.
+        // Only the local steps are left of main's commands.
         expect(
             left.deployment.resources
                 .filter((r) => r.type === "command:local:Command")
                 .map((r) => r.urn.split("::").pop())
                 .sort(),
-        ).toEqual(SERVICES.map((s) => `sparc-${s}-archive`).sort());
+        ).toEqual([...SERVICES.map((s) => `sparc-${s}-archive`), "sparc-turn-secret-value"].sort());
         // Nothing ran on the instance: no login, every unit as it was, the secrets kept.
         expect([jumpLogins() - jump, instanceLogins() - instance]).toEqual([0, 0]);
         expect(unitStarts(Object.keys(before))).toEqual(before);
