@@ -22,6 +22,7 @@ export default tseslint.config(
             "samples/",
             "test/.artifacts/",
             "test/e2e/programs/slurm-legacy/",
+            "test/e2e/programs/pubapps-legacy/",
         ],
     },
     // ESLint's own recommended rules for the plain JavaScript only: on .ts files typescript-eslint's

@@ -2,8 +2,7 @@
 export { loadPubappsConfig, pubappsConfigDefaults, unitFormats } from "./config";
 export type { PubappsConfig } from "./config";
 export { PubappsStack } from "./pubappsStack";
-export { pubappsTransport, podPublish, pubappsServices, localImageId } from "./plan";
+export { pubappsConnection, podPublish, pubappsServices, localImageId } from "./plan";
 export * from "./units";
 export * from "./remote";
-export * from "./transport";
 export { checkPublicUrl, describeProbe, probePublicUrl, probePassed, probeHint, type PublicProbe } from "./publicCheck";

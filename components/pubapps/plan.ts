@@ -1,43 +1,52 @@
 // What the pubapps stack makes, decided at program time from config alone (plain values, no
-// resources): the SSH targets, the pod's publications, the services that run and the image ids.
+// resources): the SSH connection, the pod's publications, the services that run and the image ids.
 import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import type { DevConfig } from "../podConfig";
 import { containerPorts, devContainerPlan, devContainerSpecs, type ServiceName } from "../pod";
 import type { PubappsConfig } from "./config";
-import { passwordPortMessage } from "../../providers";
+import type { ConnectionMessages, SshConnection } from "../../providers";
 import { ufKeyPortFix } from "../sshConfig";
-import { pubappsTargets, type PubappsTransport } from "./transport";
 
-export function pubappsTransport(cfg: PubappsConfig): PubappsTransport {
-    return pubappsTargets(
-        {
-            host: cfg.host,
-            port: cfg.port,
-            user: cfg.user,
-            hostKey: cfg.hostKey,
-            insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
-            identityFile: cfg.identityFile,
-            controlPath: cfg.controlPath,
-        },
-        cfg.jumpHost === ""
-            ? undefined
-            : {
-                  host: cfg.jumpHost,
-                  port: cfg.jumpPort,
-                  user: cfg.jumpUser,
-                  hostKey: cfg.jumpHostKey,
-                  insecureIgnoreHostKey: cfg.insecureIgnoreHostKey,
-                  identityFile: cfg.identityFile,
-              },
-        cfg.mfaAnswers !== undefined,
-        {
-            instance:
-                `pubappsPort = ${cfg.port}: the instance ${cfg.host} asked for a password, so it did not take your key. ` +
-                `Fix: give the key UF RC installed for ${cfg.user} (pubappsIdentityFile, or ssh-agent)`,
-            jump: `the jump host ${cfg.jumpHost}: ${passwordPortMessage(cfg.jumpPort, "pubappsJumpPort", ufKeyPortFix("pubappsJumpPort"))}`,
-        },
-    );
+/** The pubapps keys of the connection fields the provider's messages name, per hop (text only: never diffed). */
+function hopMessages(cfg: PubappsConfig, hop: "instance" | "jump"): ConnectionMessages {
+    const shared = {
+        identityFile: "pubappsIdentityFile",
+        keyboardInteractiveAnswers: "pubappsMfaAnswers",
+        insecureIgnoreHostKey: "pubappsInsecureIgnoreHostKey",
+        controlPath: "pubappsControlPath",
+    };
+    return hop === "instance"
+        ? {
+              keyNames: { ...shared, host: "pubappsInstance", port: "pubappsPort", user: "pubappsUser", hostKey: "pubappsHostKey" },
+              passwordPortFix: `give the key UF RC installed for ${cfg.user} on the instance ${cfg.host} (pubappsIdentityFile, or ssh-agent)`,
+          }
+        : {
+              keyNames: { ...shared, host: "pubappsJumpHost", port: "pubappsJumpPort", user: "pubappsJumpUser", hostKey: "pubappsJumpHostKey" },
+              passwordPortFix: ufKeyPortFix("pubappsJumpPort"),
+          };
+}
+
+/**
+ * The instance's connection, through HiPerGator's (`jump`) unless pubappsJumpHost is "": every remote step of
+ * the stack gets this same value, so they share one pooled login per host in the provider process. The system
+ * ssh (openssh transport) as before the steps became RemoteCommands: ~/.ssh/config applies, a master of your own
+ * at pubappsControlPath is used. `answers`: the second factor's (pubappsMfaAnswers, the environment winning).
+ */
+export function pubappsConnection(cfg: PubappsConfig, answers: readonly string[] | undefined): SshConnection {
+    const hop = (which: "instance" | "jump", host: string, port: number, user: string, hostKey: string): SshConnection => ({
+        host,
+        port,
+        user,
+        transport: "openssh",
+        identityFile: cfg.identityFile,
+        controlPath: cfg.controlPath,
+        ...(cfg.insecureIgnoreHostKey ? { insecureIgnoreHostKey: true } : { hostKey }),
+        ...(answers !== undefined && answers.length > 0 ? { keyboardInteractiveAnswers: [...answers] } : {}),
+        messages: hopMessages(cfg, which),
+    });
+    const instance = hop("instance", cfg.host, cfg.port, cfg.user, cfg.hostKey);
+    return cfg.jumpHost === "" ? instance : { ...instance, jump: hop("jump", cfg.jumpHost, cfg.jumpPort, cfg.jumpUser, cfg.jumpHostKey) };
 }
 
 /** The pod's publications: the proxied port to signaling, MAS on the instance's loopback, TURN (UDP and TCP) and WebRTC UDP. */

@@ -10,10 +10,11 @@ import type { DevConfig } from "../podConfig";
 import { devContainerPlan, devContainerSpecs, playerDescription, secretCreateScript, secretDeleteScript, type ServiceName } from "../pod";
 import { playerIceJson, turnSecretOutput } from "../turn";
 import { archiveSha256, removeLocalArchiveCommand, saveArchiveCommand } from "../archive";
-import { shQuote } from "../../providers";
+import { RemoteCommand, type RemoteCommandArgs, type SshConnection } from "../../providers";
 import type { PubappsConfig } from "./config";
 import {
     cleanupHostScript,
+    copyImageScript,
     hasImageScript,
     imagePlan,
     installUnitScript,
@@ -23,12 +24,10 @@ import {
     podReadinessScript,
     removeImageScript,
     removeUnitScript,
-    verifyCopyScript,
     type ImagePlan,
 } from "./remote";
 import { podUnits, type PodUnitSpec, type UnitFile } from "./units";
-import { copyCommand, remoteCommand, transportEnvironment } from "./transport";
-import { localImageId, podPublish, pubappsServices, pubappsTransport } from "./plan";
+import { localImageId, podPublish, pubappsConnection, pubappsServices } from "./plan";
 import { checkPublicUrl } from "./publicCheck";
 
 export interface PubappsStackArgs {
@@ -37,17 +36,8 @@ export interface PubappsStackArgs {
     dev: DevConfig;
 }
 
-/**
- * With Duo answers in `environment`, the engine marks every output of the command secret; these
- * scripts never print the answer, so their stdout is made plain again (outputs stay readable).
- */
-function plainStdout(c: command.local.Command): pulumi.Output<string> {
-    return pulumi.unsecret(c.stdout);
-}
-
-function facts(host: command.local.Command) {
-    return plainStdout(host).apply(parseHostFacts);
-}
+/** Bound on a step's command: an archive upload of several GB through the jump host may take a while. */
+const STEP_TIMEOUT_SECONDS = 3600;
 
 export class PubappsStack extends pulumi.ComponentResource {
     declare readonly publicUrl: pulumi.Output<string>;
@@ -71,9 +61,13 @@ export class PubappsStack extends pulumi.ComponentResource {
         super("sparc:pubapps:PubappsStack", name, {}, opts);
         const cfg = args.pubapps;
         const dev = args.dev;
-        const t = pubappsTransport(cfg);
-        const environment = cfg.mfaAnswers === undefined ? undefined : pulumi.secret(cfg.mfaAnswers.apply((a) => transportEnvironment(a[0])));
-        const remote = (argv: string[]) => remoteCommand(t, argv);
+        // The one connection of the stack (instance through HiPerGator): every step shares its pooled login.
+        const connection: pulumi.Output<SshConnection> =
+            cfg.mfaAnswers === undefined
+                ? pulumi.output(pubappsConnection(cfg, undefined))
+                : pulumi.secret(cfg.mfaAnswers.apply((answers) => pubappsConnection(cfg, answers)));
+        const step = (resource: string, stepArgs: Omit<RemoteCommandArgs, "connection">, opts: pulumi.CustomResourceOptions) =>
+            new RemoteCommand(resource, { connection, timeoutSeconds: STEP_TIMEOUT_SECONDS, ...stepArgs }, { parent: this, ...opts });
         const services = pubappsServices(dev);
         for (const warning of sampleWarnings(dev, "pubapps", services)) {
             pulumi.log.warn(warning, this);
@@ -101,17 +95,18 @@ export class PubappsStack extends pulumi.ComponentResource {
         );
 
         // First remote step: every other one depends on it, so the shared login is made here.
-        const host = new command.local.Command(
+        const host = step(
             `${name}-host`,
             {
-                create: remote(prepareHostScript({ unitFormat: cfg.unitFormat, archiveDir: cfg.archiveDir })),
-                delete: remote(cleanupHostScript(cfg.archiveDir)),
+                create: prepareHostScript({ unitFormat: cfg.unitFormat, archiveDir: cfg.archiveDir }),
+                delete: cleanupHostScript(cfg.archiveDir),
                 triggers: [cfg.host, cfg.user, cfg.unitFormat, cfg.archiveDir],
-                ...(environment !== undefined ? { environment } : {}),
+                // Create first, as before: a delete first would take every step that depends on this one down with it.
+                deleteBeforeReplace: false,
             },
-            { parent: this },
+            {},
         );
-        const hostFacts = facts(host);
+        const hostFacts = host.stdout.apply(parseHostFacts);
 
         const built =
             dev.imageSource === "build"
@@ -126,7 +121,7 @@ export class PubappsStack extends pulumi.ComponentResource {
         };
 
         const plans: Partial<Record<ServiceName, pulumi.Output<ImagePlan>>> = {};
-        const loaded: Partial<Record<ServiceName, command.local.Command>> = {};
+        const loaded: Partial<Record<ServiceName, RemoteCommand>> = {};
         const copyReports: Record<string, pulumi.Output<string>> = {};
         for (const service of services) {
             const plan = imageIdOf(service).apply((id) => imagePlan(service, id, cfg.localArchiveDir, cfg.archiveDir));
@@ -142,31 +137,33 @@ export class PubappsStack extends pulumi.ComponentResource {
                 { parent: this, deleteBeforeReplace: true },
             );
             const sha256 = archive.stdout.apply(archiveSha256);
-            // Copied only when the instance has neither the image nor the archive; loaded as the service account.
-            const image = new command.local.Command(
+            // Copied only when the instance has neither the image nor the archive (checksum verified), over the shared login.
+            const copy = step(
+                `${name}-${service}-copy`,
+                {
+                    unless: pulumi.all([plan, sha256]).apply(([p, sum]) => hasImageScript(p, sum)),
+                    create: pulumi.all([plan, sha256]).apply(([p, sum]) => copyImageScript(p, sum)),
+                    stdinFile: plan.apply((p) => p.localTar),
+                    delete: plan.apply((p) => ["rm", "-f", p.remoteTar, `${p.remoteTar}.part`]),
+                    triggers: [plan.apply((p) => p.imageId), sha256],
+                    // A new image is sent and loaded while the old one still serves; the old one goes last.
+                    deleteBeforeReplace: false,
+                },
+                { dependsOn: [host] },
+            );
+            // Loaded as the service account; destroy removes the image.
+            const image = step(
                 `${name}-${service}-image`,
                 {
-                    create: pulumi
-                        .all([plan, sha256])
-                        .apply(([p, sum]) =>
-                            [
-                                "set -e",
-                                `if ${remote(hasImageScript(p, sum))}; then echo ${shQuote(`sent 0 bytes: ${p.service} image ${p.imageId.slice(0, 16)} is already on the instance`)}; else`,
-                                `  ${copyCommand(t, p.localTar, `${p.remoteTar}.part`)}`,
-                                `  ${remote(verifyCopyScript(p, sum))} || { echo ${shQuote(`checksum mismatch after copying to ${p.remoteTar}.part`)} >&2; exit 1; }`,
-                                `  echo "sent $(stat -c %s ${shQuote(p.localTar)}) bytes to ${p.remoteTar}"`,
-                                "fi",
-                                remote(loadImageScript(p, { keepArchive: cfg.keepArchives })),
-                            ].join("\n"),
-                        ),
-                    delete: plan.apply((p) => remote(removeImageScript(p))),
+                    create: plan.apply((p) => loadImageScript(p, { keepArchive: cfg.keepArchives })),
+                    delete: plan.apply((p) => removeImageScript(p)),
                     triggers: [plan.apply((p) => p.imageId), sha256],
-                    ...(environment !== undefined ? { environment } : {}),
+                    deleteBeforeReplace: false,
                 },
-                { parent: this, dependsOn: [host] },
+                { dependsOn: [copy] },
             );
             loaded[service] = image;
-            copyReports[service] = plainStdout(image).apply((s) => s.split("\n").find((l) => l.startsWith("sent ")) ?? s.trim());
+            copyReports[service] = copy.stdout.apply((s) => s.split("\n").find((l) => l.startsWith("sent ")) ?? s.trim());
         }
 
         const podSpec: PodUnitSpec = { podName: dev.podName, publish: podPublish(cfg, dev), stopTimeoutSeconds: dev.containerStopTimeoutSeconds };
@@ -188,33 +185,35 @@ export class PubappsStack extends pulumi.ComponentResource {
         const containerUnitNames = names.containers.map((c) => c.files.systemd.unit);
 
         const podFile = hostFacts.apply((f) => names.pod[f.format]);
-        const pod = new command.local.Command(
+        const pod = step(
             `${name}-pod`,
             {
-                create: podFile.apply((f) => remote(installUnitScript(f, { thenStart: containerUnitNames }))),
-                delete: podFile.apply((f) => remote(removeUnitScript(f, { kind: "pod", name: dev.podName }))),
+                create: podFile.apply((f) => installUnitScript(f, { thenStart: containerUnitNames })),
+                delete: podFile.apply((f) => removeUnitScript(f, { kind: "pod", name: dev.podName })),
                 triggers: [podFile.apply((f) => f.text)],
-                ...(environment !== undefined ? { environment } : {}),
             },
-            { parent: this, dependsOn: [host], deleteBeforeReplace: true },
+            { dependsOn: [host], deleteBeforeReplace: true },
         );
 
-        // The podman secrets on the instance (value on the ssh command's stdin, never in argv): the shared TURN
-        // secret and the player's ICE servers file. A changed value re-creates the secret and its users' units.
+        // The podman secrets on the instance (value on the command's stdin, a secret input, never in argv): the shared
+        // TURN secret and the player's ICE servers file. A changed value re-creates the secret (update: its new id is
+        // the stdout its users' units have as a trigger, so they restart). Create adopts a secret of that name already
+        // there (one a previous state made: the pubapps migration keeps the running pod's secrets).
         const secretValue = turnSecretOutput(name, dev, podPlan.turn, { parent: this });
-        const secrets: Record<string, command.local.Command> = {};
+        const secrets: Record<string, RemoteCommand> = {};
         const remoteSecret = (resource: string, secretName: string, value: pulumi.Output<string>) =>
-            new command.local.Command(
+            step(
                 resource,
                 {
-                    create: remote(["bash", "-c", secretCreateScript(secretName)]),
-                    update: remote(["bash", "-c", secretCreateScript(secretName)]),
-                    delete: remote(["bash", "-c", secretDeleteScript(secretName)]),
+                    unless: ["podman", "secret", "inspect", "--format", "{{.ID}}", secretName],
+                    create: ["bash", "-c", secretCreateScript(secretName)],
+                    update: ["bash", "-c", secretCreateScript(secretName)],
+                    delete: ["bash", "-c", secretDeleteScript(secretName)],
                     triggers: [secretName],
-                    stdin: pulumi.secret(value),
-                    ...(environment !== undefined ? { environment } : {}),
+                    stdin: value,
+                    deleteBeforeReplace: false,
                 },
-                { parent: this, dependsOn: [host] },
+                { dependsOn: [host] },
             );
         if (secretValue !== undefined && podPlan.turn.secretName !== undefined) {
             secrets[podPlan.turn.secretName] = remoteSecret(`${name}-turn-secret`, podPlan.turn.secretName, secretValue);
@@ -234,7 +233,8 @@ export class PubappsStack extends pulumi.ComponentResource {
         const unitImages = pulumi.all(Object.fromEntries(Object.entries(plans).map(([service, p]) => [service, p.apply((x) => x.unitImage)]))) as pulumi.Output<
             Partial<Record<ServiceName, string>>
         >;
-        const units: command.local.Command[] = [];
+        const units: RemoteCommand[] = [];
+        const unitTexts: pulumi.Output<string>[] = [];
         for (const entry of names.containers) {
             const file: pulumi.Output<UnitFile> = pulumi.all([hostFacts, unitImages]).apply(([f, images]) => {
                 const c = unitsOf(images).containers.find((x) => x.service === entry.service);
@@ -245,43 +245,43 @@ export class PubappsStack extends pulumi.ComponentResource {
             });
             const image = loaded[entry.service];
             const used = plannedSpecs.find((x) => x.service === entry.service)?.secrets ?? [];
-            const usedSecrets = used.map((x) => secrets[x.name]).filter((c): c is command.local.Command => c !== undefined);
+            const usedSecrets = used.map((x) => secrets[x.name]).filter((c): c is RemoteCommand => c !== undefined);
+            unitTexts.push(file.apply((f) => f.text));
             // A changed image is a changed unit text: this unit alone is stopped, rewritten and started.
             units.push(
-                new command.local.Command(
+                step(
                     `${name}-${entry.service}-unit`,
                     {
-                        create: file.apply((f) => remote(installUnitScript(f))),
-                        delete: file.apply((f) => remote(removeUnitScript(f, { kind: "container", name: entry.name }))),
-                        triggers: [file.apply((f) => f.text), ...usedSecrets.map((c) => plainStdout(c))],
-                        ...(environment !== undefined ? { environment } : {}),
+                        create: file.apply((f) => installUnitScript(f)),
+                        delete: file.apply((f) => removeUnitScript(f, { kind: "container", name: entry.name })),
+                        triggers: [file.apply((f) => f.text), ...usedSecrets.map((c) => c.stdout)],
                     },
-                    { parent: this, dependsOn: [pod, ...(image !== undefined ? [image] : []), ...usedSecrets], deleteBeforeReplace: true },
+                    { dependsOn: [pod, ...(image !== undefined ? [image] : []), ...usedSecrets], deleteBeforeReplace: true },
                 ),
             );
         }
 
-        const ready = new command.local.Command(
+        // Runs again whenever a unit was (re)installed: the unit texts and the secrets they use are its triggers.
+        const ready = step(
             `${name}-ready`,
             {
-                create: remote(
-                    podReadinessScript({
-                        proxyPort: cfg.proxyPort,
-                        masPort: cfg.masPort,
-                        timeoutSeconds: cfg.readinessTimeoutSeconds,
-                        units: [names.pod.systemd.unit, ...containerUnitNames],
-                    }),
-                ),
-                triggers: [plainStdout(pod), ...units.map((u) => u.id)],
-                ...(environment !== undefined ? { environment } : {}),
+                create: podReadinessScript({
+                    proxyPort: cfg.proxyPort,
+                    masPort: cfg.masPort,
+                    timeoutSeconds: cfg.readinessTimeoutSeconds,
+                    units: [names.pod.systemd.unit, ...containerUnitNames],
+                }),
+                triggers: [podFile.apply((f) => f.text), ...unitTexts, ...Object.values(secrets).map((c) => c.stdout)],
+                timeoutSeconds: cfg.readinessTimeoutSeconds + 60,
+                deleteBeforeReplace: false,
             },
-            { parent: this, dependsOn: units, customTimeouts: { create: `${cfg.readinessTimeoutSeconds + 120}s` } },
+            { dependsOn: units },
         );
 
         this.publicUrl = pulumi.output(cfg.publicUrl);
         this.signalingUrl = pulumi.output(cfg.publicUrl.replace(/^http/, "ws"));
         // After the instance is ready, through UF's proxy from this machine; an up (not a preview) fails on it.
-        this.publicCheck = plainStdout(ready).apply(async () =>
+        this.publicCheck = ready.stdout.apply(async () =>
             cfg.publicCheckSeconds === 0 || pulumi.runtime.isDryRun()
                 ? "off"
                 : checkPublicUrl(cfg.publicUrl, { seconds: cfg.publicCheckSeconds, key: `${pulumi.getProject()}:pubappsPublicCheckSeconds` }).catch(
@@ -301,7 +301,7 @@ export class PubappsStack extends pulumi.ComponentResource {
         this.unitFormat = hostFacts.apply((f) => f.format);
         this.podmanVersion = hostFacts.apply((f) => f.podmanVersion);
         this.linger = hostFacts.apply((f) => f.linger);
-        this.readiness = plainStdout(ready).apply((s) => s.trim());
+        this.readiness = ready.stdout.apply((s) => s.trim());
         this.copyReports = pulumi.all(copyReports);
         this.receiverUrl = this.publicUrl;
         this.player = pulumi.output(playerDescription(dev.unityPlayer));

@@ -108,16 +108,33 @@ export function imagePlan(service: string, imageId: string, localDir: string, re
     };
 }
 
-/** Remote check: the image is loaded already, or the archive is there with this checksum. */
+/**
+ * The copy's `unless`: the image is loaded already, or the archive is there with this checksum (then
+ * nothing is sent, and the line says so).
+ */
 export function hasImageScript(p: ImagePlan, sha256: string): string[] {
-    return ["bash", "-c", `podman image exists ${shQuote(p.imageId)} || echo ${shQuote(`${sha256}  ${p.remoteTar}`)} | sha256sum -c --status - 2>/dev/null`];
-}
-
-export function verifyCopyScript(p: ImagePlan, sha256: string): string[] {
     return [
         "bash",
         "-c",
-        `echo ${shQuote(`${sha256}  ${p.remoteTar}.part`)} | sha256sum -c --status - && mv -f ${shQuote(`${p.remoteTar}.part`)} ${shQuote(p.remoteTar)}`,
+        `{ podman image exists ${shQuote(p.imageId)} || echo ${shQuote(`${sha256}  ${p.remoteTar}`)} | sha256sum -c --status - 2>/dev/null; } && ` +
+            `echo ${shQuote(`sent 0 bytes: ${p.service} image ${p.imageId.slice(0, 16)} is already on the instance`)}`,
+    ];
+}
+
+/** The copy: the archive arrives on stdin (stdinFile, over the shared login) as .part, is checked, then renamed. */
+export function copyImageScript(p: ImagePlan, sha256: string): string[] {
+    const part = `${p.remoteTar}.part`;
+    return [
+        "bash",
+        "-c",
+        [
+            "set -e",
+            shJoin(["mkdir", "-p", p.remoteTar.slice(0, p.remoteTar.lastIndexOf("/")) || "/"]),
+            `cat > ${shQuote(part)}`,
+            `echo ${shQuote(`${sha256}  ${part}`)} | sha256sum -c --status - || { echo ${shQuote(`checksum mismatch after copying to ${part}`)} >&2; exit 1; }`,
+            shJoin(["mv", "-f", part, p.remoteTar]),
+            `echo "sent $(stat -c %s ${shQuote(p.remoteTar)}) bytes to "${shQuote(p.remoteTar)}`,
+        ].join("\n"),
     ];
 }
 
@@ -158,23 +175,30 @@ export function removeImageScript(p: ImagePlan): string[] {
     ];
 }
 
-function writeFileLines(f: UnitFile): string[] {
-    const target = `"${UNIT_DIRS[f.dir]}"/${shQuote(f.file)}`;
-    return [`mkdir -p "${UNIT_DIRS[f.dir]}"`, `printf '%s' ${shQuote(f.text)} > ${target}.part && mv -f ${target}.part ${target}`];
+function unitPath(f: UnitFile): string {
+    return `"${UNIT_DIRS[f.dir]}"/${shQuote(f.file)}`;
 }
 
 /**
  * Writes a unit, reloads systemd (Quadlet's generator runs then), enables it at boot (generated
  * units; Quadlet's [Install] does that itself) and (re)starts it: a changed image restarts only this unit.
  * For the pod, `thenStart` names container units to start again once the pod is back.
+ * A unit whose file already has this text and that is active is left running (adopting what a previous
+ * state made, e.g. after the pubapps migration): a change always comes through delete (deleteBeforeReplace),
+ * which removes the file first.
  */
 export function installUnitScript(f: UnitFile, opts: { thenStart?: readonly string[] } = {}): string[] {
+    const target = unitPath(f);
     return [
         "bash",
         "-c",
         [
             "set -euo pipefail",
-            ...writeFileLines(f),
+            `if [ -f ${target} ] && printf '%s' ${shQuote(f.text)} | cmp -s - ${target} && systemctl --user is-active --quiet ${shQuote(f.unit)}; then`,
+            `  echo ${shQuote(`${f.unit} already runs from ${f.file} (unchanged)`)}; exit 0`,
+            "fi",
+            `mkdir -p "${UNIT_DIRS[f.dir]}"`,
+            `printf '%s' ${shQuote(f.text)} > ${target}.part && mv -f ${target}.part ${target}`,
             "systemctl --user daemon-reload",
             ...(f.dir === "user" ? [shJoin(["systemctl", "--user", "enable", f.unit])] : []),
             shJoin(["systemctl", "--user", "restart", f.unit]),

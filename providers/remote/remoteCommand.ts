@@ -19,6 +19,15 @@ export interface RemoteCommandInputs {
     unless: string[];
     /** A local file streamed to create's stdin (an upload over the same login); "" = none. */
     stdinFile: string;
+    /** Text given to create's (and update's) stdin, e.g. a secret's value: stored as a secret, never in argv, logs or errors; "" = none. */
+    stdin?: string;
+    /** argv run instead of replacing when only `stdin` changed (e.g. a secret's new value), with the new stdin; [] = such a change replaces. */
+    update?: string[];
+    /**
+     * On replace, run the old `delete` before the new `create` (default true). false: create first, delete the old
+     * one last (e.g. load a new image while the old one still serves, remove the old one after).
+     */
+    deleteBeforeReplace?: boolean;
     /** argv run on delete; [] = nothing to undo. */
     delete: string[];
     /** Any change replaces the resource (create runs again). */
@@ -36,8 +45,25 @@ export interface RemoteCommandOutputs extends RemoteCommandInputs {
     skipped: boolean;
 }
 
-/** Inputs whose change means the command must run again. */
+/** Inputs whose change means the command must run again (stdin too, unless an `update` command takes it in place). */
 const REPLACING: readonly (keyof RemoteCommandInputs)[] = ["create", "unless", "stdinFile", "triggers"];
+
+/** Inputs added after 0.1.0, with the value that means "not used": a state recorded before them compares as that value. */
+const ADDED_DEFAULTS: Required<Pick<RemoteCommandInputs, "stdin" | "update" | "deleteBeforeReplace">> = { stdin: "", update: [], deleteBeforeReplace: true };
+
+function withAddedDefaults<T extends Partial<RemoteCommandInputs>>(r: T): T & Required<Pick<RemoteCommandInputs, "stdin" | "update" | "deleteBeforeReplace">> {
+    return {
+        ...r,
+        stdin: r.stdin ?? ADDED_DEFAULTS.stdin,
+        update: r.update ?? ADDED_DEFAULTS.update,
+        deleteBeforeReplace: r.deleteBeforeReplace ?? ADDED_DEFAULTS.deleteBeforeReplace,
+    };
+}
+
+/** Only `stdin` changed among what would replace, and an `update` command takes it: update runs in place. */
+function stdinOnlyUpdate(olds: Required<RemoteCommandInputs>, news: Required<RemoteCommandInputs>): boolean {
+    return news.update.length > 0 && olds.stdin !== news.stdin && REPLACING.every((k) => JSON.stringify(olds[k]) === JSON.stringify(news[k]));
+}
 
 function tail(text: string, lines = 20): string {
     return text.trim().split("\n").slice(-lines).join("\n");
@@ -61,8 +87,12 @@ function commandLabel(props: { description?: string }): string {
 }
 
 const lifecycle = {
-    async diff(_id: pulumi.ID, olds: RemoteCommandOutputs, news: RemoteCommandInputs): Promise<pulumi.dynamic.DiffResult> {
-        const replaces = REPLACING.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+    async diff(_id: pulumi.ID, recorded: RemoteCommandOutputs, wanted: RemoteCommandInputs): Promise<pulumi.dynamic.DiffResult> {
+        const [olds, news] = [withAddedDefaults(recorded), withAddedDefaults(wanted)];
+        const replaces = [
+            ...REPLACING.filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k])),
+            ...(olds.stdin !== news.stdin && news.update.length === 0 ? (["stdin"] as const) : []),
+        ];
         // connection.messages is message text only: never a change.
         const comparable = (r: Partial<RemoteCommandInputs>) => ({
             ...r,
@@ -71,11 +101,17 @@ const lifecycle = {
         const [o, n] = [comparable(olds), comparable(news)];
         const changed =
             replaces.length > 0 ||
-            (["delete", "timeoutSeconds", "description", "connection"] as const).some((k) => JSON.stringify(o[k]) !== JSON.stringify(n[k]));
-        return { changes: changed, replaces: [...replaces], deleteBeforeReplace: true };
+            (["delete", "timeoutSeconds", "description", "connection", "stdin", "update", "deleteBeforeReplace"] as const).some(
+                (k) => JSON.stringify(o[k]) !== JSON.stringify(n[k]),
+            );
+        return { changes: changed, replaces: [...replaces], deleteBeforeReplace: news.deleteBeforeReplace };
     },
 
-    async create(inputs: RemoteCommandInputs): Promise<pulumi.dynamic.CreateResult> {
+    async create(given: RemoteCommandInputs): Promise<pulumi.dynamic.CreateResult> {
+        const inputs = withAddedDefaults(given);
+        if (inputs.stdin !== "" && inputs.stdinFile !== "") {
+            throw new Error(`${inputs.description}: give stdin or stdinFile, not both (both are create's stdin)`);
+        }
         const id = `${inputs.connection.host}:${inputs.description}`;
         if (inputs.unless.length > 0) {
             const done = await runRemote(inputs.connection, inputs.unless, { timeoutSeconds: inputs.timeoutSeconds });
@@ -86,6 +122,7 @@ const lifecycle = {
         const r = await runRemote(inputs.connection, inputs.create, {
             timeoutSeconds: inputs.timeoutSeconds,
             ...(inputs.stdinFile !== "" ? { stdinFile: inputs.stdinFile } : {}),
+            ...(inputs.stdin !== "" ? { stdin: inputs.stdin } : {}),
         });
         if (r.code !== 0) {
             throw failed(inputs.description, r);
@@ -93,9 +130,18 @@ const lifecycle = {
         return { id, outs: { ...inputs, stdout: keptOutput(r.stdout), stderr: keptOutput(r.stderr), skipped: false } };
     },
 
-    // Only settings that need no new run changed (the connection, the delete command): keep what create printed.
-    async update(_id: pulumi.ID, olds: RemoteCommandOutputs, news: RemoteCommandInputs): Promise<pulumi.dynamic.UpdateResult> {
-        return { outs: { ...news, stdout: olds.stdout, stderr: olds.stderr, skipped: olds.skipped } };
+    // stdin changed and `update` takes it: run update with the new stdin. Otherwise only settings that need
+    // no new run changed (the connection, the delete command): keep what create printed.
+    async update(_id: pulumi.ID, recorded: RemoteCommandOutputs, wanted: RemoteCommandInputs): Promise<pulumi.dynamic.UpdateResult> {
+        const [olds, news] = [withAddedDefaults(recorded), withAddedDefaults(wanted)];
+        if (!stdinOnlyUpdate(olds, news)) {
+            return { outs: { ...news, stdout: olds.stdout, stderr: olds.stderr, skipped: olds.skipped } };
+        }
+        const r = await runRemote(news.connection, news.update, { timeoutSeconds: news.timeoutSeconds, stdin: news.stdin });
+        if (r.code !== 0) {
+            throw failed(`updating ${news.description}`, r);
+        }
+        return { outs: { ...news, stdout: keptOutput(r.stdout), stderr: keptOutput(r.stderr), skipped: false } };
     },
 
     async delete(_id: pulumi.ID, props: RemoteCommandOutputs): Promise<void> {
@@ -113,6 +159,9 @@ const lifecycle = {
 export const remoteCommandProvider: pulumi.dynamic.ResourceProvider = {
     diff: (id, olds, news) => lifecycle.diff(id, olds as RemoteCommandOutputs, news as RemoteCommandInputs),
     create: (inputs) => withProgressScope(inputs, commandLabel(inputs as RemoteCommandInputs), () => lifecycle.create(inputs as RemoteCommandInputs)),
-    update: (id, olds, news) => lifecycle.update(id, olds as RemoteCommandOutputs, news as RemoteCommandInputs),
+    update: (id, olds, news) =>
+        withProgressScope(news, commandLabel(news as RemoteCommandInputs), () =>
+            lifecycle.update(id, olds as RemoteCommandOutputs, news as RemoteCommandInputs),
+        ),
     delete: (id, props) => withProgressScope(props, commandLabel(props as RemoteCommandOutputs), () => lifecycle.delete(id, props as RemoteCommandOutputs)),
 };

@@ -17,6 +17,18 @@ export interface RemoteCommandArgs {
     unless?: pulumi.Input<string[]>;
     /** A local file streamed to create's stdin (an upload over the same login); default "" = none. */
     stdinFile?: pulumi.Input<string>;
+    /**
+     * Text given to `create`'s stdin, e.g. a secret's value (not with `stdinFile`). Stored as a secret; never
+     * in argv, logs or errors. A change replaces the resource, or runs `update` when one is given. Default "" = none.
+     */
+    stdin?: pulumi.Input<string>;
+    /** argv run in place (with the new `stdin`) when only `stdin` changed; default [] = such a change replaces. */
+    update?: pulumi.Input<string[]>;
+    /**
+     * On replace, run the old `delete` before the new `create` (default true); false creates the new one first
+     * and deletes the old one last (a new image loaded while the old one still serves).
+     */
+    deleteBeforeReplace?: pulumi.Input<boolean>;
     /** argv run on destroy; default [] = nothing to undo. */
     delete?: pulumi.Input<string[]>;
     /** Any values; a change replaces the resource, so create runs again. */
@@ -28,7 +40,7 @@ export interface RemoteCommandArgs {
 /**
  * One command on a remote host (an argv, quoted by shJoin), over the same pooled SSH login as the
  * SlurmJobs of the run: `up` runs `create` (unless `unless` exits 0), `destroy` runs `delete`.
- * A change of `create`, `unless`, `stdinFile` or `triggers` replaces it.
+ * A change of `create`, `unless`, `stdinFile` or `triggers` replaces it; a change of `stdin` too, unless `update` is given.
  */
 export class RemoteCommand extends pulumi.dynamic.Resource {
     declare readonly stdout: pulumi.Output<string>;
@@ -45,6 +57,9 @@ export class RemoteCommand extends pulumi.dynamic.Resource {
                 create: args.create,
                 unless: args.unless ?? [],
                 stdinFile: args.stdinFile ?? "",
+                stdin: args.stdin === undefined ? "" : pulumi.secret(args.stdin),
+                update: args.update ?? [],
+                deleteBeforeReplace: args.deleteBeforeReplace ?? true,
                 delete: args.delete ?? [],
                 triggers: args.triggers ?? [],
                 timeoutSeconds: args.timeoutSeconds ?? 3600,
@@ -57,7 +72,7 @@ export class RemoteCommand extends pulumi.dynamic.Resource {
             },
             {
                 ...opts,
-                additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"],
+                additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "stdin"],
             },
             "ssh",
             "RemoteCommand",

@@ -55,10 +55,10 @@ export async function runTool(tool: Tool, argv: readonly string[], env: NodeJS.P
             return { code: r.code === 0 ? 0 : 1, stdout: r.text, stderr: "" };
         }
         const cfg = loadPubappsConfig(config, env);
-        const answer = (await valueOf(cfg.mfaAnswers))?.[0];
+        const answers = await valueOf(cfg.mfaAnswers);
         const unitNames = view.outputs.unitNames as Record<string, string>;
         if (tool === "status") {
-            const r = await pubappsStatus(cfg, answer, view.name, { unitNames, publicUrl: String(view.outputs.publicUrl) });
+            const r = await pubappsStatus(cfg, answers, view.name, { unitNames, publicUrl: String(view.outputs.publicUrl) });
             return r.ok ? { code: 0, stdout: `${r.text}\n`, stderr: "" } : { code: 1, stdout: "", stderr: `${r.text}\n` };
         }
         let units: string[];
@@ -67,7 +67,7 @@ export async function runTool(tool: Tool, argv: readonly string[], env: NodeJS.P
         } catch (err) {
             throw new StatusError((err as Error).message);
         }
-        const r = await runOnInstance(cfg, answer, pubappsLogsArgv(units, args.lines));
+        const r = await runOnInstance(cfg, answers, pubappsLogsArgv(units, args.lines));
         return { code: r.code === 0 ? 0 : 1, stdout: r.stdout, stderr: r.stderr };
     } catch (err) {
         // The config loaders throw RunError with every problem listed (key, value, fix).

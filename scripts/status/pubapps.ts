@@ -1,10 +1,9 @@
-// pubapps status and logs: one command on the instance over the stack's own transport
-// (components/pubapps/transport.ts: the same ControlPath, jump host and askpass as `up`, so an open
-// master means no login), plus the public URL asked from this machine.
-import { spawn } from "node:child_process";
+// pubapps status and logs: one command on the instance over the stack's own connection
+// (components/pubapps/plan.ts pubappsConnection: the same jump host, host keys, askpass and ControlPath as
+// `up`, so a master of your own at pubappsControlPath means no login), plus the public URL asked from this machine.
 import type { PubappsConfig } from "../../components/pubapps/config";
-import { pubappsTransport } from "../../components/pubapps/plan";
-import { remoteCommand, transportEnvironment } from "../../components/pubapps/transport";
+import { pubappsConnection } from "../../components/pubapps/plan";
+import { runRemote } from "../../providers/remote";
 import { describeProbe, probeHint, probePassed, probePublicUrl, type PublicProbe } from "../../components/pubapps/publicCheck";
 
 const MARK = "@@sparc-status@@";
@@ -97,40 +96,32 @@ export function formatPubappsStatus(stackName: string, unitNames: Record<string,
     ].join("\n");
 }
 
-/** Runs one remote argv through the stack's transport (a local `sh -c` line, as the stack's commands do). */
-export function runOnInstance(
+/**
+ * Runs one remote argv over the stack's connection (providers/remote: one login per host, closed by the
+ * caller's closeAllConnections). A login that fails is exit 255 with the provider's message (key, value, fix).
+ */
+export async function runOnInstance(
     cfg: PubappsConfig,
-    mfaAnswer: string | undefined,
+    mfaAnswers: readonly string[] | undefined,
     argv: readonly string[],
-    timeoutMs = 120_000,
+    timeoutSeconds = 120,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-    const line = remoteCommand(pubappsTransport(cfg), argv);
-    return new Promise((resolve, reject) => {
-        const child = spawn("sh", ["-c", line], { env: { ...process.env, ...transportEnvironment(mfaAnswer) }, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
-        child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-        child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-        child.on("error", (err) => {
-            clearTimeout(timer);
-            reject(err);
-        });
-        child.on("close", (code, signal) => {
-            clearTimeout(timer);
-            resolve({ code: code ?? (signal !== null ? 124 : 1), stdout, stderr });
-        });
-    });
+    try {
+        const r = await runRemote(pubappsConnection(cfg, mfaAnswers), argv, { timeoutSeconds });
+        return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+        return { code: 255, stdout: "", stderr: (err as Error).message };
+    }
 }
 
 export async function pubappsStatus(
     cfg: PubappsConfig,
-    mfaAnswer: string | undefined,
+    mfaAnswers: readonly string[] | undefined,
     stackName: string,
     outputs: { unitNames: Record<string, string>; publicUrl: string },
 ): Promise<{ text: string; ok: boolean }> {
     const [r, probe] = await Promise.all([
-        runOnInstance(cfg, mfaAnswer, pubappsStatusArgv(Object.values(outputs.unitNames), cfg.archiveDir)),
+        runOnInstance(cfg, mfaAnswers, pubappsStatusArgv(Object.values(outputs.unitNames), cfg.archiveDir)),
         probePublicUrl(outputs.publicUrl, 10_000),
     ]);
     if (r.code !== 0 && !r.stdout.includes(`${MARK}units`)) {

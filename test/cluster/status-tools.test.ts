@@ -279,10 +279,8 @@ describe.skipIf(!podmanUsable || process.env.SPARC_SKIP_PUBAPPS_STANDIN === "1")
     }, 960_000);
 
     afterAll(() => {
-        spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${path.join(dir, "cm-%C")}`, "-p", String(SSH_PORT), "svc@127.0.0.1"], {
-            stdio: "ignore",
-            timeout: 10_000,
-        });
+        // The stack's connection is the provider's (runRemote): its master ends here, not 10 minutes later.
+        closeAllConnections();
         spawnSync("podman", ["rm", "-f", "-t", "0", TESTBED], { stdio: "ignore", timeout: 60_000 });
         spawnSync("podman", ["volume", "rm", "-f", `${TESTBED}-podman`], { stdio: "ignore", timeout: 60_000 });
         fs.rmSync(dir, { recursive: true, force: true });

@@ -1,9 +1,12 @@
 // `pulumi up --stack pubapps` of the project's own program under the real engine, against the
 // PubApps stand-in (test/pubapps: systemd, sshd on 127.0.0.1:2223, rootless Podman 4.3.1, linger)
 // reached through the test cluster's sshd (127.0.0.1:2222) as the jump host: preview without a
-// login, up to ready, a no-op up, an image change that restarts one unit only, a reboot of the
-// instance after which the pod comes back by itself (linger), destroy leaving nothing.
-// The @pulumi/command plugin is the stand-in under test/standins/.
+// login; the stack deployed by main's program before issue 22 (test/e2e/programs/pubapps-legacy),
+// migrated (npm run migrate:pubapps) and adopted by today's up without restarting a unit; a no-op up,
+// an image change that uploads that image and restarts its unit only, a reboot of the instance after
+// which the pod comes back by itself (linger), destroy leaving nothing.
+// Every remote step is a RemoteCommand (providers/remote, the openssh transport, the instance through the
+// jump host's master); the @pulumi/command plugin (the local archive steps) is the stand-in under test/standins/.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -34,7 +37,10 @@ const BUILDS: Record<keyof typeof IMAGES, [string, string]> = {
     unity: ["dockerfiles/Dockerfile.unity-standin", "samples/unity-player-standin"],
 };
 const SERVICES = Object.keys(IMAGES) as (keyof typeof IMAGES)[];
-const RESOURCES = 20;
+const RESOURCES = 24;
+/** What main's program (before issue 22) made: no separate copy steps. */
+const LEGACY_RESOURCES = 20;
+const legacyProgram = path.join(root, "test/e2e/programs/pubapps-legacy");
 const sshdLog = "/var/lib/slurm-test/log/sshd.log";
 const podmanUsable = spawnSync("podman", ["info"], { stdio: "ignore", timeout: 30_000 }).status === 0;
 if (process.env.CI === "true" && !chromiumAvailable()) {
@@ -78,13 +84,28 @@ function instanceLogins(): number {
         .filter((l) => l.startsWith("Accepted publickey for svc")).length;
 }
 
-function closeMaster(): void {
-    // The instance's master, then the jump host's (it has its own master, which the instance's ProxyCommand goes through).
+/** Closes the masters main's transport left behind (ControlPersist): today's up must not ride on them. */
+function closeLegacyMasters(): void {
     for (const [port, user] of [
         [SSH_PORT, "svc"],
         [2222, TEST_USER],
     ] as const) {
         spawnSync("ssh", ["-O", "exit", "-o", `ControlPath=${controlPath}`, "-p", String(port), `${user}@127.0.0.1`], { stdio: "ignore", timeout: 10_000 });
+    }
+    // A master that did not take `-O exit`: this test's own (its ControlPath names this process), stopped by pid.
+    const mine = `ControlPath=${controlPath.replace("%C", "")}`;
+    for (const line of spawnSync("ps", ["-eo", "pid=,args="], { encoding: "utf8", timeout: 10_000 }).stdout.split("\n")) {
+        if (line.includes(mine) && line.includes("ControlMaster=yes")) {
+            try {
+                process.kill(Number(line.trim().split(/\s+/)[0]), "SIGTERM");
+            } catch {
+                // gone already
+            }
+        }
+    }
+    fs.rmSync(`${controlPath.replace(/%[A-Za-z]/g, "_")}.lock`, { force: true });
+    for (const role of ["instance", "jump"]) {
+        fs.rmSync(`${controlPath.replace(/%[A-Za-z]/g, "_")}.${role}.known_hosts`, { force: true });
     }
 }
 
@@ -182,8 +203,7 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
     }, 1_800_000);
 
     afterAll(async () => {
-        closeMaster();
-        fs.rmSync(`${controlPath.replace(/%[A-Za-z]/g, "_")}.lock`, { force: true }); // the transport's login lock
+        closeLegacyMasters();
         await stack?.dispose();
         const file = authorizedKeysFile();
         const pub = fs.existsSync(`${key}.pub`) ? fs.readFileSync(`${key}.pub`, "utf8").trim() : "";
@@ -207,18 +227,74 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
 
     it("preview plans the deployment without logging in anywhere", async () => {
         const [jump, instance] = [jumpLogins(), instanceLogins()];
-        // host, 4 archives, 4 images, pod, 4 units, ready, the 2 podman secrets and the generated TURN secret;
+        // host, 4 archives, 4 copies, 4 images, pod, 4 units, ready, the 2 podman secrets and the generated TURN secret;
         // plus the stack and the component
         expect(await stack.preview()).toEqual({ create: RESOURCES });
         expect([jumpLogins() - jump, instanceLogins() - instance]).toEqual([0, 0]);
     }, 300_000);
 
-    it("up loads the images, starts the units and is ready through the proxied port, with one login", async () => {
+    it("a stack deployed by main's program (remote steps as command:local:Command) is migrated: its state loses exactly those steps, nothing runs remotely", async () => {
+        stack.useProgram(legacyProgram);
+        try {
+            const started = Date.now();
+            expect(await stack.up()).toEqual({ create: LEGACY_RESOURCES });
+            console.log(`pulumi up --stack pubapps with main's program: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        } finally {
+            closeLegacyMasters();
+            stack.useProgram(root);
+        }
+        const before = unitStarts([
+            "sparc-avatar-pod.service",
+            "mas-server.service",
+            "turn-server.service",
+            "signaling-server.service",
+            "unity-server.service",
+        ]);
+        const secretsBefore = onInstance("podman secret ls --format '{{.ID}} {{.Name}}' | sort").stdout;
+        const [jump, instance] = [jumpLogins(), instanceLogins()];
+        const migrated = stack.exec([
+            "bash",
+            path.join(root, "scripts/migrate-pubapps.sh"),
+            "--stack",
+            stack.stackName,
+            "--backup",
+            path.join(work, "backup.json"),
+        ]);
+        console.log(`${migrated.stdout}${migrated.stderr}`);
+        expect(migrated.code).toBe(0);
+        // host, pod, 4 units, 4 image loads, 2 podman secrets, ready: the 4 local archive steps stay.
+        expect(migrated.stdout.split("\n").filter((l) => l.startsWith("  urn:"))).toHaveLength(13);
+        // The local steps stay: the archives and the generated TURN secret (the value the instance's secrets hold).
+        expect(migrated.stdout).not.toMatch(/-archive$|-turn-secret-value$/m);
+        const left = JSON.parse((await stack.pulumi(["stack", "export", "--stack", stack.stackName])).stdout) as {
+            deployment: { resources: { type: string; urn: string }[] };
+        };
+        // Only the local steps are left of main's commands.
+        expect(
+            left.deployment.resources
+                .filter((r) => r.type === "command:local:Command")
+                .map((r) => r.urn.split("::").pop())
+                .sort(),
+        ).toEqual([...SERVICES.map((s) => `sparc-${s}-archive`), "sparc-turn-secret-value"].sort());
+        // Nothing ran on the instance: no login, every unit as it was, the secrets kept.
+        expect([jumpLogins() - jump, instanceLogins() - instance]).toEqual([0, 0]);
+        expect(unitStarts(Object.keys(before))).toEqual(before);
+        expect(onInstance("podman secret ls --format '{{.ID}} {{.Name}}' | sort").stdout).toBe(secretsBefore);
+    }, 900_000);
+
+    it("today's up adopts the running pod: no unit restarted, nothing sent again, secrets kept, ready through the proxied port, with one login", async () => {
+        const allUnits = ["sparc-avatar-pod.service", "mas-server.service", "turn-server.service", "signaling-server.service", "unity-server.service"];
+        const before = unitStarts(allUnits);
+        const secretsBefore = onInstance("podman secret ls --format '{{.ID}} {{.Name}}' | sort").stdout;
         const [jump, instance] = [jumpLogins(), instanceLogins()];
         const started = Date.now();
-        expect(await stack.up()).toEqual({ create: RESOURCES });
+        // Every new step is created (adopting); the archives are the same resources as before.
+        const up = await stack.up();
+        expect(up).toEqual({ create: RESOURCES - LEGACY_RESOURCES + 13, same: LEGACY_RESOURCES - 13 });
+        expect(unitStarts(allUnits)).toEqual(before);
+        expect(onInstance("podman secret ls --format '{{.ID}} {{.Name}}' | sort").stdout).toBe(secretsBefore);
         console.log(
-            `pulumi up --stack pubapps (first): ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+            `pulumi up --stack pubapps (adopting after the migration): ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
                 `logins: jump ${jumpLogins() - jump}, instance ${instanceLogins() - instance}`,
         );
         expect([jumpLogins() - jump, instanceLogins() - instance]).toEqual([1, 1]);
@@ -241,7 +317,7 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         ]);
         expect(out.unitFormat).toBe("systemd");
         expect(out.podmanVersion).toBe("4.3.1");
-        // It was off: the stack turned it on (and recorded that it did).
+        // It was off: the stack (main's program) turned it on and recorded that it did; today's sees the record.
         expect(out.linger).toBe("enabled");
         expect(spawnSync("podman", ["exec", TESTBED, "test", "-e", "/var/lib/systemd/linger/svc"]).status).toBe(0);
         expect(out.publicUrl).toBe(`http://127.0.0.1:${PROXY_PORT}/`);
@@ -259,7 +335,8 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         firstImageIds = out.imageIds as Record<string, string>;
         for (const service of SERVICES) {
             expect(firstImageIds[service]).toBe(sh("podman", ["image", "inspect", "--format", "{{.Id}}", IMAGES[service]]).trim().replace(/^/, "sha256:"));
-            expect(String((out.copyReports as Record<string, string>)[service])).toMatch(/^sent \d+ bytes to \/podman\/svc\/sparc-archives\//);
+            // Loaded by main's program already: not sent again.
+            expect(String((out.copyReports as Record<string, string>)[service])).toMatch(/^sent 0 bytes: .* is already on the instance$/);
         }
         // Sent, loaded, verified, then removed from the instance's /podman (pubappsKeepArchives is false).
         expect(onInstance("ls -A /podman/svc/sparc-archives").stdout.trim()).toBe("");
@@ -332,7 +409,6 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
     }, 120_000);
 
     it("a second up changes nothing and logs in nowhere", async () => {
-        closeMaster();
         const jump = jumpLogins();
         const before = unitStarts(Object.values(units));
         expect(await stack.up()).toEqual({ same: RESOURCES });
@@ -342,7 +418,6 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
     }, 300_000);
 
     it("a changed MAS image restarts the MAS unit only", async () => {
-        closeMaster();
         execFileSync(
             "podman",
             [
@@ -365,14 +440,17 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
         expect(jumpLogins() - jump).toBe(1);
         expect(up.create ?? 0).toBe(0);
         expect(up.delete ?? 0).toBe(0);
-        // archive, image and unit of MAS are replaced; readiness runs again
-        expect(up.replace).toBe(4);
+        // archive, copy, image and unit of MAS are replaced; readiness runs again
+        expect(up.replace).toBe(5);
         const after = unitStarts(Object.values(units));
         expect(after[units.mas]).not.toBe(before[units.mas]);
         expect(after[units.signaling]).toBe(before[units.signaling]);
         expect(after[units.pod]).toBe(before[units.pod]);
         const out = await stack.outputs();
         expect((out.imageIds as Record<string, string>).mas).not.toBe(firstImageIds.mas);
+        // The new image's archive went up over the shared login through the jump host (stdinFile), checksum verified.
+        expect(String((out.copyReports as Record<string, string>).mas)).toMatch(/^sent \d+ bytes to \/podman\/svc\/sparc-archives\/mas-/);
+        expect(String((out.copyReports as Record<string, string>).signaling)).toMatch(/^sent 0 bytes/);
         // the old MAS image and archive are gone from the instance
         expect(onInstance(`podman image exists ${firstImageIds.mas.replace("sha256:", "")}`).code).not.toBe(0);
         // every archive was removed once its image was loaded and verified (pubappsKeepArchives false): /podman stays small
@@ -380,7 +458,6 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
     }, 900_000);
 
     it("after a reboot of the instance the pod comes back by itself (linger)", async () => {
-        closeMaster();
         execFileSync("podman", ["restart", "-t", "5", TESTBED], { stdio: "ignore", timeout: 120_000 });
         execFileSync("bash", [path.join(root, "test/pubapps/wait-ready.sh"), TESTBED, "90"], { stdio: "ignore", timeout: 120_000 });
         const started = Date.now();
@@ -406,7 +483,6 @@ describe.skipIf(skip)("pulumi up --stack pubapps through a jump host to the PubA
     }, 900_000);
 
     it("destroy removes units, containers, images and archives, and turns linger off again, as found", async () => {
-        closeMaster();
         expect(await stack.destroy()).toEqual({ delete: RESOURCES });
         expect(
             onInstance("ls -A ~/.config/systemd/user ~/.config/containers/systemd")

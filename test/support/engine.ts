@@ -1,6 +1,6 @@
 // Runs the real Pulumi CLI (built by scripts/pulumi-engine/build.sh) against a
 // throwaway file:// backend, fully offline. Every call is an argv array: no shell.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -187,7 +187,8 @@ export interface StackOptions {
  */
 export class TestStack {
     readonly stackName: string;
-    readonly programDir: string;
+    /** Where the CLI runs the program; useProgram moves the stack to another one (a migration test). */
+    programDir: string;
     readonly tempDir: string;
     readonly configFile: string;
     private readonly env: NodeJS.ProcessEnv;
@@ -273,6 +274,17 @@ export class TestStack {
             });
         });
         return { child, result };
+    }
+
+    /** Runs the next CLI calls with the program in `dir` (same stack, state and config): a state an older program wrote, then today's. */
+    useProgram(dir: string): void {
+        this.programDir = path.resolve(dir);
+    }
+
+    /** Runs any command (e.g. a migration script that calls the CLI) with this stack's environment, in the program dir. */
+    exec(argv: readonly string[], timeoutMs = 300_000): { code: number; stdout: string; stderr: string } {
+        const r = spawnSync(argv[0], argv.slice(1), { cwd: this.programDir, env: this.env, encoding: "utf8", timeout: timeoutMs });
+        return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     }
 
     /** Sets an environment variable for the next CLI calls (the program and its providers inherit it). */

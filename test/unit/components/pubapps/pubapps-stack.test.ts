@@ -1,5 +1,6 @@
 // The pubapps stack under Pulumi's mocks: the TURN relay and the player in the pod's units, the
-// podman secrets created on the instance over SSH with the value on stdin (never in argv or a unit).
+// podman secrets created on the instance over SSH with the value on stdin (never in argv or a unit), every
+// remote step a RemoteCommand over the one connection (the instance through HiPerGator).
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -11,13 +12,14 @@ let mocks: MockedStack;
 let pubapps: typeof import("../../../../components/pubapps");
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const root = path.resolve(__dirname, "..", "..", "..", "..");
+const REMOTE = "pulumi-nodejs:dynamic/ssh:RemoteCommand";
 
 beforeAll(async () => {
     mocks = await mockStack({
         stack: "pubapps",
         outputsOf: (a) => ({
             ...(a.type === "docker:index/image:Image" ? { repoDigest: `sha256:${Buffer.from(a.name).toString("hex").padEnd(64, "0").slice(0, 64)}` } : {}),
-            ...(a.type === "command:local:Command"
+            ...(a.type === "command:local:Command" || a.type === REMOTE
                 ? { stdout: a.name.endsWith("-host") ? "podman=4.3.1\nformat=systemd\nlinger=already\n" : `${a.name}-out\nsha-of-${a.name}\n` }
                 : {}),
         }),
@@ -66,8 +68,10 @@ describe("PubappsStack: TURN and the player", () => {
             ["sparc-ice-servers", "sparc-avatar-ice-servers"],
         ]) {
             const inputs = mocks.byName(resource).inputs;
-            expect(inputs.create).toMatch(/^mkdir -p .* && ssh .*pubapps-1\.rc\.ufl\.edu -- /);
-            expect(inputs.create).toContain(`cat | podman secret create ${name} -`);
+            expect(mocks.byName(resource).type).toBe(REMOTE);
+            expect(JSON.stringify(inputs.connection)).toContain("pubapps-1.rc.ufl.edu");
+            expect((inputs.create as string[])[2]).toContain(`cat | podman secret create ${name} -`);
+            expect(inputs.update).toEqual(inputs.create);
             expect(SECRET_SIG in (inputs.stdin as object), `${resource} stdin is a secret`).toBe(true);
         }
         expect((mocks.byName("sparc-turn-secret").inputs.stdin as { value: string }).value).toBe("configured-secret-0123456789");
@@ -75,7 +79,7 @@ describe("PubappsStack: TURN and the player", () => {
         expect(ice.iceServers[0].urls).toEqual(["turn:localhost:3478?transport=udp"]);
         // Nothing but stdin carries a secret value: no command line, no unit.
         for (const r of mocks.registered) {
-            for (const key of ["create", "delete"]) {
+            for (const key of ["create", "update", "delete", "unless"]) {
                 const text = JSON.stringify(r.inputs[key] ?? "");
                 expect(text, `${r.name}.${key}`).not.toContain("configured-secret-0123456789");
                 expect(text, `${r.name}.${key}`).not.toContain(ice.iceServers[0].credential);
@@ -197,7 +201,7 @@ describe("PubappsStack: what it registers for a typical config", () => {
     // wait for its resources) may still be registering while these run.
     const mine = () => mocks.registered.filter((r) => r.name === "typical" || r.name.startsWith("typical-"));
 
-    it("registers the images, the host check, the secrets, one archive, load and unit per service, the pod and the readiness check, each under its component", async () => {
+    it("registers the images, the host check, the secrets, one archive, copy, load and unit per service, the pod and the readiness check, each under its component", async () => {
         const stack = new pubapps.PubappsStack("typical", configs(typical));
         await val(stack.readiness);
         const stackUrn = "sparc:pubapps:PubappsStack typical";
@@ -209,8 +213,9 @@ describe("PubappsStack: what it registers for a typical config", () => {
             ["pulumi:providers:docker typical-images-docker", images],
             ...services.map((s): [string, string] => [`docker:index/image:Image typical-images-${s}`, images]),
             ...services.map((s): [string, string] => [`command:local:Command typical-images-${s}-owned`, images]),
-            ...["host", "turn-secret", "ice-servers", "pod", "ready"].map((n): [string, string] => [`command:local:Command typical-${n}`, stackUrn]),
-            ...services.flatMap((s) => ["archive", "image", "unit"].map((step): [string, string] => [`command:local:Command typical-${s}-${step}`, stackUrn])),
+            ...["host", "turn-secret", "ice-servers", "pod", "ready"].map((n): [string, string] => [`${REMOTE} typical-${n}`, stackUrn]),
+            ...services.map((s): [string, string] => [`command:local:Command typical-${s}-archive`, stackUrn]),
+            ...services.flatMap((s) => ["copy", "image", "unit"].map((step): [string, string] => [`${REMOTE} typical-${s}-${step}`, stackUrn])),
         ];
         const got = mine().map((r): [string, string] => [`${r.type} ${r.name}`, resourceOf(r.parent)]);
         expect([...got].sort()).toEqual([...expected].sort());
@@ -224,6 +229,11 @@ describe("PubappsStack: what it registers for a typical config", () => {
         expect(secrets[1]).toMatch(/^.{8,}$/);
         const leaks = mine().flatMap((r) => plaintext(r.inputs, secrets, r.name));
         expect(leaks).toEqual([]);
+        // Every remote step goes through the instance's connection with HiPerGator as its jump host.
+        for (const r of mine().filter((x) => x.type === REMOTE)) {
+            const conn = (r.inputs.connection as { value: Record<string, unknown> }).value;
+            expect(conn, r.name).toMatchObject({ host: "pubapps-1.rc.ufl.edu", user: "svc", jump: { host: "hpg.rc.ufl.edu", user: "albert" } });
+        }
         // Not vacuous: each value does reach the commands that need it, as a secret.
         const everything = JSON.stringify(mine().map((r) => r.inputs));
         for (const secret of secrets) {

@@ -1,5 +1,5 @@
 // The pubapps stack's pure parts: unit rendering in both forms, the remote scripts, image plans,
-// the transport's command lines and the config loader's messages.
+// the connection the steps share and the config loader's messages.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -7,10 +7,8 @@ import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import type { ContainerSpec } from "../../../../components/pod";
-import { ASKPASS_SCRIPT } from "../../../../providers/remote/opensshTransport";
 import {
     bareImageId,
-    copyCommand,
     generatedContainer,
     generatedPod,
     imagePlan,
@@ -22,14 +20,11 @@ import {
     quadletContainer,
     quadletPod,
     podReadinessScript,
-    remoteCommand,
     removeUnitScript,
     systemdWord,
-    closeCommand,
-    pubappsTargets,
-    transportEnvironment,
+    pubappsConnection,
     type PodUnitSpec,
-    type PubappsTransport,
+    type PubappsConfig,
 } from "../../../../components/pubapps";
 
 const pod: PodUnitSpec = {
@@ -321,6 +316,36 @@ describe("remote steps", () => {
         expect(s).toContain("systemctl --user enable mas-server.service");
         expect(removeUnitScript(generatedContainer(mas, pod), { kind: "container", name: "mas-server" })[2]).toContain("podman rm -f --ignore mas-server");
     });
+    it.each([
+        { was: "the same text, active", file: "same", active: true, restarted: false },
+        { was: "the same text, inactive", file: "same", active: false, restarted: true },
+        { was: "another text, active", file: "other", active: true, restarted: true },
+        { was: "no file", file: "none", active: false, restarted: true },
+    ])("installing over $was: restarted $restarted (an unchanged running unit is adopted, not restarted)", ({ file, active, restarted }) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pubapps-install-"));
+        try {
+            const unit = generatedContainer(mas, pod);
+            const unitDir = path.join(dir, ".config/systemd/user");
+            fs.mkdirSync(unitDir, { recursive: true });
+            if (file !== "none") {
+                fs.writeFileSync(path.join(unitDir, unit.file), file === "same" ? unit.text : `${unit.text}\n# changed`);
+            }
+            fs.writeFileSync(
+                path.join(dir, "systemctl"),
+                `#!/bin/sh\necho "$@" >> ${dir}/calls\ncase "$2" in is-active) exit ${active ? 0 : 3} ;; esac\nexit 0\n`,
+                { mode: 0o755 },
+            );
+            const argv = installUnitScript(unit);
+            const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir } });
+            expect(r.status).toBe(0);
+            const calls = fs.readFileSync(path.join(dir, "calls"), "utf8");
+            expect(calls.includes("restart mas-server.service")).toBe(restarted);
+            expect(fs.readFileSync(path.join(unitDir, unit.file), "utf8")).toBe(unit.text);
+            expect(r.stdout).toMatch(restarted ? /started from/ : /already runs .*\(unchanged\)/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
     it("readiness is bounded and reports the units on failure", () => {
         const script = podReadinessScript({ proxyPort: 8443, masPort: 8000, timeoutSeconds: 30, units: ["a.service"] })[2];
         expect(script).toContain("deadline=$(( $(date +%s) + 30 ))");
@@ -355,60 +380,48 @@ describe("remote steps", () => {
     });
 });
 
-describe("transport (the adapter)", () => {
-    const INSTANCE_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIBSU1nRK37ZVJCPPzhkT0eNZA7BunTv07xlYOutJ+UyC";
-    const HPG_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIHVvzh1WQuG2OEKEIHiNtkOkLlFLR7nd9l35cqKobU8O";
-    const t: PubappsTransport = pubappsTargets(
-        {
+describe("pubappsConnection: every remote step's connection", () => {
+    const cfg = {
+        host: "app1.pubapps.rc.ufl.edu",
+        port: 22,
+        user: "svc",
+        hostKey: "ssh-ed25519 AAAAinstance",
+        jumpHost: "hpg.rc.ufl.edu",
+        jumpPort: 2222,
+        jumpUser: "albert",
+        jumpHostKey: "ssh-ed25519 AAAAhpg",
+        insecureIgnoreHostKey: false,
+        identityFile: "/k/id",
+        controlPath: "/tmp/cm-%C",
+    } as PubappsConfig;
+    it("is the instance through HiPerGator (jump), each hop with its own host key, port and messages naming its own keys", () => {
+        const conn = pubappsConnection(cfg, ["push"]);
+        expect(conn).toMatchObject({
             host: "app1.pubapps.rc.ufl.edu",
             port: 22,
             user: "svc",
-            hostKey: `ssh-ed25519 ${INSTANCE_KEY}`,
-            insecureIgnoreHostKey: false,
+            hostKey: "ssh-ed25519 AAAAinstance",
+            transport: "openssh",
             identityFile: "/k/id",
             controlPath: "/tmp/cm-%C",
-        },
-        { host: "hpg.rc.ufl.edu", port: 2222, user: "albert", hostKey: `ssh-ed25519 ${HPG_KEY}`, insecureIgnoreHostKey: false, identityFile: "/k/id" },
-        false,
-    );
-    it("goes through the jump host's own master (the hpg stack's mechanism), both host keys pinned in known_hosts files, one lock", () => {
-        const line = remoteCommand(t, ["echo", "hi there"]);
-        expect(line).toMatch(/^mkdir -p \/tmp && flock -w 300 \/tmp\/cm-_\.lock sh -c /);
-        // The pinned keys are written for the run (a file: no KnownHostsCommand, so OpenSSH < 8.5 works too).
-        expect(t.jump?.knownHostsFile).toBe("/tmp/cm-_.jump.known_hosts");
-        expect(t.target.knownHostsFile).toBe("/tmp/cm-_.instance.known_hosts");
-        expect(line).toContain(`hpg.rc.ufl.edu ssh-ed25519 ${HPG_KEY}`);
-        expect(line).toContain(`app1.pubapps.rc.ufl.edu ssh-ed25519 ${INSTANCE_KEY}`);
-        expect(line).not.toContain("KnownHostsCommand");
-        // The jump host's master comes up first; the instance's ProxyCommand only goes through it (never a login of its own).
-        expect(line.indexOf("albert@hpg.rc.ufl.edu")).toBeLessThan(line.indexOf("svc@app1.pubapps.rc.ufl.edu"));
-        expect(t.target.proxyCommand).toContain("echo slurm-provider-master-unreachable >&2");
-        expect(t.target.proxyCommand).toContain("-W %h:%p albert@hpg.rc.ufl.edu");
-        expect(t.target.proxyCommand).toContain("ControlPath=/tmp/cm-%%C");
-        expect(line).toContain("ControlPersist=600");
-        expect(line).toContain("BatchMode=yes");
-        expect(line).toContain("svc@app1.pubapps.rc.ufl.edu -- 'echo '\\''hi there'\\'''");
-        expect(copyCommand(t, "/l/a.tar", "/podman/svc/a.tar.part")).toMatch(
-            /scp -q -o ControlMaster=no -o BatchMode=yes -o ProxyCommand=\/bin\/false -P 22 .* \/l\/a\.tar svc@app1\.pubapps\.rc\.ufl\.edu:\/podman\/svc\/a\.tar\.part$/,
-        );
-        expect(closeCommand(t)).toMatch(/^ssh -O exit .*svc@app1\.pubapps\.rc\.ufl\.edu 2>\/dev\/null; ssh -O exit .*albert@hpg\.rc\.ufl\.edu 2>\/dev\/null$/);
+            keyboardInteractiveAnswers: ["push"],
+            messages: { keyNames: { port: "pubappsPort", hostKey: "pubappsHostKey" } },
+            jump: {
+                host: "hpg.rc.ufl.edu",
+                port: 2222,
+                user: "albert",
+                hostKey: "ssh-ed25519 AAAAhpg",
+                keyboardInteractiveAnswers: ["push"],
+                messages: { keyNames: { port: "pubappsJumpPort", hostKey: "pubappsJumpHostKey" } },
+            },
+        });
+        expect(conn.messages?.passwordPortFix).toContain("give the key UF RC installed for svc");
+        expect(conn.jump?.messages?.passwordPortFix).toContain("pulumi config set pubappsJumpPort 2222");
     });
-    it("with a Duo answer, the logins may prompt through the askpass, which answers only the second factor", () => {
-        const line = remoteCommand({ ...t, interactive: true }, ["true"]);
-        const env = transportEnvironment("push");
-        expect(env.SSH_ASKPASS).toMatch(/scripts\/ssh-askpass\.sh$/);
-        expect(env.SLURM_PROVIDER_ASKPASS_ANSWER).toBe("push");
-        expect(line).not.toContain("push");
-        // The same script as the hpg stack's openssh transport.
-        expect(fs.readFileSync(env.SSH_ASKPASS, "utf8")).toBe(ASKPASS_SCRIPT);
-        // Under a shell of its own, as ssh runs it: a refused prompt stops its parent (ssh), here that shell.
-        const ask = (prompt: string) =>
-            spawnSync("sh", ["-c", '"$0" "$1"; exit $?', env.SSH_ASKPASS, prompt], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...env } });
-        expect(ask("Duo two-factor login for albert@ufl.edu\n\nPasscode or option (1-2): ").stdout).toBe("push\n");
-        const password = ask("albert@hpg.rc.ufl.edu's password: ");
-        expect(password.status).not.toBe(0);
-        expect(password.stdout).toBe("");
-        expect(password.stderr).toContain("slurm-provider-refused-prompt");
+    it('with pubappsJumpHost "" the instance is reached directly; without answers none are given', () => {
+        const conn = pubappsConnection({ ...cfg, jumpHost: "" }, undefined);
+        expect(conn.jump).toBeUndefined();
+        expect(conn.keyboardInteractiveAnswers).toBeUndefined();
     });
 });
 

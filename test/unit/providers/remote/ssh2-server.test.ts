@@ -4,7 +4,10 @@
 // runs each command with the local /bin/sh, so the output marker is handled as on a real host.
 // The real-sshd tier (test/cluster/ssh2-bounds.test.ts, second-factor.test.ts) stays beside it.
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Server, utils, type Connection, type ServerChannel } from "ssh2";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ChannelRefusedError, SshConnectError, sshPool, type SshConnection } from "../../../../providers/remote/connection";
@@ -36,6 +39,8 @@ interface TestServer {
     /** Answers the client gave to keyboard-interactive prompts. */
     answers: string[][];
     refused: number;
+    /** Ports this server forwarded to as a jump host. */
+    forwards: number[];
     open: number;
     maxOpen: number;
     close(): Promise<void>;
@@ -49,7 +54,7 @@ async function startServer(options: ServerOptions = {}): Promise<TestServer> {
         releaseHeld();
     }
     const clients = new Set<Connection>();
-    const state: Omit<TestServer, "port" | "close"> = { connections: 0, methods: [], answers: [], refused: 0, open: 0, maxOpen: 0 };
+    const state: Omit<TestServer, "port" | "close"> = { connections: 0, methods: [], answers: [], refused: 0, forwards: [], open: 0, maxOpen: 0 };
     const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
         state.connections += 1;
         clients.add(client);
@@ -100,6 +105,16 @@ async function startServer(options: ServerOptions = {}): Promise<TestServer> {
             session.on("exec", (acceptExec, _rejectExec, info) => {
                 const channel = acceptExec();
                 void held.then(() => runShell(channel, info.command));
+            });
+        });
+        // A jump host: a direct-tcpip channel to another server on this machine.
+        client.on("tcpip", (accept, reject, info) => {
+            state.forwards.push(info.destPort);
+            const socket = net.connect(info.destPort, info.destIP);
+            socket.once("error", () => reject());
+            socket.once("connect", () => {
+                const channel = accept();
+                channel.pipe(socket).pipe(channel);
             });
         });
     });
@@ -267,5 +282,114 @@ describe("ssh2 transport: keyboard-interactive", () => {
         const err = await runSsh2(connection(s.port, { keyboardInteractiveAnswers: ["push"] }), ["echo", "in"]).catch((e: unknown) => e);
         expect((err as Error).message).toMatch(/does not look like a second-factor prompt .*mfaPromptPattern/);
         expect(s.answers).toEqual([]);
+    });
+});
+
+describe("RemoteCommand through a jump host (ssh2: a direct-tcpip channel through the jump's pooled login)", () => {
+    const jumped = (jump: TestServer, target: TestServer, extra: Partial<SshConnection> = {}) =>
+        connection(target.port, {
+            ...extra,
+            jump: connection(jump.port, { messages: { keyNames: { port: "jumpPortKey" }, passwordPortFix: "use the jump's key port" } }),
+        });
+
+    it("a secret stdin reaches create; a changed one runs update in place with the new value; neither is in argv", async () => {
+        const { remoteCommandProvider } = await import("../../../../providers/remote/remoteCommand");
+        const [jump, target] = [await server(), await server()];
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rc-stdin-"));
+        const file = path.join(dir, "secret");
+        const inputs = {
+            connection: jumped(jump, target),
+            create: ["sh", "-c", 'cat > "$1"; echo created', "sh", file],
+            update: ["sh", "-c", 'cat > "$1"; echo updated', "sh", file],
+            unless: [],
+            stdinFile: "",
+            stdin: "first value",
+            delete: ["rm", "-f", file],
+            triggers: [],
+            timeoutSeconds: 30,
+            description: "secret",
+        };
+        const created = await remoteCommandProvider.create(inputs);
+        expect(fs.readFileSync(file, "utf8")).toBe("first value");
+        expect(created.outs).toMatchObject({ stdout: "created\n", skipped: false });
+        expect(JSON.stringify(created.outs.create)).not.toContain("first value");
+        const news = { ...inputs, stdin: "second value" };
+        expect(await remoteCommandProvider.diff!(created.id, created.outs, news)).toMatchObject({ changes: true, replaces: [] });
+        const updated = await remoteCommandProvider.update!(created.id, created.outs, news);
+        expect(fs.readFileSync(file, "utf8")).toBe("second value");
+        expect(updated.outs).toMatchObject({ stdout: "updated\n" });
+        // Without an update command a changed stdin replaces (create runs again).
+        expect(await remoteCommandProvider.diff!(created.id, { ...created.outs, update: [] }, { ...news, update: [] })).toMatchObject({
+            replaces: ["stdin"],
+        });
+        // One login at each host, the instance's through the jump's.
+        expect([jump.connections, target.connections, jump.forwards]).toEqual([1, 1, [target.port]]);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("a state recorded before stdin and update existed compares unchanged (no replace on upgrade)", async () => {
+        const { remoteCommandProvider } = await import("../../../../providers/remote/remoteCommand");
+        const recorded = {
+            connection: connection(1),
+            create: ["true"],
+            unless: [],
+            stdinFile: "",
+            delete: [],
+            triggers: [],
+            timeoutSeconds: 60,
+            description: "d",
+        };
+        const olds = { ...recorded, stdout: "", stderr: "", skipped: false };
+        expect(await remoteCommandProvider.diff!("id", olds, { ...recorded, stdin: "", update: [], deleteBeforeReplace: true })).toMatchObject({
+            changes: false,
+            replaces: [],
+            deleteBeforeReplace: true,
+        });
+        // Create-first replacement on request (e.g. a new image loaded while the old one still serves).
+        expect(await remoteCommandProvider.diff!("id", olds, { ...recorded, create: ["false"], deleteBeforeReplace: false })).toMatchObject({
+            replaces: ["create"],
+            deleteBeforeReplace: false,
+        });
+    });
+
+    it("uploads a file through the jump (stdinFile), skipped when `unless` says it is there", async () => {
+        const { remoteCommandProvider } = await import("../../../../providers/remote/remoteCommand");
+        const [jump, target] = [await server(), await server()];
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rc-upload-"));
+        const [local, remote] = [path.join(dir, "a.tar"), path.join(dir, "copy.tar")];
+        fs.writeFileSync(local, Buffer.alloc(300_000, 7));
+        const inputs = {
+            connection: jumped(jump, target),
+            create: ["sh", "-c", 'cat > "$1" && echo "sent $(wc -c < "$1") bytes"', "sh", remote],
+            unless: ["test", "-e", remote],
+            stdinFile: local,
+            stdin: "",
+            update: [],
+            delete: [],
+            triggers: [],
+            timeoutSeconds: 30,
+            description: "upload",
+        };
+        expect((await remoteCommandProvider.create(inputs)).outs).toMatchObject({ stdout: "sent 300000 bytes\n", skipped: false });
+        expect(fs.readFileSync(remote).equals(fs.readFileSync(local))).toBe(true);
+        expect((await remoteCommandProvider.create(inputs)).outs).toMatchObject({ skipped: true });
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it.each<["jump" | "instance", RegExp]>([
+        ["jump", /connection\.port \(jumpPortKey\) = \d+: that port asked for a password instead of taking the key\. Fix: use the jump's key port/],
+        ["instance", /connection\.port \(instancePortKey\) = \d+: that port asked for a password instead of taking the key\. Fix: use the instance's key/],
+    ])("a password prompt at the %s hop names that hop's key, its value and its fix", async (hop, expected) => {
+        const prompt = { prompt: { text: "Password: ", expect: "push" } };
+        const [jump, target] = [await server(hop === "jump" ? prompt : {}), await server(hop === "instance" ? prompt : {})];
+        const conn = jumped(jump, target, {
+            keyboardInteractiveAnswers: ["push"],
+            messages: { keyNames: { port: "instancePortKey" }, passwordPortFix: "use the instance's key" },
+        });
+        conn.jump = { ...conn.jump!, keyboardInteractiveAnswers: ["push"] };
+        const err = await runSsh2(conn, ["true"]).catch((e: unknown) => e);
+        expect((err as Error).message).toMatch(expected);
+        expect((err as Error).message).not.toContain("push");
+        expect([...jump.answers, ...target.answers]).toEqual([]);
     });
 });

@@ -16,17 +16,16 @@ import {
     shJoin,
     shQuote,
     type OpenSshTarget,
-} from "../../providers";
-import { projectRoot } from "../projectRoot";
+} from "../../../../providers";
 
-export type { OpenSshTarget } from "../../providers";
+export type { OpenSshTarget } from "../../../../providers";
 
 /**
  * The askpass ssh runs for the logins: answers only a second-factor prompt (Duo's "Passcode or
  * option"), from $SLURM_PROVIDER_ASKPASS_ANSWER; a password prompt is refused (the same script as the hpg
  * stack's openssh transport, ASKPASS_SCRIPT in providers/remote/opensshTransport.ts).
  */
-export const askpassScript = path.join(projectRoot, "scripts", "ssh-askpass.sh");
+export const askpassScript = path.join(__dirname, "ssh-askpass.sh");
 
 export interface PubappsTransport {
     /** The instance; with a jump host its proxyCommand goes through the jump host's master. */
