@@ -31,6 +31,9 @@ pulumi stack select --create dev --non-interactive
 # The program and the provider package as JavaScript (only what changed; program.js and
 # providers/load.js use it only when it matches the sources): no TypeScript compile in every process.
 npm run --silent compile
+# V8's compile cache in every node the engine starts (the program preloads it itself through Pulumi.yaml's
+# nodeargs; the dynamic-provider processes only see this variable): 0.2-0.3 s less per process start.
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$HOME/.cache/sparc-deploy/node-compile-cache}"
 # --yes approves without asking, so nobody reads a preview: --skip-preview does not pay for one
 # (a second run of the program, the plugins and every check).
 pulumi up --stack dev --yes --skip-preview --non-interactive "$@"

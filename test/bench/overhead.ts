@@ -8,11 +8,12 @@
 //        endpoint file, then /health every 0.2 s; against `pulumi up` of a fresh hpg stack.
 // plus `pulumi up --expect-no-changes` of each stack, the ratios, and the scheduler queries per hour
 // of a SlurmJob waiting for its job (polling.ts: the same schedule with or without a marker).
-// The program runs as `scripts/up-dev.sh` runs it (no PULUMI_NODEJS_TRANSPILE_ONLY) unless
-// BENCH_TRANSPILE_ONLY=true. Needs the services of CONTRIBUTING ("Running the service tests"); run under their lock:
+// The program runs as `scripts/up-dev.sh` runs it (no PULUMI_NODEJS_TRANSPILE_ONLY, NODE_COMPILE_CACHE set) unless
+// BENCH_TRANSPILE_ONLY=true. The dev row first removes the store's dangling images (pruneDangling). Needs the services of CONTRIBUTING ("Running the service tests"); run under their lock:
 //   npm run bench:overhead            (BENCH_ONLY=dev or BENCH_ONLY=hpg runs one row)
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -24,7 +25,12 @@ import { schedulerQueriesPerHour } from "./overhead-schedule";
 
 const root = path.resolve(__dirname, "../..");
 const only = process.env.BENCH_ONLY ?? "";
-const stackEnv: NodeJS.ProcessEnv = process.env.BENCH_TRANSPILE_ONLY === "true" ? {} : { PULUMI_NODEJS_TRANSPILE_ONLY: "" };
+const stackEnv: NodeJS.ProcessEnv = {
+    ...(process.env.BENCH_TRANSPILE_ONLY === "true" ? {} : { PULUMI_NODEJS_TRANSPILE_ONLY: "" }),
+    // As scripts/up-dev.sh exports it: V8's compile cache in the dynamic-provider processes too.
+    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(os.homedir(), ".cache", "sparc-deploy", "node-compile-cache"),
+};
+const dockerSocket = "/run/podman/podman.sock";
 
 function seconds(since: number): number {
     return (Date.now() - since) / 1000;
@@ -69,15 +75,51 @@ async function noops(stack: TestStack): Promise<{ noop: number; noopPreview: num
     return { noop, noopPreview };
 }
 
-/** Median seconds of a node process that loads the SDK and the provider package, as a dynamic-provider process does at its first call. */
-function providerStart(): number {
+/**
+ * Median seconds of a node process that loads the SDK and the provider package, as a dynamic-provider process does at
+ * its first call, with the environment given (NODE_COMPILE_CACHE or not).
+ */
+function providerStart(env: NodeJS.ProcessEnv): number {
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
         const started = Date.now();
-        execFileSync(process.execPath, ["-e", "require('@pulumi/pulumi'); require('@sparc-deploy/slurm-provider')"], { cwd: root, stdio: "ignore" });
+        execFileSync(process.execPath, ["-e", "require('@pulumi/pulumi'); require('@sparc-deploy/slurm-provider')"], { cwd: root, stdio: "ignore", env });
         times.push(seconds(started));
     }
     return times.sort((a, b) => a - b)[1];
+}
+
+/**
+ * Seconds of one unfiltered GET /images/json on Podman's Docker-API socket, and how many images it lists:
+ * @pulumi/docker makes this call after every build (pulumi-docker provider/image.go, runImageBuild: it
+ * lists every image until the built id shows up), and Podman computes each image's size for it.
+ */
+function imageList(): Promise<{ seconds: number; images: number }> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+        const req = http.get({ socketPath: dockerSocket, path: "/v1.41/images/json" }, (res) => {
+            let body = "";
+            res.setEncoding("utf8").on("data", (c: string) => (body += c));
+            res.on("end", () => resolve({ seconds: seconds(started), images: (JSON.parse(body) as unknown[]).length }));
+        });
+        req.on("error", reject);
+    });
+}
+
+/**
+ * Removes the store's dangling images (untagged, no child, no container: failed or superseded test builds, none of
+ * them a cache layer of a tagged image) and prints the ImageList cost before and after. This shared test
+ * machine collects a hundred and more of them in a day; each makes the build's ImageList slower, which a
+ * user's store does not pay.
+ */
+async function pruneDangling(): Promise<void> {
+    const before = await imageList();
+    run(["podman", "image", "prune", "-f"]);
+    const after = await imageList();
+    console.log(
+        `  Docker-API ImageList (as @pulumi/docker after each build): ${before.seconds.toFixed(2)} s for ${before.images} images; ` +
+            `after \`podman image prune -f\`: ${after.seconds.toFixed(2)} s for ${after.images}`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------- dev
@@ -162,6 +204,7 @@ async function devRow(): Promise<Row> {
         }
         // Warm both caches: by hand once, the API through the warm stack (then its pod stops: no load from it).
         removeHandPod();
+        await pruneDangling();
         await hand();
         removeHandPod();
         await warm.up();
@@ -318,7 +361,14 @@ async function main(): Promise<void> {
     if (fs.existsSync(path.join(root, "scripts", "compile.js"))) {
         await timed("npm run compile", async () => execFileSync(process.execPath, [path.join(root, "scripts", "compile.js")], { cwd: root, stdio: "inherit" }));
     }
-    console.log(`provider process start (node + @pulumi/pulumi + the package, median of 3): ${providerStart().toFixed(2)} s`);
+    const plain = { ...process.env };
+    delete plain.NODE_COMPILE_CACHE;
+    const cached = { ...process.env, NODE_COMPILE_CACHE: stackEnv.NODE_COMPILE_CACHE };
+    providerStart(cached); // fills the cache
+    console.log(
+        `provider process start (node + @pulumi/pulumi + the package, median of 3): ${providerStart(plain).toFixed(2)} s; ` +
+            `with NODE_COMPILE_CACHE: ${providerStart(cached).toFixed(2)} s`,
+    );
     const rows: Row[] = [];
     if (only === "" || only === "dev") {
         rows.push(await devRow());
