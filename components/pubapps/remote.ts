@@ -1,5 +1,6 @@
 // Pure builders of what runs on the PubApps instance (bash scripts as the service account);
 // components/archive.ts saves the image archive on this machine. Every value reaches a shell through the one quoting helper.
+import * as path from "node:path";
 import { shJoin, shQuote } from "../../providers";
 import type { UnitFile, UnitFormat } from "./units";
 
@@ -129,7 +130,7 @@ export function copyImageScript(p: ImagePlan, sha256: string): string[] {
         "-c",
         [
             "set -e",
-            shJoin(["mkdir", "-p", p.remoteTar.slice(0, p.remoteTar.lastIndexOf("/")) || "/"]),
+            shJoin(["mkdir", "-p", path.posix.dirname(p.remoteTar)]),
             `cat > ${shQuote(part)}`,
             `echo ${shQuote(`${sha256}  ${part}`)} | sha256sum -c --status - || { echo ${shQuote(`checksum mismatch after copying to ${part}`)} >&2; exit 1; }`,
             shJoin(["mv", "-f", part, p.remoteTar]),

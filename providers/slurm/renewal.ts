@@ -23,7 +23,7 @@ export async function secondsLeft(inputs: SlurmJobInputs, jobs: readonly Pick<Jo
     const left = new Map<string, number>();
     jobs.forEach((j, i) => {
         const value = Number(lines[i]);
-        // An unreadable end (e.g. "Unknown") counts as far away: such a job is never renewed by mistake.
+        // An unreadable end (e.g. "Unknown") counts as far away: no end is recorded for it (endsAt 0).
         left.set(j.jobId, result.code === 0 && Number.isFinite(value) && j.endTime !== "" && !/^(Unknown|N\/A|None)$/.test(j.endTime) ? value : Infinity);
     });
     return left;
