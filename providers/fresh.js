@@ -90,7 +90,10 @@ function removeStamp(outDir) {
 const PACKAGE = {
     base: __dirname,
     roots: [__dirname],
-    extra: [path.join(__dirname, "tsconfig.build.json"), path.join(__dirname, "..", "tsconfig.json")].filter((f) => fs.existsSync(f)),
+    // serialize-shims.js: its output (dist/serialized-shims.json) is part of the compile.
+    extra: [path.join(__dirname, "tsconfig.build.json"), path.join(__dirname, "..", "tsconfig.json"), path.join(__dirname, "serialize-shims.js")].filter((f) =>
+        fs.existsSync(f),
+    ),
     outDir: path.join(__dirname, "dist"),
 };
 

@@ -20,6 +20,7 @@ import type { SshConnection } from "./remote/connection";
 // The resources and their types.
 export { SlurmJob, ownerTagFor, type SlurmJobArgs } from "./slurm/resource";
 export { RemoteCommand, type RemoteCommandArgs } from "./remote/remoteCommandResource";
+export { ShimResource } from "./dynamicResource";
 export type { RemoteCommandInputs, RemoteCommandOutputs } from "./remote/remoteCommand";
 export type { ClusterChecks, JobSpec, JobStatusFields, RenewalOutputs, SlurmJobInputs, SlurmJobOutputs, WaitFor } from "./slurm/types";
 export type { SshConnection } from "./remote/connection";

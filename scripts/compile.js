@@ -41,7 +41,10 @@ function compile(label, target, tsconfig, after) {
     }
 }
 
-compile("providers/dist", fresh.PACKAGE, path.join(root, "providers", "tsconfig.build.json"));
+compile("providers/dist", fresh.PACKAGE, path.join(root, "providers", "tsconfig.build.json"), () => {
+    // The shims' serialization, made once here instead of in every program run (providers/dynamicResource.ts).
+    execFileSync(process.execPath, [path.join(root, "providers", "serialize-shims.js"), fresh.PACKAGE.outDir], { cwd: root, stdio: "inherit" });
+});
 compile("dist/program", PROGRAM, PROGRAM.tsconfig, () => {
     // The compiled components require "../../providers": the package itself (its load.js, which
     // takes providers/dist when fresh), as the program from source does, never a second copy.

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SshConnection } from "./connection";
 // State keeps the shim, which requires the package by name at each call (one module instance with SlurmJob's provider).
 import { remoteCommandShim } from "./shim";
+import { ShimResource } from "../dynamicResource";
 import { logUrnOf } from "./progress";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -42,7 +43,7 @@ export interface RemoteCommandArgs {
  * SlurmJobs of the run: `up` runs `create` (unless `unless` exits 0), `destroy` runs `delete`.
  * A change of `create`, `unless`, `stdinFile` or `triggers` replaces it; a change of `stdin` too, unless `update` is given.
  */
-export class RemoteCommand extends pulumi.dynamic.Resource {
+export class RemoteCommand extends ShimResource {
     declare readonly stdout: pulumi.Output<string>;
     declare readonly stderr: pulumi.Output<string>;
     declare readonly skipped: pulumi.Output<boolean>;
@@ -50,6 +51,7 @@ export class RemoteCommand extends pulumi.dynamic.Resource {
     constructor(name: string, args: RemoteCommandArgs, opts?: pulumi.CustomResourceOptions) {
         // State holds the shim, which loads the installed provider (@sparc-deploy/slurm-provider) at each call.
         super(
+            "remoteCommand",
             remoteCommandShim,
             name,
             {

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterChecks, JobSpec, SshConnection, WaitFor } from "./types";
 import { slurmJobShim } from "./shim";
+import { ShimResource } from "../dynamicResource";
 import { logUrnOf } from "../remote/progress";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -56,7 +57,7 @@ export function ownerTagFor(name: string, project = pulumi.getProject(), stack =
  * `waitFor` (and `readyCheck`), `refresh` reads it with squeue/sacct, `destroy` signals, scancels and
  * waits for its end. What a change of each input does: {@link FIELD_POLICY}. Defaults: {@link SLURM_JOB_DEFAULTS}.
  */
-export class SlurmJob extends pulumi.dynamic.Resource {
+export class SlurmJob extends ShimResource {
     declare readonly jobId: pulumi.Output<string>;
     declare readonly state: pulumi.Output<string>;
     declare readonly reason: pulumi.Output<string>;
@@ -85,6 +86,7 @@ export class SlurmJob extends pulumi.dynamic.Resource {
         }
         // State holds the shim (a few hundred bytes), which loads the installed provider at each call.
         super(
+            "slurmJob",
             slurmJobShim,
             name,
             {
