@@ -180,6 +180,20 @@ describe.skipIf(podmanProblem !== "" && !inCi)("dev pod on real Podman", () => {
         expect(res.stderr).toContain("masPort: host port 18099/tcp is not free (EADDRINUSE). Fix:");
     });
 
+    it("preflight names a podman that cannot run: its configuration unreadable, or not installed", async () => {
+        const base = [process.execPath, devScripts.preflight, "--pod", podName, "--port", `masPort=${ports.masPort}/tcp`];
+        const badConf = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sparc-preflight-")), "containers.conf");
+        fs.writeFileSync(badConf, "this is = not [toml\n");
+        // podman exits 1 here, as for a pod that does not exist, but says why on stderr.
+        const broken = await run("/bin/sh", ["-c", render(base)], { env: { ...process.env, CONTAINERS_CONF: badConf } });
+        fs.rmSync(path.dirname(badConf), { recursive: true, force: true });
+        expect(broken.status).toBe(1);
+        expect(broken.stderr).toMatch(/podman is missing or not usable \(.*containers\.conf.*\)\. Fix: run `bash scripts\/podman\/setup\.sh`/);
+        const missing = await run("/bin/sh", ["-c", render([...base, "--podman", "/nonexistent/podman"])]);
+        expect(missing.status).toBe(1);
+        expect(missing.stderr).toMatch(/podman is missing or not usable \(.*ENOENT.*\)/);
+    });
+
     it("runs the pod with the rendered command lines and gets ready", async () => {
         expect(Object.keys(imageIds).sort(), "the build test must have run first").toEqual(["mas", "signaling", "unity"]);
         specs = devContainerSpecs(
