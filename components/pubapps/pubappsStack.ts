@@ -191,8 +191,10 @@ export class PubappsStack extends pulumi.ComponentResource {
                 create: podFile.apply((f) => installUnitScript(f, { thenStart: containerUnitNames })),
                 delete: podFile.apply((f) => removeUnitScript(f, { kind: "pod", name: dev.podName })),
                 triggers: [podFile.apply((f) => f.text)],
+                // Fixed unit and pod names: the old unit goes before the new one is installed.
+                deleteBeforeReplace: true,
             },
-            { dependsOn: [host], deleteBeforeReplace: true },
+            { dependsOn: [host] },
         );
 
         // The podman secrets on the instance (value on the command's stdin, a secret input, never in argv): the shared
@@ -255,8 +257,9 @@ export class PubappsStack extends pulumi.ComponentResource {
                         create: file.apply((f) => installUnitScript(f)),
                         delete: file.apply((f) => removeUnitScript(f, { kind: "container", name: entry.name })),
                         triggers: [file.apply((f) => f.text), ...usedSecrets.map((c) => c.stdout)],
+                        deleteBeforeReplace: true,
                     },
-                    { dependsOn: [pod, ...(image !== undefined ? [image] : []), ...usedSecrets], deleteBeforeReplace: true },
+                    { dependsOn: [pod, ...(image !== undefined ? [image] : []), ...usedSecrets] },
                 ),
             );
         }
