@@ -24,6 +24,8 @@ import { requireEngine, shouldSkipEngineTests, TestStack, type StackResource } f
 const SLURM_JOB_TYPE = "pulumi-nodejs:dynamic/slurm:SlurmJob";
 const skip = shouldSkipEngineTests() || !requireClusterOrSkip();
 const programDir = path.join(__dirname, "programs", "slurm-lifecycle");
+/** squeue's states of a job that has ended (squeue -t all shows them for MinJobAge). */
+const ENDED = new Set(["BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "TIMEOUT"]);
 const tagOf = (stackName: string) => `pulumi:sparc-e2e-slurm-lifecycle/${stackName}/service`;
 
 async function newStack(stackName: string, config: Record<string, string> = {}): Promise<TestStack> {
@@ -111,14 +113,26 @@ describe.skipIf(skip)("pulumi engine: SlurmJob lifecycle", () => {
         expect(report.start).toBe(before.startTime);
         expect(before.endsAt).toBe(report.endsAt);
         // Slurm puts the job back in the queue (same id) and starts it again, with a new start and end.
+        const requeuedAt = Date.now();
         expect(onCluster(`scontrol requeue ${Number(jobId)}`).code).toBe(0);
         const restarted = await waitUntil(
             "the requeued job to run again",
             240,
             () => {
-                if (squeueState(jobId) !== "RUNNING") {
-                    // A requeued batch job waits out a begin time; let it start now.
-                    onCluster(`scontrol update JobId=${Number(jobId)} StartTime=now`);
+                const state = squeueState(jobId);
+                if (state !== "RUNNING") {
+                    if (state === "" || ENDED.has(state)) {
+                        const history = onCluster(`sacct -n -D -X -j ${Number(jobId)} -o State,Start,End,ExitCode -P`)
+                            .stdout.trim()
+                            .replace(/\n/g, "; ");
+                        throw new Error(`the requeued job ${jobId} ended (${state || "gone"}) instead of running again: ${history}`);
+                    }
+                    // A requeued batch job waits out a begin time, which keeps its next launch clear of the old run's
+                    // revoked credential: slurmd refuses a credential made in the same second as the revocation ("Job
+                    // credential revoked", and the job fails). So it is let start early only 3 s after the requeue.
+                    if (state === "PENDING" && Date.now() - requeuedAt >= 3000) {
+                        onCluster(`scontrol update JobId=${Number(jobId)} StartTime=now`);
+                    }
                     return undefined;
                 }
                 const start = squeueField(jobId, "%S");
