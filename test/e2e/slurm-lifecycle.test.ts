@@ -19,13 +19,12 @@ import {
     waitUntil,
 } from "../support/cluster";
 import { journalDir } from "../../providers/slurm/journal";
+import { isTerminalState } from "../../providers/slurm/parse";
 import { requireEngine, shouldSkipEngineTests, TestStack, type StackResource } from "../support/engine";
 
 const SLURM_JOB_TYPE = "pulumi-nodejs:dynamic/slurm:SlurmJob";
 const skip = shouldSkipEngineTests() || !requireClusterOrSkip();
 const programDir = path.join(__dirname, "programs", "slurm-lifecycle");
-/** squeue's states of a job that has ended (squeue -t all shows them for MinJobAge). */
-const ENDED = new Set(["BOOT_FAIL", "CANCELLED", "COMPLETED", "DEADLINE", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "TIMEOUT"]);
 const tagOf = (stackName: string) => `pulumi:sparc-e2e-slurm-lifecycle/${stackName}/service`;
 
 async function newStack(stackName: string, config: Record<string, string> = {}): Promise<TestStack> {
@@ -121,7 +120,7 @@ describe.skipIf(skip)("pulumi engine: SlurmJob lifecycle", () => {
             () => {
                 const state = squeueState(jobId);
                 if (state !== "RUNNING") {
-                    if (state === "" || ENDED.has(state)) {
+                    if (state === "" || isTerminalState(state)) {
                         const history = onCluster(`sacct -n -D -X -j ${Number(jobId)} -o State,Start,End,ExitCode -P`)
                             .stdout.trim()
                             .replace(/\n/g, "; ");
