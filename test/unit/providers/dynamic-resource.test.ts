@@ -69,13 +69,21 @@ const dist = process.argv[1];
 const { SlurmJob, RemoteCommand } = require(dist + "/index.js");
 const built = require(dist + "/dynamicResource.js").readBuiltShims(dist);
 const connection = { host: "h", user: "u", port: 22, privateKey: "k" };
-new pulumi.dynamic.Resource(require(dist + "/slurm/shim.js").slurmJobShim, "sdk-slurm", {}, undefined, "slurm", "SlurmJob");
-new pulumi.dynamic.Resource(require(dist + "/remote/shim.js").remoteCommandShim, "sdk-remote", {}, undefined, "ssh", "RemoteCommand");
-new SlurmJob("ours-slurm", { connection, script: "#!/bin/bash\\n" });
-new RemoteCommand("ours-remote", { connection, create: ["true"] });
-setTimeout(() => console.log(JSON.stringify({ ...captured, builtSlurm: built.slurmJob ?? false, builtRemote: built.remoteCommand ?? false })), 500);
+const resources = [
+    new pulumi.dynamic.Resource(require(dist + "/slurm/shim.js").slurmJobShim, "sdk-slurm", {}, undefined, "slurm", "SlurmJob"),
+    new pulumi.dynamic.Resource(require(dist + "/remote/shim.js").remoteCommandShim, "sdk-remote", {}, undefined, "ssh", "RemoteCommand"),
+    new SlurmJob("ours-slurm", { connection, script: "#!/bin/bash\\n" }),
+    new RemoteCommand("ours-remote", { connection, create: ["true"] }),
+];
+// Printed once every resource is registered (its URN resolves after the mock saw its inputs), however slow the machine.
+Promise.all(resources.map((r) => new Promise((resolve) => r.urn.apply(resolve)))).then(() =>
+    console.log(JSON.stringify({ ...captured, builtSlurm: built.slurmJob ?? false, builtRemote: built.remoteCommand ?? false })),
+);
 `;
-        return JSON.parse(execFileSync(process.execPath, ["-e", script, dist], { cwd: root, encoding: "utf8" })) as Record<string, string | boolean>;
+        return JSON.parse(execFileSync(process.execPath, ["-e", script, dist], { cwd: root, encoding: "utf8", timeout: 60_000 })) as Record<
+            string,
+            string | boolean
+        >;
     }
 
     it("holds the SDK's own text of each compiled shim, and the resources store exactly that", () => {
@@ -84,7 +92,7 @@ setTimeout(() => console.log(JSON.stringify({ ...captured, builtSlurm: built.slu
         expect(out.builtRemote).toBe(out["sdk-remote"]);
         expect(out["ours-slurm"]).toBe(out["sdk-slurm"]);
         expect(out["ours-remote"]).toBe(out["sdk-remote"]);
-    });
+    }, 60_000);
 
     it("is not used once a compiled shim differs from the one it was made from, nor under another SDK version", () => {
         expect(Object.keys(readBuiltShims(dist)).sort()).toEqual(Object.keys(SHIMS).sort());
