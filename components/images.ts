@@ -1,6 +1,7 @@
 // The SPARC images, built from source through a Docker-API socket (Podman's) or
 // taken prebuilt. Every target uses it: dev and pubapps run them in a pod, hpg turns them into .sif files.
 // Their config (the image keys) is read by components/imagesConfig.ts.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
@@ -34,6 +35,30 @@ export interface SparcImagesArgs {
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
+/**
+ * Why a build context's `COPY . ` would be rebuilt at every build, or undefined. @pulumi/docker sends a Dockerfile
+ * from outside the context as a randomly named file, and appends that name to the context's .dockerignore; a
+ * .dockerignore that does not exclude itself is then copied with new content each time (a missed layer cache,
+ * about 1 s per image here). Without a .dockerignore the provider writes one that excludes itself.
+ */
+export function ignoreFileProblem(configKey: string, context: string): string | undefined {
+    // configKey: the config key that sets the context (masContext, ...), or what the context is for a fixed one.
+    let text: string;
+    try {
+        text = fs.readFileSync(path.join(context, ".dockerignore"), "utf8");
+    } catch {
+        return undefined;
+    }
+    const patterns = text.split("\n").map((l) => l.trim());
+    if (patterns.some((p) => p === ".dockerignore" || p === "/.dockerignore" || p === "*.dockerignore" || p === "*")) {
+        return undefined;
+    }
+    return (
+        `${configKey}=${context}: its .dockerignore does not exclude itself, so a \`COPY . \` in the Dockerfile is rebuilt at every ` +
+        `build (@pulumi/docker appends a random name to that file each time). Fix: add the line .dockerignore to ${path.join(context, ".dockerignore")}`
+    );
+}
+
 /** Local images get Podman's "localhost/" prefix so that no registry is searched; pushed ones the registry's. */
 export function builtImageName(registry: string, image: string): string {
     return registry === "" ? `localhost/${image}` : `${registry}/${image}`;
@@ -61,22 +86,53 @@ export class SparcImages extends pulumi.ComponentResource {
             }
         } else {
             const provider = new docker.Provider(`${name}-docker`, { host: cfg.dockerHost }, { parent: this });
-            const builds: Record<BuiltService, { image: string; context: string; dockerfile: string; args: Record<string, string> }> = {
-                mas: { image: cfg.masImage, context: cfg.masContext, dockerfile: dockerfiles.mas, args: { PYTHON_IMAGE: cfg.pythonBaseImage } },
+            // contextKey: the config key of the context, named in a hint about its .dockerignore (ignoreFileProblem).
+            type Build = { image: string; context: string; contextKey: string; dockerfile: string; args: Record<string, string> };
+            const builds: Record<BuiltService, Build> = {
+                mas: {
+                    image: cfg.masImage,
+                    context: cfg.masContext,
+                    contextKey: "masContext",
+                    dockerfile: dockerfiles.mas,
+                    args: { PYTHON_IMAGE: cfg.pythonBaseImage },
+                },
                 signaling: {
                     image: cfg.signalingImage,
                     context: cfg.signalingContext,
+                    contextKey: "signalingContext",
                     dockerfile: dockerfiles.signaling,
                     args: { NODE_IMAGE: cfg.nodeBaseImage },
                 },
                 unity:
                     cfg.unityPlayer === "standin"
-                        ? { image: cfg.unityImage, context: cfg.unityStandinContext, dockerfile: unityStandinDockerfile, args: {} }
-                        : { image: cfg.unityImage, context: cfg.unityBuildDir, dockerfile: dockerfiles.unity, args: { UNITY_BASE_IMAGE: cfg.unityBaseImage } },
-                turn: { image: cfg.turnImage, context: turnContext, dockerfile: dockerfiles.turn, args: { DEBIAN_IMAGE: cfg.turnBaseImage } },
+                        ? {
+                              image: cfg.unityImage,
+                              context: cfg.unityStandinContext,
+                              contextKey: "the stand-in player's context",
+                              dockerfile: unityStandinDockerfile,
+                              args: {},
+                          }
+                        : {
+                              image: cfg.unityImage,
+                              context: cfg.unityBuildDir,
+                              contextKey: "unityBuildDir",
+                              dockerfile: dockerfiles.unity,
+                              args: { UNITY_BASE_IMAGE: cfg.unityBaseImage },
+                          },
+                turn: {
+                    image: cfg.turnImage,
+                    context: turnContext,
+                    contextKey: "the TURN image's context",
+                    dockerfile: dockerfiles.turn,
+                    args: { DEBIAN_IMAGE: cfg.turnBaseImage },
+                },
             };
             for (const service of args.services) {
                 const b = builds[service];
+                const slowCopy = ignoreFileProblem(b.contextKey, b.context);
+                if (slowCopy !== undefined) {
+                    pulumi.log.info(slowCopy, this);
+                }
                 const image = new docker.Image(
                     `${name}-${service}`,
                     {
