@@ -64,6 +64,36 @@ export function builtImageName(registry: string, image: string): string {
     return registry === "" ? `localhost/${image}` : `${registry}/${image}`;
 }
 
+/** Where the stack's copies of the Dockerfiles are written (stackDockerfile); ignored by git. */
+export const stackDockerfileDir = path.join(projectRoot, ".sparc", "dockerfiles");
+
+/**
+ * The Dockerfile a stack builds from: `dockerfile` plus one LABEL naming the stack (`owner`: project/stack),
+ * written under stackDockerfileDir when its text changed. With the layer cache warm (the contexts' ignore files
+ * exclude themselves), two stacks building the same sources would otherwise get the same image id, and one
+ * stack's destroy would then remove, or fail on, the image the other runs. The label is a metadata step at
+ * the end: every layer before it stays shared and cached. A literal, not a build arg: Podman 4.3 reuses a
+ * LABEL step across build-arg values.
+ */
+export function stackDockerfile(dockerfile: string, owner: string): string {
+    const text = `${fs.readFileSync(dockerfile, "utf8").replace(/\n*$/, "\n")}\n# Added by sparc-deploy: this stack's own image id (components/images.ts, stackDockerfile).\nLABEL org.sparc-deploy.stack=${JSON.stringify(owner)}\n`;
+    const out = path.join(stackDockerfileDir, ...owner.split("/").map((part) => part.replace(/[^A-Za-z0-9._-]/g, "_")), path.basename(dockerfile));
+    let current: string | undefined;
+    try {
+        current = fs.readFileSync(out, "utf8");
+    } catch {
+        current = undefined;
+    }
+    if (current !== text) {
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        // Written beside, then renamed: a concurrent run of another stack never reads half a file.
+        const tmp = `${out}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, text);
+        fs.renameSync(tmp, out);
+    }
+    return out;
+}
+
 export class SparcImages extends pulumi.ComponentResource {
     /** Reference to run, per service: the image name as built and tagged, or the prebuilt reference. */
     declare readonly refs: Partial<Record<BuiltService, pulumi.Output<string>>>;
@@ -127,6 +157,7 @@ export class SparcImages extends pulumi.ComponentResource {
                     args: { DEBIAN_IMAGE: cfg.turnBaseImage },
                 },
             };
+            const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
             for (const service of args.services) {
                 const b = builds[service];
                 const slowCopy = ignoreFileProblem(b.contextKey, b.context);
@@ -139,7 +170,7 @@ export class SparcImages extends pulumi.ComponentResource {
                         imageName: builtImageName(cfg.registry, b.image),
                         build: {
                             context: b.context,
-                            dockerfile: b.dockerfile,
+                            dockerfile: stackDockerfile(b.dockerfile, owner),
                             // Podman's Docker API has no BuildKit session endpoint.
                             builderVersion: "BuilderV1",
                             args: b.args,

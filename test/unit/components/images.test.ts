@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ignoreFileProblem, turnContext } from "../../../components/images";
+import { dockerfiles, ignoreFileProblem, stackDockerfile, stackDockerfileDir, turnContext } from "../../../components/images";
 import { imagesConfigDefaults, unityStandinContext } from "../../../components/imagesConfig";
 
 const root = path.resolve(__dirname, "../../..");
@@ -61,5 +61,40 @@ describe("ignoreFileProblem", () => {
                 fs.readFileSync(path.join(dir, ".dockerignore"), "utf8").split("\n").slice(-4).join("\n"),
             );
         }
+    });
+});
+
+describe("stackDockerfile: each stack builds its own image id", () => {
+    // With every layer cached, two stacks that build the same sources would get one image id, and one stack's
+    // destroy would remove (or fail on) the image the other runs. A stack's copy of the Dockerfile ends with a
+    // LABEL naming it: one metadata step, after every shared and cached one.
+    const owner = "sparc-deploy/images-unit-test";
+    afterAll(() => fs.rmSync(path.join(stackDockerfileDir, "sparc-deploy", "images-unit-test"), { recursive: true, force: true }));
+
+    it("is the Dockerfile, then a LABEL with the project and stack", () => {
+        const copy = stackDockerfile(dockerfiles.mas, owner);
+        expect(copy).toBe(path.join(stackDockerfileDir, "sparc-deploy", "images-unit-test", "Dockerfile.mas"));
+        const original = fs.readFileSync(dockerfiles.mas, "utf8");
+        const text = fs.readFileSync(copy, "utf8");
+        expect(text.startsWith(original)).toBe(true);
+        expect(text.slice(original.length).trim().split("\n").at(-1)).toBe('LABEL org.sparc-deploy.stack="sparc-deploy/images-unit-test"');
+    });
+
+    it("differs between stacks only in that label", () => {
+        const a = fs.readFileSync(stackDockerfile(dockerfiles.signaling, owner), "utf8").split("\n");
+        const b = fs.readFileSync(stackDockerfile(dockerfiles.signaling, "sparc-deploy/images-unit-test-2"), "utf8").split("\n");
+        fs.rmSync(path.join(stackDockerfileDir, "sparc-deploy", "images-unit-test-2"), { recursive: true, force: true });
+        expect(a.filter((line, i) => line !== b[i])).toEqual(['LABEL org.sparc-deploy.stack="sparc-deploy/images-unit-test"']);
+    });
+
+    it("is not rewritten when it is current (its time stamp stays), and is when the Dockerfile changed", () => {
+        const copy = stackDockerfile(dockerfiles.turn, owner);
+        const old = new Date(Date.now() - 3_600_000);
+        fs.utimesSync(copy, old, old);
+        stackDockerfile(dockerfiles.turn, owner);
+        expect(fs.statSync(copy).mtimeMs).toBe(old.getTime());
+        fs.writeFileSync(copy, "FROM stale\n");
+        stackDockerfile(dockerfiles.turn, owner);
+        expect(fs.readFileSync(copy, "utf8")).toContain(fs.readFileSync(dockerfiles.turn, "utf8"));
     });
 });

@@ -94,7 +94,7 @@ describe("DevStack, build source, defaults", () => {
             imageName: "localhost/sparc/turn-server:latest",
             build: {
                 context: path.join(root, "dockerfiles/turn"),
-                dockerfile: path.join(root, "dockerfiles/Dockerfile.turn"),
+                dockerfile: path.join(root, ".sparc/dockerfiles/sparc-deploy/dev/Dockerfile.turn"),
                 builderVersion: "BuilderV1",
                 args: { DEBIAN_IMAGE: "debian:bookworm-slim" },
                 // HiPerGator and PubApps are x86-64: pinned by default (imagePlatform), also on an Apple-silicon Mac.
@@ -103,7 +103,11 @@ describe("DevStack, build source, defaults", () => {
         });
         expect(byName("dev-images-unity").inputs).toMatchObject({
             imageName: "localhost/sparc/unity-standin:latest",
-            build: { context: path.join(root, "samples/unity-player-standin"), dockerfile: path.join(root, "dockerfiles/Dockerfile.unity-standin"), args: {} },
+            build: {
+                context: path.join(root, "samples/unity-player-standin"),
+                dockerfile: path.join(root, ".sparc/dockerfiles/sparc-deploy/dev/Dockerfile.unity-standin"),
+                args: {},
+            },
         });
     });
 
@@ -156,7 +160,7 @@ describe("DevStack, build source, defaults", () => {
             skipPush: true,
             build: {
                 context: path.join(root, "samples/mas"),
-                dockerfile: path.join(root, "dockerfiles/Dockerfile.mas"),
+                dockerfile: path.join(root, ".sparc/dockerfiles/sparc-deploy/dev/Dockerfile.mas"),
                 builderVersion: "BuilderV1",
                 args: { PYTHON_IMAGE: "python:3.11-slim" },
             },
@@ -166,7 +170,7 @@ describe("DevStack, build source, defaults", () => {
             imageName: "localhost/sparc/signaling-server:latest",
             build: {
                 context: path.join(root, "samples/signaling"),
-                dockerfile: path.join(root, "dockerfiles/Dockerfile.signaling"),
+                dockerfile: path.join(root, ".sparc/dockerfiles/sparc-deploy/dev/Dockerfile.signaling"),
                 args: { NODE_IMAGE: "node:20-alpine" },
             },
         });
@@ -299,7 +303,7 @@ describe("DevStack, optional services and sources", () => {
             imageName: "localhost/sparc/unity-server:latest",
             build: {
                 context: unityDir,
-                dockerfile: path.join(root, "dockerfiles/Dockerfile.unity-server"),
+                dockerfile: path.join(root, ".sparc/dockerfiles/sparc-deploy/dev/Dockerfile.unity-server"),
                 builderVersion: "BuilderV1",
                 args: { UNITY_BASE_IMAGE: "nvidia/opengl:1.2-glvnd-runtime-ubuntu20.04" },
             },
