@@ -340,32 +340,92 @@ function checkGrpcHealth(target, service = "", timeoutMs = 3000) {
     });
 }
 
+/** A looked-at container: its state, restart count and StartedAt (ms since the epoch, 0 when podman does not say). */
+/** @typedef {{ status: string, restarts: string, startedAt: number }} ContainerState */
+
+/**
+ * One `podman inspect` for every container of a round of checks (instead of one process per container): the
+ * checks of one round share its answer, and `newRound` makes the next look ask again. A container podman does
+ * not know is missing from the answer (podman then exits 125 and says which).
+ * @param {string} podman
+ * @param {string[]} names
+ * @returns {{ get: (name: string) => ContainerState, newRound: () => void }} get throws what podman said when it did not answer for `name`
+ */
+function containerInspector(podman, names) {
+    /** @type {{ states: Map<string, ContainerState>, stderr: string } | undefined} */
+    let answer;
+    return {
+        newRound: () => {
+            answer = undefined;
+        },
+        get: (name) => {
+            if (answer === undefined) {
+                const res = spawnSync(
+                    podman,
+                    ["inspect", "--format", "{{.Name}} {{.State.Status}} {{.RestartCount}} {{.State.StartedAt.UnixMilli}}", ...names],
+                    {
+                        encoding: "utf8",
+                        timeout: 30_000,
+                    },
+                );
+                /** @type {Map<string, ContainerState>} */
+                const states = new Map();
+                for (const line of (res.stdout ?? "").split("\n")) {
+                    const [n, status, restarts, startedAt] = line.trim().split(" ");
+                    if (n && status) states.set(n, { status, restarts: restarts ?? "", startedAt: Number(startedAt) || 0 });
+                }
+                answer = { states, stderr: `${res.stderr ?? ""}`.trim() || (res.error ? String(res.error) : "podman inspect failed") };
+            }
+            const state = answer.states.get(name);
+            if (state === undefined) throw new Error(answer.stderr);
+            return state;
+        },
+    };
+}
+
+/** An error that says when looking again can first change the answer. */
+class LookAgain extends Error {
+    /** @param {string} message @param {number} inMs */
+    constructor(message, inMs) {
+        super(message);
+        this.inMs = inMs;
+    }
+}
+
 /**
  * A container that stays up: "running" and up for at least 1 s since its last (re)start (a container that
  * exits at start restarts under --restart on-failure and must not pass on one look). Its StartedAt answers
- * that on the first look once the container has been up 1 s; without it (an older podman), the same
- * restart count on two looks at least 1 s apart.
+ * that on the first look once the container has been up 1 s (before that, the error says when: LookAgain);
+ * without it (an older podman), the same restart count on two looks at least 1 s apart.
  * @param {string} podman
  * @param {string} name
+ * @param {ReturnType<typeof containerInspector>} [inspector] shared by the checks of one wait, a new round each
+ *   round; without it, each look asks podman
  * @returns {() => Promise<string>}
  */
-function runningCheck(podman, name) {
+function runningCheck(podman, name, inspector) {
+    const own = inspector === undefined ? containerInspector(podman, [name]) : undefined;
     /** @type {{ restarts: string, at: number } | undefined} */
     let seen;
     return async () => {
-        const res = spawnSync(podman, ["inspect", "--format", "{{.State.Status}} {{.RestartCount}} {{.State.StartedAt.UnixMilli}}", name], {
-            encoding: "utf8",
-            timeout: 30_000,
-        });
-        const [status, restarts, startedAt] = (res.stdout ?? "").trim().split(" ");
-        if (res.status !== 0 || status !== "running") {
+        /** @type {ContainerState} */
+        let state;
+        try {
+            own?.newRound();
+            state = (inspector ?? /** @type {ReturnType<typeof containerInspector>} */ (own)).get(name);
+        } catch (err) {
             seen = undefined;
-            throw new Error(res.status !== 0 ? `${`${res.stderr ?? ""}`.trim() || "podman inspect failed"}` : `container ${status}`);
+            throw err;
         }
-        if (Number(startedAt) > 0) {
-            const upMs = Date.now() - Number(startedAt);
+        const { status, restarts, startedAt } = state;
+        if (status !== "running") {
+            seen = undefined;
+            throw new Error(`container ${status}`);
+        }
+        if (startedAt > 0) {
+            const upMs = Date.now() - startedAt;
             if (upMs >= 1000) return `running (restarts ${restarts})`;
-            throw new Error(`running for ${Math.max(0, upMs)} ms, looking again`);
+            throw new LookAgain(`running for ${Math.max(0, upMs)} ms, looking again`, 1000 - upMs);
         }
         if (seen === undefined || seen.restarts !== restarts) {
             seen = { restarts, at: Date.now() };
@@ -378,13 +438,14 @@ function runningCheck(podman, name) {
 
 async function main() {
     const opts = parseArgs(process.argv.slice(2));
+    const inspector = containerInspector(opts.podman, opts.running);
     const checks = [
         ...opts.http.map((url) => ({ what: `GET ${url}`, run: () => checkHttp(url) })),
         ...opts.websocket.map((url) => ({ what: `WebSocket ${url}`, run: () => checkWebSocket(url) })),
         ...opts.iceConfig.map((url) => ({ what: `GET ${url} (ICE servers)`, run: () => checkIceConfig(url) })),
         ...opts.stun.map((hostPort) => ({ what: `STUN ${hostPort}/udp`, run: () => checkStun(hostPort) })),
         ...opts.grpcHealth.map((target) => ({ what: `gRPC health ${target}`, run: () => checkGrpcHealth(target) })),
-        ...opts.running.map((name) => ({ what: `container ${name}`, run: runningCheck(opts.podman, name) })),
+        ...opts.running.map((name) => ({ what: `container ${name}`, run: runningCheck(opts.podman, name, inspector) })),
     ];
     const started = Date.now();
     const deadline = started + opts.timeout * 1000;
@@ -392,6 +453,10 @@ async function main() {
     const lastError = new Map();
     const pending = new Set(checks);
     while (pending.size > 0 && Date.now() < deadline) {
+        // Every 250 ms: a service that answers is seen within a quarter second (each round is a few local
+        // requests and one podman inspect); sooner when a container's first second is up before that.
+        let pause = 250;
+        inspector.newRound();
         for (const check of [...pending]) {
             try {
                 const result = await check.run();
@@ -399,10 +464,10 @@ async function main() {
                 pending.delete(check);
             } catch (err) {
                 lastError.set(check, /** @type {Error} */ (err).message);
+                if (err instanceof LookAgain) pause = Math.min(pause, Math.max(0, err.inMs));
             }
         }
-        // Every 250 ms: a service that answers is seen within a quarter second (each round is a few local requests).
-        if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
+        if (pending.size > 0) await new Promise((r) => setTimeout(r, pause));
     }
     if (pending.size === 0) {
         console.log(`pod ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -431,6 +496,7 @@ module.exports = {
     decodeHealthCheckResponse,
     checkGrpcHealth,
     runningCheck,
+    containerInspector,
 };
 
 if (require.main === module) {

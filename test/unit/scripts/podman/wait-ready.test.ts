@@ -10,8 +10,10 @@ const waitReady = require(path.resolve(__dirname, "..", "..", "..", "..", "scrip
     parseArgs(argv: string[]): { stun: string[]; iceConfig: string[] };
     stunBindingRequest(id: Buffer): Buffer;
     stunResponseProblem(msg: Buffer, id: Buffer): string;
-    runningCheck(podman: string, name: string): () => Promise<string>;
+    runningCheck(podman: string, name: string, inspector?: Inspector): () => Promise<string>;
+    containerInspector(podman: string, names: string[]): Inspector;
 };
+type Inspector = { get(name: string): { status: string; restarts: string; startedAt: number }; newRound(): void };
 
 const id = Buffer.from("0102030405060708090a0b0c", "hex");
 
@@ -58,14 +60,14 @@ describe("parseArgs", () => {
 describe("--running: a container that stays up", () => {
     // A stub `podman inspect` answering "<status> <restart count> [<StartedAt in ms>]" from a script per case.
     it.each([
-        { container: "steady", answers: "echo running 0", passes: true },
+        { container: "steady", answers: "echo unity-server running 0", passes: true },
         // Up 5 s since its start: passes on the first look.
-        { container: "up 5 s", answers: "echo running 0 $(( $(date +%s%3N) - 5000 ))", passes: true, firstLook: true },
+        { container: "up 5 s", answers: "echo unity-server running 0 $(( $(date +%s%3N) - 5000 ))", passes: true, firstLook: true },
         // Started again just now at every look (a crash loop; the same count, so only StartedAt tells): never up 1 s.
-        { container: "started again at each look", answers: "echo running 0 $(date +%s%3N)", passes: false },
+        { container: "started again at each look", answers: "echo unity-server running 0 $(date +%s%3N)", passes: false },
         // --restart on-failure: a player that exits at start is running again with a higher count each look.
-        { container: "restarting", answers: 'n=$(cat "$0.n" 2>/dev/null || echo 0); echo $((n + 1)) > "$0.n"; echo running $n', passes: false },
-        { container: "exited", answers: "echo exited 0", passes: false },
+        { container: "restarting", answers: 'n=$(cat "$0.n" 2>/dev/null || echo 0); echo $((n + 1)) > "$0.n"; echo unity-server running $n', passes: false },
+        { container: "exited", answers: "echo unity-server exited 0", passes: false },
         { container: "missing", answers: "echo 'no such container' >&2; exit 125", passes: false },
     ])("$container -> passes: $passes", async ({ answers, passes, firstLook }) => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-running-"));
@@ -89,6 +91,62 @@ describe("--running: a container that stays up", () => {
                 // Without StartedAt: seen once, then seen again under 1 s later, then passed.
                 expect(errors).toEqual(firstLook ? [] : ["running (restarts 0), looking again", "running, looking again"]);
             }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("one podman inspect per round for every --running container", () => {
+    // A stub podman that counts its runs and answers for two of the three names it is given (the third is gone).
+    function stub(): { podman: string; runs: () => number; dir: string } {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-inspect-"));
+        const podman = path.join(dir, "podman");
+        const startedAt = Date.now() - 100;
+        fs.writeFileSync(
+            podman,
+            `#!/bin/sh\necho x >> "$0.runs"\necho "mas running 0 ${startedAt}"\necho "player running 2 ${startedAt}"\n` +
+                `echo 'Error: inspecting object: no such object: "gone"' >&2\nexit 125\n`,
+            { mode: 0o755 },
+        );
+        const runs = () => (fs.existsSync(`${podman}.runs`) ? fs.readFileSync(`${podman}.runs`, "utf8").split("\n").filter(Boolean).length : 0);
+        return { podman, runs, dir };
+    }
+
+    it("the checks of a round share one answer; the next round asks again", async () => {
+        const { podman, runs, dir } = stub();
+        try {
+            const inspector = waitReady.containerInspector(podman, ["mas", "player", "gone"]);
+            const checks = ["mas", "player", "gone"].map((n) => waitReady.runningCheck(podman, n, inspector));
+            const round = () => Promise.all(checks.map((c) => c().then(String, (e: Error) => e.message)));
+            inspector.newRound();
+            const first = await round();
+            expect(runs()).toBe(1);
+            // Up 100 ms: each says when its first second is over; the one podman does not know gets podman's words.
+            expect(first[0]).toMatch(/^running for \d+ ms, looking again$/);
+            expect(first[1]).toMatch(/^running for \d+ ms, looking again$/);
+            expect(first[2]).toBe('Error: inspecting object: no such object: "gone"');
+            inspector.newRound();
+            await round();
+            expect(runs()).toBe(2);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("a container in its first second says how long until it can pass (the wait sleeps no longer)", async () => {
+        const { podman, dir } = stub();
+        try {
+            const err = (await waitReady
+                .runningCheck(podman, "mas")()
+                .then(
+                    () => undefined,
+                    (e: unknown) => e,
+                )) as { inMs?: number; message: string };
+            expect(err.message).toMatch(/^running for \d+ ms, looking again$/);
+            // Started 100 ms before the stub was written: about 900 ms to go (less, on a slow machine; never more).
+            expect(err.inMs).toBeGreaterThan(0);
+            expect(err.inMs).toBeLessThanOrEqual(900);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
