@@ -268,7 +268,7 @@ export function readinessScript(opts: { endpointPattern: string; timeoutSeconds:
         `sparc_log_hint() { echo "the job's log is not shown here (it may hold secrets): $log; read it on the login node with: tail -n 30 $log" >&2; }`,
         `endpoint=${withJobId(opts.endpointPattern, "job")}`,
         `deadline=$((SECONDS + ${opts.timeoutSeconds}))`,
-        "url=''",
+        "url='' looks=0",
         "while :; do",
         '    if [ -s "$endpoint" ] && read -r node port id < "$endpoint"; then',
         '        if [ "$id" != "$job" ] || ! [[ "$port" =~ ^[0-9]+$ && "$node" =~ ^[A-Za-z0-9._-]+$ ]]; then',
@@ -289,8 +289,9 @@ export function readinessScript(opts: { endpointPattern: string; timeoutSeconds:
         "        fi",
         "    fi",
         '    if [ "$SECONDS" -ge "$deadline" ]; then break; fi',
-        // A check every second: a stat and a curl to the node, from the login node (no scheduler query).
-        "    sleep 1",
+        // A stat and a curl to the node, from the login node (no scheduler query): every 0.25 s in the first
+        // 10 s, when a service that just started is most likely to answer, then every second.
+        '    if [ "$((looks++))" -lt 40 ]; then sleep 0.25; else sleep 1; fi',
         "done",
         `if [ -z "$url" ]; then echo "job $job wrote no endpoint file $endpoint within ${opts.timeoutSeconds} s" >&2`,
         `else echo "$url did not answer within ${opts.timeoutSeconds} s" >&2; fi`,

@@ -6,13 +6,22 @@ import { parseGpuRequest } from "./gpus";
 import { parseSlurmMemory } from "./memory";
 import type { SlurmJobInputs } from "./types";
 
-/** One bash script: the user, their default account, their associations, every QOS; each line tagged. */
+/**
+ * One bash script: the user, their default account, their associations, every QOS; each line tagged. The three
+ * sacctmgr calls run at once (each is a round trip to slurmdbd, about 0.2 s on the test cluster: 0.6 s in a row
+ * before the first sbatch of an `up`), each into its own file, printed in order once all three have ended.
+ */
 export const LIMITS_QUERY = [
     "set -o pipefail",
     'u=$(id -un) && printf "user|%s\\n" "$u"',
-    'sacctmgr -nP show user "$u" format=defaultaccount | sed "s/^/default|/"',
-    'sacctmgr -nP show assoc where users="$u" format=account,partition,qos,defaultqos,grptres,maxtres | sed "s/^/assoc|/"',
-    'sacctmgr -nP show qos format=name,grptres,maxtres,maxtrespu | sed "s/^/qos|/"',
+    "d=$(mktemp -d) && trap 'rm -rf \"$d\"' EXIT",
+    '{ sacctmgr -nP show user "$u" format=defaultaccount > "$d/default" & p1=$!; ' +
+        'sacctmgr -nP show assoc where users="$u" format=account,partition,qos,defaultqos,grptres,maxtres > "$d/assoc" & p2=$!; ' +
+        'sacctmgr -nP show qos format=name,grptres,maxtres,maxtrespu > "$d/qos" & p3=$!; ' +
+        "wait $p1 && wait $p2 && wait $p3; }",
+    'sed "s/^/default|/" "$d/default"',
+    'sed "s/^/assoc|/" "$d/assoc"',
+    'sed "s/^/qos|/" "$d/qos"',
 ].join(" && ");
 
 export interface Association {

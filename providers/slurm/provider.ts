@@ -295,7 +295,7 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             log(tag, `adopted job ${jobId} (adoptJobId)`);
         } else if (isChain(inputs)) {
             if (inputs.clusterChecks !== "off") {
-                const failures = [...(await clusterFailures(inputs)), ...(await accountingFailures(inputs))];
+                const failures = (await Promise.all([clusterFailures(inputs), accountingFailures(inputs)])).flat();
                 if (failures.length > 0) {
                     throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
                 }
@@ -328,7 +328,7 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 }
             } else {
                 if (inputs.clusterChecks !== "off") {
-                    const failures = [...(await clusterFailures(inputs)), ...(await accountingFailures(inputs))];
+                    const failures = (await Promise.all([clusterFailures(inputs), accountingFailures(inputs)])).flat();
                     if (failures.length > 0) {
                         throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
                     }
