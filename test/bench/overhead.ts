@@ -191,13 +191,20 @@ async function devRow(): Promise<Row> {
         readinessTimeoutSeconds: "120",
     });
     const engine = requireEngine();
-    // Stack "warm" builds the images through the Docker API once (its layer cache), then stack "measured"
-    // builds the same images from that cache, as the by-hand run does from the CLI's cache.
+    // Stacks "warm" and "warm2" build the images through the Docker API (its layer cache), then stack "measured"
+    // builds the same images from that cache, as the by-hand run does from the CLI's cache. Twice: the first
+    // builds run at once, and where two images share their first steps (here the stand-in bases of the
+    // signaling server and the player are one image) each build makes its own copy of those steps; the next
+    // build takes one of them and misses the cache of the other image's later steps, the third hits everything.
     const warm = await TestStack.create(engine, { programDir: root, stackName: "bench-dev-warm", env: stackEnv });
+    const warm2 = await TestStack.create(engine, { programDir: root, stackName: "bench-dev-warm2", env: stackEnv });
     const measured = await TestStack.create(engine, { programDir: root, stackName: "bench-dev", env: stackEnv });
     try {
         for (const [k, v] of Object.entries(config("sparc-bench-warm", 18320, 18391, 13491, "49433-49435"))) {
             await warm.setConfig(k, v);
+        }
+        for (const [k, v] of Object.entries(config("sparc-bench-warm2", 18340, 18393, 13493, "49439-49441"))) {
+            await warm2.setConfig(k, v);
         }
         for (const [k, v] of Object.entries(config("sparc-bench-dev", 18330, 18392, 13492, "49436-49438"))) {
             await measured.setConfig(k, v);
@@ -209,6 +216,8 @@ async function devRow(): Promise<Row> {
         removeHandPod();
         await warm.up();
         spawnSync("podman", ["pod", "stop", "-t", "0", "sparc-bench-warm"], { stdio: "ignore" });
+        await warm2.up();
+        spawnSync("podman", ["pod", "stop", "-t", "0", "sparc-bench-warm2"], { stdio: "ignore" });
 
         const handSeconds = await timed("by hand (3 builds, pod create, 3 runs, both /health)", hand);
         removeHandPod();
@@ -218,8 +227,10 @@ async function devRow(): Promise<Row> {
     } finally {
         removeHandPod();
         await measured.destroy().catch((e: unknown) => console.error(`destroy bench-dev: ${String(e)}`));
+        await warm2.destroy().catch((e: unknown) => console.error(`destroy bench-dev-warm2: ${String(e)}`));
         await warm.destroy().catch((e: unknown) => console.error(`destroy bench-dev-warm: ${String(e)}`));
         await measured.dispose();
+        await warm2.dispose();
         await warm.dispose();
         for (const b of builds) {
             spawnSync("podman", ["rmi", "-f", b.image], { stdio: "ignore" });
