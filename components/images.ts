@@ -33,6 +33,14 @@ export interface SparcImagesArgs {
     services: readonly BuiltService[];
     /** Resources that must finish before a build starts (e.g. a preflight check). */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Build from the stack's own copy of each Dockerfile (stackDockerfile), so that the stack's image ids are its
+     * own even when every layer is cached. For a target that runs containers from its local images (the dev pod):
+     * there another stack's destroy would otherwise remove, or fail on, an image this stack runs. hpg and pubapps
+     * only save their local images to a tar; giving them the label would rebuild each existing stack's images once
+     * on upgrade, and for hpg resubmit the running service job (its .sif is named by the image id).
+     */
+    ownImageIds?: boolean;
 }
 
 /**
@@ -170,7 +178,7 @@ export class SparcImages extends pulumi.ComponentResource {
                         imageName: builtImageName(cfg.registry, b.image),
                         build: {
                             context: b.context,
-                            dockerfile: stackDockerfile(b.dockerfile, owner),
+                            dockerfile: args.ownImageIds === true ? stackDockerfile(b.dockerfile, owner) : b.dockerfile,
                             // Podman's Docker API has no BuildKit session endpoint.
                             builderVersion: "BuilderV1",
                             args: b.args,

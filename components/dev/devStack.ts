@@ -334,6 +334,8 @@ export class DevStack extends pulumi.ComponentResource {
                     ...(cfg.unityPlayer !== "none" ? (["unity"] as const) : []),
                 ],
                 dependsOn: [preflight],
+                // The pod runs them here: each stack's destroy removes only its own images.
+                ownImageIds: true,
             },
             { parent: this },
         );

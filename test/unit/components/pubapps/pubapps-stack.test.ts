@@ -219,6 +219,9 @@ describe("PubappsStack: what it registers for a typical config", () => {
         ];
         const got = mine().map((r): [string, string] => [`${r.type} ${r.name}`, resourceOf(r.parent)]);
         expect([...got].sort()).toEqual([...expected].sort());
+        // Built from the repository's Dockerfiles as they are: no per-stack label (components/images.ts ownImageIds),
+        // whose new image ids would rebuild and reload every existing PubApps stack's images once on upgrade.
+        expect((mocks.byName("typical-images-mas").inputs.build as { dockerfile: string }).dockerfile).toBe(path.join(root, "dockerfiles", "Dockerfile.mas"));
     });
 
     it("keeps the TURN secret, the ICE credential and the Duo answer out of every input in plaintext (secrets only)", async () => {
