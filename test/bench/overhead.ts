@@ -11,7 +11,7 @@
 // The program runs as `scripts/up-dev.sh` runs it (no PULUMI_NODEJS_TRANSPILE_ONLY, NODE_COMPILE_CACHE set) unless
 // BENCH_TRANSPILE_ONLY=true. The dev row first removes the store's dangling images (pruneDangling). Needs the services of CONTRIBUTING ("Running the service tests"); run under their lock:
 //   npm run bench:overhead            (BENCH_ONLY=dev or BENCH_ONLY=hpg runs one row)
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -87,6 +87,31 @@ function providerStart(env: NodeJS.ProcessEnv): number {
         times.push(seconds(started));
     }
     return times.sort((a, b) => a - b)[1];
+}
+
+/**
+ * Seconds until a dynamic-provider host announces its port (what the engine waits for before its first call), median
+ * of 5: the launcher beside the pulumi binary (a node to find the SDK, then the SDK's host) and this project's
+ * (scripts/dynamic-provider, Pulumi.yaml plugins.providers: the same host with the program's preloads).
+ */
+async function providerHostStart(launcher: string, env: NodeJS.ProcessEnv): Promise<number> {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+        const started = Date.now();
+        const child = spawn(launcher, ["127.0.0.1:1"], { cwd: root, env, stdio: ["ignore", "pipe", "ignore"] });
+        await new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`${launcher}: no port within 60 s`)), 60_000);
+            child.stdout.once("data", () => {
+                clearTimeout(timer);
+                resolve();
+            });
+            child.once("exit", (code) => reject(new Error(`${launcher} exited ${code} before printing its port`)));
+        });
+        times.push(seconds(started));
+        child.removeAllListeners("exit");
+        child.kill();
+    }
+    return times.sort((a, b) => a - b)[2];
 }
 
 /**
@@ -380,6 +405,14 @@ async function main(): Promise<void> {
         `provider process start (node + @pulumi/pulumi + the package, median of 3): ${providerStart(plain).toFixed(2)} s; ` +
             `with NODE_COMPILE_CACHE: ${providerStart(cached).toFixed(2)} s`,
     );
+    const projectLauncher = path.join(root, "scripts", "dynamic-provider", "pulumi-resource-pulumi-nodejs");
+    if (fs.existsSync(projectLauncher)) {
+        const cliLauncher = path.join(requireEngine().binDir, "pulumi-resource-pulumi-nodejs");
+        console.log(
+            `dynamic-provider host, until its port (median of 5, NODE_COMPILE_CACHE set): the CLI's launcher ${(await providerHostStart(cliLauncher, cached)).toFixed(2)} s; ` +
+                `this project's (Pulumi.yaml plugins.providers) ${(await providerHostStart(projectLauncher, cached)).toFixed(2)} s`,
+        );
+    }
     const rows: Row[] = [];
     if (only === "" || only === "dev") {
         rows.push(await devRow());
