@@ -26,6 +26,7 @@ import {
     STATUS_DEFAULTS,
     SlurmCommandError,
     accountingFailures,
+    assertClusterCanRun,
     clusterFailures,
     clusterNameOf,
     jobLabel,
@@ -295,10 +296,7 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
             log(tag, `adopted job ${jobId} (adoptJobId)`);
         } else if (isChain(inputs)) {
             if (inputs.clusterChecks !== "off") {
-                const failures = (await Promise.all([clusterFailures(inputs), accountingFailures(inputs)])).flat();
-                if (failures.length > 0) {
-                    throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
-                }
+                await assertClusterCanRun(inputs);
             }
             if (inputs.clusterChecks !== "off") {
                 // The same limits, already read: can the group hold a predecessor and its successor at once?
@@ -328,10 +326,7 @@ const lifecycle: Required<Omit<pulumi.dynamic.ResourceProvider<SlurmJobInputs, S
                 }
             } else {
                 if (inputs.clusterChecks !== "off") {
-                    const failures = (await Promise.all([clusterFailures(inputs), accountingFailures(inputs)])).flat();
-                    if (failures.length > 0) {
-                        throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
-                    }
+                    await assertClusterCanRun(inputs);
                 }
                 if (engineCancelled()) {
                     throw new Error("the update was cancelled (Ctrl-C) before the job was submitted: nothing was submitted");

@@ -57,6 +57,17 @@ export async function accountingFailures(inputs: SlurmJobInputs, jobs = 1): Prom
 }
 
 /**
+ * Before a first sbatch: throws, listing every failure, when the cluster cannot run the job (clusterFailures and
+ * accountingFailures, read side by side: each is a round trip to the scheduler or its database).
+ */
+export async function assertClusterCanRun(inputs: SlurmJobInputs): Promise<void> {
+    const failures = (await Promise.all([clusterFailures(inputs), accountingFailures(inputs)])).flat();
+    if (failures.length > 0) {
+        throw new Error(`the cluster cannot run this job:\n  - ${failures.map((f) => `${f.property}: ${f.reason}`).join("\n  - ")}`);
+    }
+}
+
+/**
  * Checks the job's partition, time limit and GPU type against what `sinfo` says the
  * cluster offers (HiPerGator renames partitions and GPU types), before anything is
  * submitted. Returns failures in check()'s shape, each listing what is on offer.

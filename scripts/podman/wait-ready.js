@@ -404,15 +404,16 @@ class LookAgain extends Error {
  * @returns {() => Promise<string>}
  */
 function runningCheck(podman, name, inspector) {
-    const own = inspector === undefined ? containerInspector(podman, [name]) : undefined;
+    const ownRounds = inspector === undefined;
+    const inspect = inspector ?? containerInspector(podman, [name]);
     /** @type {{ restarts: string, at: number } | undefined} */
     let seen;
     return async () => {
         /** @type {ContainerState} */
         let state;
         try {
-            own?.newRound();
-            state = (inspector ?? /** @type {ReturnType<typeof containerInspector>} */ (own)).get(name);
+            if (ownRounds) inspect.newRound();
+            state = inspect.get(name);
         } catch (err) {
             seen = undefined;
             throw err;

@@ -23,7 +23,7 @@ describe("scripts/lazy-closure.js", () => {
         const { checkedVersions } = inNode(`console.log(JSON.stringify({ checkedVersions: require(${JSON.stringify(preload)}).checkedVersions }))`, false) as {
             checkedVersions: string[];
         };
-        const installed = (inNode(`console.log(JSON.stringify(require("@pulumi/pulumi/package.json").version))`, false) as string) ?? "";
+        const installed = inNode(`console.log(JSON.stringify(require("@pulumi/pulumi/package.json").version))`, false) as string;
         expect(checkedVersions).toContain(installed);
     });
 
