@@ -1,7 +1,11 @@
 // The pure half of the limits check (providers/slurm/limits.ts): TRES strings, what a job asks for in all, and
 // which limit a request exceeds. The cluster half: test/cluster/slurm-limits.test.ts.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { jobRequest, limitFailures, parseLimits, parseTres } from "../../../../providers/slurm/limits";
+import { LIMITS_QUERY, jobRequest, limitFailures, parseLimits, parseTres } from "../../../../providers/slurm/limits";
 import type { SlurmJobInputs } from "../../../../providers/slurm/types";
 
 describe("parseTres", () => {
@@ -70,5 +74,52 @@ describe("limitFailures", () => {
     });
     it("a cluster with no association for the user checks nothing", () => {
         expect(limitFailures(job({ gpusPerTask: "8" }), parseLimits("user|albert\ndefault|\n"))).toEqual([]);
+    });
+});
+
+describe("LIMITS_QUERY, run by bash with stand-in sacctmgr and id (the three queries run at once)", () => {
+    // Each stand-in answers after a pause that makes them finish in the reverse order of the script's, and one
+    // case fails the middle query: the lines must come out tagged and in order, and any failure must fail the script.
+    function run(failing: string | undefined): { code: number | null; stdout: string; leftover: string[] } {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-limits-"));
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sparc-limits-tmp-"));
+        try {
+            fs.writeFileSync(path.join(dir, "id"), "#!/bin/sh\necho alice\n", { mode: 0o755 });
+            fs.writeFileSync(
+                path.join(dir, "sacctmgr"),
+                [
+                    "#!/bin/bash",
+                    'case "$3" in',
+                    `  user) sleep 0.3; echo group1 ;;`,
+                    `  assoc) sleep 0.2; ${failing === "assoc" ? "echo 'sacctmgr: error: slurmdbd down' >&2; exit 1" : "echo 'group1|gpu|normal|normal|gres/gpu=2|'"} ;;`,
+                    `  qos) echo 'normal|cpu=64||' ;;`,
+                    "esac",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+            const r = spawnSync("bash", ["-c", LIMITS_QUERY], {
+                encoding: "utf8",
+                timeout: 30_000,
+                env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, TMPDIR: tmp },
+            });
+            return { code: r.status, stdout: r.stdout, leftover: fs.readdirSync(tmp) };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+    }
+
+    it("prints the user, then each query's lines tagged, in the script's order, and leaves no temporary files", () => {
+        const r = run(undefined);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toBe("user|alice\ndefault|group1\nassoc|group1|gpu|normal|normal|gres/gpu=2|\nqos|normal|cpu=64||\n");
+        expect(r.leftover).toEqual([]);
+    });
+
+    it("fails when one query fails, though the others answered (the check then reports sacctmgr's failure)", () => {
+        const r = run("assoc");
+        expect(r.code).not.toBe(0);
+        expect(r.stdout).not.toContain("assoc|");
+        expect(r.leftover).toEqual([]);
     });
 });
